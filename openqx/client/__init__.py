@@ -1,0 +1,5 @@
+"""openqx.client."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

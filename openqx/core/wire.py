@@ -1,0 +1,291 @@
+"""Wire schemas: the JSON bodies that the client and the server exchange (HTTP API v1).
+
+Endpoints (all JSON, all under ``/v1``, ``Authorization: Bearer <token>`` unless noted):
+
+| method & path | body → answer |
+|---|---|
+| GET  /version (no auth)              | → ``VersionInfo`` |
+| GET  /account                        | → ``AccountInfo`` |
+| GET  /backends                       | → ``list[BackendSummary]`` |
+| GET  /backends/{name}                | → ``BackendSummary`` |
+| GET  /backends/{name}/configuration  | → configuration dict (IBM ``BackendConfiguration`` schema) |
+| GET  /backends/{name}/properties     | ``?datetime=ISO`` → properties dict or ``null`` |
+| GET  /backends/{name}/status         | → ``BackendStatusInfo`` |
+| GET  /backends/{name}/job_limit      | → ``JobLimitInfo`` |
+| POST /jobs                           | ``JobSubmission`` → ``JobInfo`` (201) |
+| POST /jobs/search                    | ``JobQuery`` → ``JobPage`` |
+| GET  /jobs/{id}                      | → ``JobInfo`` |
+| PATCH /jobs/{id}                     | ``JobUpdate`` → ``JobInfo`` |
+| GET  /jobs/{id}/status               | → ``JobStatusInfo`` |
+| GET  /jobs/{id}/events               | server-sent events, ``event: status``, data ``JobStatusInfo`` |
+| GET  /jobs/{id}/result               | ``?partial=true`` → qiskit ``Result.to_dict()`` JSON |
+| GET  /jobs/{id}/circuits             | → ``CircuitsPayload`` |
+| GET  /jobs/{id}/properties           | → properties dict the job ran with, or ``null`` |
+| GET  /jobs/{id}/queue_info           | → ``QueueInfo`` |
+| POST /jobs/{id}/cancel               | → ``CancelAnswer`` |
+| POST /runtime/jobs                   | ``RuntimeJobSubmission`` → ``JobInfo`` (201, kind ``runtime``) |
+| GET  /job_sets/{set_id}              | → ``list[JobInfo]`` (every job tagged with the set) |
+
+Errors always come as ``ErrorBody``: ``{"error": {"code": ..., "message": ..., "details": {}}}``
+with ``code`` from ``openqx.core.errors``.
+"""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+
+from openqx.core.status import JobStatus
+
+__all__ = [
+    "API_PREFIX",
+    "SHARE_LEVELS",
+    "AccountInfo",
+    "BackendStatusInfo",
+    "BackendSummary",
+    "CancelAnswer",
+    "CircuitsPayload",
+    "ErrorBody",
+    "ErrorInfo",
+    "JobInfo",
+    "JobLimitInfo",
+    "JobPage",
+    "JobQuery",
+    "JobStatusInfo",
+    "JobSubmission",
+    "JobUpdate",
+    "QueueInfo",
+    "RuntimeJobSubmission",
+    "VersionInfo",
+    "b64decode",
+    "b64encode",
+]
+
+API_PREFIX = "/v1"
+SHARE_LEVELS = ("global", "hub", "group", "project", "none")
+ShareLevel = Literal["global", "hub", "group", "project", "none"]
+JobKind = Literal["circuits", "runtime"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+def b64encode(data: bytes) -> str:
+    """Encode bytes for a JSON field."""
+    return base64.b64encode(data).decode("ascii")
+
+
+def b64decode(text: str) -> bytes:
+    """Decode a base64 JSON field (raises ``ValueError`` on bad input)."""
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+class ErrorInfo(_Model):
+    """One error: a stable code and a human message."""
+
+    code: str
+    message: str
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class ErrorBody(_Model):
+    """The body of every 4xx/5xx answer."""
+
+    error: ErrorInfo
+
+
+class VersionInfo(_Model):
+    """What ``GET /version`` answers."""
+
+    name: str = "openqx"
+    version: str
+    api_version: str = "1"
+
+
+class AccountInfo(_Model):
+    """The calling user."""
+
+    user: str
+    is_admin: bool
+    instances: list[str]
+    """Instances (``hub/group/project``) the user belongs to; the first is the default."""
+
+
+class BackendSummary(_Model):
+    """A backend in the catalog, enough to filter without downloading its configuration."""
+
+    name: str
+    simulator: bool
+    num_qubits: int
+    operational: bool
+    status_msg: str
+    pending_jobs: int
+    backend_version: str
+    description: str = ""
+    basis_gates: list[str] = Field(default_factory=list)
+    max_shots: int
+    max_experiments: int
+    simulation_method: str | None = None
+    processor_type: dict[str, Any] | None = None
+    snapshot_id: str | None = None
+    """Id of the calibration snapshot new jobs run with (``None`` for ideal simulators)."""
+
+
+class BackendStatusInfo(_Model):
+    """Fields of qiskit's ``BackendStatus``."""
+
+    backend_name: str
+    backend_version: str
+    operational: bool
+    pending_jobs: int
+    status_msg: str
+
+
+class JobLimitInfo(_Model):
+    """The caller's job limit on one backend; ``maximum_jobs`` ``None`` means no limit."""
+
+    maximum_jobs: int | None
+    active_jobs: int
+
+
+class JobSubmission(_Model):
+    """``POST /jobs``: circuits as base64 QPY plus every run option.
+
+    ``options`` holds the run configuration (``init_qubits``, ``rep_delay``, ``meas_level``,
+    ``meas_return``, ``memory_slots``, ``memory_slot_size``, ``use_measure_esp``,
+    ``qubit_lo_freq``, ``meas_lo_freq``, ``seed_simulator``, ``parameter_binds`` as a list of
+    ``{parameter name: value}``, and any extra ``**run_config`` key).
+    """
+
+    backend: StrictStr
+    qpy: StrictStr
+    shots: StrictInt | None = None
+    memory: StrictBool = False
+    name: StrictStr | None = None
+    tags: list[StrictStr] = Field(default_factory=list)
+    share_level: ShareLevel | None = None
+    experiment_id: StrictStr | None = None
+    header: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    live_data_enabled: StrictBool | None = None
+    client_info: dict[str, str] = Field(default_factory=dict)
+
+
+class RuntimeJobSubmission(_Model):
+    """``POST /runtime/jobs``: a program (``circuit-runner``) with its inputs."""
+
+    program_id: StrictStr
+    backend: StrictStr
+    params: dict[str, Any]
+    """Program inputs; ``circuits`` is base64 QPY."""
+    name: StrictStr | None = None
+    tags: list[StrictStr] = Field(default_factory=list)
+    client_info: dict[str, str] = Field(default_factory=dict)
+
+
+class QueueInfo(_Model):
+    """Where a queued job stands."""
+
+    job_id: str
+    position: int | None = None
+    status: str | None = None
+    estimated_start_time: datetime | None = None
+    estimated_complete_time: datetime | None = None
+    hub_priority: float | None = None
+    group_priority: float | None = None
+    project_priority: float | None = None
+
+
+class JobStatusInfo(_Model):
+    """A cheap status answer (``GET /jobs/{id}/status`` and each SSE event)."""
+
+    id: str
+    status: JobStatus
+    queue_position: int | None = None
+    error: ErrorInfo | None = None
+
+
+class JobInfo(_Model):
+    """A job record as the API shows it (no circuits or results: those load lazily)."""
+
+    id: str
+    kind: JobKind = "circuits"
+    backend: str
+    status: JobStatus
+    owner: str
+    instance: str
+    name: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    share_level: ShareLevel = "none"
+    experiment_id: str | None = None
+    program_id: str | None = None
+    created_at: datetime
+    updated_at: datetime | None = None
+    time_per_step: dict[str, datetime] = Field(default_factory=dict)
+    num_circuits: int = 0
+    shots: int | None = None
+    memory: bool = False
+    header: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    snapshot_id: str | None = None
+    run_mode: str | None = None
+    queue_position: int | None = None
+    error: ErrorInfo | None = None
+    live_data_enabled: bool | None = None
+    client_info: dict[str, str] = Field(default_factory=dict)
+
+
+class JobQuery(_Model):
+    """``POST /jobs/search``: every filter of ``jobs()``; pages follow ``cursor`` (keyset)."""
+
+    limit: StrictInt | None = 10
+    """Jobs per answer; ``None`` or 0 means the server's page maximum (1000)."""
+    skip: StrictInt = 0
+    cursor: StrictStr | None = None
+    """Opaque cursor from the previous ``JobPage.next_cursor``."""
+    backend: StrictStr | None = None
+    kind: JobKind | None = None
+    status: list[JobStatus] | None = None
+    name: StrictStr | None = None
+    """Regular expression matched anywhere in the job name."""
+    start_datetime: datetime | None = None
+    end_datetime: datetime | None = None
+    tags: list[StrictStr] | None = None
+    tags_operator: Literal["OR", "AND"] = "OR"
+    experiment_id: StrictStr | None = None
+    descending: StrictBool = True
+    db_filter: dict[str, Any] | None = None
+    """LoopBack ``where`` subset, translated to SQL through a whitelist."""
+    ids_only: StrictBool = False
+
+
+class JobPage(_Model):
+    """One page of jobs."""
+
+    jobs: list[JobInfo]
+    next_cursor: str | None = None
+
+
+class JobUpdate(_Model):
+    """``PATCH /jobs/{id}``: a new name and/or the complete new tag list."""
+
+    name: StrictStr | None = None
+    tags: list[StrictStr] | None = None
+
+
+class CircuitsPayload(_Model):
+    """The circuits of a job as base64 QPY."""
+
+    qpy: str
+
+
+class CancelAnswer(_Model):
+    """The answer to a cancel request."""
+
+    cancelled: bool
+    status: JobStatus
+    message: str = ""

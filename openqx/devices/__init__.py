@@ -1,0 +1,5 @@
+"""openqx.devices."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

@@ -1,0 +1,55 @@
+"""The seam between the scheduler and whatever runs simulations.
+
+A ``JobExecutor`` takes an ``ExecutionRequest`` (plain, picklable data: it crosses process and
+machine boundaries) and returns a ``concurrent.futures.Future`` whose result is the qiskit
+``Result.to_dict()`` JSON of the job. Implementations: an in-process one for tests, a pool of
+worker processes that the executor can kill to stop a running job, and Dask.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+__all__ = ["ExecutionError", "ExecutionRequest", "JobExecutor"]
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionRequest:
+    """One job to run."""
+
+    job_id: str
+    kind: str
+    """``"circuits"`` (payload is QPY) or ``"runtime"`` (payload is the program's JSON params)."""
+    backend: str
+    snapshot_id: str | None
+    payload: bytes
+    shots: int
+    memory: bool = False
+    header: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+    program_id: str | None = None
+
+
+class ExecutionError(Exception):
+    """A job could not be run; ``code`` is a stable string, ``message`` is for the user."""
+
+    def __init__(self, message: str, code: str = "execution_failed") -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+class JobExecutor(Protocol):
+    """Runs jobs somewhere and can stop them."""
+
+    def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
+        """Start ``request``; the future holds the ``Result.to_dict()`` JSON or raises
+        ``ExecutionError`` (or ``concurrent.futures.CancelledError`` once cancelled)."""
+
+    def cancel(self, job_id: str) -> bool:
+        """Stop a submitted job, running or not; True if it will not complete."""
+
+    def close(self) -> None:
+        """Stop every worker; pending futures are cancelled."""

@@ -1,0 +1,114 @@
+"""The narrow port between the layers above and the database.
+
+``SqlJobStore`` (SQLite or PostgreSQL through SQLAlchemy) and ``MemoryJobStore`` (tests)
+implement it. Every method is one transaction. Errors are ``openqx.core.errors`` classes:
+``JobNotFoundError``, ``InvalidFilterError``, ``InvalidStateError``, ``AuthenticationError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from openqx.core.status import JobStatus
+from openqx.core.wire import JobQuery
+from openqx.store.records import JobRecord, NewJob, UserRecord
+
+__all__ = ["JobStore"]
+
+
+class JobStore(Protocol):
+    """Named queries over users and jobs."""
+
+    # --- users --------------------------------------------------------------------------
+    def count_users(self) -> int:
+        """Number of users (0 on a fresh database)."""
+
+    def create_user(
+        self, name: str, token: str, *, is_admin: bool = False, instances: Sequence[str] = ()
+    ) -> UserRecord:
+        """Insert a user; the token is stored hashed (sha256). Duplicate name: InvalidInputError."""
+
+    def user_for_token(self, token: str) -> UserRecord:
+        """The user owning ``token``; AuthenticationError when none does."""
+
+    def list_users(self) -> list[UserRecord]:
+        """Every user, by id."""
+
+    # --- backend settings ---------------------------------------------------------------
+    def backend_job_limit(self, backend: str) -> int | None:
+        """The configured maximum of active jobs per user on ``backend`` (None: no limit)."""
+
+    def set_backend_job_limit(self, backend: str, maximum_jobs: int | None) -> None:
+        """Configure the per-user active-job limit of ``backend``."""
+
+    # --- jobs: write ----------------------------------------------------------------------
+    def create_job(self, job: NewJob, *, max_active: int | None = None) -> JobRecord:
+        """Insert a QUEUED job (time_per_step gets CREATING, VALIDATING, QUEUED stamps).
+
+        When ``max_active`` is given, the insert happens only if the owner has fewer than
+        ``max_active`` active jobs on that backend, checked in the same transaction:
+        otherwise JobLimitReachedError and nothing is stored.
+        """
+
+    def update_job(
+        self, job_id: str, *, name: str | None = None, tags: Sequence[str] | None = None
+    ) -> JobRecord:
+        """Set name and/or the full tag list."""
+
+    def claim_next(
+        self, backend: str, worker: str, lease_seconds: float, now: datetime | None = None
+    ) -> JobRecord | None:
+        """Atomically move the next QUEUED job of ``backend`` (priority desc, created asc) to
+        RUNNING with a lease for ``worker`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+
+    def backends_with_queued_jobs(self) -> list[str]:
+        """Names of backends that have at least one QUEUED job."""
+
+    def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> None:
+        """Extend the lease of RUNNING jobs held by ``worker``."""
+
+    def requeue_expired(self, now: datetime | None = None) -> list[str]:
+        """Put RUNNING jobs whose lease expired back to QUEUED; return their ids."""
+
+    def finish_job(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        result_key: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        run_mode: str | None = None,
+    ) -> JobRecord:
+        """Move a job to DONE, ERROR or CANCELLED (stamp time_per_step, clear the lease)."""
+
+    def request_cancel(self, job_id: str) -> JobRecord:
+        """QUEUED → CANCELLED at once; RUNNING → cancel_requested=True (the worker stops it).
+        A final job is returned unchanged."""
+
+    # --- jobs: read -----------------------------------------------------------------------
+    def get_job(self, job_id: str) -> JobRecord:
+        """One job; JobNotFoundError when absent."""
+
+    def search_jobs(
+        self, query: JobQuery, *, visible_to: UserRecord | None = None
+    ) -> tuple[list[JobRecord], str | None]:
+        """Jobs matching every filter of ``query``, newest first unless ``descending`` is
+        False, with keyset pagination on (created_at, id); returns the page and the cursor of
+        the next page (None at the end). ``visible_to`` restricts to jobs the user may see
+        (own jobs, for now). Bad ``db_filter``/regexp: InvalidFilterError."""
+
+    def count_active(self, owner_id: int, backend: str) -> int:
+        """Active (non-final) jobs of one user on one backend."""
+
+    def count_queued(self, backend: str) -> int:
+        """QUEUED jobs on a backend (its ``pending_jobs``)."""
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1-based position among QUEUED jobs of its backend in claim order; None if not
+        QUEUED."""
+
+    def mean_run_seconds(self, backend: str, last: int = 50) -> float | None:
+        """Mean RUNNING→final seconds of the last ``last`` DONE jobs on ``backend``."""
