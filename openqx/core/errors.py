@@ -4,7 +4,7 @@ Each error has a stable ``code`` string that travels in HTTP error bodies
 (``{"error": {"code": ..., "message": ...}}``); the server maps codes to HTTP statuses in
 one table and the client maps them back to the provider's exception family.
 
-    OpenQXError                      code "internal"
+    ServiceError                      code "internal"
     ├── InvalidInputError            code "invalid_input"        (bad parameter value)
     │   ├── InvalidCircuitError      code "invalid_circuit"      (not valid for the target)
     │   └── InvalidFilterError       code "invalid_filter"       (bad jobs() filter / db_filter)
@@ -35,7 +35,7 @@ __all__ = [
     "JobNotFoundError",
     "JobSetNotFoundError",
     "NotFoundError",
-    "OpenQXError",
+    "ServiceError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ResultNotAvailableError",
@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 
-class OpenQXError(Exception):
+class ServiceError(Exception):
     """An internal error occurred."""
 
     code: ClassVar[str] = "internal"
@@ -54,7 +54,7 @@ class OpenQXError(Exception):
         super().__init__(self.message)
 
 
-class InvalidInputError(OpenQXError):
+class InvalidInputError(ServiceError):
     """A parameter value is not valid."""
 
     code = "invalid_input"
@@ -72,25 +72,25 @@ class InvalidFilterError(InvalidInputError):
     code = "invalid_filter"
 
 
-class PayloadTooLargeError(OpenQXError):
+class PayloadTooLargeError(ServiceError):
     """The request payload is larger than the server accepts."""
 
     code = "payload_too_large"
 
 
-class AuthenticationError(OpenQXError):
+class AuthenticationError(ServiceError):
     """The API token is missing or not valid."""
 
     code = "unauthenticated"
 
 
-class PermissionDeniedError(OpenQXError):
+class PermissionDeniedError(ServiceError):
     """The account may not do this."""
 
     code = "permission_denied"
 
 
-class NotFoundError(OpenQXError):
+class NotFoundError(ServiceError):
     """The requested object does not exist."""
 
     code = "not_found"
@@ -122,36 +122,36 @@ class JobSetNotFoundError(NotFoundError):
     code = "job_set_not_found"
 
 
-class JobLimitReachedError(OpenQXError):
+class JobLimitReachedError(ServiceError):
     """The maximum number of active jobs on this backend is reached."""
 
     code = "job_limit_reached"
 
 
-class InvalidStateError(OpenQXError):
+class InvalidStateError(ServiceError):
     """The job is not in a state that allows this operation."""
 
     code = "invalid_state"
 
 
-class ResultNotAvailableError(OpenQXError):
+class ResultNotAvailableError(ServiceError):
     """The job has no result (yet)."""
 
     code = "result_not_available"
 
 
-_BY_CODE: dict[str, type[OpenQXError]] = {}
+_BY_CODE: dict[str, type[ServiceError]] = {}
 
 
-def _register(cls: type[OpenQXError]) -> None:
+def _register(cls: type[ServiceError]) -> None:
     _BY_CODE[cls.code] = cls
     for sub in cls.__subclasses__():
         _register(sub)
 
 
-_register(OpenQXError)
+_register(ServiceError)
 
 
-def error_class_for_code(code: str) -> type[OpenQXError]:
-    """Return the error class for a wire ``code`` (``OpenQXError`` when unknown)."""
-    return _BY_CODE.get(code, OpenQXError)
+def error_class_for_code(code: str) -> type[ServiceError]:
+    """Return the error class for a wire ``code`` (``ServiceError`` when unknown)."""
+    return _BY_CODE.get(code, ServiceError)
