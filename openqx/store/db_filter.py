@@ -1,0 +1,266 @@
+"""Translate the LoopBack ``where`` subset of ``jobs(db_filter=...)`` to SQLAlchemy.
+
+Only whitelisted job fields are reachable, each mapped to one column (or to the ``job_tags`` /
+``users`` tables); values always travel as bound parameters. Supported::
+
+    {"field": value}                         equality (None: IS NULL)
+    {"field": {"neq" | "gt" | "gte" | "lt" | "lte": value}}
+    {"field": {"inq" | "nin": [values]}}
+    {"field": {"between": [low, high]}}      inclusive
+    {"field": {"regexp": "pattern" | "/pattern/i"}}   partial match
+    {"and": [where, ...]}, {"or": [where, ...]}       nested freely
+
+Several keys in one object, or several operators on one field, are AND-ed. Anything else
+raises ``InvalidFilterError`` naming the field or operator.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from openqx.core.errors import InvalidFilterError
+from openqx.core.status import JobStatus
+from openqx.store.models import Job, JobTag, User
+from openqx.store.sqltypes import as_utc
+
+__all__ = [
+    "FIELD_NAMES",
+    "OPERATORS",
+    "compile_regexp",
+    "normalize_status",
+    "parse_datetime",
+    "translate_where",
+]
+
+OPERATORS = frozenset({"neq", "gt", "gte", "lt", "lte", "inq", "nin", "between", "regexp"})
+_EQUALITY_OPS = frozenset({"eq", "neq", "inq", "nin", "regexp"})
+
+# IBM Quantum API status names (and ours) → our JobStatus.
+_API_STATUS = {
+    "CREATING": JobStatus.INITIALIZING,
+    "CREATED": JobStatus.INITIALIZING,
+    "TRANSPILING": JobStatus.INITIALIZING,
+    "TRANSPILED": JobStatus.INITIALIZING,
+    "VALIDATED": JobStatus.VALIDATING,
+    "PENDING_IN_QUEUE": JobStatus.QUEUED,
+    "COMPLETED": JobStatus.DONE,
+}
+
+
+def normalize_status(value: object) -> str:
+    """Map a status name (ours or the IBM API's, any case; ``ERROR_*`` → ERROR) to ours.
+
+    Raises:
+        InvalidFilterError: the value names no status.
+    """
+    if isinstance(value, JobStatus):
+        return value.value
+    if isinstance(value, str):
+        name = value.strip().upper()
+        if name in JobStatus.__members__:
+            return name
+        if name in _API_STATUS:
+            return _API_STATUS[name].value
+        if name.startswith("ERROR"):
+            return JobStatus.ERROR.value
+    raise InvalidFilterError(f"Invalid status value {value!r} in db_filter.", field="status")
+
+
+def parse_datetime(value: object, field: str = "creationDate") -> datetime:
+    """An aware UTC datetime from a datetime or an ISO 8601 string (naive: UTC).
+
+    Raises:
+        InvalidFilterError: the value is no date.
+    """
+    if isinstance(value, datetime):
+        return as_utc(value)
+    if isinstance(value, str):
+        try:
+            return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    raise InvalidFilterError(f"Invalid date {value!r} for {field!r} in db_filter.", field=field)
+
+
+def compile_regexp(pattern: object, field: str) -> str:
+    """Check a ``regexp`` value and return the pattern to send (``/p/i`` → ``(?i)p``).
+
+    Raises:
+        InvalidFilterError: not a string, unknown flags, or not a valid regular expression.
+    """
+    if not isinstance(pattern, str):
+        raise InvalidFilterError(f"regexp for {field!r} must be a string.", field=field)
+    literal = re.fullmatch(r"/(.*)/([a-z]*)", pattern, flags=re.DOTALL)
+    if literal:
+        pattern, flags = literal.group(1), literal.group(2)
+        if set(flags) - {"i"}:
+            raise InvalidFilterError(
+                f"Unsupported regexp flags {flags!r} for {field!r} (only 'i').", field=field
+            )
+        if "i" in flags:
+            pattern = "(?i)" + pattern
+    try:
+        re.compile(pattern)
+    except re.error as error:
+        raise InvalidFilterError(
+            f"Invalid regular expression {pattern!r} for {field!r}: {error}.", field=field
+        ) from error
+    return pattern
+
+
+def _string(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidFilterError(f"Value {value!r} for {field!r} must be a string.", field=field)
+    return value
+
+
+def _integer(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidFilterError(f"Value {value!r} for {field!r} must be an integer.", field=field)
+    return value
+
+
+def _status(value: object, field: str) -> str:
+    return normalize_status(value)
+
+
+Converter = Callable[[object, str], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """How one whitelisted name is reached: a jobs column, the tags table or the owner."""
+
+    target: str  # "column" | "tags" | "owner"
+    column: Any = None
+    convert: Converter = _string
+    operators: frozenset[str] = frozenset(OPERATORS | {"eq"})
+
+
+_COLUMN_FIELDS: dict[str, _Field] = {
+    "id": _Field("column", Job.id),
+    "status": _Field("column", Job.status, _status, _EQUALITY_OPS),
+    "name": _Field("column", Job.name),
+    "creationDate": _Field("column", Job.created_at, parse_datetime),
+    "created_at": _Field("column", Job.created_at, parse_datetime),
+    "experimentTag": _Field("column", Job.experiment_id),
+    "experiment_id": _Field("column", Job.experiment_id),
+    "backend.name": _Field("column", Job.backend),
+    "backend": _Field("column", Job.backend),
+    "shots": _Field("column", Job.shots, _integer),
+    "kind": _Field("column", Job.kind),
+    "share_level": _Field("column", Job.share_level),
+    "shareLevel": _Field("column", Job.share_level),
+    "hubInfo.hub.name": _Field("column", Job.hub),
+    "hubInfo.group.name": _Field("column", Job.hub_group),
+    "hubInfo.project.name": _Field("column", Job.project),
+    "tags": _Field("tags", JobTag.tag, operators=_EQUALITY_OPS),
+    "owner": _Field("owner", User.name, operators=_EQUALITY_OPS),
+}
+
+FIELD_NAMES = frozenset(_COLUMN_FIELDS)
+"""Every field name ``db_filter`` accepts."""
+
+
+def _compare(field: _Field, name: str, column: Any, op: str, value: object) -> ColumnElement[bool]:
+    """``column <op> value`` with converted, bound values."""
+    if op == "regexp":
+        return column.regexp_match(compile_regexp(value, name))  # type: ignore[no-any-return]
+    if op in ("inq", "nin"):
+        if not isinstance(value, list | tuple):
+            raise InvalidFilterError(f"{op!r} for {name!r} needs a list.", field=name)
+        values = list(dict.fromkeys(field.convert(v, name) for v in value))
+        return column.in_(values) if op == "inq" else column.not_in(values)  # type: ignore[no-any-return]
+    if op == "between":
+        if not isinstance(value, list | tuple) or len(value) != 2:
+            raise InvalidFilterError(f"'between' for {name!r} needs [low, high].", field=name)
+        low, high = (field.convert(v, name) for v in value)
+        return column.between(low, high)  # type: ignore[no-any-return]
+    if value is None and op in ("eq", "neq"):
+        return column.is_(None) if op == "eq" else column.is_not(None)  # type: ignore[no-any-return]
+    bound = field.convert(value, name)
+    operations: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
+        "eq": lambda c, v: c == v,
+        "neq": lambda c, v: c != v,
+        "gt": lambda c, v: c > v,
+        "gte": lambda c, v: c >= v,
+        "lt": lambda c, v: c < v,
+        "lte": lambda c, v: c <= v,
+    }
+    return operations[op](column, bound)
+
+
+def _field_condition(name: str, op: str, value: object) -> ColumnElement[bool]:
+    """One operator on one whitelisted field."""
+    field = _COLUMN_FIELDS[name]
+    if op not in field.operators:
+        raise InvalidFilterError(
+            f"Operator {op!r} is not supported for field {name!r}.", field=name, operator=op
+        )
+    if field.target == "column":
+        return _compare(field, name, field.column, op, value)
+    negated = op in ("neq", "nin")
+    positive = {"neq": "eq", "nin": "inq"}.get(op, op)
+    inner = _compare(field, name, field.column, positive, value)
+    if field.target == "tags":
+        tagged = sa.select(JobTag.job_id).where(inner)
+        return Job.id.not_in(tagged) if negated else Job.id.in_(tagged)
+    owners = sa.select(User.id).where(inner)
+    return Job.owner_id.not_in(owners) if negated else Job.owner_id.in_(owners)
+
+
+def _logical(key: str, value: object) -> ColumnElement[bool]:
+    if not isinstance(value, list | tuple) or not all(isinstance(v, Mapping) for v in value):
+        raise InvalidFilterError(f"{key!r} needs a list of filter objects.", operator=key)
+    parts = [translate_where(v) for v in value]
+    if key == "and":
+        return sa.and_(sa.true(), *parts)
+    return sa.or_(sa.false(), *parts)
+
+
+def translate_where(where: Mapping[str, Any]) -> ColumnElement[bool]:
+    """Translate a LoopBack ``where`` object into a boolean expression over ``jobs``.
+
+    Args:
+        where: the filter, e.g. ``{"backend.name": "x", "tags": {"inq": ["a"]}}``.
+
+    Returns:
+        An expression to put in ``WHERE`` (values are bound parameters).
+
+    Raises:
+        InvalidFilterError: unknown field or operator, or a value of the wrong type.
+    """
+    if not isinstance(where, Mapping):
+        raise InvalidFilterError("db_filter must be an object.")
+    parts: list[ColumnElement[bool]] = []
+    for key, value in where.items():
+        if key in ("and", "or"):
+            parts.append(_logical(key, value))
+            continue
+        if key not in _COLUMN_FIELDS:
+            raise InvalidFilterError(
+                f"Unknown field {key!r} in db_filter; known fields: "
+                f"{', '.join(sorted(FIELD_NAMES))}.",
+                field=key,
+            )
+        if isinstance(value, Mapping):
+            if not value:
+                raise InvalidFilterError(f"Empty operator object for {key!r}.", field=key)
+            for op, operand in value.items():
+                if op not in OPERATORS:
+                    raise InvalidFilterError(
+                        f"Unknown operator {op!r} for field {key!r} in db_filter.",
+                        field=key,
+                        operator=op,
+                    )
+                parts.append(_field_condition(key, op, operand))
+        else:
+            parts.append(_field_condition(key, "eq", value))
+    return sa.and_(sa.true(), *parts)

@@ -1,0 +1,136 @@
+"""SQLAlchemy 2 declarative models: users, their instances, jobs, job tags, backend settings.
+
+The store runs Core statements against these tables (``Job.__table__`` etc.); ORM objects
+never leave the package. Indexes follow the queries in ``queries.py``: one keyset index per
+listing shape (owner alone, owner + backend, owner + status; then ``created_at, id``), one for
+claiming, and ``job_tags (tag, job_id)`` for tag filters.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from openqx.store.sqltypes import JSONType, UTCDateTime
+
+__all__ = ["BackendSetting", "Base", "Job", "JobTag", "User", "UserInstance", "metadata"]
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a constraint naming convention (stable names in migrations)."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+metadata = Base.metadata
+
+
+class User(Base):
+    """An account; the API token is kept only as its sha256 hex digest."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(255), unique=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    is_admin: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class UserInstance(Base):
+    """Membership of a user in a ``hub/group/project`` instance; position 0 is the default."""
+
+    __tablename__ = "user_instances"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    instance: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer)
+
+
+class Job(Base):
+    """One job: every ``JobRecord`` field, plus the parts of ``instance`` for filtering."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[str] = mapped_column(sa.String(24), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    backend: Mapped[str] = mapped_column(sa.String(128))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    owner_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    instance: Mapped[str] = mapped_column(sa.String(255))
+    hub: Mapped[str] = mapped_column(sa.String(255))
+    hub_group: Mapped[str] = mapped_column(sa.String(255))
+    project: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str | None] = mapped_column(sa.String(1024))
+    tags: Mapped[list[str]] = mapped_column(JSONType)
+    share_level: Mapped[str] = mapped_column(sa.String(16))
+    experiment_id: Mapped[str | None] = mapped_column(sa.String(255))
+    program_id: Mapped[str | None] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    time_per_step: Mapped[dict[str, str]] = mapped_column(JSONType)
+    num_circuits: Mapped[int] = mapped_column(sa.Integer)
+    shots: Mapped[int | None] = mapped_column(sa.Integer)
+    memory: Mapped[bool] = mapped_column(sa.Boolean)
+    header: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    options: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    snapshot_id: Mapped[str | None] = mapped_column(sa.String(255))
+    payload_key: Mapped[str] = mapped_column(sa.String(1024))
+    result_key: Mapped[str | None] = mapped_column(sa.String(1024))
+    error_code: Mapped[str | None] = mapped_column(sa.String(64))
+    error_message: Mapped[str | None] = mapped_column(sa.Text)
+    run_mode: Mapped[str | None] = mapped_column(sa.String(64))
+    live_data_enabled: Mapped[bool | None] = mapped_column(sa.Boolean)
+    client_info: Mapped[dict[str, str]] = mapped_column(JSONType)
+    cancel_requested: Mapped[bool] = mapped_column(sa.Boolean)
+    lease_owner: Mapped[str | None] = mapped_column(sa.String(255))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    priority: Mapped[int] = mapped_column(sa.Integer)
+
+    __table_args__ = (
+        sa.Index("ix_jobs_created", "created_at", "id"),
+        sa.Index("ix_jobs_owner_created", "owner_id", "created_at", "id"),
+        sa.Index("ix_jobs_owner_backend_created", "owner_id", "backend", "created_at", "id"),
+        sa.Index("ix_jobs_owner_status_created", "owner_id", "status", "created_at", "id"),
+        sa.Index("ix_jobs_claim", "backend", "status", "priority", "created_at"),
+        sa.Index("ix_jobs_status_lease", "status", "lease_expires_at"),
+        sa.Index("ix_jobs_experiment", "experiment_id"),
+        sa.Index("ix_jobs_owner_name", "owner_id", "name"),
+    )
+
+
+class JobTag(Base):
+    """One tag of one job (the filterable copy of ``jobs.tags``)."""
+
+    __tablename__ = "job_tags"
+
+    job_id: Mapped[str] = mapped_column(
+        sa.ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+
+    __table_args__ = (sa.Index("ix_job_tags_tag_job", "tag", "job_id"),)
+
+
+class BackendSetting(Base):
+    """Per-backend settings; ``maximum_jobs`` is the per-user active-job limit (None: none)."""
+
+    __tablename__ = "backend_settings"
+
+    backend: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    maximum_jobs: Mapped[int | None] = mapped_column(sa.Integer)
