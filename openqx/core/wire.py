@@ -25,6 +25,9 @@ Endpoints (all JSON, all under ``/v1``, ``Authorization: Bearer <token>`` unless
 | POST /jobs/{id}/cancel               | → ``CancelAnswer`` |
 | POST /runtime/jobs                   | ``RuntimeJobSubmission`` → ``JobInfo`` (201, kind ``runtime``) |
 | GET  /job_sets/{set_id}              | → ``list[JobInfo]`` (every job tagged with the set) |
+| POST /admin/users (admin)            | ``UserCreate`` → ``UserCreated`` |
+| GET  /admin/users (admin)            | → ``list[AccountInfo]`` |
+| PUT  /admin/backends/{name}/job_limit (admin) | ``JobLimitUpdate`` → ``JobLimitInfo`` |
 
 Errors always come as ``ErrorBody``: ``{"error": {"code": ..., "message": ..., "details": {}}}``
 with ``code`` from ``openqx.core.errors``.
@@ -59,6 +62,9 @@ __all__ = [
     "JobUpdate",
     "QueueInfo",
     "RuntimeJobSubmission",
+    "UserCreate",
+    "UserCreated",
+    "JobLimitUpdate",
     "VersionInfo",
     "b64decode",
     "b64encode",
@@ -289,3 +295,28 @@ class CancelAnswer(_Model):
     cancelled: bool
     status: JobStatus
     message: str = ""
+
+
+class UserCreate(_Model):
+    """``POST /admin/users`` (admin only)."""
+
+    name: StrictStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
+    instances: list[StrictStr] = Field(default_factory=lambda: ["openqx/main/default"])
+    is_admin: StrictBool = False
+    token: StrictStr | None = None
+    """A token to use instead of a random one."""
+
+
+class UserCreated(_Model):
+    """A new user and its token (shown once)."""
+
+    name: str
+    token: str
+    instances: list[str]
+    is_admin: bool
+
+
+class JobLimitUpdate(_Model):
+    """``PUT /admin/backends/{name}/job_limit``: ``None`` removes the limit."""
+
+    maximum_jobs: StrictInt | None = Field(default=None, ge=0)

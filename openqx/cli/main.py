@@ -1,0 +1,88 @@
+"""The ``openqx`` command: ``serve``, ``demo`` and ``admin``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every sub-command."""
+    parser = argparse.ArgumentParser(prog="openqx", description=__doc__)
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    sub = parser.add_subparsers(dest="command")
+
+    serve = sub.add_parser("serve", help="run the service (flags override OPENQX_* variables)")
+    serve.add_argument("--host", help="address to listen on (OPENQX_HOST, default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="TCP port (OPENQX_PORT, default 8000)")
+    serve.add_argument("--db", dest="db_url", help="database URL (OPENQX_DB; default SQLite)")
+    serve.add_argument("--data-dir", type=Path, help="data folder (OPENQX_DATA_DIR)")
+    serve.add_argument("--blobs", dest="blob_url", help="blob store folder or URL (OPENQX_BLOBS)")
+    serve.add_argument(
+        "--executor",
+        choices=["local", "inline", "dask"],
+        help="where jobs run (OPENQX_EXECUTOR, default local worker processes)",
+    )
+    serve.add_argument("--workers", type=int, help="local worker processes (OPENQX_WORKERS)")
+    serve.add_argument("--dask-address", help="Dask scheduler address (OPENQX_DASK_ADDRESS)")
+    serve.add_argument("--log-level", default="info", help="log level (default info)")
+
+    demo = sub.add_parser("demo", help="start an embedded service and run a GHZ circuit")
+    demo.add_argument("--qubits", type=int, default=5, help="GHZ width (default 5)")
+    demo.add_argument("--shots", type=int, default=2000, help="shots per job (default 2000)")
+    demo.add_argument("--device", default="fake_manila", help="emulated device (default fake_manila)")
+    demo.add_argument("--executor", default="local", choices=["local", "inline"])
+
+    admin = sub.add_parser("admin", help="administer a running service (needs an admin token)")
+    admin.add_argument("--url", help="service URL (default OPENQX_URL or saved account)")
+    admin.add_argument("--token", help="admin token (default OPENQX_TOKEN or saved account)")
+    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_sub.add_parser("create-user", help="create a user and print its token")
+    create.add_argument("name")
+    create.add_argument("--instance", action="append", help="hub/group/project (repeatable)")
+    create.add_argument("--admin", action="store_true", help="make the user an admin")
+    admin_sub.add_parser("users", help="list users")
+    limit = admin_sub.add_parser("set-job-limit", help="per-user active-job limit of a backend")
+    limit.add_argument("backend")
+    limit.add_argument("maximum_jobs", help="a number, or 'none' to remove the limit")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``openqx`` script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from openqx import __version__
+
+        print(f"openqx {__version__}")
+        return 0
+    if args.command == "serve":
+        from openqx.cli.serve import serve
+
+        return serve(args)
+    if args.command == "demo":
+        from openqx.cli.demo import demo
+
+        return demo(args)
+    if args.command == "admin":
+        from openqx.cli.admin import admin
+
+        return admin(args)
+    parser.print_help()
+    return 2
+
+
+def configure_logging(level: str) -> None:
+    """Plain log lines on stderr."""
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

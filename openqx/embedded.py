@@ -1,0 +1,121 @@
+"""An openqx server inside this Python process: ``OpenQX.local()`` and ``openqx demo``.
+
+It listens on a free loopback port, keeps its SQLite database and blobs in a temporary
+folder (unless given one), and stops when the process exits or ``stop()`` is called.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from openqx.core.ids import new_token
+from openqx.server.app import create_app
+from openqx.server.settings import Settings
+
+if TYPE_CHECKING:
+    from openqx.client.provider import AccountProvider
+
+__all__ = ["EmbeddedServer", "start_local"]
+
+START_TIMEOUT_SECONDS = 60.0
+
+
+class EmbeddedServer:
+    """A uvicorn server in a background thread."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | Path | None = None,
+        executor: str = "local",
+        db_url: str | None = None,
+        token: str | None = None,
+        workers: int | None = None,
+        **settings: Any,
+    ) -> None:
+        self._tmp = None if data_dir else tempfile.mkdtemp(prefix="openqx-")
+        self.token = token or new_token()
+        self.settings = Settings(
+            host="127.0.0.1",
+            data_dir=Path(data_dir or self._tmp or "."),
+            db_url=db_url,
+            executor=executor,
+            workers=workers,
+            admin_token=self.token,
+            **settings,
+        )
+        self.settings.check()
+        self._socket: socket.socket | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.url = ""
+
+    def start(self) -> EmbeddedServer:
+        """Start serving; returns once the server answers (or raises RuntimeError)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        self._socket = sock
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(
+            create_app(self.settings), log_level="warning", lifespan="on", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="openqx-embedded", daemon=True
+        )
+        self._thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError("the embedded openqx server did not start; see the log above")
+            time.sleep(0.02)
+        atexit.register(self.stop)
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and remove the temporary folder."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+            self._thread = None
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.close()
+            self._socket = None
+        if self._tmp:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> EmbeddedServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_local(**kwargs: Any) -> AccountProvider:
+    """Start an embedded server and return a provider connected to it as its admin.
+
+    Keyword arguments go to ``EmbeddedServer`` (``data_dir``, ``executor``, ``db_url``, ...).
+    The server lives as long as the process, or until ``provider.embedded_server.stop()``.
+    """
+    from openqx.client.account import OpenQX
+
+    server = EmbeddedServer(**kwargs).start()
+    provider = OpenQX.enable_account(server.token, url=server.url)
+    provider.embedded_server = server  # type: ignore[attr-defined]
+    return provider

@@ -1,0 +1,47 @@
+"""The FastAPI application, assembled in one readable function."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from openqx import __version__
+from openqx.core.wire import API_PREFIX
+from openqx.server.errors import install_error_handlers
+from openqx.server.limits import BodySizeLimit
+from openqx.server.routes import account, backends, jobs, runtime
+from openqx.server.settings import Settings
+from openqx.server.state import ServiceState
+
+__all__ = ["create_app"]
+
+
+def create_app(settings: Settings | None = None, state: ServiceState | None = None) -> FastAPI:
+    """Build the app; the lifespan opens the service state (database, executor, dispatcher)
+    and closes it on shutdown."""
+    settings = settings or Settings.from_env()
+    service = state or ServiceState(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(service.open)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(service.close)
+
+    app = FastAPI(
+        title="openqx",
+        version=__version__,
+        description="Self-hosted quantum computing service with an IBM-Quantum-style API.",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    install_error_handlers(app)
+    for module in (account, backends, jobs, runtime):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_payload_bytes)
+    return app

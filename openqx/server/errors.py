@@ -1,0 +1,81 @@
+"""One table from domain errors to HTTP answers; nothing else in the server picks statuses."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from openqx.core import errors
+from openqx.core.wire import ErrorBody, ErrorInfo
+
+__all__ = ["HTTP_STATUS", "error_response", "install_error_handlers"]
+
+logger = logging.getLogger(__name__)
+
+HTTP_STATUS: dict[type[errors.ServiceError], int] = {
+    errors.InvalidInputError: 400,
+    errors.AuthenticationError: 401,
+    errors.PermissionDeniedError: 403,
+    errors.NotFoundError: 404,
+    errors.InvalidStateError: 409,
+    errors.ResultNotAvailableError: 409,
+    errors.PayloadTooLargeError: 413,
+    errors.JobLimitReachedError: 429,
+}
+
+
+def _status_for(exc: errors.ServiceError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in HTTP_STATUS:
+            return HTTP_STATUS[cls]  # type: ignore[index]
+    return 500
+
+
+def error_response(status: int, code: str, message: str, **details: object) -> JSONResponse:
+    """A JSON error answer in the shape every client expects."""
+    body = ErrorBody(error=ErrorInfo(code=code, message=message, details=dict(details)))
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _describe_validation(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        location = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
+        parts.append(f"{location or 'body'}: {err.get('msg', 'invalid value')}")
+    return "Invalid request: " + "; ".join(parts)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers: domain errors, request validation, HTTP errors, the rest."""
+
+    async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, errors.ServiceError)
+        status = _status_for(exc)
+        if status >= 500:
+            logger.error("request failed", exc_info=exc, extra={"action": "request_failed"})
+        return error_response(status, exc.code, exc.message, **exc.details)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return error_response(400, errors.InvalidInputError.code, _describe_validation(exc))
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
+            exc.status_code, "http_error"
+        )
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.error("unexpected error", exc_info=exc, extra={"action": "request_failed"})
+        return error_response(500, "internal", "Internal server error; see the server log.")
+
+    app.add_exception_handler(errors.ServiceError, on_service_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,75 @@
+"""A pure ASGI middleware that refuses request bodies over a size limit with a clear 413."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["BodySizeLimit"]
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class BodySizeLimit:
+    """Answer 413 (``payload_too_large``) when a body exceeds ``max_bytes``, whether the client
+    declared its length or streams it chunked."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", ()):
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                await self._refuse(send)
+                return
+        received = 0
+        started = False
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Send) -> None:
+        mib = self.max_bytes / 2**20
+        body: dict[str, Any] = {
+            "error": {
+                "code": "payload_too_large",
+                "message": f"Request body exceeds the limit of {mib:g} MiB; "
+                "split the circuits into several jobs.",
+                "details": {"max_bytes": self.max_bytes},
+            }
+        }
+        data = json.dumps(body).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})

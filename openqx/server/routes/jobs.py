@@ -1,0 +1,245 @@
+"""``/jobs``: submit, find, watch, change and cancel jobs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from openqx.core import errors, run_options
+from openqx.core.status import JobStatus
+from openqx.core.wire import (
+    CancelAnswer,
+    CircuitsPayload,
+    JobInfo,
+    JobPage,
+    JobQuery,
+    JobStatusInfo,
+    JobSubmission,
+    JobUpdate,
+    QueueInfo,
+    b64encode,
+)
+from openqx.server.deps import CurrentUser, State, visible_job
+from openqx.server.state import ServiceState
+from openqx.server.submission import submit_circuits_job
+from openqx.server.views import job_info, job_status_info
+from openqx.store.records import JobRecord, UserRecord
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+STREAM_POLL_SECONDS = 1.0
+"""Status streams re-read the job this often when no in-process event wakes them."""
+STREAM_KEEPALIVE_SECONDS = 15.0
+STREAM_MAX_SECONDS = 3600.0
+"""A stream ends after this long; clients reconnect."""
+MAX_PAGE = 1000
+
+
+def _position(state: ServiceState, record: JobRecord) -> int | None:
+    return state.store.queue_position(record.id) if record.status is JobStatus.QUEUED else None
+
+
+@router.post("/jobs", response_model=JobInfo, status_code=201)
+def submit_job(body: JobSubmission, state: State, user: CurrentUser) -> JobInfo:
+    """Validate and queue a job of circuits."""
+    record = submit_circuits_job(state, user, body)
+    return job_info(record, queue_position=_position(state, record))
+
+
+@router.post("/jobs/search", response_model=JobPage)
+def search_jobs(query: JobQuery, state: State, user: CurrentUser) -> JobPage:
+    """Jobs visible to the caller matching every filter, one keyset page at a time."""
+    if query.limit is not None and query.limit < 0:
+        raise errors.InvalidFilterError(f"limit must be 0 or more, not {query.limit}.")
+    if query.skip < 0:
+        raise errors.InvalidFilterError(f"skip must be 0 or more, not {query.skip}.")
+    if query.tags is not None:
+        try:
+            run_options.validate_job_tags(query.tags)
+        except (TypeError, ValueError) as exc:
+            raise errors.InvalidFilterError(str(exc)) from exc
+    records, cursor = state.store.search_jobs(query, visible_to=user)
+    return JobPage(jobs=[job_info(r) for r in records], next_cursor=cursor)
+
+
+@router.get("/jobs/{job_id}", response_model=JobInfo)
+def get_job(job_id: str, state: State, user: CurrentUser) -> JobInfo:
+    """One job (no circuits or results)."""
+    record = visible_job(state, user, job_id)
+    return job_info(record, queue_position=_position(state, record))
+
+
+@router.patch("/jobs/{job_id}", response_model=JobInfo)
+def update_job(job_id: str, body: JobUpdate, state: State, user: CurrentUser) -> JobInfo:
+    """Rename a job and/or replace its tags."""
+    record = visible_job(state, user, job_id)
+    if record.owner_id != user.id:
+        raise errors.PermissionDeniedError("Only the job's owner may change it.")
+    if body.name is None and body.tags is None:
+        raise errors.InvalidInputError("Give a new 'name' and/or 'tags'.")
+    try:
+        run_options.validate_job_name(body.name)
+        run_options.validate_job_tags(body.tags)
+    except (TypeError, ValueError) as exc:
+        raise errors.InvalidInputError(str(exc)) from exc
+    updated = state.store.update_job(job_id, name=body.name, tags=body.tags)
+    state.job_changed(job_id)
+    return job_info(updated, queue_position=_position(state, updated))
+
+
+@router.get("/jobs/{job_id}/status", response_model=JobStatusInfo)
+def job_status(job_id: str, state: State, user: CurrentUser) -> JobStatusInfo:
+    """Status, queue position and error of a job."""
+    record = visible_job(state, user, job_id)
+    return job_status_info(record, queue_position=_position(state, record))
+
+
+@router.get("/jobs/{job_id}/events")
+async def job_events(job_id: str, request: Request, state: State, user: CurrentUser) -> Response:
+    """Server-sent events: one ``status`` event now and at every change, until final."""
+    await run_in_threadpool(visible_job, state, user, job_id)
+
+    async def stream() -> AsyncIterator[str]:
+        last: JobStatusInfo | None = None
+        started = idle = datetime.now(UTC)
+        while True:
+            record = await run_in_threadpool(state.store.get_job, job_id)
+            position = await run_in_threadpool(_position, state, record)
+            info = job_status_info(record, queue_position=position)
+            if info != last:
+                last = info
+                idle = datetime.now(UTC)
+                yield f"event: status\ndata: {info.model_dump_json()}\n\n"
+            if record.status.is_final:
+                return
+            now = datetime.now(UTC)
+            if (now - started).total_seconds() > STREAM_MAX_SECONDS:
+                return
+            if (now - idle).total_seconds() > STREAM_KEEPALIVE_SECONDS:
+                idle = now
+                yield ": keep-alive\n\n"
+            if await request.is_disconnected():
+                return
+            await state.events.wait(job_id, STREAM_POLL_SECONDS)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+
+
+@router.get("/jobs/{job_id}/result")
+def job_result(job_id: str, state: State, user: CurrentUser, partial: bool = False) -> Response:
+    """The qiskit ``Result`` JSON of a finished job."""
+    record = visible_job(state, user, job_id)
+    if record.status is JobStatus.CANCELLED:
+        raise errors.InvalidStateError(
+            f"Unable to retrieve result for job {job_id}. Job was cancelled.", status="CANCELLED"
+        )
+    if record.status is JobStatus.ERROR and not (partial and record.result_key):
+        raise errors.InvalidStateError(
+            f"Unable to retrieve result for job {job_id}. Job has failed: "
+            f"{record.error_message or 'unknown error'}",
+            status="ERROR",
+        )
+    if not record.status.is_final or record.result_key is None:
+        raise errors.ResultNotAvailableError(
+            f"Job {job_id} is {record.status.value}; its result is not available yet.",
+            status=record.status.value,
+        )
+    return Response(content=state.blobs.get(record.result_key), media_type="application/json")
+
+
+@router.get("/jobs/{job_id}/circuits", response_model=CircuitsPayload)
+def job_circuits(job_id: str, state: State, user: CurrentUser) -> CircuitsPayload:
+    """The job's circuits as base64 QPY (for runtime jobs: the program's circuits input)."""
+    record = visible_job(state, user, job_id)
+    payload = state.blobs.get(record.payload_key)
+    if record.kind == "runtime":
+        params: dict[str, Any] = json.loads(payload)
+        return CircuitsPayload(qpy=str(params.get("circuits", "")))
+    return CircuitsPayload(qpy=b64encode(payload))
+
+
+@router.get("/jobs/{job_id}/properties")
+def job_properties(job_id: str, state: State, user: CurrentUser) -> dict[str, Any] | None:
+    """The calibration snapshot the job ran (or will run) with; ``null`` for simulators."""
+    record = visible_job(state, user, job_id)
+    if record.snapshot_id is None:
+        return None
+    return state.catalog.get(record.backend).snapshot(record.snapshot_id).properties
+
+
+@router.get("/jobs/{job_id}/queue_info", response_model=QueueInfo)
+def queue_info(job_id: str, state: State, user: CurrentUser) -> QueueInfo:
+    """Queue position and estimated start/completion from the backend's measured run times."""
+    record = visible_job(state, user, job_id)
+    return estimate_queue_info(state, record)
+
+
+def estimate_queue_info(state: ServiceState, record: JobRecord) -> QueueInfo:
+    """Position and times: jobs ahead × mean run time ÷ worker slots."""
+    if record.status is not JobStatus.QUEUED:
+        return QueueInfo(job_id=record.id, status=record.status.value)
+    position = state.store.queue_position(record.id) or 1
+    mean = state.store.mean_run_seconds(record.backend) or 1.0
+    slots = max(1, state.dispatcher.capacity)
+    start = datetime.now(UTC) + timedelta(seconds=(position - 1) * mean / slots)
+    return QueueInfo(
+        job_id=record.id,
+        position=position,
+        status=record.status.value,
+        estimated_start_time=start,
+        estimated_complete_time=start + timedelta(seconds=mean),
+        hub_priority=1.0,
+        group_priority=1.0,
+        project_priority=1.0,
+    )
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=CancelAnswer)
+def cancel_job(job_id: str, state: State, user: CurrentUser) -> CancelAnswer:
+    """Cancel a queued job at once, or stop a running one."""
+    record = visible_job(state, user, job_id)
+    if record.owner_id != user.id and not user.is_admin:
+        raise errors.PermissionDeniedError("Only the job's owner may cancel it.")
+    if record.status.is_final:
+        return CancelAnswer(
+            cancelled=record.status is JobStatus.CANCELLED,
+            status=record.status,
+            message=f"Job {job_id} is already {record.status.value}.",
+        )
+    updated = state.store.request_cancel(job_id)
+    state.job_changed(job_id)
+    if updated.status is JobStatus.CANCELLED:
+        return CancelAnswer(cancelled=True, status=updated.status, message="Job cancelled.")
+    return CancelAnswer(
+        cancelled=True, status=updated.status, message="Cancellation requested; the run is being stopped."
+    )
+
+
+@router.get("/job_sets/{set_id}", response_model=list[JobInfo])
+def job_set(set_id: str, state: State, user: CurrentUser) -> list[JobInfo]:
+    """Every job of a job set (tagged ``openqx_jobset_<set_id>_``), in one answer."""
+    return [job_info(r) for r in jobs_of_set(state, user, set_id)]
+
+
+def jobs_of_set(state: ServiceState, user: UserRecord, set_id: str) -> list[JobRecord]:
+    """All jobs carrying the set's tag, oldest first; JobSetNotFoundError when none."""
+    query = JobQuery(limit=MAX_PAGE, tags=[f"openqx_jobset_{set_id}_"], descending=False)
+    found: list[JobRecord] = []
+    while True:
+        records, cursor = state.store.search_jobs(query, visible_to=user)
+        found.extend(records)
+        if cursor is None:
+            break
+        query = query.model_copy(update={"cursor": cursor})
+    if not found:
+        raise errors.JobSetNotFoundError(f"{set_id} is not a known job set.", job_set_id=set_id)
+    return found
