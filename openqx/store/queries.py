@@ -1,0 +1,252 @@
+"""Every statement the SQL store runs, one named function each.
+
+Claiming follows procrastinate: PostgreSQL picks the row with ``FOR UPDATE SKIP LOCKED`` so
+concurrent dispatchers never wait on each other; SQLite (one writer at a time) does the pick and
+the update in one ``UPDATE … WHERE id = (SELECT …) AND status = 'QUEUED' RETURNING``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from openqx.core.errors import InvalidFilterError
+from openqx.core.status import ACTIVE_STATUSES, JobStatus
+from openqx.core.wire import JobQuery
+from openqx.store.cursor import Cursor
+from openqx.store.db_filter import compile_regexp, translate_where
+from openqx.store.models import BackendSetting, Job, JobTag, User, UserInstance
+from openqx.store.sqltypes import as_utc
+
+__all__ = [
+    "MAX_PAGE",
+    "backends_with_queued",
+    "claim_pick_postgresql",
+    "claim_update_sqlite",
+    "count_active",
+    "count_queued",
+    "expired_leases",
+    "last_done_runs",
+    "lock_user",
+    "queue_position",
+    "search_conditions",
+    "search_jobs",
+    "select_jobs",
+    "user_by_token_hash",
+    "user_instances",
+]
+
+MAX_PAGE = 1000
+"""Largest page ``search_jobs`` returns (``limit`` None/0 means this)."""
+
+jobs = Job.__table__
+job_tags = JobTag.__table__
+users = User.__table__
+user_instance_table = UserInstance.__table__
+backend_settings = BackendSetting.__table__
+_ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
+_QUEUED = JobStatus.QUEUED.value
+
+
+def select_jobs() -> sa.Select[Any]:
+    """Jobs with their owner's name (``owner_name``), the shape ``rows.job_record`` reads."""
+    return sa.select(jobs, users.c.name.label("owner_name")).join(
+        users, users.c.id == jobs.c.owner_id
+    )
+
+
+def user_by_token_hash(token_hash: str) -> sa.Select[Any]:
+    """The user holding a token digest."""
+    return sa.select(users).where(users.c.token_hash == token_hash)
+
+
+def user_instances(user_ids: Sequence[int]) -> sa.Select[Any]:
+    """Instances of some users, default first."""
+    return (
+        sa.select(user_instance_table)
+        .where(user_instance_table.c.user_id.in_(user_ids))
+        .order_by(user_instance_table.c.user_id, user_instance_table.c.position)
+    )
+
+
+def lock_user(owner_id: int) -> sa.Select[Any]:
+    """PostgreSQL: lock the owner's row, serialising their submissions (job-limit check)."""
+    return sa.select(users.c.id).where(users.c.id == owner_id).with_for_update()
+
+
+def count_active(owner_id: int, backend: str) -> sa.Select[Any]:
+    """Active jobs of one owner on one backend."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(jobs)
+        .where(jobs.c.owner_id == owner_id, jobs.c.backend == backend)
+        .where(jobs.c.status.in_(_ACTIVE))
+    )
+
+
+def count_queued(backend: str) -> sa.Select[Any]:
+    """QUEUED jobs on a backend."""
+    return (
+        sa.select(sa.func.count())
+        .select_from(jobs)
+        .where(jobs.c.backend == backend, jobs.c.status == _QUEUED)
+    )
+
+
+def _claim_order() -> tuple[Any, ...]:
+    return (jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
+
+
+def claim_pick_postgresql(backend: str) -> sa.Select[Any]:
+    """The next QUEUED job of ``backend``, locked, skipping rows other claimers hold."""
+    return (
+        sa.select(jobs.c.id, jobs.c.time_per_step)
+        .where(jobs.c.backend == backend, jobs.c.status == _QUEUED)
+        .order_by(*_claim_order())
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
+
+
+def claim_update_sqlite(backend: str, values: dict[str, Any]) -> sa.Update:
+    """Pick and update the next QUEUED job of ``backend`` in one statement."""
+    pick = (
+        sa.select(jobs.c.id)
+        .where(jobs.c.backend == backend, jobs.c.status == _QUEUED)
+        .order_by(*_claim_order())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        sa.update(jobs)
+        .where(jobs.c.id == pick, jobs.c.status == _QUEUED)
+        .values(**values)
+        .returning(jobs.c.id, jobs.c.time_per_step)
+    )
+
+
+def backends_with_queued() -> sa.Select[Any]:
+    """Backends that have QUEUED jobs."""
+    return (
+        sa.select(jobs.c.backend)
+        .where(jobs.c.status == _QUEUED)
+        .distinct()
+        .order_by(jobs.c.backend)
+    )
+
+
+def expired_leases(now: datetime) -> sa.Select[Any]:
+    """RUNNING jobs whose lease ended before ``now`` (with their cancel flag)."""
+    return sa.select(jobs.c.id, jobs.c.cancel_requested, jobs.c.time_per_step).where(
+        jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < now
+    )
+
+
+def queue_position(
+    backend: str, priority: int, created_at: datetime, job_id: str
+) -> sa.Select[Any]:
+    """How many QUEUED jobs of ``backend`` come before the given one in claim order."""
+    ahead = sa.or_(
+        jobs.c.priority > priority,
+        sa.and_(
+            jobs.c.priority == priority,
+            sa.or_(
+                jobs.c.created_at < created_at,
+                sa.and_(jobs.c.created_at == created_at, jobs.c.id < job_id),
+            ),
+        ),
+    )
+    return (
+        sa.select(sa.func.count())
+        .select_from(jobs)
+        .where(jobs.c.backend == backend, jobs.c.status == _QUEUED, ahead)
+    )
+
+
+def last_done_runs(backend: str, last: int) -> sa.Select[Any]:
+    """Start and finish times of the last ``last`` DONE jobs of ``backend``."""
+    return (
+        sa.select(jobs.c.started_at, jobs.c.finished_at)
+        .where(
+            jobs.c.backend == backend,
+            jobs.c.status == JobStatus.DONE.value,
+            jobs.c.started_at.is_not(None),
+            jobs.c.finished_at.is_not(None),
+        )
+        .order_by(jobs.c.finished_at.desc())
+        .limit(last)
+    )
+
+
+def _tags_condition(tags: Sequence[str], operator: str) -> ColumnElement[bool]:
+    """Jobs carrying any (OR) or all (AND) of ``tags``, through ``job_tags``."""
+    wanted = list(dict.fromkeys(tags))
+    tagged = sa.select(job_tags.c.job_id).where(job_tags.c.tag.in_(wanted))
+    if operator.upper() == "AND" and len(wanted) > 1:
+        tagged = tagged.group_by(job_tags.c.job_id).having(sa.func.count() == len(wanted))
+    return jobs.c.id.in_(tagged)
+
+
+def search_conditions(query: JobQuery, owner_id: int | None) -> list[ColumnElement[bool]]:
+    """The WHERE conditions for every filter of ``query`` (cursor excepted).
+
+    Raises:
+        InvalidFilterError: bad regular expression or ``db_filter``.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    if owner_id is not None:
+        conditions.append(jobs.c.owner_id == owner_id)
+    if query.backend is not None:
+        conditions.append(jobs.c.backend == query.backend)
+    if query.kind is not None:
+        conditions.append(jobs.c.kind == query.kind)
+    if query.status:
+        statuses = sorted({JobStatus(s).value for s in query.status})
+        conditions.append(
+            jobs.c.status == statuses[0] if len(statuses) == 1 else jobs.c.status.in_(statuses)
+        )
+    if query.name is not None:
+        conditions.append(jobs.c.name.regexp_match(compile_regexp(query.name, "name")))
+    if query.start_datetime is not None:
+        conditions.append(jobs.c.created_at >= as_utc(query.start_datetime))
+    if query.end_datetime is not None:
+        conditions.append(jobs.c.created_at <= as_utc(query.end_datetime))
+    if query.tags:
+        conditions.append(_tags_condition(query.tags, query.tags_operator))
+    if query.experiment_id is not None:
+        conditions.append(jobs.c.experiment_id == query.experiment_id)
+    if query.db_filter:
+        conditions.append(translate_where(query.db_filter))
+    return conditions
+
+
+def search_jobs(
+    query: JobQuery, owner_id: int | None, cursor: Cursor | None, limit: int
+) -> sa.Select[Any]:
+    """One page (plus one row, to know whether another page follows) of matching jobs.
+
+    Raises:
+        InvalidFilterError: a bad filter, or a cursor of the other direction.
+    """
+    conditions = search_conditions(query, owner_id)
+    key = sa.tuple_(jobs.c.created_at, jobs.c.id)
+    if cursor is not None:
+        if cursor.descending != query.descending:
+            raise InvalidFilterError("The cursor belongs to a query of the other order.")
+        after = sa.tuple_(
+            sa.literal(cursor.created_at, jobs.c.created_at.type), sa.literal(cursor.id)
+        )
+        conditions.append(key < after if query.descending else key > after)
+    order = (
+        (jobs.c.created_at.desc(), jobs.c.id.desc())
+        if query.descending
+        else (jobs.c.created_at.asc(), jobs.c.id.asc())
+    )
+    stmt = select_jobs().where(*conditions).order_by(*order).limit(limit + 1)
+    if query.skip:
+        stmt = stmt.offset(query.skip)
+    return stmt

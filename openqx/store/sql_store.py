@@ -1,0 +1,481 @@
+"""``SqlJobStore``: the ``JobStore`` port on SQLite or PostgreSQL (SQLAlchemy Core).
+
+Every public method is one transaction (``_transaction``); SQLAlchemy errors become core errors
+in ``errors.wrap_exceptions``. Write transactions on SQLite begin IMMEDIATE so that
+read-check-write sequences (job limit, cancel) cannot interleave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from openqx.core.errors import (
+    AuthenticationError,
+    InvalidFilterError,
+    InvalidInputError,
+    InvalidStateError,
+    JobLimitReachedError,
+    JobNotFoundError,
+)
+from openqx.core.status import FINAL_STATUSES, JobStatus
+from openqx.core.wire import JobQuery
+from openqx.store import queries as q
+from openqx.store.cursor import Cursor, decode_cursor, encode_cursor
+from openqx.store.database import Database
+from openqx.store.errors import wrap_exceptions
+from openqx.store.records import JobRecord, NewJob, UserRecord
+from openqx.store.rows import (
+    job_record,
+    new_job_values,
+    steps_from_json,
+    steps_to_json,
+    user_record,
+)
+from openqx.store.sqltypes import as_utc
+
+__all__ = ["SqlJobStore", "hash_token"]
+
+_jobs = q.jobs
+
+
+def hash_token(token: str) -> str:
+    """The sha256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now(now: datetime | None = None) -> datetime:
+    return as_utc(now) if now is not None else datetime.now(UTC)
+
+
+def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str]:
+    """``time_per_step`` (stored form) with ``step`` stamped at ``at``."""
+    steps = steps_from_json(raw)
+    steps[step] = at
+    return steps_to_json(steps)
+
+
+class SqlJobStore:
+    """The job store on a ``Database`` (open it before use; the store does not own it)."""
+
+    def __init__(self, database: Database) -> None:
+        """Use ``database`` (SQLite or PostgreSQL) for every query.
+
+        Args:
+            database: an opened, migrated database.
+        """
+        self.database = database
+
+    # --- plumbing -------------------------------------------------------------------------
+    @property
+    def _postgresql(self) -> bool:
+        return self.database.dialect == "postgresql"
+
+    @contextmanager
+    def _transaction(
+        self, *, write: bool = False, integrity_message: str | None = None
+    ) -> Iterator[sa.Connection]:
+        """One transaction, committed on success; SQLAlchemy errors translated."""
+        with wrap_exceptions(integrity_message), self.database.engine.connect() as conn:
+            if write:
+                conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                yield conn
+
+    def _job(self, conn: sa.Connection, job_id: str) -> JobRecord:
+        row = conn.execute(q.select_jobs().where(_jobs.c.id == job_id)).first()
+        if row is None:
+            raise JobNotFoundError(job_id)
+        return job_record(row)
+
+    def _user(self, conn: sa.Connection, row: sa.Row[Any]) -> UserRecord:
+        instances = conn.execute(q.user_instances([row.id])).all()
+        return user_record(row, tuple(i.instance for i in instances))
+
+    def _insert_ignore(self, table: sa.Table) -> Any:
+        dialect = postgresql if self._postgresql else sqlite
+        return dialect.insert(table)
+
+    # --- users ----------------------------------------------------------------------------
+    def count_users(self) -> int:
+        """Number of users (0 on a fresh database)."""
+        with self._transaction() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(q.users)).scalar_one())
+
+    def create_user(
+        self, name: str, token: str, *, is_admin: bool = False, instances: Sequence[str] = ()
+    ) -> UserRecord:
+        """Insert a user with its token hashed (sha256) and its instances, default first.
+
+        Raises:
+            InvalidInputError: the name (or token) is taken.
+        """
+        with self._transaction(
+            write=True, integrity_message=f"User {name!r} already exists."
+        ) as conn:
+            user_id = conn.execute(
+                sa.insert(q.users)
+                .values(
+                    name=name,
+                    token_hash=hash_token(token),
+                    is_admin=is_admin,
+                    created_at=_now(),
+                )
+                .returning(q.users.c.id)
+            ).scalar_one()
+            unique = list(dict.fromkeys(instances))
+            if unique:
+                conn.execute(
+                    sa.insert(q.user_instance_table),
+                    [
+                        {"user_id": user_id, "instance": inst, "position": i}
+                        for i, inst in enumerate(unique)
+                    ],
+                )
+            row = conn.execute(sa.select(q.users).where(q.users.c.id == user_id)).one()
+            return self._user(conn, row)
+
+    def user_for_token(self, token: str) -> UserRecord:
+        """The user owning ``token``.
+
+        Raises:
+            AuthenticationError: no user has this token.
+        """
+        with self._transaction() as conn:
+            row = conn.execute(q.user_by_token_hash(hash_token(token))).first()
+            if row is None:
+                raise AuthenticationError()
+            return self._user(conn, row)
+
+    def list_users(self) -> list[UserRecord]:
+        """Every user, by id."""
+        with self._transaction() as conn:
+            rows = conn.execute(sa.select(q.users).order_by(q.users.c.id)).all()
+            instances: dict[int, list[str]] = {}
+            if rows:
+                for inst in conn.execute(q.user_instances([r.id for r in rows])):
+                    instances.setdefault(inst.user_id, []).append(inst.instance)
+            return [user_record(r, tuple(instances.get(r.id, ()))) for r in rows]
+
+    # --- backend settings -------------------------------------------------------------------
+    def backend_job_limit(self, backend: str) -> int | None:
+        """The per-user active-job limit of ``backend`` (None: no limit)."""
+        with self._transaction() as conn:
+            value = conn.execute(
+                sa.select(q.backend_settings.c.maximum_jobs).where(
+                    q.backend_settings.c.backend == backend
+                )
+            ).scalar_one_or_none()
+            return None if value is None else int(value)
+
+    def set_backend_job_limit(self, backend: str, maximum_jobs: int | None) -> None:
+        """Configure the per-user active-job limit of ``backend`` (None removes it).
+
+        Raises:
+            InvalidInputError: a negative limit.
+        """
+        if maximum_jobs is not None and maximum_jobs < 0:
+            raise InvalidInputError("maximum_jobs must be >= 0 or None.")
+        stmt = self._insert_ignore(q.backend_settings).values(
+            backend=backend, maximum_jobs=maximum_jobs
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[q.backend_settings.c.backend],
+            set_={"maximum_jobs": maximum_jobs},
+        )
+        with self._transaction(write=True) as conn:
+            conn.execute(stmt)
+
+    # --- jobs: write ----------------------------------------------------------------------
+    def create_job(self, job: NewJob, *, max_active: int | None = None) -> JobRecord:
+        """Insert a QUEUED job, checking ``max_active`` in the same transaction.
+
+        Raises:
+            JobLimitReachedError: the owner has ``max_active`` active jobs on the backend.
+            InvalidInputError: duplicate id or unknown owner.
+        """
+        now = _now()
+        with self._transaction(
+            write=True,
+            integrity_message=f"Job {job.id} cannot be stored (duplicate id or "
+            f"unknown owner {job.owner_id}).",
+        ) as conn:
+            if max_active is not None:
+                if self._postgresql:
+                    conn.execute(q.lock_user(job.owner_id))
+                active = conn.execute(q.count_active(job.owner_id, job.backend)).scalar_one()
+                if active >= max_active:
+                    raise JobLimitReachedError(
+                        f"Maximum number of active jobs ({max_active}) on backend "
+                        f"{job.backend} reached.",
+                        backend=job.backend,
+                        maximum_jobs=max_active,
+                        running_jobs=int(active),
+                    )
+            values = new_job_values(job, now)
+            conn.execute(sa.insert(_jobs).values(values))
+            if values["tags"]:
+                conn.execute(
+                    sa.insert(q.job_tags), [{"job_id": job.id, "tag": t} for t in values["tags"]]
+                )
+            return self._job(conn, job.id)
+
+    def update_job(
+        self, job_id: str, *, name: str | None = None, tags: Sequence[str] | None = None
+    ) -> JobRecord:
+        """Set the name and/or the full tag list.
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+        with self._transaction(write=True) as conn:
+            self._job(conn, job_id)
+            values: dict[str, Any] = {"updated_at": _now()}
+            if name is not None:
+                values["name"] = name
+            if tags is not None:
+                unique = list(dict.fromkeys(tags))
+                values["tags"] = unique
+                conn.execute(sa.delete(q.job_tags).where(q.job_tags.c.job_id == job_id))
+                if unique:
+                    conn.execute(
+                        sa.insert(q.job_tags), [{"job_id": job_id, "tag": t} for t in unique]
+                    )
+            conn.execute(sa.update(_jobs).where(_jobs.c.id == job_id).values(**values))
+            return self._job(conn, job_id)
+
+    def claim_next(
+        self, backend: str, worker: str, lease_seconds: float, now: datetime | None = None
+    ) -> JobRecord | None:
+        """Move the next QUEUED job of ``backend`` to RUNNING, leased to ``worker``."""
+        at = _now(now)
+        values = {
+            "status": JobStatus.RUNNING.value,
+            "lease_owner": worker,
+            "lease_expires_at": at + timedelta(seconds=lease_seconds),
+            "started_at": at,
+            "updated_at": at,
+            "cancel_requested": False,
+        }
+        with self._transaction(write=True) as conn:
+            if self._postgresql:
+                picked = conn.execute(q.claim_pick_postgresql(backend)).first()
+                if picked is None:
+                    return None
+                conn.execute(sa.update(_jobs).where(_jobs.c.id == picked.id).values(**values))
+            else:
+                picked = conn.execute(q.claim_update_sqlite(backend, values)).first()
+                if picked is None:
+                    return None
+            conn.execute(
+                sa.update(_jobs)
+                .where(_jobs.c.id == picked.id)
+                .values(time_per_step=_stamp(picked.time_per_step, "RUNNING", at))
+            )
+            return self._job(conn, picked.id)
+
+    def backends_with_queued_jobs(self) -> list[str]:
+        """Names of backends that have at least one QUEUED job."""
+        with self._transaction() as conn:
+            return list(conn.execute(q.backends_with_queued()).scalars())
+
+    def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> None:
+        """Extend the lease of RUNNING jobs held by ``worker`` to now + ``lease_seconds``."""
+        if not job_ids:
+            return
+        at = _now()
+        with self._transaction(write=True) as conn:
+            conn.execute(
+                sa.update(_jobs)
+                .where(
+                    _jobs.c.id.in_(list(job_ids)),
+                    _jobs.c.lease_owner == worker,
+                    _jobs.c.status == JobStatus.RUNNING.value,
+                )
+                .values(lease_expires_at=at + timedelta(seconds=lease_seconds), updated_at=at)
+            )
+
+    def requeue_expired(self, now: datetime | None = None) -> list[str]:
+        """Put RUNNING jobs whose lease expired back to QUEUED and return their ids.
+
+        A job whose cancellation was requested becomes CANCELLED instead (not returned).
+        """
+        at = _now(now)
+        requeued: list[str] = []
+        with self._transaction(write=True) as conn:
+            for row in conn.execute(q.expired_leases(at)).all():
+                final = row.cancel_requested
+                status = JobStatus.CANCELLED if final else JobStatus.QUEUED
+                conn.execute(
+                    sa.update(_jobs)
+                    .where(_jobs.c.id == row.id)
+                    .values(
+                        status=status.value,
+                        lease_owner=None,
+                        lease_expires_at=None,
+                        started_at=None,
+                        updated_at=at,
+                        finished_at=at if final else None,
+                        time_per_step=_stamp(row.time_per_step, status.value, at),
+                    )
+                )
+                if not final:
+                    requeued.append(row.id)
+        return requeued
+
+    def finish_job(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        result_key: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        run_mode: str | None = None,
+    ) -> JobRecord:
+        """Move a job to DONE, ERROR or CANCELLED, stamping it and clearing the lease.
+
+        Raises:
+            InvalidInputError: ``status`` is not final.
+            InvalidStateError: the job is final already.
+            JobNotFoundError: no such job.
+        """
+        status = JobStatus(status)
+        if status not in FINAL_STATUSES:
+            raise InvalidInputError(f"finish_job needs a final status, not {status.value}.")
+        at = _now()
+        with self._transaction(write=True) as conn:
+            job = self._job(conn, job_id)
+            if job.status.is_final:
+                raise InvalidStateError(
+                    f"Job {job_id} is already {job.status.value}.", job_id=job_id
+                )
+            steps = dict(job.time_per_step)
+            steps[status.value] = at
+            conn.execute(
+                sa.update(_jobs)
+                .where(_jobs.c.id == job_id)
+                .values(
+                    status=status.value,
+                    result_key=result_key,
+                    error_code=error_code,
+                    error_message=error_message,
+                    run_mode=run_mode,
+                    finished_at=at,
+                    updated_at=at,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    time_per_step=steps_to_json(steps),
+                )
+            )
+            return self._job(conn, job_id)
+
+    def request_cancel(self, job_id: str) -> JobRecord:
+        """Cancel a job: not yet running → CANCELLED now; RUNNING → ``cancel_requested``.
+
+        A final job is returned unchanged.
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+        at = _now()
+        with self._transaction(write=True) as conn:
+            job = self._job(conn, job_id)
+            if job.status.is_final:
+                return job
+            stmt = sa.update(_jobs).where(_jobs.c.id == job_id)
+            if job.status is JobStatus.RUNNING:
+                conn.execute(stmt.values(cancel_requested=True, updated_at=at))
+            else:
+                steps = dict(job.time_per_step)
+                steps[JobStatus.CANCELLED.value] = at
+                conn.execute(
+                    stmt.values(
+                        status=JobStatus.CANCELLED.value,
+                        cancel_requested=True,
+                        finished_at=at,
+                        updated_at=at,
+                        time_per_step=steps_to_json(steps),
+                    )
+                )
+            return self._job(conn, job_id)
+
+    # --- jobs: read -----------------------------------------------------------------------
+    def get_job(self, job_id: str) -> JobRecord:
+        """One job.
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+        with self._transaction() as conn:
+            return self._job(conn, job_id)
+
+    def search_jobs(
+        self, query: JobQuery, *, visible_to: UserRecord | None = None
+    ) -> tuple[list[JobRecord], str | None]:
+        """One page of jobs matching every filter of ``query``, and the next page's cursor.
+
+        Pages are keyed on ``(created_at, id)``; ``skip`` is applied after the cursor (keep it
+        small). ``ids_only`` still returns full records (they hold no blobs, so they are
+        cheap); callers pick the fields they need.
+
+        Raises:
+            InvalidFilterError: bad regexp, ``db_filter``, ``limit``/``skip`` or cursor.
+        """
+        if query.skip < 0:
+            raise InvalidFilterError("skip must be >= 0.", field="skip")
+        if query.limit is not None and query.limit < 0:
+            raise InvalidFilterError("limit must be >= 0.", field="limit")
+        limit = min(query.limit or q.MAX_PAGE, q.MAX_PAGE)
+        cursor = decode_cursor(query.cursor) if query.cursor else None
+        owner_id = visible_to.id if visible_to is not None else None
+        stmt = q.search_jobs(query, owner_id, cursor, limit)
+        with self._transaction() as conn:
+            rows = conn.execute(stmt).all()
+        page = [job_record(r) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit and page:
+            last = page[-1]
+            next_cursor = encode_cursor(Cursor(last.created_at, last.id, query.descending))
+        return page, next_cursor
+
+    def count_active(self, owner_id: int, backend: str) -> int:
+        """Active (non-final) jobs of one user on one backend."""
+        with self._transaction() as conn:
+            return int(conn.execute(q.count_active(owner_id, backend)).scalar_one())
+
+    def count_queued(self, backend: str) -> int:
+        """QUEUED jobs on a backend."""
+        with self._transaction() as conn:
+            return int(conn.execute(q.count_queued(backend)).scalar_one())
+
+    def queue_position(self, job_id: str) -> int | None:
+        """1-based position among QUEUED jobs of its backend in claim order (None if not
+        QUEUED).
+
+        Raises:
+            JobNotFoundError: no such job.
+        """
+        with self._transaction() as conn:
+            job = self._job(conn, job_id)
+            if job.status is not JobStatus.QUEUED:
+                return None
+            ahead = conn.execute(
+                q.queue_position(job.backend, job.priority, job.created_at, job.id)
+            ).scalar_one()
+            return int(ahead) + 1
+
+    def mean_run_seconds(self, backend: str, last: int = 50) -> float | None:
+        """Mean RUNNING→final seconds of the last ``last`` DONE jobs (None without any)."""
+        with self._transaction() as conn:
+            rows = conn.execute(q.last_done_runs(backend, last)).all()
+        if not rows:
+            return None
+        total = sum((r.finished_at - r.started_at).total_seconds() for r in rows)
+        return total / len(rows)
