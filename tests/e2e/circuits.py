@@ -1,0 +1,27 @@
+"""Circuits shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+from qiskit import QuantumCircuit
+
+
+def ghz(num_qubits: int) -> QuantumCircuit:
+    """A measured GHZ state."""
+    circuit = QuantumCircuit(num_qubits, name=f"ghz{num_qubits}")
+    circuit.h(0)
+    for qubit in range(num_qubits - 1):
+        circuit.cx(qubit, qubit + 1)
+    circuit.measure_all()
+    return circuit
+
+
+def slow_circuit(num_qubits: int = 22, layers: int = 30) -> QuantumCircuit:
+    """A statevector circuit that takes a few seconds on this machine (keeps a worker busy)."""
+    circuit = QuantumCircuit(num_qubits, name="slow")
+    for layer in range(layers):
+        for qubit in range(num_qubits):
+            circuit.rx(0.1 * (layer + qubit + 1), qubit)
+        for qubit in range(layer % 2, num_qubits - 1, 2):
+            circuit.cx(qubit, qubit + 1)
+    circuit.measure_all()
+    return circuit
