@@ -1,5 +1,93 @@
-"""openqx.client."""
+"""openqx.client: the provider SDK (accounts, backends, jobs), an IBM-Quantum-style API.
+
+Implementation lives in the submodules; this namespace is the public surface.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from openqx.client.account import DEFAULT_URL, OpenQX
+from openqx.client.backend import UNSET, OpenQXBackend, OpenQXSimulator
+from openqx.client.backend_service import BackendService
+from openqx.client.exceptions import (
+    ApiError,
+    OpenQXAccountCredentialsInvalidToken,
+    OpenQXAccountCredentialsInvalidUrl,
+    OpenQXAccountCredentialsNotFound,
+    OpenQXAccountError,
+    OpenQXBackendApiError,
+    OpenQXBackendApiProtocolError,
+    OpenQXBackendError,
+    OpenQXBackendJobLimitError,
+    OpenQXBackendValueError,
+    OpenQXError,
+    OpenQXInputValueError,
+    OpenQXJobApiError,
+    OpenQXJobError,
+    OpenQXJobFailureError,
+    OpenQXJobInvalidStateError,
+    OpenQXJobManagerError,
+    OpenQXJobManagerInvalidStateError,
+    OpenQXJobManagerJobNotFound,
+    OpenQXJobManagerTimeoutError,
+    OpenQXJobManagerUnknownJobSet,
+    OpenQXJobTimeoutError,
+    OpenQXManagedResultDataNotAvailable,
+    OpenQXNotAuthorizedError,
+    OpenQXRuntimeError,
+    RuntimeInvalidStateError,
+    RuntimeJobFailureError,
+    RuntimeJobNotFound,
+)
+from openqx.client.http import ApiClient
+from openqx.client.job import OpenQXJob
+from openqx.client.job_limit import BackendJobLimit
+from openqx.client.least_busy import least_busy
+from openqx.client.monitor import job_monitor
+from openqx.client.provider import AccountProvider
+from openqx.client.queue_info import QueueInfo
+from openqx.client.runtime import RuntimeService
+
+__all__ = [
+    "DEFAULT_URL",
+    "UNSET",
+    "AccountProvider",
+    "ApiClient",
+    "ApiError",
+    "BackendJobLimit",
+    "BackendService",
+    "OpenQX",
+    "OpenQXAccountCredentialsInvalidToken",
+    "OpenQXAccountCredentialsInvalidUrl",
+    "OpenQXAccountCredentialsNotFound",
+    "OpenQXAccountError",
+    "OpenQXBackend",
+    "OpenQXBackendApiError",
+    "OpenQXBackendApiProtocolError",
+    "OpenQXBackendError",
+    "OpenQXBackendJobLimitError",
+    "OpenQXBackendValueError",
+    "OpenQXError",
+    "OpenQXInputValueError",
+    "OpenQXJob",
+    "OpenQXJobApiError",
+    "OpenQXJobError",
+    "OpenQXJobFailureError",
+    "OpenQXJobInvalidStateError",
+    "OpenQXJobManagerError",
+    "OpenQXJobManagerInvalidStateError",
+    "OpenQXJobManagerJobNotFound",
+    "OpenQXJobManagerTimeoutError",
+    "OpenQXJobManagerUnknownJobSet",
+    "OpenQXJobTimeoutError",
+    "OpenQXManagedResultDataNotAvailable",
+    "OpenQXNotAuthorizedError",
+    "OpenQXRuntimeError",
+    "OpenQXSimulator",
+    "QueueInfo",
+    "RuntimeInvalidStateError",
+    "RuntimeJobFailureError",
+    "RuntimeJobNotFound",
+    "RuntimeService",
+    "job_monitor",
+    "least_busy",
+]

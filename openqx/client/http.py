@@ -1,0 +1,498 @@
+"""The HTTP client: one typed method per endpoint of the wire contract (``openqx.core.wire``).
+
+``ApiClient`` wraps one keep-alive ``httpx.Client``. It retries with exponential backoff on
+connection failures and on 502/503/504 for idempotent requests; ``POST /jobs`` is retried
+only when the connection failed before the request was sent, so a job is never submitted
+twice. Every failure leaves this module as one of the provider exceptions, mapped in
+``_map_error`` (the one place where HTTP statuses and server error codes become exceptions).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import datetime
+from importlib import metadata
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pydantic import BaseModel, TypeAdapter, ValidationError
+
+from openqx.client import exceptions as exc
+from openqx.core import wire
+
+__all__ = ["DEFAULT_TIMEOUT", "ApiClient", "client_info", "user_agent"]
+
+DEFAULT_TIMEOUT = 30.0
+"""Seconds for connecting and for reading one answer."""
+DEFAULT_RETRIES = 3
+"""Extra attempts after a retryable failure."""
+DEFAULT_BACKOFF = 0.5
+"""Seconds before the first retry; doubled on each further retry."""
+_RETRY_STATUSES = frozenset({502, 503, 504})
+
+Context = Literal["account", "backend", "job", "runtime"]
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _version(dist: str) -> str:
+    """Installed version of ``dist`` or ``"unknown"``."""
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def client_info() -> dict[str, str]:
+    """Return the client name and versions sent with each job (``JobSubmission.client_info``)."""
+    return {"name": "openqx", "version": _version("openqx"), "qiskit": _version("qiskit")}
+
+
+def user_agent() -> str:
+    """Return the ``User-Agent`` header value."""
+    info = client_info()
+    return f"openqx-client/{info['version']} qiskit/{info['qiskit']} python-httpx"
+
+
+class ApiClient:
+    """Typed access to the openqx HTTP API v1.
+
+    Args:
+        url: the server's base URL, e.g. ``http://127.0.0.1:8000`` (a trailing ``/v1`` is
+            accepted).
+        token: the API token, sent as ``Authorization: Bearer <token>``.
+        transport: an ``httpx`` transport (tests pass ``httpx.MockTransport``).
+        timeout: seconds for connecting and for reading one answer.
+        retries: extra attempts after a retryable failure.
+        backoff_factor: seconds before the first retry, doubled on each further retry.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        token: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        retries: int = DEFAULT_RETRIES,
+        backoff_factor: float = DEFAULT_BACKOFF,
+    ) -> None:
+        base = url.rstrip("/")
+        if base.endswith(wire.API_PREFIX):
+            base = base[: -len(wire.API_PREFIX)]
+        self.url = base
+        self.token = token
+        self.retries = retries
+        self.backoff_factor = backoff_factor
+        self._transport = transport
+        self._timeout = timeout
+        self._http = httpx.Client(
+            base_url=base + wire.API_PREFIX,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "User-Agent": user_agent(),
+                "X-Qx-Client-Application": f"openqx/{client_info()['version']}",
+            },
+            transport=transport,
+            timeout=timeout,
+        )
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *args: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ApiClient {self.url!r}>"
+
+    def with_token(self, token: str) -> ApiClient:
+        """Return a new client for the same server and transport with another token."""
+        return ApiClient(
+            self.url,
+            token,
+            transport=self._transport,
+            timeout=self._timeout,
+            retries=self.retries,
+            backoff_factor=self.backoff_factor,
+        )
+
+    # --- account ----------------------------------------------------------------------
+
+    def version(self) -> wire.VersionInfo:
+        """``GET /version``."""
+        return self._model("GET", "/version", wire.VersionInfo, context="account")
+
+    def account(self) -> wire.AccountInfo:
+        """``GET /account``."""
+        return self._model("GET", "/account", wire.AccountInfo, context="account")
+
+    # --- backends ---------------------------------------------------------------------
+
+    def backends(self) -> list[wire.BackendSummary]:
+        """``GET /backends``."""
+        data = self._json("GET", "/backends", context="backend")
+        return _validate(_SUMMARIES, data, "backend")
+
+    def backend(self, name: str) -> wire.BackendSummary:
+        """``GET /backends/{name}``."""
+        return self._model("GET", f"/backends/{name}", wire.BackendSummary, context="backend")
+
+    def backend_configuration(self, name: str) -> dict[str, Any]:
+        """``GET /backends/{name}/configuration``: the configuration dict."""
+        data = self._json("GET", f"/backends/{name}/configuration", context="backend")
+        if not isinstance(data, dict):
+            raise exc.OpenQXBackendApiProtocolError(
+                f"Unexpected configuration received from the server for backend {name}."
+            )
+        return data
+
+    def backend_properties(self, name: str, when: datetime | None = None) -> dict[str, Any] | None:
+        """``GET /backends/{name}/properties``: the properties dict or ``None``.
+
+        Args:
+            name: the backend.
+            when: an aware datetime: the newest properties older than it.
+        """
+        params = {"datetime": when.isoformat()} if when is not None else None
+        data = self._json("GET", f"/backends/{name}/properties", params=params, context="backend")
+        if data is not None and not isinstance(data, dict):
+            raise exc.OpenQXBackendApiProtocolError(
+                f"Unexpected properties received from the server for backend {name}."
+            )
+        return data or None
+
+    def backend_status(self, name: str) -> wire.BackendStatusInfo:
+        """``GET /backends/{name}/status``."""
+        return self._model(
+            "GET", f"/backends/{name}/status", wire.BackendStatusInfo, context="backend"
+        )
+
+    def backend_job_limit(self, name: str) -> wire.JobLimitInfo:
+        """``GET /backends/{name}/job_limit``."""
+        return self._model(
+            "GET", f"/backends/{name}/job_limit", wire.JobLimitInfo, context="backend"
+        )
+
+    # --- jobs -------------------------------------------------------------------------
+
+    def submit_job(self, submission: wire.JobSubmission) -> wire.JobInfo:
+        """``POST /jobs``: never re-sent once the request may have reached the server."""
+        return self._model(
+            "POST",
+            "/jobs",
+            wire.JobInfo,
+            body=submission,
+            context="backend",
+            idempotent=False,
+        )
+
+    def search_jobs(self, query: wire.JobQuery) -> wire.JobPage:
+        """``POST /jobs/search`` (a read: retried like a ``GET``)."""
+        return self._model("POST", "/jobs/search", wire.JobPage, body=query, context="backend")
+
+    def job(self, job_id: str, *, context: Context = "job") -> wire.JobInfo:
+        """``GET /jobs/{id}``."""
+        return self._model("GET", f"/jobs/{job_id}", wire.JobInfo, context=context, job_id=job_id)
+
+    def update_job(self, job_id: str, update: wire.JobUpdate) -> wire.JobInfo:
+        """``PATCH /jobs/{id}`` (a full replacement of name/tags, hence idempotent)."""
+        return self._model(
+            "PATCH", f"/jobs/{job_id}", wire.JobInfo, body=update, context="job", job_id=job_id
+        )
+
+    def job_status(self, job_id: str) -> wire.JobStatusInfo:
+        """``GET /jobs/{id}/status``."""
+        return self._model(
+            "GET", f"/jobs/{job_id}/status", wire.JobStatusInfo, context="job", job_id=job_id
+        )
+
+    def job_result(self, job_id: str, partial: bool = False) -> dict[str, Any]:
+        """``GET /jobs/{id}/result``: qiskit ``Result.to_dict()`` JSON."""
+        params = {"partial": "true"} if partial else None
+        data = self._json(
+            "GET", f"/jobs/{job_id}/result", params=params, context="job", job_id=job_id
+        )
+        if not isinstance(data, dict):
+            raise exc.OpenQXJobApiError(
+                f"Unexpected result received from the server for job {job_id}.", job_id=job_id
+            )
+        return data
+
+    def job_circuits(self, job_id: str) -> wire.CircuitsPayload:
+        """``GET /jobs/{id}/circuits``."""
+        return self._model(
+            "GET", f"/jobs/{job_id}/circuits", wire.CircuitsPayload, context="job", job_id=job_id
+        )
+
+    def job_properties(self, job_id: str) -> dict[str, Any] | None:
+        """``GET /jobs/{id}/properties``: the properties the job ran with, or ``None``."""
+        data = self._json("GET", f"/jobs/{job_id}/properties", context="job", job_id=job_id)
+        return data if isinstance(data, dict) and data else None
+
+    def job_queue_info(self, job_id: str) -> wire.QueueInfo:
+        """``GET /jobs/{id}/queue_info``."""
+        return self._model(
+            "GET", f"/jobs/{job_id}/queue_info", wire.QueueInfo, context="job", job_id=job_id
+        )
+
+    def cancel_job(self, job_id: str) -> wire.CancelAnswer:
+        """``POST /jobs/{id}/cancel`` (idempotent)."""
+        return self._model(
+            "POST", f"/jobs/{job_id}/cancel", wire.CancelAnswer, context="job", job_id=job_id
+        )
+
+    def submit_runtime_job(self, submission: wire.RuntimeJobSubmission) -> wire.JobInfo:
+        """``POST /runtime/jobs``."""
+        return self._model(
+            "POST",
+            "/runtime/jobs",
+            wire.JobInfo,
+            body=submission,
+            context="runtime",
+            idempotent=False,
+        )
+
+    def job_set(self, set_id: str) -> list[wire.JobInfo]:
+        """``GET /job_sets/{set_id}``: every job tagged with the set."""
+        data = self._json("GET", f"/job_sets/{set_id}", context="job")
+        return _validate(_JOB_INFOS, data, "job")
+
+    def stream_job_status(
+        self, job_id: str, timeout: float | None = None
+    ) -> Iterator[wire.JobStatusInfo]:
+        """Yield status events from ``GET /jobs/{id}/events`` (server-sent events).
+
+        The generator ends when the server closes the stream or a final status arrives.
+
+        Args:
+            job_id: the job.
+            timeout: seconds to wait for the next event (``None``: no limit).
+
+        Raises:
+            ApiError: the stream could not be opened or broke (callers fall back to polling).
+        """
+        read_timeout = httpx.Timeout(self._timeout, read=timeout)
+        try:
+            with self._http.stream(
+                "GET",
+                f"/jobs/{job_id}/events",
+                headers={"Accept": "text/event-stream"},
+                timeout=read_timeout,
+            ) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _map_error(response, "job", job_id)
+                for event, data in _sse_events(response.iter_lines()):
+                    if event != "status":
+                        continue
+                    info = _validate_model(wire.JobStatusInfo, data, "job", job_id)
+                    yield info
+                    if info.status.is_final:
+                        return
+        except httpx.HTTPError as error:
+            raise exc.ApiError(
+                f"Status stream for job {job_id} failed: {error}", job_id=job_id
+            ) from error
+
+    # --- plumbing ---------------------------------------------------------------------
+
+    def _model(
+        self,
+        method: str,
+        path: str,
+        model: type[_M],
+        *,
+        body: BaseModel | None = None,
+        context: Context,
+        job_id: str | None = None,
+        idempotent: bool = True,
+    ) -> _M:
+        data = self._json(
+            method, path, body=body, context=context, job_id=job_id, idempotent=idempotent
+        )
+        return _validate_model(model, data, context, job_id)
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, str] | None = None,
+        body: BaseModel | None = None,
+        context: Context,
+        job_id: str | None = None,
+        idempotent: bool = True,
+    ) -> Any:
+        content = body.model_dump_json(exclude_none=False) if body is not None else None
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        attempt = 0
+        while True:
+            try:
+                response = self._http.request(
+                    method, path, params=params, content=content, headers=headers
+                )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                # Nothing reached the server: safe to retry even a submission.
+                if attempt < self.retries:
+                    attempt = self._sleep(attempt)
+                    continue
+                raise _transport_error(error, context, job_id) from error
+            except httpx.HTTPError as error:
+                if idempotent and attempt < self.retries:
+                    attempt = self._sleep(attempt)
+                    continue
+                raise _transport_error(error, context, job_id) from error
+            if response.status_code in _RETRY_STATUSES and idempotent and attempt < self.retries:
+                attempt = self._sleep(attempt)
+                continue
+            if response.status_code >= 400:
+                raise _map_error(response, context, job_id)
+            if response.status_code == 204 or not response.content:
+                return None
+            try:
+                return response.json()
+            except ValueError as error:
+                raise _protocol_error(
+                    f"The server answered {method} {path} with something that is not JSON.",
+                    context,
+                    job_id,
+                ) from error
+
+    def _sleep(self, attempt: int) -> int:
+        time.sleep(self.backoff_factor * (2**attempt))
+        return attempt + 1
+
+
+_SUMMARIES: TypeAdapter[list[wire.BackendSummary]] = TypeAdapter(list[wire.BackendSummary])
+_JOB_INFOS: TypeAdapter[list[wire.JobInfo]] = TypeAdapter(list[wire.JobInfo])
+_T = TypeVar("_T")
+
+
+def _validate(adapter: TypeAdapter[_T], data: Any, context: Context) -> _T:
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as error:
+        raise _protocol_error(
+            f"Unexpected value received from the server: {error}", context
+        ) from error
+
+
+def _validate_model(model: type[_M], data: Any, context: Context, job_id: str | None) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise _protocol_error(
+            f"Unexpected value received from the server: {error}", context, job_id
+        ) from error
+
+
+def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
+    """Parse ``event:``/``data:`` blocks of a ``text/event-stream`` body."""
+    event = "message"
+    data: list[str] = []
+    for line in lines:
+        if line == "":
+            if data:
+                yield event, json.loads("\n".join(data))
+            event, data = "message", []
+        elif line.startswith(":"):
+            continue
+        else:
+            field, _, value = line.partition(":")
+            value = value[1:] if value.startswith(" ") else value
+            if field == "event":
+                event = value
+            elif field == "data":
+                data.append(value)
+    if data:
+        yield event, json.loads("\n".join(data))
+
+
+# --- the one mapping from HTTP to the exception family ------------------------------------
+
+_API_ERROR: dict[Context, type[exc.OpenQXError]] = {
+    "account": exc.OpenQXAccountError,
+    "backend": exc.OpenQXBackendApiError,
+    "job": exc.OpenQXJobApiError,
+    "runtime": exc.OpenQXRuntimeError,
+}
+_VALUE_ERROR: dict[Context, type[exc.OpenQXError]] = {
+    "account": exc.OpenQXInputValueError,
+    "backend": exc.OpenQXBackendValueError,
+    "job": exc.OpenQXJobInvalidStateError,
+    "runtime": exc.OpenQXInputValueError,
+}
+_STATE_ERROR: dict[Context, type[exc.OpenQXError]] = {
+    "account": exc.OpenQXAccountError,
+    "backend": exc.OpenQXBackendError,
+    "job": exc.OpenQXJobInvalidStateError,
+    "runtime": exc.RuntimeInvalidStateError,
+}
+_VALUE_CODES = frozenset(
+    {"invalid_input", "invalid_circuit", "invalid_filter", "payload_too_large"}
+)
+
+
+def _error_class(status: int, code: str, context: Context) -> type[exc.OpenQXError]:
+    """Choose the exception class for an HTTP status and server error code."""
+    if status == 401 or code == "unauthenticated":
+        return exc.OpenQXAccountCredentialsInvalidToken
+    if status == 403 or code == "permission_denied":
+        return exc.OpenQXNotAuthorizedError
+    if code == "job_limit_reached":
+        return exc.OpenQXBackendJobLimitError
+    if code == "job_not_found" and context == "runtime":
+        return exc.RuntimeJobNotFound
+    if code in _VALUE_CODES or code.startswith("invalid_") and code != "invalid_state":
+        return _VALUE_ERROR[context]
+    if code in {"invalid_state", "result_not_available"}:
+        return _STATE_ERROR[context]
+    return _API_ERROR[context]
+
+
+def _map_error(response: httpx.Response, context: Context, job_id: str | None) -> exc.OpenQXError:
+    """Turn an HTTP error answer into a provider exception (server message included)."""
+    status = response.status_code
+    code = "http_error"
+    message = response.reason_phrase or "error"
+    details: dict[str, Any] = {}
+    try:
+        body = wire.ErrorBody.model_validate(response.json())
+        code, message, details = body.error.code, body.error.message, body.error.details
+    except (ValueError, ValidationError):
+        text = response.text.strip()
+        if text:
+            message = text[:500]
+    cls = _error_class(status, code, context)
+    if cls is exc.OpenQXAccountCredentialsInvalidToken:
+        text = f"The API token was refused by the server ({message}). Check the token."
+    else:
+        text = f"{message} (HTTP {status}, error code: {code})"
+    error = cls(text, job_id=job_id, status_code=status, code=code, **details)
+    return error
+
+
+def _transport_error(
+    error: httpx.HTTPError, context: Context, job_id: str | None
+) -> exc.OpenQXError:
+    """A request that got no answer."""
+    cls = _API_ERROR[context] if context != "account" else exc.ApiError
+    url = getattr(getattr(error, "request", None), "url", "")
+    return cls(f"Could not reach the openqx server at {url}: {error}", job_id=job_id)
+
+
+def _protocol_error(message: str, context: Context, job_id: str | None = None) -> exc.OpenQXError:
+    """An answer that does not match the contract."""
+    if context == "job":
+        return exc.OpenQXJobApiError(message, job_id=job_id)
+    if context == "account":
+        return exc.ApiError(message, job_id=job_id)
+    return exc.OpenQXBackendApiProtocolError(message, job_id=job_id)

@@ -1,0 +1,128 @@
+"""Job filters: validate ``jobs()`` arguments locally, build a ``JobQuery``, follow pages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from openqx.client import exceptions as exc
+from openqx.client.http import ApiClient
+from openqx.core import run_options, wire
+from openqx.core.status import JobStatus, parse_status
+
+__all__ = ["SERVER_PAGE_MAX", "build_job_query", "iter_job_infos", "to_utc"]
+
+SERVER_PAGE_MAX = 1000
+"""Most jobs one ``POST /jobs/search`` answer holds."""
+
+
+def to_utc(value: datetime) -> datetime:
+    """Return an aware UTC datetime; naive values are local time."""
+    if value.tzinfo is None:
+        value = value.astimezone()  # interprets a naive datetime as local time
+    return value.astimezone(UTC)
+
+
+def _statuses(status: Any) -> list[JobStatus] | None:
+    if status is None:
+        return None
+    values = [status] if isinstance(status, str) or not isinstance(status, Sequence) else status
+    try:
+        return list(dict.fromkeys(parse_status(value) for value in values))
+    except ValueError as error:
+        raise exc.OpenQXBackendValueError(str(error)) from error
+
+
+def build_job_query(
+    *,
+    limit: int | None = 10,
+    skip: int = 0,
+    backend_name: str | None = None,
+    status: Any = None,
+    job_name: str | None = None,
+    start_datetime: datetime | None = None,
+    end_datetime: datetime | None = None,
+    job_tags: list[str] | None = None,
+    job_tags_operator: str | None = "OR",
+    experiment_id: str | None = None,
+    descending: bool = True,
+    db_filter: dict[str, Any] | None = None,
+    ids_only: bool = False,
+) -> wire.JobQuery:
+    """Validate ``jobs()`` filters and return the first-page query.
+
+    Raises:
+        OpenQXBackendValueError: a filter value is not valid.
+    """
+    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
+        raise exc.OpenQXBackendValueError(
+            f"limit needs to be a non-negative integer, not {limit!r}."
+        )
+    if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
+        raise exc.OpenQXBackendValueError(f"skip needs to be a non-negative integer, not {skip!r}.")
+    try:
+        run_options.validate_job_tags(job_tags)
+    except ValueError as error:
+        raise exc.OpenQXBackendValueError(str(error)) from error
+    operator = (
+        (job_tags_operator or "OR").upper() if isinstance(job_tags_operator, str | None) else None
+    )
+    if operator not in ("OR", "AND"):
+        raise exc.OpenQXBackendValueError(
+            f'"{job_tags_operator}" is not a valid job_tags_operator value. '
+            'Valid values are "AND" and "OR"'
+        )
+    if job_name is not None:
+        if not isinstance(job_name, str):
+            raise exc.OpenQXBackendValueError("job_name needs to be a string.")
+        try:
+            re.compile(job_name)
+        except re.error as error:
+            raise exc.OpenQXBackendValueError(
+                f"job_name {job_name!r} is not a valid regular expression: {error}"
+            ) from error
+    for label, value in (("start_datetime", start_datetime), ("end_datetime", end_datetime)):
+        if value is not None and not isinstance(value, datetime):
+            raise exc.OpenQXBackendValueError(f"{label} needs to be a datetime.")
+    start = to_utc(start_datetime) if start_datetime is not None else None
+    end = to_utc(end_datetime) if end_datetime is not None else None
+    if start and end and start > end:
+        raise exc.OpenQXBackendValueError("start_datetime is later than end_datetime.")
+    if db_filter is not None and not isinstance(db_filter, dict):
+        raise exc.OpenQXBackendValueError("db_filter needs to be a dict.")
+    page = SERVER_PAGE_MAX if not limit else min(limit, SERVER_PAGE_MAX)
+    return wire.JobQuery(
+        limit=page,
+        skip=skip,
+        backend=backend_name,
+        status=_statuses(status),
+        name=job_name,
+        start_datetime=start,
+        end_datetime=end,
+        tags=list(job_tags) if job_tags else None,
+        tags_operator=operator,  # type: ignore[arg-type]
+        experiment_id=experiment_id,
+        descending=bool(descending),
+        db_filter=db_filter,
+        ids_only=ids_only,
+    )
+
+
+def iter_job_infos(
+    api: ApiClient, query: wire.JobQuery, limit: int | None
+) -> Iterator[wire.JobInfo]:
+    """Yield up to ``limit`` jobs (all for ``None``/0), following ``next_cursor``."""
+    collected = 0
+    while True:
+        page = api.search_jobs(query)
+        for info in page.jobs:
+            yield info
+            collected += 1
+            if limit and collected >= limit:
+                return
+        if not page.jobs or page.next_cursor is None:
+            return
+        remaining = SERVER_PAGE_MAX if not limit else min(limit - collected, SERVER_PAGE_MAX)
+        query = query.model_copy(update={"cursor": page.next_cursor, "skip": 0, "limit": remaining})

@@ -1,0 +1,108 @@
+"""A job's status updates: the server-sent event stream, with polling as the fallback.
+
+``StatusFeed`` runs in a daemon thread and puts each ``JobStatusInfo`` (or the exception
+that ended it) on a queue, so waiting code can also wake up on its own schedule (callback
+pacing, timeouts) without blocking on a socket read.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from openqx.client import exceptions as exc
+from openqx.client.http import ApiClient
+from openqx.core import wire
+
+__all__ = ["POLL_INTERVAL", "SSE_READ_TIMEOUT", "StatusFeed"]
+
+logger = logging.getLogger(__name__)
+
+POLL_INTERVAL = 5.0
+"""Seconds between status requests when the event stream is unavailable."""
+SSE_READ_TIMEOUT = 30.0
+"""Seconds without an event before the stream is reopened."""
+
+FeedItem = wire.JobStatusInfo | BaseException
+
+
+class StatusFeed:
+    """Status updates of one job, produced in a background thread.
+
+    Args:
+        api: the API client.
+        job_id: the job to follow.
+        poll_interval: seconds between requests in the polling fallback.
+        use_stream: whether to try the event stream first.
+    """
+
+    def __init__(
+        self,
+        api: ApiClient,
+        job_id: str,
+        *,
+        poll_interval: float = POLL_INTERVAL,
+        use_stream: bool = True,
+    ) -> None:
+        self.api = api
+        self.job_id = job_id
+        self.poll_interval = poll_interval
+        self.use_stream = use_stream
+        self.updates: queue.Queue[FeedItem] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"openqx-status-{job_id}", daemon=True
+        )
+
+    def start(self) -> StatusFeed:
+        """Start producing updates."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the producer to stop (it exits at its next wake-up)."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        try:
+            if self.use_stream and self._stream():
+                return
+            self._poll()
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+            self.updates.put(error)
+
+    def _stream(self) -> bool:
+        """Follow the event stream; return whether a final status arrived."""
+        while not self._stop.is_set():
+            got_event = False
+            try:
+                for info in self.api.stream_job_status(self.job_id, timeout=SSE_READ_TIMEOUT):
+                    got_event = True
+                    self.updates.put(info)
+                    if info.status.is_final:
+                        return True
+                    if self._stop.is_set():
+                        return True
+            except exc.OpenQXError as error:
+                logger.debug(
+                    "status stream failed, polling instead",
+                    extra={
+                        "action": "status_stream_failed",
+                        "job_id": self.job_id,
+                        "error": str(error),
+                    },
+                )
+                return False
+            if not got_event:
+                # The stream closed without saying anything: the server does not stream.
+                return False
+        return True
+
+    def _poll(self) -> None:
+        while not self._stop.is_set():
+            info = self.api.job_status(self.job_id)
+            self.updates.put(info)
+            if info.status.is_final:
+                return
+            self._stop.wait(self.poll_interval)
