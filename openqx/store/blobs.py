@@ -1,0 +1,206 @@
+"""Blob storage for payloads and results: one small ABC, a local folder, memory, and fsspec.
+
+Keys are relative POSIX paths such as ``jobs/<id>/payload.qpy``; ``..``, absolute paths and
+backslashes are refused so a key can never leave the store's root.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+import re
+import tempfile
+import threading
+from pathlib import Path
+from typing import Any
+
+from openqx.core.errors import InvalidInputError, NotFoundError
+
+__all__ = [
+    "BlobStore",
+    "FsspecBlobStore",
+    "LocalBlobStore",
+    "MemoryBlobStore",
+    "check_key",
+    "make_blob_store",
+]
+
+_KEY_PART = re.compile(r"^[A-Za-z0-9._=+-]+$")
+
+
+def check_key(key: str) -> str:
+    """Return ``key`` if it is a safe relative path.
+
+    Raises:
+        InvalidInputError: empty, absolute, ``..``/``.`` parts or odd characters.
+    """
+    parts = key.split("/")
+    if not key or any(p in ("", ".", "..") or not _KEY_PART.match(p) for p in parts):
+        raise InvalidInputError(f"Invalid blob key {key!r}.", key=key)
+    return key
+
+
+class BlobStore(abc.ABC):
+    """Bytes by key."""
+
+    @abc.abstractmethod
+    def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` (replacing it atomically)."""
+
+    @abc.abstractmethod
+    def get(self, key: str) -> bytes:
+        """The bytes under ``key``.
+
+        Raises:
+            NotFoundError: nothing is stored under ``key``.
+        """
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key`` (no error when absent)."""
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool:
+        """Whether something is stored under ``key``."""
+
+
+def _missing(key: str) -> NotFoundError:
+    return NotFoundError(f"Blob {key!r} not found.", key=key)
+
+
+class MemoryBlobStore(BlobStore):
+    """A dict behind a lock (tests, single process)."""
+
+    def __init__(self) -> None:
+        """Start empty."""
+        self._data: dict[str, bytes] = {}
+        self._lock = threading.Lock()
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store a copy of ``data``."""
+        with self._lock:
+            self._data[check_key(key)] = bytes(data)
+
+    def get(self, key: str) -> bytes:
+        """The stored bytes (NotFoundError when absent)."""
+        with self._lock:
+            try:
+                return self._data[check_key(key)]
+            except KeyError:
+                raise _missing(key) from None
+
+    def delete(self, key: str) -> None:
+        """Forget ``key``."""
+        with self._lock:
+            self._data.pop(check_key(key), None)
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` is stored."""
+        with self._lock:
+            return check_key(key) in self._data
+
+
+class LocalBlobStore(BlobStore):
+    """Files under a root directory, written to a temp file then ``os.replace``-d."""
+
+    def __init__(self, root_dir: str | os.PathLike[str]) -> None:
+        """Use (and create) ``root_dir``."""
+        self.root = Path(root_dir).expanduser().resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / check_key(key)).resolve()
+        if not path.is_relative_to(self.root):
+            raise InvalidInputError(f"Invalid blob key {key!r}.", key=key)
+        return path
+
+    def put(self, key: str, data: bytes) -> None:
+        """Write atomically: readers see the old or the new bytes, never a part."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get(self, key: str) -> bytes:
+        """The file's bytes (NotFoundError when absent)."""
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise _missing(key) from None
+
+    def delete(self, key: str) -> None:
+        """Remove the file if present."""
+        self._path(key).unlink(missing_ok=True)
+
+    def exists(self, key: str) -> bool:
+        """Whether the file exists."""
+        return self._path(key).is_file()
+
+
+class FsspecBlobStore(BlobStore):
+    """Any fsspec URL (``s3://bucket/prefix``, ``gcs://…``, ``memory://…``)."""
+
+    def __init__(self, url: str, **storage_options: Any) -> None:
+        """Open the filesystem of ``url`` (needs the ``openqx[s3]`` extra).
+
+        Raises:
+            ImportError: fsspec is not installed.
+        """
+        try:
+            import fsspec
+        except ImportError as error:
+            raise ImportError(
+                f"Blob store {url!r} needs fsspec: pip install 'openqx[s3]'"
+            ) from error
+        self.url = url.rstrip("/")
+        self.fs, self.base = fsspec.core.url_to_fs(self.url, **storage_options)
+
+    def _path(self, key: str) -> str:
+        return f"{self.base}/{check_key(key)}"
+
+    def put(self, key: str, data: bytes) -> None:
+        """Upload ``data`` (object stores replace objects atomically)."""
+        self.fs.pipe_file(self._path(key), data)
+
+    def get(self, key: str) -> bytes:
+        """Download (NotFoundError when absent)."""
+        try:
+            return bytes(self.fs.cat_file(self._path(key)))
+        except FileNotFoundError:
+            raise _missing(key) from None
+
+    def delete(self, key: str) -> None:
+        """Remove the object if present."""
+        try:
+            self.fs.rm_file(self._path(key))
+        except FileNotFoundError:
+            pass
+
+    def exists(self, key: str) -> bool:
+        """Whether the object exists."""
+        return bool(self.fs.exists(self._path(key)))
+
+
+def make_blob_store(url_or_path: str | os.PathLike[str]) -> BlobStore:
+    """Build the blob store for a setting value.
+
+    Args:
+        url_or_path: ``memory:`` for ``MemoryBlobStore``; ``file://…`` or a plain path for
+            ``LocalBlobStore``; any other ``scheme://`` URL for ``FsspecBlobStore``.
+    """
+    value = os.fspath(url_or_path)
+    if value in ("memory:", ":memory:"):
+        return MemoryBlobStore()
+    if value.startswith("file://"):
+        return LocalBlobStore(value.removeprefix("file://"))
+    if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value):
+        return FsspecBlobStore(value)
+    return LocalBlobStore(value)
