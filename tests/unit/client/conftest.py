@@ -276,7 +276,8 @@ class FakeServer:
             return httpx.Response(200, json=MANILA_PROPS)
         if what == "queue_info":
             return httpx.Response(
-                200, json={"job_id": job_id, "position": job.get("queue_position"), "status": "QUEUED"}
+                200,
+                json={"job_id": job_id, "position": job.get("queue_position"), "status": "QUEUED"},
             )
         if what == "cancel":
             if JobStatus(job["status"]).is_final:

@@ -26,14 +26,18 @@ def test_enable_account(transport):
 
 
 def test_enable_account_instance(transport):
-    assert OpenQX.enable_account(TOKEN, URL, instance="h/g/q", transport=transport).instance == "h/g/q"
+    assert (
+        OpenQX.enable_account(TOKEN, URL, instance="h/g/q", transport=transport).instance == "h/g/q"
+    )
     OpenQX.disable_account()
     with pytest.raises(exc.OpenQXAccountError, match="h/g/p"):
         OpenQX.enable_account(TOKEN, URL, instance="x/y/z", transport=transport)
 
 
 def test_wrong_token(transport):
-    with pytest.raises(exc.OpenQXAccountCredentialsInvalidToken, match="refused the API token") as info:
+    with pytest.raises(
+        exc.OpenQXAccountCredentialsInvalidToken, match="refused the API token"
+    ) as info:
         OpenQX.enable_account("wrong", URL, transport=transport)
     assert isinstance(info.value, exc.OpenQXAccountError)
     assert info.value.status_code == 401

@@ -60,10 +60,24 @@ def test_client_exports_are_pinned():
 
 def test_compat_exports_are_pinned():
     names = set(openqx.compat.ibmq.__all__)
-    assert {"IBMQ", "IBMQBackend", "IBMQSimulator", "IBMQJob", "AccountProvider",
-            "BackendJobLimit", "least_busy", "job_monitor"} <= names
-    ibmq_errors = {n for n in names if n.startswith("IBMQ") and n.endswith(
-        ("Error", "NotFound", "InvalidToken", "InvalidUrl", "NotAvailable", "UnknownJobSet"))}
+    assert {
+        "IBMQ",
+        "IBMQBackend",
+        "IBMQSimulator",
+        "IBMQJob",
+        "AccountProvider",
+        "BackendJobLimit",
+        "least_busy",
+        "job_monitor",
+    } <= names
+    ibmq_errors = {
+        n
+        for n in names
+        if n.startswith("IBMQ")
+        and n.endswith(
+            ("Error", "NotFound", "InvalidToken", "InvalidUrl", "NotAvailable", "UnknownJobSet")
+        )
+    }
     assert len(ibmq_errors) == 23
     for name in ibmq_errors:
         target = getattr(openqx.compat.ibmq, name)
