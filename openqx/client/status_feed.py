@@ -97,6 +97,8 @@ class StatusFeed:
             if not got_event:
                 # The stream closed without saying anything: the server does not stream.
                 return False
+            # The server closed the stream before a final status: reconnect, without spinning.
+            self._stop.wait(min(self.poll_interval, 1.0))
         return True
 
     def _poll(self) -> None:

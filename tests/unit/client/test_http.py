@@ -1,0 +1,145 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from openqx.client import ApiClient, exceptions as exc
+from openqx.client.http import _sse_events
+from openqx.core import wire
+
+
+def test_headers(api, server):
+    api.account()
+    request = server.requests[-1]
+    assert request.headers["Authorization"] == "Bearer secret-token"
+    assert "openqx-client/" in request.headers["User-Agent"]
+    assert "qiskit/" in request.headers["User-Agent"]
+
+
+def test_retry_idempotent_on_503(api, server):
+    server.fail_next = [503, 502]
+    assert api.backend_status("ibmq_manila").operational
+    assert len(server.requests) == 3
+
+
+def test_retries_exhausted(api, server):
+    server.fail_next = [503] * 10
+    with pytest.raises(exc.OpenQXBackendApiError, match="temporarily unavailable") as info:
+        api.backends()
+    assert info.value.status_code == 503
+    assert len(server.requests) == 4
+
+
+def test_submit_not_retried_after_sending(api, server):
+    server.fail_next = [503]
+    submission = wire.JobSubmission(backend="ibmq_manila", qpy="")
+    with pytest.raises(exc.OpenQXBackendApiError):
+        api.submit_job(submission)
+    assert len(server.requests) == 1
+
+
+def test_submit_retried_on_connect_error(server):
+    attempts = []
+
+    def handler(request):
+        attempts.append(request)
+        if len(attempts) == 1:
+            raise httpx.ConnectError("refused", request=request)
+        return server.handler(request)
+
+    with ApiClient(
+        "http://x", "secret-token", transport=httpx.MockTransport(handler), backoff_factor=0
+    ) as api:
+        info = api.submit_job(wire.JobSubmission(backend="ibmq_manila", qpy=""))
+    assert info.status.value == "QUEUED" and len(attempts) == 2
+
+
+def test_read_error_on_submit_not_retried(server):
+    attempts = []
+
+    def handler(request):
+        attempts.append(request)
+        raise httpx.ReadTimeout("slow", request=request)
+
+    with ApiClient(
+        "http://x", "secret-token", transport=httpx.MockTransport(handler), backoff_factor=0
+    ) as api:
+        with pytest.raises(exc.OpenQXBackendApiError, match="Could not reach"):
+            api.submit_job(wire.JobSubmission(backend="ibmq_manila", qpy=""))
+        assert len(attempts) == 1
+        with pytest.raises(exc.OpenQXJobApiError):
+            api.job("j")
+        assert len(attempts) == 1 + 4
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "context", "expected"),
+    [
+        (401, "unauthenticated", "backend", exc.OpenQXAccountCredentialsInvalidToken),
+        (403, "permission_denied", "job", exc.OpenQXNotAuthorizedError),
+        (429, "job_limit_reached", "backend", exc.OpenQXBackendJobLimitError),
+        (404, "backend_not_found", "backend", exc.OpenQXBackendApiError),
+        (404, "job_not_found", "job", exc.OpenQXJobApiError),
+        (404, "job_not_found", "backend", exc.OpenQXBackendApiError),
+        (404, "job_not_found", "runtime", exc.RuntimeJobNotFound),
+        (400, "invalid_input", "backend", exc.OpenQXBackendValueError),
+        (400, "invalid_circuit", "backend", exc.OpenQXBackendValueError),
+        (400, "invalid_filter", "backend", exc.OpenQXBackendValueError),
+        (413, "payload_too_large", "backend", exc.OpenQXBackendValueError),
+        (409, "invalid_state", "job", exc.OpenQXJobInvalidStateError),
+        (500, "internal", "job", exc.OpenQXJobApiError),
+    ],
+)
+def test_error_mapping(status, code, context, expected):
+    from openqx.client.http import _map_error
+
+    response = httpx.Response(
+        status, json={"error": {"code": code, "message": "server says hi", "details": {}}}
+    )
+    error = _map_error(response, context, "j1")
+    assert type(error) is expected
+    assert "server says hi" in str(error)
+    assert error.status_code == status and error.code == code and error.job_id == "j1"
+
+
+def test_non_json_error_body():
+    from openqx.client.http import _map_error
+
+    error = _map_error(httpx.Response(502, text="Bad gateway from proxy"), "backend", None)
+    assert isinstance(error, exc.OpenQXBackendApiError) and "Bad gateway from proxy" in str(error)
+
+
+def test_protocol_error(server):
+    def handler(request):
+        return httpx.Response(200, json={"unexpected": True})
+
+    with ApiClient("http://x", "t", transport=httpx.MockTransport(handler)) as api:
+        with pytest.raises(exc.OpenQXBackendApiProtocolError):
+            api.backend_status("b")
+
+
+def test_sse_parser():
+    lines = [
+        ": comment",
+        "event: status",
+        'data: {"id": "j", "status": "QUEUED"}',
+        "",
+        "event: ping",
+        "data: {}",
+        "",
+        "event: status",
+        'data: {"id": "j",',
+        'data:  "status": "DONE"}',
+    ]
+    assert list(_sse_events(iter(lines))) == [
+        ("status", {"id": "j", "status": "QUEUED"}),
+        ("ping", {}),
+        ("status", {"id": "j", "status": "DONE"}),
+    ]
+
+
+def test_stream_failure_raises_api_error(api, server):
+    server.add_job(id="j1")
+    server.sse = False
+    with pytest.raises(exc.OpenQXError):
+        list(api.stream_job_status("j1"))

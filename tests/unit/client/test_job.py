@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+from datetime import datetime
+
+import pytest
+from qiskit import QuantumCircuit
+from qiskit.providers import JobStatus as QJobStatus
+from qiskit.result import Result
+
+from openqx.client import OpenQXJob, QueueInfo, exceptions as exc
+from openqx.core.status import JobStatus
+
+
+def result_dict(job_id: str, success: bool = True, n: int = 1) -> dict:
+    return {
+        "backend_name": "ibmq_manila",
+        "backend_version": "1.0.0",
+        "qobj_id": "",
+        "job_id": job_id,
+        "success": success,
+        "results": [
+            {
+                "shots": 10,
+                "success": success,
+                "status": "DONE" if success else "ERROR",
+                "data": {"counts": {"0x0": 6, "0x3": 4}},
+                "header": {"name": f"c{i}", "memory_slots": 2},
+            }
+            for i in range(n)
+        ],
+    }
+
+
+@pytest.fixture(autouse=True)
+def fast_polling(monkeypatch):
+    monkeypatch.setattr(OpenQXJob, "POLL_INTERVAL", 0.01)
+
+
+@pytest.fixture
+def make_job(provider, server):
+    def make(status=JobStatus.QUEUED, **fields):
+        job_id = server.add_job(status, **fields)
+        return provider.backend.retrieve_job(job_id)
+
+    return make
+
+
+def test_status_mapping_and_final_cache(make_job, server):
+    job = make_job(JobStatus.QUEUED)
+    server.script(job.job_id(), JobStatus.RUNNING)
+    assert job.status() is QJobStatus.RUNNING
+    server.script(job.job_id(), JobStatus.DONE)
+    assert job.status() is QJobStatus.DONE
+    count = len(server.requests)
+    assert job.status() is QJobStatus.DONE and job.done() and job.in_final_state()
+    assert len(server.requests) == count  # final: no request
+
+
+def test_result_done_via_sse(make_job, server):
+    job = make_job()
+    server.script(job.job_id(), (JobStatus.QUEUED, 2), JobStatus.RUNNING, JobStatus.DONE)
+    server.results[job.job_id()] = result_dict(job.job_id())
+    result = job.result(timeout=5)
+    assert isinstance(result, Result) and result.get_counts() == {"00": 6, "11": 4}
+    assert any(r.url.path.endswith("/events") for r in server.requests)
+    assert not any(r.url.path.endswith("/status") for r in server.requests)
+    assert job.result() is result  # cached
+    assert job.result(refresh=True) is not result
+
+
+def test_result_cancelled(make_job, server):
+    job = make_job(JobStatus.CANCELLED)
+    with pytest.raises(
+        exc.OpenQXJobInvalidStateError,
+        match=f"Unable to retrieve result for job {job.job_id()}. Job was cancelled.",
+    ):
+        job.result()
+
+
+def test_result_error_and_partial(make_job, server):
+    job = make_job(JobStatus.ERROR, error={"code": "execution_failed", "message": "Boom"})
+    with pytest.raises(
+        exc.OpenQXJobFailureError, match="Job has failed: Boom. Error code: execution_failed."
+    ):
+        job.result()
+    with pytest.raises(exc.OpenQXJobFailureError):
+        job.result(partial=True)  # no partial result on the server
+    server.partial_results[job.job_id()] = result_dict(job.job_id(), success=False, n=2)
+    partial = job.result(partial=True)
+    assert len(partial.results) == 2
+    assert job.error_message() == "Boom. Error code: execution_failed."
+
+
+def test_error_message_none_when_done(make_job):
+    assert make_job(JobStatus.DONE).error_message() is None
+
+
+def test_wait_polling_fallback(make_job, server):
+    server.sse = False
+    job = make_job()
+    server.script(job.job_id(), JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE)
+    job.wait_for_final_state(timeout=5)
+    assert job.status() is QJobStatus.DONE
+    paths = [r.url.path for r in server.requests]
+    assert any(p.endswith("/events") for p in paths)
+    assert sum(p.endswith("/status") for p in paths) == 3
+
+
+def test_wait_timeout(make_job, server):
+    job = make_job()
+    start = time.monotonic()
+    with pytest.raises(
+        exc.OpenQXJobTimeoutError, match=f"Timeout while waiting for job {job.job_id()}"
+    ):
+        job.wait_for_final_state(timeout=0.2)
+    assert time.monotonic() - start < 2
+
+
+def test_callback_on_change(make_job, server):
+    job = make_job()
+    server.script(
+        job.job_id(),
+        (JobStatus.QUEUED, 3),
+        (JobStatus.QUEUED, 3),
+        (JobStatus.QUEUED, 2),
+        JobStatus.RUNNING,
+        JobStatus.DONE,
+    )
+    calls = []
+
+    def callback(job_id, status, job_obj, queue_info=None):
+        calls.append((job_id, status, queue_info.position if queue_info else None))
+        assert job_obj is job
+
+    job.wait_for_final_state(timeout=5, callback=callback)
+    assert calls == [
+        (job.job_id(), QJobStatus.QUEUED, 3),
+        (job.job_id(), QJobStatus.QUEUED, 2),
+        (job.job_id(), QJobStatus.RUNNING, None),
+    ]
+
+
+def test_callback_paced(make_job, server):
+    server.sse = False
+    job = make_job()
+    server.script(job.job_id(), *([JobStatus.QUEUED] * 30), JobStatus.DONE)
+    calls = []
+    job.wait_for_final_state(timeout=5, wait=0.1, callback=lambda *a, **k: calls.append(a[1]))
+    assert 1 <= len(calls) < 20
+    assert QJobStatus.DONE not in calls
+
+
+def test_cancel(make_job):
+    job = make_job()
+    assert job.cancel() is True
+    assert job.status() is QJobStatus.CANCELLED
+    assert job.cancel() is False
+
+
+def test_update_name(make_job):
+    job = make_job(name="old")
+    assert job.update_name("new") == "new" and job.name() == "new"
+    with pytest.raises(exc.OpenQXJobInvalidStateError):
+        job.update_name(3)
+
+
+def test_update_tags_semantics(make_job):
+    job = make_job(tags=["a", "b", "openqx_jobset_1"])
+    with pytest.raises(exc.OpenQXJobInvalidStateError):
+        job.update_tags()
+    with pytest.raises(exc.OpenQXJobInvalidStateError):
+        job.update_tags(additional_tags=[1])
+    assert sorted(job.update_tags(replacement_tags=["x"])) == ["openqx_jobset_1", "x"]
+    assert sorted(job.update_tags(additional_tags=["y"], removal_tags=["x", "missing"])) == [
+        "openqx_jobset_1",
+        "y",
+    ]
+    assert sorted(job.update_tags(removal_tags=["openqx_jobset_1"])) == ["openqx_jobset_1", "y"]
+    assert sorted(job.update_tags(additional_tags=["z"], removal_tags=["z"])) == [
+        "openqx_jobset_1",
+        "y",
+    ]
+    assert sorted(job.update_tags(replacement_tags=[])) == ["openqx_jobset_1"]
+
+
+def test_accessors(make_job, server, provider):
+    backend = provider.get_backend("ibmq_manila")
+    qc = QuantumCircuit(1, 1, name="one")
+    qc.measure(0, 0)
+    job = backend.run(qc, header={"h": 1}, experiment_id="E", shots=10)
+    assert job.circuits()[0].name == "one"
+    assert job.backend_options()["shots"] == 10
+    assert job.header() == {"h": 1}
+    assert job.experiment_id == "E"
+    assert job.client_version["openqx"]
+    created = job.creation_date()
+    assert (
+        created.tzinfo is not None
+        and created.utcoffset() == datetime.now().astimezone().utcoffset()
+    )
+    assert job.queue_position() == 1
+    info = job.queue_info()
+    assert isinstance(info, QueueInfo) and info.position == 1
+    assert "queue position: 1" in info.format()
+    assert job.properties().backend_name == "ibmq_manila"
+    assert job.scheduling_mode() is None
+    with pytest.raises(NotImplementedError):
+        job.submit()
+
+
+def test_scheduling_mode_fairshare(make_job):
+    assert make_job(JobStatus.DONE).scheduling_mode() == "fairshare"
+    assert make_job(JobStatus.DONE, run_mode="dedicated").scheduling_mode() == "dedicated"
+
+
+def test_lazy_jobs_memory(provider, server):
+    for _ in range(10_000):
+        server.add_job(JobStatus.DONE, tags=["t"], name="job")
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        jobs = provider.backend.jobs(limit=None)
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert len(jobs) == 10_000
+    per_job = (after - before) / len(jobs)
+    print(f"{per_job:.0f} bytes per job")
+    assert per_job < 5_000, f"{per_job:.0f} bytes per job"
+    assert all(job._result is None and job._circuits is None for job in jobs)
