@@ -48,7 +48,7 @@ UNSET = _Unset.UNSET
 _TOP_LEVEL = ("shots", "memory", "live_data_enabled")
 
 
-class OpenQXBackend(BackendV2):
+class OpenQXBackend(BackendV2):  # type: ignore[misc]
     """A backend of an openqx server.
 
     Do not build it directly: use ``provider.get_backend()`` or ``provider.backends()``.

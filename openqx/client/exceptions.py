@@ -77,7 +77,7 @@ __all__ = [
 ]
 
 
-class OpenQXError(QiskitError):
+class OpenQXError(QiskitError):  # type: ignore[misc]
     """An error occurred in the openqx provider.
 
     Attributes:
@@ -104,7 +104,7 @@ class OpenQXError(QiskitError):
         self.details = details
 
     def __str__(self) -> str:
-        return self.message
+        return str(self.message)
 
 
 # --- accounts -------------------------------------------------------------------------
@@ -160,7 +160,7 @@ class OpenQXNotAuthorizedError(OpenQXError):
 # --- jobs -----------------------------------------------------------------------------
 
 
-class OpenQXJobError(OpenQXError, JobError):
+class OpenQXJobError(OpenQXError, JobError):  # type: ignore[misc]
     """A job error occurred."""
 
 
@@ -176,7 +176,7 @@ class OpenQXJobInvalidStateError(OpenQXJobError):
     """The job is not in a state that allows this operation."""
 
 
-class OpenQXJobTimeoutError(OpenQXJobError, JobTimeoutError):
+class OpenQXJobTimeoutError(OpenQXJobError, JobTimeoutError):  # type: ignore[misc]
     """Timed out while waiting for the job."""
 
 

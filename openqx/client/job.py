@@ -50,7 +50,7 @@ def _local(value: datetime) -> datetime:
     return value.astimezone()
 
 
-class OpenQXJob(JobV1):
+class OpenQXJob(JobV1):  # type: ignore[misc]
     """A job submitted to an openqx backend.
 
     Do not build it directly: ``backend.run()``, ``backend.jobs()`` and ``retrieve_job()``

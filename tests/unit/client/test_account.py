@@ -7,7 +7,8 @@ import stat
 import httpx
 import pytest
 
-from openqx.client import OpenQX, exceptions as exc
+from openqx.client import OpenQX
+from openqx.client import exceptions as exc
 
 TOKEN = "secret-token"
 URL = "http://openqx.test"

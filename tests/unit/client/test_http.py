@@ -3,7 +3,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from openqx.client import ApiClient, exceptions as exc
+from openqx.client import ApiClient
+from openqx.client import exceptions as exc
 from openqx.client.http import _sse_events
 from openqx.core import wire
 

@@ -10,7 +10,8 @@ from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus as QJobStatus
 from qiskit.result import Result
 
-from openqx.client import OpenQXJob, QueueInfo, exceptions as exc
+from openqx.client import OpenQXJob, QueueInfo
+from openqx.client import exceptions as exc
 from openqx.core.status import JobStatus
 
 

@@ -12,8 +12,10 @@ from openqx.client import (
     BackendJobLimit,
     OpenQXBackend,
     OpenQXJob,
-    exceptions as exc,
     least_busy,
+)
+from openqx.client import (
+    exceptions as exc,
 )
 from openqx.core import wire
 
@@ -271,9 +273,10 @@ def test_runtime_run_circuits(provider, server):
         )
 
     original = server.handler
-    server_handler = lambda request: (
-        handler(request) if request.url.path == "/v1/runtime/jobs" else original(request)
-    )  # noqa: E731
+
+    def server_handler(request):
+        return handler(request) if request.url.path == "/v1/runtime/jobs" else original(request)  # noqa: E731
+
     provider.api_client._http._transport.handler = server_handler
     job = provider.run_circuits(bell(), "ibmq_manila", shots=0, seed_transpiler=0)
     assert job.job_id() == "rt-1"
