@@ -41,6 +41,7 @@ __all__ = [
 
 OPERATORS = frozenset({"neq", "gt", "gte", "lt", "lte", "inq", "nin", "between", "regexp"})
 _EQUALITY_OPS = frozenset({"eq", "neq", "inq", "nin", "regexp"})
+_ORDERED_OPS = frozenset(OPERATORS - {"regexp"} | {"eq"})
 
 # IBM Quantum API status names (and ours) → our JobStatus.
 _API_STATUS = {
@@ -148,13 +149,13 @@ _COLUMN_FIELDS: dict[str, _Field] = {
     "id": _Field("column", Job.id),
     "status": _Field("column", Job.status, _status, _EQUALITY_OPS),
     "name": _Field("column", Job.name),
-    "creationDate": _Field("column", Job.created_at, parse_datetime),
-    "created_at": _Field("column", Job.created_at, parse_datetime),
+    "creationDate": _Field("column", Job.created_at, parse_datetime, _ORDERED_OPS),
+    "created_at": _Field("column", Job.created_at, parse_datetime, _ORDERED_OPS),
     "experimentTag": _Field("column", Job.experiment_id),
     "experiment_id": _Field("column", Job.experiment_id),
     "backend.name": _Field("column", Job.backend),
     "backend": _Field("column", Job.backend),
-    "shots": _Field("column", Job.shots, _integer),
+    "shots": _Field("column", Job.shots, _integer, _ORDERED_OPS),
     "kind": _Field("column", Job.kind),
     "share_level": _Field("column", Job.share_level),
     "shareLevel": _Field("column", Job.share_level),

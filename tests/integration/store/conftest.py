@@ -127,4 +127,3 @@ def job_factory(store: SqlJobStore, user: UserRecord) -> Callable[..., JobRecord
         return store.create_job(NewJob(**values), max_active=max_active)
 
     return make
-

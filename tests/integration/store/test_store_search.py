@@ -1,0 +1,222 @@
+"""search_jobs on both databases: every filter, keyset pages, db_filter."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from openqx.core.errors import InvalidFilterError
+from openqx.core.status import JobStatus
+from openqx.core.wire import JobQuery
+from openqx.store.database import Database
+from openqx.store.models import Job
+from openqx.store.records import JobRecord, UserRecord
+from openqx.store.sql_store import SqlJobStore
+
+JobFactory = Callable[..., JobRecord]
+BASE = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
+
+
+def _set_created(database: Database, job_id: str, at: datetime) -> None:
+    with database.engine.begin() as conn:
+        conn.execute(sa.update(Job).where(Job.id == job_id).values(created_at=at))
+
+
+@pytest.fixture
+def jobs(
+    store: SqlJobStore, job_factory: JobFactory, database: Database, user_factory: Any
+) -> list[JobRecord]:
+    """Six jobs one hour apart: varied backend, kind, status, name, tags, experiment."""
+    specs: list[dict[str, Any]] = [
+        {"name": "bell-1", "tags": ["a", "b"], "backend": "manila"},
+        {"name": "ghz-2", "tags": ["a"], "backend": "manila", "experiment_id": "exp1"},
+        {"name": "bell-3", "tags": ["b"], "backend": "lima", "kind": "runtime"},
+        {"name": None, "tags": [], "backend": "lima", "shots": 10},
+        {"name": "Bell-5", "tags": ["a", "b", "c"], "backend": "manila", "experiment_id": "exp1"},
+        {"name": "qft-6", "tags": ["c"], "backend": "lima", "instance": "ibm-q/open/main"},
+    ]
+    made = []
+    for i, spec in enumerate(specs):
+        job = job_factory(**spec)
+        _set_created(database, job.id, BASE + timedelta(hours=i))
+        made.append(job.id)
+    store.finish_job(made[0], JobStatus.DONE)
+    store.finish_job(made[2], JobStatus.ERROR)
+    bob = user_factory("bob")
+    other = job_factory(owner_id=bob.id, name="bob-job")
+    _set_created(database, other.id, BASE - timedelta(days=1))
+    return [store.get_job(i) for i in made]
+
+
+def ids(store: SqlJobStore, **kwargs: Any) -> list[int]:
+    """Indexes (0..5, 6 = bob's) of the jobs a query returns, in order."""
+    page, _ = store.search_jobs(JobQuery(**kwargs))
+    return [int((j.name or "x-4").rsplit("-", 1)[1]) - 1 if j.owner == "alice" else 6 for j in page]
+
+
+def test_default_order_and_visibility(
+    store: SqlJobStore, jobs: list[JobRecord], user: UserRecord
+) -> None:
+    assert ids(store) == [5, 4, 3, 2, 1, 0, 6]
+    page, _ = store.search_jobs(JobQuery(), visible_to=user)
+    assert [j.id for j in page] == [j.id for j in reversed(jobs)]
+    assert ids(store, descending=False) == [6, 0, 1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"backend": "lima"}, [5, 3, 2]),
+        ({"kind": "runtime"}, [2]),
+        ({"status": [JobStatus.DONE]}, [0]),
+        ({"status": [JobStatus.DONE, JobStatus.ERROR]}, [2, 0]),
+        ({"name": "bell"}, [2, 0]),
+        ({"name": "^[Bb]ell"}, [4, 2, 0]),
+        ({"name": "(?i)BELL"}, [4, 2, 0]),
+        ({"experiment_id": "exp1"}, [4, 1]),
+        ({"tags": ["a"]}, [4, 1, 0]),
+        ({"tags": ["a", "c"]}, [5, 4, 1, 0]),
+        ({"tags": ["a", "b"], "tags_operator": "AND"}, [4, 0]),
+        ({"tags": ["a", "b", "c"], "tags_operator": "AND"}, [4]),
+        ({"backend": "manila", "tags": ["b"], "name": "ell", "status": ["QUEUED"]}, [4]),
+        ({"limit": 2}, [5, 4]),
+        ({"limit": 2, "skip": 1}, [4, 3]),
+        ({"limit": 0}, [5, 4, 3, 2, 1, 0, 6]),
+    ],
+)
+def test_filters(
+    store: SqlJobStore, jobs: list[JobRecord], filters: dict[str, Any], expected: list[int]
+) -> None:
+    assert ids(store, **filters) == expected
+
+
+def test_date_bounds_inclusive_and_aware(store: SqlJobStore, jobs: list[JobRecord]) -> None:
+    assert ids(store, start_datetime=BASE + timedelta(hours=1)) == [5, 4, 3, 2, 1]
+    assert ids(store, end_datetime=BASE + timedelta(hours=1), start_datetime=BASE) == [1, 0]
+    plus2 = timezone(timedelta(hours=2))
+    local = (BASE + timedelta(hours=4)).astimezone(plus2)
+    assert ids(store, start_datetime=local, end_datetime=local) == [4]
+
+
+def test_bad_regexp(store: SqlJobStore, jobs: list[JobRecord]) -> None:
+    with pytest.raises(InvalidFilterError, match="name"):
+        store.search_jobs(JobQuery(name="bell("))
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_keyset_pages(store: SqlJobStore, job_factory: JobFactory, descending: bool) -> None:
+    made = [job_factory().id for _ in range(23)]
+    seen: list[str] = []
+    cursor = None
+    pages = 0
+    while True:
+        page, cursor = store.search_jobs(JobQuery(limit=5, cursor=cursor, descending=descending))
+        seen += [j.id for j in page]
+        pages += 1
+        if cursor is None:
+            break
+    assert pages == 5
+    assert len(seen) == len(set(seen)) == 23
+    assert set(seen) == set(made)
+    page, _ = store.search_jobs(JobQuery(limit=100, descending=descending))
+    assert seen == [j.id for j in page]
+
+
+def test_keyset_same_timestamp(
+    store: SqlJobStore, job_factory: JobFactory, database: Database
+) -> None:
+    made = [job_factory().id for _ in range(7)]
+    for job_id in made:
+        _set_created(database, job_id, BASE)
+    seen, cursor = [], None
+    while True:
+        page, cursor = store.search_jobs(JobQuery(limit=3, cursor=cursor))
+        seen += [j.id for j in page]
+        if cursor is None:
+            break
+    assert seen == sorted(made, reverse=True)
+
+
+def test_bad_cursor(store: SqlJobStore, job_factory: JobFactory) -> None:
+    for _ in range(3):
+        job_factory()
+    _, cursor = store.search_jobs(JobQuery(limit=1))
+    assert cursor is not None
+    with pytest.raises(InvalidFilterError):
+        store.search_jobs(JobQuery(cursor=cursor, descending=False))
+    with pytest.raises(InvalidFilterError):
+        store.search_jobs(JobQuery(cursor="not-a-cursor"))
+
+
+@pytest.mark.parametrize(
+    ("where", "expected"),
+    [
+        ({"backend.name": "lima"}, [5, 3, 2]),
+        ({"status": "COMPLETED"}, [0]),
+        ({"status": {"regexp": "^ERROR"}}, [2]),
+        ({"status": "ERROR_RUNNING_JOB"}, [2]),
+        ({"status": {"inq": ["CREATING", "QUEUED"]}}, [5, 4, 3, 1, 6]),
+        ({"status": {"nin": ["QUEUED"]}}, [2, 0]),
+        ({"name": {"regexp": "/^bell/i"}}, [4, 2, 0]),
+        ({"name": {"neq": "qft-6"}}, [4, 2, 1, 0, 6]),
+        ({"name": None}, [3]),
+        ({"tags": "c"}, [5, 4]),
+        ({"tags": {"inq": ["c", "b"]}}, [5, 4, 2, 0]),
+        ({"tags": {"nin": ["a"]}, "owner": "alice"}, [5, 3, 2]),
+        ({"and": [{"tags": "a"}, {"tags": "b"}]}, [4, 0]),
+        ({"or": [{"kind": "runtime"}, {"and": [{"shots": {"lt": 100}}]}]}, [3, 2]),
+        ({"shots": {"between": [5, 10]}}, [3]),
+        ({"shots": {"gte": 11}, "backend": "lima"}, [5, 2]),
+        ({"experimentTag": "exp1"}, [4, 1]),
+        ({"hubInfo.hub.name": "ibm-q"}, [5]),
+        (
+            {"hubInfo.group.name": "group", "hubInfo.project.name": {"inq": ["project"]}},
+            [4, 3, 2, 1, 0, 6],
+        ),
+        ({"owner": "bob"}, [6]),
+        ({"owner": {"neq": "bob"}, "backend": "manila"}, [4, 1, 0]),
+        ({"creationDate": {"gt": (BASE + timedelta(hours=3)).isoformat()}}, [5, 4]),
+        ({"creationDate": {"between": [BASE.isoformat(), "2024-03-01T13:00:00Z"]}}, [1, 0]),
+        ({"created_at": {"lte": "2024-03-01T12:00:00"}}, [0, 6]),
+        ({"kind": "runtime", "share_level": "none"}, [2]),
+    ],
+)
+def test_db_filter(
+    store: SqlJobStore, jobs: list[JobRecord], where: dict[str, Any], expected: list[int]
+) -> None:
+    assert ids(store, db_filter=where) == expected
+
+
+def test_db_filter_id(store: SqlJobStore, jobs: list[JobRecord]) -> None:
+    page, _ = store.search_jobs(JobQuery(db_filter={"id": {"inq": [jobs[1].id, jobs[3].id]}}))
+    assert {j.id for j in page} == {jobs[1].id, jobs[3].id}
+
+
+@pytest.mark.parametrize(
+    ("where", "names"),
+    [
+        ({"qObject": 1}, "qObject"),
+        ({"name": {"like": "x"}}, "like"),
+        ({"shots": {"regexp": "^1"}}, "regexp"),
+        ({"tags": {"gt": "a"}}, "gt"),
+        ({"status": "NOPE"}, "NOPE"),
+        ({"or": {"name": "x"}}, "or"),
+        ({"name": {"regexp": "("}}, "name"),
+        ({"shots": "ten"}, "shots"),
+        ({"name; DROP TABLE jobs": 1}, "DROP"),
+    ],
+)
+def test_db_filter_rejects(
+    store: SqlJobStore, jobs: list[JobRecord], where: dict[str, Any], names: str
+) -> None:
+    with pytest.raises(InvalidFilterError, match=names):
+        store.search_jobs(JobQuery(db_filter=where))
+
+
+def test_db_filter_values_are_bound(store: SqlJobStore, jobs: list[JobRecord]) -> None:
+    assert ids(store, db_filter={"name": "x' OR '1'='1"}) == []
+    assert store.count_queued("manila") == 2
