@@ -1,0 +1,65 @@
+"""Blob stores: local folder, memory, factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from openqx.core.errors import InvalidInputError, NotFoundError
+from openqx.store.blobs import (
+    BlobStore,
+    FsspecBlobStore,
+    LocalBlobStore,
+    MemoryBlobStore,
+    make_blob_store,
+)
+
+
+@pytest.fixture(params=["local", "memory"])
+def blobs(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
+    return LocalBlobStore(tmp_path / "blobs") if request.param == "local" else MemoryBlobStore()
+
+
+def test_roundtrip(blobs: BlobStore) -> None:
+    key = "jobs/0123/payload.qpy"
+    assert not blobs.exists(key)
+    blobs.put(key, b"abc")
+    assert blobs.exists(key) and blobs.get(key) == b"abc"
+    blobs.put(key, b"new")
+    assert blobs.get(key) == b"new"
+    blobs.delete(key)
+    blobs.delete(key)
+    with pytest.raises(NotFoundError):
+        blobs.get(key)
+
+
+@pytest.mark.parametrize("key", ["../x", "/etc/passwd", "a/../../b", "", "a//b", "a\\b", "./a"])
+def test_unsafe_keys(blobs: BlobStore, key: str) -> None:
+    with pytest.raises(InvalidInputError):
+        blobs.put(key, b"x")
+
+
+def test_local_atomic_leaves_no_temp(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path)
+    store.put("jobs/1/result.json", b"{}")
+    assert [p.name for p in (tmp_path / "jobs" / "1").iterdir()] == ["result.json"]
+
+
+def test_factory(tmp_path: Path) -> None:
+    assert isinstance(make_blob_store("memory:"), MemoryBlobStore)
+    assert isinstance(make_blob_store(tmp_path), LocalBlobStore)
+    local = make_blob_store(f"file://{tmp_path}")
+    assert isinstance(local, LocalBlobStore) and local.root == tmp_path.resolve()
+
+
+def test_fsspec_missing_names_extra() -> None:
+    try:
+        import fsspec  # noqa: F401
+    except ImportError:
+        with pytest.raises(ImportError, match=r"openqx\[s3\]"):
+            FsspecBlobStore("s3://bucket/prefix")
+    else:
+        store = make_blob_store("memory://openqx-test")
+        store.put("a/b", b"1")
+        assert store.get("a/b") == b"1"

@@ -1,0 +1,102 @@
+"""db_filter translation, compiled without a database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.dialects import postgresql, sqlite
+
+from openqx.core.errors import InvalidFilterError
+from openqx.store.db_filter import normalize_status, parse_datetime, translate_where
+
+
+def compiled(where: dict[str, Any], dialect: Any = None) -> tuple[str, dict[str, Any]]:
+    expr = translate_where(where).compile(
+        dialect=dialect or postgresql.dialect(), compile_kwargs={"render_postcompile": True}
+    )
+    return str(expr), dict(expr.params)
+
+
+def test_equality_and_dotted_paths() -> None:
+    sql, params = compiled({"backend.name": "manila", "hubInfo.hub.name": "ibm-q"})
+    assert "jobs.backend = " in sql and "jobs.hub = " in sql
+    assert set(params.values()) == {"manila", "ibm-q"}
+
+
+def test_values_are_bound_never_inlined() -> None:
+    evil = "x'; DROP TABLE jobs; --"
+    sql, params = compiled({"name": evil, "tags": {"inq": [evil]}})
+    assert evil not in sql
+    assert evil in params.values()
+
+
+def test_operators_render() -> None:
+    sql, _ = compiled(
+        {
+            "or": [
+                {"shots": {"gt": 1, "lte": 5}},
+                {
+                    "and": [
+                        {"name": {"regexp": "/ab/i"}},
+                        {"creationDate": {"between": ["2024-01-01", "2024-02-01"]}},
+                    ]
+                },
+            ],
+            "status": {"nin": ["COMPLETED"]},
+            "owner": "bob",
+        }
+    )
+    for fragment in (
+        "jobs.shots >",
+        "jobs.shots <=",
+        "jobs.name ~",
+        "BETWEEN",
+        "NOT IN",
+        "users.name =",
+    ):
+        assert fragment in sql
+    sql_lite, params = compiled({"name": {"regexp": "/ab/i"}}, sqlite.dialect())
+    assert "REGEXP" in sql_lite and "(?i)ab" in params.values()
+
+
+def test_tags_use_job_tags_table() -> None:
+    sql, _ = compiled({"tags": "a"})
+    assert "job_tags.tag =" in sql and "jobs.id IN" in sql
+    sql, _ = compiled({"tags": {"nin": ["a"]}})
+    assert "jobs.id NOT IN" in sql
+
+
+def test_status_names() -> None:
+    assert normalize_status("COMPLETED") == "DONE"
+    assert normalize_status("error_running_job") == "ERROR"
+    assert normalize_status("CREATED") == "INITIALIZING"
+    assert normalize_status("pending_in_queue") == "QUEUED"
+    with pytest.raises(InvalidFilterError, match="BOGUS"):
+        normalize_status("BOGUS")
+
+
+def test_dates() -> None:
+    assert parse_datetime("2024-01-01T00:00:00Z").tzinfo is not None
+    assert parse_datetime("2024-01-01").utcoffset().total_seconds() == 0  # type: ignore[union-attr]
+    with pytest.raises(InvalidFilterError):
+        parse_datetime("yesterday")
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        ({"summaryData.summary.qobj_config.n_qubits": 5}, "summaryData"),
+        ({"name": {"ilike": "x"}}, "ilike"),
+        ({"name": {}}, "name"),
+        ({"shots": True}, "shots"),
+        ({"name": {"inq": "x"}}, "inq"),
+        ({"name": {"between": [1]}}, "between"),
+        ({"and": "x"}, "and"),
+        ({"name": {"regexp": "/x/g"}}, "flags"),
+        ({"tags": {"lt": "b"}}, "lt"),
+    ],
+)
+def test_rejections(where: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidFilterError, match=message):
+        translate_where(where)
