@@ -1,0 +1,266 @@
+"""Time ``jobs(limit=10)`` listings on a large jobs table (SQLite and PostgreSQL).
+
+Fills a database with N jobs (bulk insert in batches, spread over users, backends, statuses,
+names, tags, experiment ids and a year of creation dates), then times each filter alone and
+combined, deep keyset pages, a small ``skip`` and ``retrieve_job`` (30+ runs each) and prints
+p50/p95 per query per database. Target: p95 under 50 ms for every query.
+
+    python benchmarks/jobs_listing.py --jobs 100000 --db both [--explain]
+
+PostgreSQL is a throwaway server started with ``tests/pg.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from openqx.core.wire import JobQuery  # noqa: E402
+from openqx.store import queries as q  # noqa: E402
+from openqx.store.database import Database  # noqa: E402
+from openqx.store.records import UserRecord  # noqa: E402
+from openqx.store.sql_store import SqlJobStore  # noqa: E402
+
+__all__ = ["main"]
+
+BATCH = 20_000
+RUNS = 40
+BACKENDS = ["ibm_manila", "ibm_lima", "ibm_nairobi", "simulator_statevector"]
+STATUSES = ["DONE"] * 14 + ["ERROR", "CANCELLED", "QUEUED", "RUNNING"]
+NAMES = [f"{stem}-{i}" for stem in ("bell", "ghz", "qft", "vqe", "grover") for i in range(20)]
+TAGS = [f"tag{i}" for i in range(20)]
+START = datetime(2024, 1, 1, tzinfo=UTC)
+USERS = 5
+
+
+def fill(db: Database, n: int, seed: int = 7) -> None:
+    """Insert users and ``n`` jobs (user 1 owns about 60 %)."""
+    rnd = random.Random(seed)
+    store = SqlJobStore(db)
+    for u in range(USERS):
+        store.create_user(f"user{u}", f"token{u}", instances=[f"hub{u % 2}/group/project"])
+    jobs, tags = q.jobs, q.job_tags
+    step = 365 * 86400 / n
+    with db.engine.begin() as conn:
+        rows: list[dict[str, Any]] = []
+        tag_rows: list[dict[str, Any]] = []
+        for i in range(n):
+            job_id = f"{i:08x}" + os.urandom(8).hex()
+            created = START + timedelta(seconds=i * step + rnd.random())
+            owner = 1 if rnd.random() < 0.6 else rnd.randint(2, USERS)
+            job_tags = rnd.sample(TAGS, rnd.randint(0, 3))
+            status = rnd.choice(STATUSES)
+            rows.append(
+                {
+                    "id": job_id, "kind": "circuits", "backend": rnd.choice(BACKENDS),
+                    "status": status, "owner_id": owner,
+                    "instance": f"hub{owner % 2}/group/project", "hub": f"hub{owner % 2}",
+                    "hub_group": "group", "project": "project", "name": rnd.choice(NAMES),
+                    "tags": job_tags, "share_level": "none",
+                    "experiment_id": f"exp{rnd.randint(0, 999)}", "program_id": None,
+                    "created_at": created, "updated_at": created,
+                    "time_per_step": {"QUEUED": created.isoformat()}, "num_circuits": 1,
+                    "shots": rnd.choice([100, 1024, 4000]), "memory": False, "header": {},
+                    "options": {}, "snapshot_id": None, "payload_key": f"jobs/{job_id}/p",
+                    "result_key": None, "error_code": None, "error_message": None,
+                    "run_mode": None, "live_data_enabled": None, "client_info": {},
+                    "cancel_requested": False, "lease_owner": None, "lease_expires_at": None,
+                    "started_at": None, "finished_at": None, "priority": 0,
+                }
+            )  # fmt: skip
+            tag_rows += [{"job_id": job_id, "tag": t} for t in job_tags]
+            if len(rows) >= BATCH or i == n - 1:
+                conn.execute(sa.insert(jobs), rows)
+                if tag_rows:
+                    conn.execute(sa.insert(tags), tag_rows)
+                rows, tag_rows = [], []
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+def cases(store: SqlJobStore, user: UserRecord, db: Database) -> dict[str, Callable[[], Any]]:
+    """Named callables, one per timed query."""
+    with db.engine.connect() as conn:
+        ids = list(conn.execute(sa.select(q.jobs.c.id).limit(2000)).scalars())
+    owned = _owner_jobs(db, user)
+
+    def page_after(offset: int, descending: bool = True) -> Callable[[], Any]:
+        # The cursor of the page that starts ``offset`` rows deep (found once, outside timing).
+        with db.engine.connect() as conn:
+            order = q.jobs.c.created_at.desc() if descending else q.jobs.c.created_at.asc()
+            row = conn.execute(
+                sa.select(q.jobs.c.created_at, q.jobs.c.id)
+                .where(q.jobs.c.owner_id == user.id)
+                .order_by(order, q.jobs.c.id.desc() if descending else q.jobs.c.id.asc())
+                .offset(offset)
+                .limit(1)
+            ).one()
+        from openqx.store.cursor import Cursor, encode_cursor
+
+        cursor = encode_cursor(Cursor(row.created_at, row.id, descending))
+        return lambda: store.search_jobs(
+            JobQuery(limit=10, cursor=cursor, descending=descending), visible_to=user
+        )
+
+    def search(**kwargs: Any) -> Callable[[], Any]:
+        return lambda: store.search_jobs(JobQuery(limit=10, **kwargs), visible_to=user)
+
+    mid = START + timedelta(days=180)
+    rnd = random.Random(1)
+    return {
+        "latest": search(),
+        "ascending": search(descending=False),
+        "backend": search(backend=BACKENDS[1]),
+        "status=QUEUED": search(status=["QUEUED"]),
+        "status=DONE,ERROR": search(status=["DONE", "ERROR"]),
+        "name regexp": search(name="^ghz-1"),
+        "date range (1 day)": search(start_datetime=mid, end_datetime=mid + timedelta(days=1)),
+        "tags OR": search(tags=["tag3", "tag4"]),
+        "tags AND": search(tags=["tag3", "tag4"], tags_operator="AND"),
+        "experiment_id": search(experiment_id="exp42"),
+        "backend+status+tag": search(backend=BACKENDS[2], status=["ERROR"], tags=["tag5"]),
+        "all filters": search(
+            backend=BACKENDS[0],
+            status=["DONE"],
+            name="bell",
+            tags=["tag1", "tag2"],
+            start_datetime=START + timedelta(days=30),
+            end_datetime=START + timedelta(days=300),
+        ),  # fmt: skip
+        "db_filter hub+status": search(
+            db_filter={"hubInfo.hub.name": "hub1", "status": {"regexp": "^ERROR"}}
+        ),
+        "db_filter or/inq": search(
+            db_filter={"or": [{"tags": {"inq": ["tag7"]}}, {"shots": {"lt": 200}}]}
+        ),
+        "skip=100": search(skip=100),
+        "deep page (10k)": page_after(min(10_000, owned // 4)),
+        "deep page (half)": page_after(owned // 2),
+        "deep page asc (half)": page_after(owned // 2, descending=False),
+        "retrieve_job": lambda: store.get_job(rnd.choice(ids)),
+    }
+
+
+def _owner_jobs(db: Database, user: UserRecord) -> int:
+    with db.engine.connect() as conn:
+        return int(
+            conn.execute(
+                sa.select(sa.func.count()).select_from(q.jobs).where(q.jobs.c.owner_id == user.id)
+            ).scalar_one()
+        )
+
+
+def time_cases(named: dict[str, Callable[[], Any]], runs: int) -> dict[str, tuple[float, float]]:
+    """p50 and p95 in milliseconds per case."""
+    out = {}
+    for name, call in named.items():
+        call()  # warm up
+        samples = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            call()
+            samples.append((time.perf_counter() - t0) * 1000)
+        samples.sort()
+        out[name] = (statistics.median(samples), samples[int(0.95 * (len(samples) - 1))])
+    return out
+
+
+def explain(db: Database, store: SqlJobStore, user: UserRecord) -> None:
+    """Print the plans of a few listing statements."""
+    from openqx.store.cursor import decode_cursor
+
+    _, cursor = store.search_jobs(JobQuery(limit=10), visible_to=user)
+    for label, query in [
+        ("latest", JobQuery(limit=10)),
+        ("cursor", JobQuery(limit=10, cursor=cursor)),
+        ("tags AND", JobQuery(limit=10, tags=["tag3", "tag4"], tags_operator="AND")),
+        ("status", JobQuery(limit=10, status=["QUEUED"])),
+    ]:
+        stmt = q.search_jobs(
+            query, user.id, decode_cursor(query.cursor) if query.cursor else None, 10
+        )
+        compiled = stmt.compile(db.engine, compile_kwargs={"render_postcompile": True})
+        prefix = "EXPLAIN QUERY PLAN " if db.dialect == "sqlite" else "EXPLAIN "
+        with db.engine.connect() as conn:
+            params = compiled.params if db.dialect != "sqlite" else compiled.positiontup
+            plan = conn.exec_driver_sql(
+                prefix + str(compiled),
+                tuple(compiled.params[k] for k in compiled.positiontup)  # type: ignore[union-attr]
+                if db.dialect == "sqlite"
+                else params,
+            ).all()
+        print(f"-- {db.dialect} {label}")
+        for row in plan:
+            print("   ", " | ".join(str(c) for c in row))
+
+
+@contextmanager
+def open_database(kind: str, workdir: Path) -> Iterator[Database]:
+    """A fresh migrated database of ``kind``."""
+    if kind == "sqlite":
+        with Database(f"sqlite:///{workdir / 'bench.sqlite3'}") as db:
+            db.upgrade()
+            yield db
+        return
+    from tests import pg
+
+    server = pg.start_postgres()
+    try:
+        server.execute("CREATE DATABASE bench")
+        with Database(server.url("bench")) as db:
+            db.upgrade()
+            yield db
+    finally:
+        server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--jobs", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args(argv)
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    results: dict[str, dict[str, tuple[float, float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="openqx-bench-") as tmp:
+        for kind in kinds:
+            with open_database(kind, Path(tmp)) as db:
+                t0 = time.perf_counter()
+                fill(db, args.jobs)
+                print(f"{kind}: inserted {args.jobs:,} jobs in {time.perf_counter() - t0:.1f} s")
+                store = SqlJobStore(db)
+                user = store.user_for_token("token1")
+                if args.explain:
+                    explain(db, store, user)
+                results[kind] = time_cases(cases(store, user, db), args.runs)
+    names = list(next(iter(results.values())))
+    header = f"{'query (limit=10, user with ~60% of jobs)':42}" + "".join(
+        f"{k + ' p50':>16}{k + ' p95':>16}" for k in kinds
+    )
+    print(f"\n{args.jobs:,} jobs, {args.runs} runs per query, milliseconds")
+    print(header)
+    for name in names:
+        cells = "".join(f"{results[k][name][0]:16.2f}{results[k][name][1]:16.2f}" for k in kinds)
+        print(f"{name:42}{cells}")
+    worst = max(p95 for r in results.values() for _, p95 in r.values())
+    print(f"\nworst p95: {worst:.2f} ms (target < 50 ms)")
+
+
+if __name__ == "__main__":
+    main()
