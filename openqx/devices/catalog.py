@@ -9,8 +9,16 @@ from collections.abc import Callable, Iterator
 from openqx.core import errors
 from openqx.devices import fake_import, simulators
 from openqx.devices.device import Device
+from openqx.devices.snapshots import CalibrationSnapshot
 
-__all__ = ["EMULATED_DEVICES", "DeviceCatalog", "default_catalog"]
+__all__ = [
+    "DEFAULT_DEVICE_JOB_LIMIT",
+    "EMULATED_DEVICES",
+    "CalibrationSnapshot",
+    "Device",
+    "DeviceCatalog",
+    "default_catalog",
+]
 
 # catalog name -> folder under qiskit_ibm_runtime/fake_provider/backends
 EMULATED_DEVICES: dict[str, str] = {

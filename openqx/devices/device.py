@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 __all__ = ["Device"]
 
 
-@dataclass
+@dataclass(eq=False)
 class Device:
     """A backend openqx can run jobs on: an ideal simulator or an emulated device.
+
+    Devices compare and hash by identity (process-wide caches key on them).
 
     Attributes:
         name: catalog name (also ``configuration["backend_name"]``).

@@ -1,0 +1,61 @@
+"""Aer simulators per device, snapshot and active-qubit set, cached in the process.
+
+Building a noisy simulator costs the noise-model build (once per snapshot, see
+``openqx.devices.noise``); a cached simulator then runs with a model that covers only the
+job's active qubits, so each ``run`` converts a small model.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import TYPE_CHECKING
+
+from openqx.devices import noise
+from openqx.devices.device import Device
+
+if TYPE_CHECKING:
+    from qiskit_aer import AerSimulator
+
+__all__ = ["DENSITY_MATRIX_MAX_QUBITS", "SIMULATOR_CACHE_SIZE", "noisy_method", "simulator_for"]
+
+SIMULATOR_CACHE_SIZE = 128
+"""Simulators kept per process."""
+
+DENSITY_MATRIX_MAX_QUBITS = 12
+"""Up to this many active qubits a noisy job runs as a density matrix, above it as trajectories
+on a statevector. Measured on fake_kolkata GHZ, 2000 shots: 10 active qubits 160 ms as density
+matrix vs 379 ms as statevector; a 12-qubit density matrix is 256 MiB, a 13-qubit one 1 GiB."""
+
+_lock = threading.Lock()
+
+
+def noisy_method(num_active: int) -> str:
+    """Return the Aer method for a noisy job with ``num_active`` active qubits."""
+    return "density_matrix" if num_active <= DENSITY_MATRIX_MAX_QUBITS else "statevector"
+
+
+def simulator_for(device: Device, snapshot_id: str | None, active: frozenset[int]) -> AerSimulator:
+    """Return the (cached) simulator for a job on ``device``.
+
+    Ideal simulators run with the device's Aer method; emulated devices with the snapshot's
+    noise model reduced to ``active``.
+
+    Raises:
+        NotFoundError: ``snapshot_id`` names no snapshot of the device.
+    """
+    snapshot = device.resolve_snapshot(snapshot_id)
+    if snapshot is None:
+        return _cached(device, None, frozenset())
+    return _cached(device, snapshot.id, frozenset(active))
+
+
+@functools.lru_cache(maxsize=SIMULATOR_CACHE_SIZE)
+def _cached(device: Device, snapshot_id: str | None, active: frozenset[int]) -> AerSimulator:
+    from qiskit_aer import AerSimulator
+
+    with _lock:
+        if snapshot_id is None:
+            return AerSimulator(method=device.simulation_method or "automatic")
+        model = noise.reduced_noise_model(device, snapshot_id, active)
+        return AerSimulator(method=noisy_method(len(active)), noise_model=model)
