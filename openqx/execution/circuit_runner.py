@@ -1,0 +1,250 @@
+"""The ``circuit-runner`` program: transpile on the server, run, optionally mitigate readout.
+
+This is the server side of ``provider.run_circuits`` (ibmq-provider 0.20 §3.4). Its inputs are
+JSON params: ``circuits`` (base64 QPY of untranspiled circuits), ``shots``, the transpiler
+options and ``measurement_error_mitigation``. With mitigation each experiment gains
+``data.quasiprobabilities`` (hex-keyed, like IBM's program) and
+``header.final_measurement_mapping`` (the physical qubit of each measured clbit, clbit order),
+which ``RunnerResult.get_quasiprobabilities()`` turns into ``QuasiDistribution`` objects.
+Readout calibration runs through the same noisy simulator and is cached per (device, snapshot,
+qubits) in the process.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from openqx.core import errors, wire
+from openqx.devices.catalog import DeviceCatalog, default_catalog
+from openqx.devices.device import Device
+from openqx.execution import circuits as circuit_tools
+from openqx.execution import results, simulators
+from openqx.execution.port import ExecutionError, ExecutionRequest
+from openqx.execution.runner import run_experiments
+
+__all__ = [
+    "CALIBRATION_SHOTS",
+    "KNOWN_PARAMS",
+    "PROGRAM_ID",
+    "CircuitRunnerSummary",
+    "run_runtime_request",
+    "validate_circuit_runner_params",
+]
+
+PROGRAM_ID = "circuit-runner"
+CALIBRATION_SHOTS = 8192
+"""Shots per readout calibration circuit (all-zeros and all-ones)."""
+DEFAULT_SHOTS = 4000
+
+_TRANSPILE_OPTIONS = (
+    "initial_layout",
+    "layout_method",
+    "routing_method",
+    "translation_method",
+    "seed_transpiler",
+    "optimization_level",
+)
+KNOWN_PARAMS = frozenset(
+    {
+        "circuits",
+        "shots",
+        *_TRANSPILE_OPTIONS,
+        "init_qubits",
+        "rep_delay",
+        "transpiler_options",
+        "measurement_error_mitigation",
+        "use_measure_esp",
+        # extra run_config keys accepted by backend.run
+        "memory",
+        "seed_simulator",
+        "meas_level",
+        "meas_return",
+        "parameter_binds",
+    }
+)
+
+
+@dataclass(frozen=True)
+class CircuitRunnerSummary:
+    """What the server records about a validated circuit-runner job."""
+
+    num_circuits: int
+    shots: int
+
+
+def _decode_circuits(value: Any) -> list[Any]:
+    parts = value if isinstance(value, list) else [value]
+    loaded: list[Any] = []
+    for part in parts:
+        if not isinstance(part, str):
+            raise errors.InvalidInputError("'circuits' must be base64 QPY text.")
+        try:
+            loaded += circuit_tools.load_qpy(wire.b64decode(part))
+        except (ValueError, ExecutionError) as exc:
+            raise errors.InvalidInputError(f"'circuits' is not valid base64 QPY: {exc}") from exc
+    return loaded
+
+
+def validate_circuit_runner_params(
+    params: Mapping[str, Any], device: Device
+) -> CircuitRunnerSummary:
+    """Check circuit-runner inputs at submission.
+
+    Raises:
+        InvalidInputError: unknown option names (the message lists the known ones), no or
+            non-circuit ``circuits``, a bad ``initial_layout`` (out of range, duplicates),
+            ``optimization_level`` outside 0..3, bad ``shots``.
+    """
+    unknown = sorted(set(params) - KNOWN_PARAMS)
+    if unknown:
+        raise errors.InvalidInputError(
+            f"Unknown circuit-runner option(s): {', '.join(unknown)}. "
+            f"Known options: {', '.join(sorted(KNOWN_PARAMS))}."
+        )
+    if "circuits" not in params:
+        raise errors.InvalidInputError("'circuits' is required.")
+    circuits = _decode_circuits(params["circuits"])
+    if not circuits:
+        raise errors.InvalidInputError("'circuits' holds no circuits.")
+    for circuit in circuits:
+        if circuit.num_qubits > device.num_qubits:
+            raise errors.InvalidInputError(
+                f"Circuit {circuit.name!r} has {circuit.num_qubits} qubits but backend "
+                f"{device.name!r} has only {device.num_qubits}."
+            )
+    level = params.get("optimization_level")
+    if level is not None and (isinstance(level, bool) or level not in (0, 1, 2, 3)):
+        raise errors.InvalidInputError(f"optimization_level must be 0, 1, 2 or 3, not {level!r}.")
+    layout = params.get("initial_layout")
+    if layout is not None:
+        values = list(layout.values()) if isinstance(layout, dict) else list(layout)
+        if not all(isinstance(q, int) and not isinstance(q, bool) for q in values):
+            raise errors.InvalidInputError("initial_layout must list physical qubit indices.")
+        bad = [q for q in values if not 0 <= q < device.num_qubits]
+        if bad:
+            raise errors.InvalidInputError(
+                f"initial_layout qubit(s) {bad} out of range for backend {device.name!r} "
+                f"({device.num_qubits} qubits)."
+            )
+        if len(set(values)) != len(values):
+            raise errors.InvalidInputError("initial_layout contains duplicate qubits.")
+    shots = params.get("shots") or DEFAULT_SHOTS
+    if not isinstance(shots, int) or isinstance(shots, bool) or not 0 < shots <= device.max_shots:
+        raise errors.InvalidInputError(
+            f"shots must be an integer in 1..{device.max_shots}, not {shots!r}."
+        )
+    transpiler_options = params.get("transpiler_options")
+    if transpiler_options is not None and not isinstance(transpiler_options, dict):
+        raise errors.InvalidInputError("transpiler_options must be a dict.")
+    return CircuitRunnerSummary(num_circuits=len(circuits), shots=int(shots))
+
+
+def _transpile(params: Mapping[str, Any], device: Device, snapshot_id: str | None) -> list[Any]:
+    from qiskit import transpile
+
+    options: dict[str, Any] = {
+        k: params[k] for k in _TRANSPILE_OPTIONS if params.get(k) is not None
+    }
+    options.update(params.get("transpiler_options") or {})
+    circuits = _decode_circuits(params["circuits"])
+    try:
+        transpiled = transpile(circuits, target=device.target(snapshot_id), **options)
+    except Exception as exc:
+        raise ExecutionError(f"transpilation failed: {exc}", "transpile_failed") from exc
+    return transpiled if isinstance(transpiled, list) else [transpiled]
+
+
+@functools.lru_cache(maxsize=256)
+def _calibration(device: Device, snapshot_id: str | None, qubits: tuple[int, ...]) -> Any:
+    """Return an ``M3Mitigation`` calibrated on ``qubits`` through the device's simulator."""
+    import mthree
+    import numpy as np
+    from qiskit import QuantumCircuit
+
+    sim = simulators.simulator_for(device, snapshot_id, frozenset(qubits))
+    cals = []
+    for prepared in (0, 1):
+        qc = QuantumCircuit(device.num_qubits, len(qubits))
+        if prepared:
+            qc.x(list(qubits))
+        qc.measure(list(qubits), list(range(len(qubits))))
+        cals.append(sim.run(qc, shots=CALIBRATION_SHOTS, seed_simulator=1234).result().get_counts())
+    matrices: list[Any] = [np.eye(2) for _ in range(max(qubits) + 1)]
+    for bit, qubit in enumerate(qubits):
+        matrix = np.zeros((2, 2))
+        for prepared, counts in enumerate(cals):
+            ones = sum(n for key, n in counts.items() if key[::-1][bit] == "1")
+            matrix[1, prepared] = ones / CALIBRATION_SHOTS
+            matrix[0, prepared] = 1 - ones / CALIBRATION_SHOTS
+        matrices[qubit] = matrix
+    mitigator = mthree.M3Mitigation()
+    mitigator.cals_from_matrices(matrices)
+    return mitigator
+
+
+def _mitigate(
+    data: dict[str, Any], aer_result: Any, transpiled: list[Any], device: Device, snapshot: Any
+) -> None:
+    import mthree
+
+    for index, circuit in enumerate(transpiled):
+        mapping = mthree.utils.final_measurement_mapping(circuit)
+        qubits = tuple(mapping[c] for c in sorted(mapping))
+        experiment = data["results"][index]
+        experiment["header"]["final_measurement_mapping"] = list(qubits)
+        if not qubits or not experiment.get("success"):
+            continue
+        counts = aer_result.get_counts(index)
+        # keep the measured clbits only, in clbit order (bit i is character -1-i)
+        bits = sorted(mapping)
+        marginal: dict[str, int] = {}
+        for key, n in counts.items():
+            flat = key.replace(" ", "")[::-1]
+            sub = "".join(flat[b] for b in bits)[::-1]
+            marginal[sub] = marginal.get(sub, 0) + n
+        mitigator = _calibration(device, snapshot, qubits)
+        quasi = mitigator.apply_correction(marginal, list(qubits))
+        experiment["data"]["quasiprobabilities"] = {
+            hex(int(k, 2)): float(v) for k, v in quasi.items()
+        }
+
+
+def run_runtime_request(
+    request: ExecutionRequest, catalog: DeviceCatalog | None = None
+) -> dict[str, Any]:
+    """Run a ``runtime`` job (only ``circuit-runner`` exists) and return its Result JSON.
+
+    Raises:
+        ExecutionError: unknown program, bad params, transpilation or simulation failure.
+    """
+    if request.program_id != PROGRAM_ID:
+        raise ExecutionError(f"unknown program {request.program_id!r}", "bad_request")
+    try:
+        device = (catalog or default_catalog()).get(request.backend)
+        params = json.loads(request.payload)
+        summary = validate_circuit_runner_params(params, device)
+    except errors.ServiceError as exc:
+        raise ExecutionError(exc.message, exc.code) from exc
+    except ValueError as exc:
+        raise ExecutionError(f"params are not valid JSON: {exc}", "bad_payload") from exc
+    snapshot = device.resolve_snapshot(request.snapshot_id)
+    snapshot_id = snapshot.id if snapshot else None
+    transpiled = _transpile(params, device, snapshot_id)
+    experiments = circuit_tools.bind_parameters(transpiled, params.get("parameter_binds"))
+    aer_result = run_experiments(
+        device,
+        snapshot_id,
+        experiments,
+        shots=summary.shots,
+        memory=bool(params.get("memory", request.memory)),
+        seed_simulator=params.get("seed_simulator", request.options.get("seed_simulator")),
+    )
+    data = results.result_json(aer_result, request)
+    if params.get("measurement_error_mitigation"):
+        _mitigate(data, aer_result, experiments, device, snapshot_id)
+        data = results.jsonable(data)
+    return data
