@@ -344,7 +344,9 @@ class MemoryJobStore:
         )[:last]  # fmt: skip
         if not done:
             return None
-        return sum(
-            (j.finished_at - j.started_at).total_seconds()  # type: ignore[operator]
+        seconds = [
+            (j.finished_at - j.started_at).total_seconds()
             for j in done
-        ) / len(done)
+            if j.finished_at is not None and j.started_at is not None
+        ]
+        return sum(seconds) / len(seconds)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -43,11 +43,12 @@ __all__ = [
 MAX_PAGE = 1000
 """Largest page ``search_jobs`` returns (``limit`` None/0 means this)."""
 
-jobs = Job.__table__
-job_tags = JobTag.__table__
-users = User.__table__
-user_instance_table = UserInstance.__table__
-backend_settings = BackendSetting.__table__
+# Declarative ``__table__`` is typed as FromClause; these are Tables.
+jobs = cast(sa.Table, Job.__table__)
+job_tags = cast(sa.Table, JobTag.__table__)
+users = cast(sa.Table, User.__table__)
+user_instance_table = cast(sa.Table, UserInstance.__table__)
+backend_settings = cast(sa.Table, BackendSetting.__table__)
 _ACTIVE = sorted(s.value for s in ACTIVE_STATUSES)
 _QUEUED = JobStatus.QUEUED.value
 

@@ -477,5 +477,5 @@ class SqlJobStore:
             rows = conn.execute(q.last_done_runs(backend, last)).all()
         if not rows:
             return None
-        total = sum((r.finished_at - r.started_at).total_seconds() for r in rows)
+        total = float(sum((r.finished_at - r.started_at).total_seconds() for r in rows))
         return total / len(rows)
