@@ -1,4 +1,10 @@
-"""``RuntimeService`` (``provider.runtime``): server-side programs such as ``circuit-runner``."""
+"""``RuntimeService`` (``provider.runtime``): server-side programs such as ``circuit-runner``.
+
+``run_circuits`` sends *untranspiled* circuits (base64 QPY in ``params["circuits"]``): the
+program transpiles them for the device, runs them and, when asked, mitigates measurement
+errors. Unlike the seed, only ``None`` means "not given" (``shots=0`` and
+``seed_transpiler=0`` are sent).
+"""
 
 from __future__ import annotations
 
@@ -7,24 +13,120 @@ import io
 from typing import TYPE_CHECKING, Any
 
 from qiskit import qpy
-from qiskit.circuit import QuantumCircuit
+from qiskit.circuit import QuantumCircuit, Qubit
+from qiskit.transpiler import Layout
 
 from openqx.client import exceptions as exc
 from openqx.client.http import client_info
-from openqx.client.job import OpenQXJob
-from openqx.core import wire
+from openqx.client.runtime_job import RuntimeJob
+from openqx.core import run_options, wire
+from openqx.core.status import ACTIVE_STATUSES, FINAL_STATUSES
 
 if TYPE_CHECKING:
     from openqx.client.provider import AccountProvider
 
-__all__ = ["CIRCUIT_RUNNER", "RuntimeService"]
+__all__ = ["CIRCUIT_RUNNER", "CIRCUIT_RUNNER_RUN_OPTIONS", "RuntimeService", "layout_to_json"]
 
 CIRCUIT_RUNNER = "circuit-runner"
 """The program that transpiles, runs and optionally mitigates circuits on the server."""
 
+CIRCUIT_RUNNER_RUN_OPTIONS = run_options.KNOWN_RUN_OPTIONS - {
+    "noise_model",
+    "dynamic",
+    "schedule_los",
+    "live_data_enabled",
+}
+"""``**run_config`` keys ``run_circuits`` accepts."""
+
+OPTIMIZATION_LEVELS = (0, 1, 2, 3)
+
+
+def layout_to_json(
+    initial_layout: Any, circuits: list[QuantumCircuit]
+) -> list[int] | dict[str, int]:
+    """Turn an initial layout into JSON: a list (virtual ``i`` → physical ``list[i]``) or a
+    dict ``{"<virtual index>": physical}``.
+
+    Args:
+        initial_layout: a list of physical qubits, a dict ``{virtual: physical}`` whose
+            keys are indexes or ``Qubit`` objects of the circuits, or a qiskit ``Layout``.
+        circuits: the circuits (to turn ``Qubit`` keys into indexes).
+
+    Returns:
+        The JSON-able layout.
+
+    Raises:
+        OpenQXInputValueError: the layout is not valid.
+    """
+    if isinstance(initial_layout, Layout):
+        initial_layout = initial_layout.get_virtual_bits()
+    if isinstance(initial_layout, list | tuple):
+        physical = [_physical(value) for value in initial_layout]
+        _no_duplicates(physical)
+        return physical
+    if not isinstance(initial_layout, dict):
+        raise exc.OpenQXInputValueError(
+            f"initial_layout needs to be a list, a dict or a Layout, not "
+            f"{type(initial_layout).__name__}."
+        )
+    mapping: dict[int, int] = {}
+    for key, value in initial_layout.items():
+        if isinstance(key, Qubit):
+            try:
+                index = circuits[0].find_bit(key).index
+            except Exception as error:
+                raise exc.OpenQXInputValueError(
+                    f"initial_layout names qubit {key!r}, which is not in the circuits."
+                ) from error
+        elif isinstance(key, int) and not isinstance(key, bool) and key >= 0:
+            index = key
+        else:
+            raise exc.OpenQXInputValueError(
+                f"initial_layout keys need to be virtual qubit indexes or Qubits, not {key!r}."
+            )
+        mapping[index] = _physical(value)
+    _no_duplicates(list(mapping.values()))
+    if sorted(mapping) == list(range(len(mapping))):
+        return [mapping[index] for index in range(len(mapping))]
+    return {str(index): physical for index, physical in sorted(mapping.items())}
+
+
+def _physical(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise exc.OpenQXInputValueError(
+            f"initial_layout needs physical qubit indexes (non-negative integers), not {value!r}."
+        )
+    return value
+
+
+def _no_duplicates(physical: list[int]) -> None:
+    if len(set(physical)) != len(physical):
+        raise exc.OpenQXInputValueError(
+            f"initial_layout maps two virtual qubits to the same physical qubit: {physical}."
+        )
+
+
+def _circuit_list(circuits: Any) -> list[QuantumCircuit]:
+    items = circuits if isinstance(circuits, list | tuple) else [circuits]
+    if not items:
+        raise exc.OpenQXInputValueError("No circuits to run: the list is empty.")
+    for position, item in enumerate(items):
+        if not isinstance(item, QuantumCircuit):
+            raise exc.OpenQXInputValueError(
+                f"Circuit {position} is a {type(item).__name__}: run_circuits takes "
+                f"QuantumCircuit objects only."
+            )
+    return list(items)
+
+
+def _qpy_b64(circuits: list[QuantumCircuit]) -> str:
+    buffer = io.BytesIO()
+    qpy.dump(circuits, buffer)
+    return wire.b64encode(buffer.getvalue())
+
 
 class RuntimeService:
-    """Runs programs on the server (``POST /runtime/jobs``).
+    """Runs programs on the server (``POST /v1/runtime/jobs``).
 
     Args:
         provider: the account provider.
@@ -43,7 +145,7 @@ class RuntimeService:
         inputs: dict[str, Any],
         job_name: str | None = None,
         job_tags: list[str] | None = None,
-    ) -> OpenQXJob:
+    ) -> RuntimeJob:
         """Run a program.
 
         Args:
@@ -65,12 +167,7 @@ class RuntimeService:
         params = dict(inputs)
         circuits = params.get("circuits")
         if circuits is not None and not isinstance(circuits, str):
-            items = circuits if isinstance(circuits, list) else [circuits]
-            if not all(isinstance(item, QuantumCircuit) for item in items):
-                raise exc.OpenQXInputValueError("circuits needs to be circuits.")
-            buffer = io.BytesIO()
-            qpy.dump(items, buffer)
-            params["circuits"] = wire.b64encode(buffer.getvalue())
+            params["circuits"] = _qpy_b64(_circuit_list(circuits))
         submission = wire.RuntimeJobSubmission(
             program_id=program_id,
             backend=backend_name,
@@ -81,7 +178,7 @@ class RuntimeService:
         )
         info = self._provider.api_client.submit_runtime_job(submission)
         backend = self._provider.backend_by_name(info.backend)
-        return OpenQXJob(backend, self._provider.api_client, info)
+        return RuntimeJob(backend, self._provider.api_client, info, params=params)
 
     def run_circuits(
         self,
@@ -100,25 +197,59 @@ class RuntimeService:
         measurement_error_mitigation: bool = False,
         use_measure_esp: bool | None = None,
         **run_config: Any,
-    ) -> OpenQXJob:
+    ) -> RuntimeJob:
         """Transpile and run circuits on the server with the ``circuit-runner`` program.
 
-        Unlike the seed, zero values (``shots=0``, ``seed_transpiler=0``) are kept: only
-        ``None`` means "not given".
+        Args:
+            circuits: one circuit or a list of circuits, not transpiled.
+            backend_name: the backend.
+            shots: repetitions per circuit (``None``: the backend default).
+            initial_layout: a list, a dict ``{virtual qubit: physical qubit}`` or a
+                ``Layout``.
+            layout_method: ``trivial``, ``dense``, ``sabre``...
+            routing_method: ``basic``, ``lookahead``, ``stochastic``, ``sabre``...
+            translation_method: ``translator``, ``synthesis``...
+            seed_transpiler: seed of the stochastic transpiler passes (0 is a seed).
+            optimization_level: 0 to 3.
+            init_qubits: reset qubits before each shot.
+            rep_delay: delay between programs, in seconds.
+            transpiler_options: more transpiler options.
+            measurement_error_mitigation: mitigate readout errors (quasi-probabilities in
+                the result).
+            use_measure_esp: ESP readout for terminal measurements.
+            **run_config: more run options (``memory``, ``seed_simulator``...).
 
         Returns:
-            The runtime job; its ``result()`` is a qiskit ``Result``.
+            The runtime job; its ``result()`` is a ``RunnerResult``.
+
+        Raises:
+            OpenQXInputValueError: an argument is not valid.
         """
+        circuit_list = _circuit_list(circuits)
+        unknown = sorted(set(run_config) - CIRCUIT_RUNNER_RUN_OPTIONS)
+        if unknown:
+            raise exc.OpenQXInputValueError(
+                f"Unknown run option(s) {', '.join(unknown)} for run_circuits; known options: "
+                f"{', '.join(sorted(CIRCUIT_RUNNER_RUN_OPTIONS))}."
+            )
+        if optimization_level not in OPTIMIZATION_LEVELS or isinstance(optimization_level, bool):
+            raise exc.OpenQXInputValueError(
+                f"optimization_level needs to be 0, 1, 2 or 3, not {optimization_level!r}."
+            )
+        if transpiler_options is not None and not isinstance(transpiler_options, dict):
+            raise exc.OpenQXInputValueError("transpiler_options needs to be a dict.")
         inputs: dict[str, Any] = copy.deepcopy(run_config)
         inputs.update(
-            circuits=circuits,
+            circuits=circuit_list,
             optimization_level=optimization_level,
             init_qubits=init_qubits,
             measurement_error_mitigation=measurement_error_mitigation,
         )
         optional = {
             "shots": shots,
-            "initial_layout": initial_layout,
+            "initial_layout": (
+                layout_to_json(initial_layout, circuit_list) if initial_layout is not None else None
+            ),
             "layout_method": layout_method,
             "routing_method": routing_method,
             "translation_method": translation_method,
@@ -129,3 +260,55 @@ class RuntimeService:
         }
         inputs.update({key: value for key, value in optional.items() if value is not None})
         return self.run(CIRCUIT_RUNNER, options={"backend_name": backend_name}, inputs=inputs)
+
+    def jobs(
+        self,
+        limit: int | None = 10,
+        skip: int = 0,
+        pending: bool | None = None,
+        program_id: str | None = None,
+        backend_name: str | None = None,
+    ) -> list[RuntimeJob]:
+        """Return runtime jobs, newest first.
+
+        Args:
+            limit: the most jobs to return (``None``: all).
+            skip: jobs to skip.
+            pending: only unfinished jobs (``True``) or only final ones (``False``).
+            program_id: only jobs of this program.
+            backend_name: only jobs on this backend.
+
+        Returns:
+            The jobs.
+        """
+        statuses = None
+        if pending is not None:
+            chosen = ACTIVE_STATUSES if pending else FINAL_STATUSES
+            statuses = sorted(chosen, key=lambda status: status.name)
+        api = self._provider.api_client
+        query = wire.JobQuery(
+            limit=limit, skip=skip, kind="runtime", status=statuses, backend=backend_name
+        )
+        found: list[RuntimeJob] = []
+        while True:
+            page = api.search_jobs(query)
+            for info in page.jobs:
+                if program_id is not None and info.program_id != program_id:
+                    continue
+                found.append(RuntimeJob(self._provider.backend_by_name(info.backend), api, info))
+            if page.next_cursor is None or (limit and len(found) >= limit):
+                break
+            query = query.model_copy(update={"cursor": page.next_cursor})
+        return found[:limit] if limit else found
+
+    def job(self, job_id: str) -> RuntimeJob:
+        """Return one runtime job.
+
+        Raises:
+            RuntimeJobNotFound: no runtime job has this id.
+        """
+        api = self._provider.api_client
+        info = api.job(job_id, context="runtime")
+        if info.kind != "runtime":
+            raise exc.RuntimeJobNotFound(f"Job {job_id} is not a runtime job.", job_id=job_id)
+        return RuntimeJob(self._provider.backend_by_name(info.backend), api, info)
