@@ -41,11 +41,15 @@ from openqx.client.exceptions import (
 from openqx.client.http import ApiClient
 from openqx.client.job import OpenQXJob
 from openqx.client.job_limit import BackendJobLimit
+from openqx.client.job_manager import JobManager
 from openqx.client.least_busy import least_busy
+from openqx.client.managed import ManagedJob, ManagedJobSet, ManagedResults
 from openqx.client.monitor import job_monitor
 from openqx.client.provider import AccountProvider
 from openqx.client.queue_info import QueueInfo
+from openqx.client.runner_result import RunnerResult
 from openqx.client.runtime import RuntimeService
+from openqx.client.runtime_job import RuntimeJob
 
 __all__ = [
     "DEFAULT_URL",
@@ -55,6 +59,10 @@ __all__ = [
     "ApiError",
     "BackendJobLimit",
     "BackendService",
+    "JobManager",
+    "ManagedJob",
+    "ManagedJobSet",
+    "ManagedResults",
     "OpenQX",
     "OpenQXAccountCredentialsInvalidToken",
     "OpenQXAccountCredentialsInvalidUrl",
@@ -86,8 +94,10 @@ __all__ = [
     "QueueInfo",
     "RuntimeInvalidStateError",
     "RuntimeJobFailureError",
+    "RuntimeJob",
     "RuntimeJobNotFound",
     "RuntimeService",
+    "RunnerResult",
     "job_monitor",
     "least_busy",
 ]

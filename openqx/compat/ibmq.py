@@ -2,8 +2,8 @@
 
 ``from openqx.compat.ibmq import IBMQ`` lets code written for qiskit-ibmq-provider 0.20 run
 against an openqx server after changing the import (``IBMQ.enable_account(token, url)``).
-``IBMQJobManager`` resolves once ``openqx.client.job_manager`` exists (it stays out of
-``__all__`` until then so that ``import *`` works).
+``IBMQJobManager`` is ``openqx.client.JobManager``; it is also resolved through the module
+``__getattr__`` (kept so that older code paths that import it lazily still work).
 """
 
 from __future__ import annotations
@@ -18,8 +18,11 @@ from openqx.client.backend import OpenQXSimulator as IBMQSimulator
 from openqx.client.job import OpenQXJob as IBMQJob
 from openqx.client.job_limit import BackendJobLimit
 from openqx.client.least_busy import least_busy
+from openqx.client.managed import ManagedJobSet, ManagedResults
 from openqx.client.monitor import job_monitor
 from openqx.client.provider import AccountProvider
+from openqx.client.runner_result import RunnerResult
+from openqx.client.runtime_job import RuntimeJob
 
 __all__ = [
     "AccountProvider",
@@ -43,6 +46,7 @@ __all__ = [
     "IBMQJobError",
     "IBMQJobFailureError",
     "IBMQJobInvalidStateError",
+    "IBMQJobManager",  # noqa: F822 - resolved by the module __getattr__ below
     "IBMQJobManagerError",
     "IBMQJobManagerInvalidStateError",
     "IBMQJobManagerJobNotFound",
@@ -52,6 +56,10 @@ __all__ = [
     "IBMQManagedResultDataNotAvailable",
     "IBMQNotAuthorizedError",
     "IBMQSimulator",
+    "ManagedJobSet",
+    "ManagedResults",
+    "RunnerResult",
+    "RuntimeJob",
     "RuntimeInvalidStateError",
     "RuntimeJobFailureError",
     "RuntimeJobNotFound",

@@ -14,6 +14,10 @@ def test_client_exports_are_pinned():
             "ApiError",
             "BackendJobLimit",
             "BackendService",
+            "JobManager",
+            "ManagedJob",
+            "ManagedJobSet",
+            "ManagedResults",
             "OpenQX",
             "OpenQXAccountCredentialsInvalidToken",
             "OpenQXAccountCredentialsInvalidUrl",
@@ -45,8 +49,10 @@ def test_client_exports_are_pinned():
             "QueueInfo",
             "RuntimeInvalidStateError",
             "RuntimeJobFailureError",
+            "RuntimeJob",
             "RuntimeJobNotFound",
             "RuntimeService",
+            "RunnerResult",
             "job_monitor",
             "least_busy",
         ]
@@ -87,18 +93,16 @@ def test_compat_exports_are_pinned():
     assert openqx.compat.ibmq.IBMQJob is openqx.client.OpenQXJob
 
 
-def test_compat_job_manager_is_lazy():
-    import importlib.util
+def test_compat_job_manager_resolves():
+    from openqx.client.job_manager import JobManager
 
-    if importlib.util.find_spec("openqx.client.job_manager") is None:
-        try:
-            openqx.compat.ibmq.IBMQJobManager  # noqa: B018
-        except AttributeError as error:
-            assert "job_manager" in str(error)
-        else:  # pragma: no cover
-            raise AssertionError("IBMQJobManager resolved without a job manager module")
-    else:  # pragma: no cover - once the job manager lands
-        assert openqx.compat.ibmq.IBMQJobManager is not None
+    assert openqx.compat.ibmq.IBMQJobManager is JobManager
+    assert "IBMQJobManager" in openqx.compat.ibmq.__all__
+    namespace: dict[str, object] = {}
+    exec("from openqx.compat.ibmq import *", namespace)
+    assert namespace["IBMQJobManager"] is JobManager
+    assert openqx.compat.ibmq.RuntimeJob is openqx.client.RuntimeJob
+    assert openqx.compat.ibmq.ManagedJobSet is openqx.client.ManagedJobSet
 
 
 def test_exception_tree():
