@@ -181,7 +181,7 @@ class ProcessExecutor:
 
     def _start_worker(self) -> _Worker:
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(
+        process = self._ctx.Process(  # type: ignore[attr-defined]
             target=_worker_main, args=(child_conn,), name="openqx-worker", daemon=True
         )
         process.start()
@@ -229,7 +229,7 @@ class ProcessExecutor:
                 while self._wake_recv.poll():
                     self._wake_recv.recv_bytes()
             with self._lock:
-                if self._state is _State.CLOSED:
+                if self._state is _State.CLOSED:  # type: ignore[comparison-overlap]
                     return
                 for worker in list(self._workers):
                     if worker.conn in ready:

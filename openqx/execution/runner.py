@@ -73,7 +73,8 @@ def run_request(request: ExecutionRequest, catalog: DeviceCatalog | None = None)
     if request.kind == "runtime":
         from openqx.execution import circuit_runner
 
-        return circuit_runner.run_runtime_request(request, catalog)
+        runtime_result: dict[str, Any] = circuit_runner.run_runtime_request(request, catalog)
+        return runtime_result
     if request.kind != "circuits":
         raise ExecutionError(f"unknown job kind {request.kind!r}", "bad_request")
     device = _device(request, catalog)
