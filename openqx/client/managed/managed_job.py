@@ -199,6 +199,12 @@ class ManagedJob:
             OpenQXJobTimeoutError: the job did not finish within ``timeout``.
         """
         if self.job is None:
+            warnings.warn(
+                f"Unable to retrieve results for experiments {self.start_index}-"
+                f"{self.end_index}: the job was not submitted ({self.submit_error}).",
+                UserWarning,
+                stacklevel=3,
+            )
             return None
         try:
             return self.job.result(timeout=timeout, partial=partial, refresh=refresh)

@@ -6,7 +6,6 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from qiskit.circuit import QuantumCircuit
-from qiskit.exceptions import QiskitError
 from qiskit.result import Result
 
 from openqx.client import exceptions as exc
@@ -71,18 +70,13 @@ class ManagedResults:
 
     def _call(self, method: str, experiment: Experiment, **kwargs: Any) -> Any:
         result, index = self._lookup(experiment)
-        if index >= len(result.results):
+        if index >= len(result.results) or not result.results[index].success:
+            # A partial result of a failed job: this experiment did not run.
             raise exc.OpenQXManagedResultDataNotAvailable(
-                f"Result data for experiment {experiment!r} is not available."
+                f"Result data for experiment {experiment!r} is not available: the experiment "
+                f"did not run successfully."
             )
-        try:
-            return getattr(result, method)(index, **kwargs)
-        except QiskitError as error:
-            if result.results[index].success:
-                raise
-            raise exc.OpenQXManagedResultDataNotAvailable(
-                f"Result data for experiment {experiment!r} is not available: {error}"
-            ) from error
+        return getattr(result, method)(index, **kwargs)
 
     def data(self, experiment: Experiment) -> dict[str, Any]:
         """Return the raw data of an experiment.
