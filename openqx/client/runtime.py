@@ -19,7 +19,7 @@ from qiskit.transpiler import Layout
 from openqx.client import exceptions as exc
 from openqx.client.http import client_info
 from openqx.client.runtime_job import RuntimeJob
-from openqx.core import run_options, wire
+from openqx.core import wire
 from openqx.core.status import ACTIVE_STATUSES, FINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -30,22 +30,19 @@ __all__ = ["CIRCUIT_RUNNER", "CIRCUIT_RUNNER_RUN_OPTIONS", "RuntimeService", "la
 CIRCUIT_RUNNER = "circuit-runner"
 """The program that transpiles, runs and optionally mitigates circuits on the server."""
 
-CIRCUIT_RUNNER_RUN_OPTIONS = run_options.KNOWN_RUN_OPTIONS - {
-    "noise_model",
-    "dynamic",
-    "schedule_los",
-    "live_data_enabled",
-}
+CIRCUIT_RUNNER_RUN_OPTIONS = frozenset(
+    {"memory", "seed_simulator", "meas_level", "meas_return", "parameter_binds"}
+)
 """``**run_config`` keys ``run_circuits`` accepts."""
 
 OPTIMIZATION_LEVELS = (0, 1, 2, 3)
 
 
-def layout_to_json(
-    initial_layout: Any, circuits: list[QuantumCircuit]
-) -> list[int] | dict[str, int]:
-    """Turn an initial layout into JSON: a list (virtual ``i`` → physical ``list[i]``) or a
-    dict ``{"<virtual index>": physical}``.
+def layout_to_json(initial_layout: Any, circuits: list[QuantumCircuit]) -> list[int]:
+    """Turn an initial layout into JSON: a list, virtual qubit ``i`` → physical ``list[i]``.
+
+    A dict must give a physical qubit for each virtual qubit ``0..n-1`` (the list form is
+    what the server's transpiler reads without ambiguity).
 
     Args:
         initial_layout: a list of physical qubits, a dict ``{virtual: physical}`` whose
@@ -86,9 +83,12 @@ def layout_to_json(
             )
         mapping[index] = _physical(value)
     _no_duplicates(list(mapping.values()))
-    if sorted(mapping) == list(range(len(mapping))):
-        return [mapping[index] for index in range(len(mapping))]
-    return {str(index): physical for index, physical in sorted(mapping.items())}
+    if sorted(mapping) != list(range(len(mapping))):
+        raise exc.OpenQXInputValueError(
+            f"initial_layout needs a physical qubit for each virtual qubit 0..{len(mapping) - 1}"
+            f", got virtual qubits {sorted(mapping)}."
+        )
+    return [mapping[index] for index in range(len(mapping))]
 
 
 def _physical(value: Any) -> int:

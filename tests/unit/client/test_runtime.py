@@ -168,7 +168,6 @@ def test_run_circuits_single_circuit_and_defaults(provider, server):
         ([0, 2, 1], [0, 2, 1]),
         ((4, 3, 2), [4, 3, 2]),
         ({0: 3, 1: 4, 2: 0}, [3, 4, 0]),
-        ({2: 1, 0: 4}, {"0": 4, "2": 1}),
     ],
 )
 def test_initial_layout_forms(provider, server, layout, expected):
@@ -199,6 +198,8 @@ def test_initial_layout_from_qubits_and_layout(provider, server):
         (None, {"initial_layout": [0, -1, 1]}, "non-negative"),
         (None, {"initial_layout": "0,1,2"}, "list, a dict or a Layout"),
         (None, {"initial_layout": {"a": 1}}, "keys"),
+        (None, {"initial_layout": {2: 1, 0: 4}}, "each virtual qubit"),
+        (None, {"rep_time": 1e-4}, "Unknown run option.*rep_time"),
         (None, {"shotz": 100}, "Unknown run option.*shotz"),
         (None, {"transpiler_options": [1]}, "dict"),
     ],
