@@ -1,0 +1,138 @@
+"""The job manager against a real server: splitting, pacing, a failed job, retrieval."""
+
+from __future__ import annotations
+
+import logging
+
+import httpx
+import pytest
+from qiskit import QuantumCircuit, transpile
+from qiskit.circuit import Parameter
+from qiskit.providers import JobStatus
+
+from openqx.client import JobManager
+from openqx.client import exceptions as exc
+from tests.e2e.circuits import ghz
+
+BACKEND = "simulator_statevector"
+
+
+def numbered(backend, count: int) -> list[QuantumCircuit]:
+    """Circuits ``n<i>`` that prepare the basis state ``i`` on 4 qubits."""
+    out = []
+    for i in range(count):
+        qc = QuantumCircuit(4, name=f"n{i}")
+        for bit in range(4):
+            if (i >> bit) & 1:
+                qc.x(bit)
+        qc.measure_all()
+        out.append(qc)
+    return transpile(out, backend)
+
+
+def broken(backend) -> QuantumCircuit:
+    """A circuit the server refuses (a parameter left unbound): its job's submission fails."""
+    theta = Parameter("theta")
+    qc = QuantumCircuit(1, name="broken")
+    qc.rx(theta, 0)
+    qc.measure_all()
+    return qc
+
+
+@pytest.fixture
+def manager():
+    jm = JobManager(progress=False)
+    yield jm
+    jm.close()
+
+
+def test_split_results_and_retrieval(provider, server, manager) -> None:
+    from openqx import OpenQX
+
+    backend = provider.get_backend(BACKEND)
+    job_set = manager.run(
+        numbered(backend, 10),
+        backend,
+        name="e2e-split",
+        max_experiments_per_job=4,
+        job_tags=["e2e"],
+        shots=20,
+    )
+    results = job_set.results(timeout=120)
+    assert results.success is True
+    assert [m.experiments_count for m in job_set.managed_jobs()] == [4, 4, 2]
+    for i in range(10):
+        assert results.get_counts(i) == {format(i, "04b"): 20}
+    assert results.get_counts("n7") == {"0111": 20}
+    combined = results.combine_results()
+    assert [combined.get_counts(i) for i in range(10)] == [results.get_counts(i) for i in range(10)]
+
+    fresh = OpenQX.enable_account(server.token, url=server.url)
+    other = JobManager(progress=False)
+    try:
+        found = other.retrieve_job_set(job_set.job_set_id(), fresh)
+        assert found.name() == "e2e-split" and found.tags() == ["e2e"]
+        assert [j.job_id() for j in found.jobs()] == [j.job_id() for j in job_set.jobs()]
+        assert [(m.start_index, m.end_index) for m in found.managed_jobs()] == [
+            (0, 3),
+            (4, 7),
+            (8, 9),
+        ]
+        again = found.results(timeout=60)
+        assert again.get_counts(9) == {"1001": 20}
+        assert again.get_counts("n5") == {"0101": 20}
+        with pytest.raises(exc.OpenQXJobManagerUnknownJobSet):
+            other.retrieve_job_set("no-such-set", fresh)
+    finally:
+        other.close()
+
+
+def test_refused_job_in_the_middle(provider, manager) -> None:
+    backend = provider.get_backend(BACKEND)
+    circuits = numbered(backend, 2) + [broken(backend)] + numbered(backend, 4)[2:]
+    job_set = manager.run(circuits, backend, name="e2e-fail", max_experiments_per_job=1, shots=10)
+    with pytest.warns(UserWarning, match="experiments 2-2"):
+        results = job_set.results(timeout=120)
+    assert job_set.statuses()[2] is None
+    assert job_set.jobs()[2] is None
+    assert results.success is False
+    assert results.get_counts(3) == {"0010": 10}
+    assert results.get_counts(4) == {"0011": 10}
+    with pytest.raises(exc.OpenQXManagedResultDataNotAvailable):
+        results.get_counts(2)
+    with pytest.raises(exc.OpenQXManagedResultDataNotAvailable, match="cannot be combined"):
+        results.combine_results()
+    messages = job_set.error_messages()
+    assert messages is not None and "job index=2" in messages
+    assert "unbound parameters" in messages
+    assert job_set.cancel() == [False] * 5  # finished or never submitted: nothing to cancel
+
+
+def test_pacing_on_a_small_job_limit(provider, server, manager, caplog) -> None:
+    backend = provider.get_backend("simulator_mps")
+    headers = {"Authorization": f"Bearer {server.token}"}
+    url = f"{server.url}/v1/admin/backends/simulator_mps/job_limit"
+    answer = httpx.put(url, json={"maximum_jobs": 1}, headers=headers)
+    assert answer.status_code == 200, answer.text
+    try:
+        circuits = [transpile(ghz(3), backend)] * 6
+        with caplog.at_level(logging.WARNING, logger="openqx.client.managed"):
+            job_set = manager.run(
+                circuits, backend, name="e2e-paced", max_experiments_per_job=1, shots=10
+            )
+            results = job_set.results(timeout=240)
+        assert results.success is True
+        assert all(job is not None for job in job_set.jobs())
+        assert sum(results.get_counts(i)["111"] for i in range(6)) > 0
+        assert any("Job limit reached" in r.getMessage() for r in caplog.records)
+    finally:
+        httpx.put(url, json={"maximum_jobs": None}, headers=headers)
+
+
+def test_bad_inputs(provider, manager) -> None:
+    backend = provider.get_backend(BACKEND)
+    for experiments in ([], ["x"], "x"):
+        with pytest.raises(exc.OpenQXJobManagerInvalidStateError):
+            manager.run(experiments, backend)
+    with pytest.raises(exc.OpenQXJobManagerInvalidStateError):
+        manager.run([ghz(2)], backend, max_experiments_per_job=0)
