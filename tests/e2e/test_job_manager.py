@@ -8,7 +8,6 @@ import httpx
 import pytest
 from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import Parameter
-from qiskit.providers import JobStatus
 
 from openqx.client import JobManager
 from openqx.client import exceptions as exc
