@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from qiskit.circuit import QuantumCircuit
 from qiskit.result import Result
@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 __all__ = ["ManagedResults"]
 
-Experiment = int | str | QuantumCircuit
+Experiment: TypeAlias = "int | str | QuantumCircuit"
+"""An experiment: a global index, a name or a circuit."""
 
 
 class ManagedResults:
