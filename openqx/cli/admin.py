@@ -40,7 +40,9 @@ def admin(args: argparse.Namespace) -> int:
         else:
             value = args.maximum_jobs
             maximum = None if value.lower() == "none" else int(value)
-            answer = client.put(f"/admin/backends/{args.backend}/job_limit", json={"maximum_jobs": maximum})
+            answer = client.put(
+                f"/admin/backends/{args.backend}/job_limit", json={"maximum_jobs": maximum}
+            )
     if answer.is_error:
         message = answer.json().get("error", {}).get("message", answer.text)
         print(f"openqx admin: {message}", file=sys.stderr)

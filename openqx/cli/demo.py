@@ -41,11 +41,13 @@ def demo(args: argparse.Namespace) -> int:
     from qiskit import transpile
 
     from openqx.client.account import OpenQX
+    from openqx.embedded import EmbeddedServer
 
     started = time.perf_counter()
     print("openqx demo: starting an embedded service (temporary SQLite, local executor)...")
-    provider = OpenQX.local(executor=args.executor)
-    print(f"  service at {provider.embedded_server.url} ({time.perf_counter() - started:.1f} s)")
+    server = EmbeddedServer(executor=args.executor).start()
+    provider = OpenQX.enable_account(server.token, url=server.url)
+    print(f"  service at {server.url} ({time.perf_counter() - started:.1f} s)")
     circuit = ghz_circuit(args.qubits)
     for name in ("ibmq_qasm_simulator", args.device):
         backend = provider.get_backend(name)
@@ -64,5 +66,5 @@ def demo(args: argparse.Namespace) -> int:
         print(histogram(counts))
     again = provider.backend.retrieve_job(job.job_id())
     print(f"\nretrieved job {again.job_id()} from the database: {again.status().name}")
-    provider.embedded_server.stop()
+    server.stop()
     return 0

@@ -34,7 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start an embedded service and run a GHZ circuit")
     demo.add_argument("--qubits", type=int, default=5, help="GHZ width (default 5)")
     demo.add_argument("--shots", type=int, default=2000, help="shots per job (default 2000)")
-    demo.add_argument("--device", default="fake_manila", help="emulated device (default fake_manila)")
+    demo.add_argument(
+        "--device", default="fake_manila", help="emulated device (default fake_manila)"
+    )
     demo.add_argument("--executor", default="local", choices=["local", "inline"])
 
     admin = sub.add_parser("admin", help="administer a running service (needs an admin token)")
@@ -80,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
 def configure_logging(level: str) -> None:
     """Plain log lines on stderr."""
     logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
     )
 
 

@@ -103,15 +103,13 @@ class OpenQX:
             The account provider.
 
         Raises:
-            OpenQXAccountError: an account is already enabled, or ``instance`` is not one of
-                the account's.
+            OpenQXAccountError: ``instance`` is not one of the account's.
             OpenQXAccountCredentialsInvalidUrl: ``url`` is not an openqx server.
             OpenQXAccountCredentialsInvalidToken: the server refused the token.
         """
-        if cls._provider is not None:
-            raise exc.OpenQXAccountError(
-                "An account is already in use for the session. Call disable_account() first."
-            )
+        # The seed refused a second enable_account(); a user connecting to another server (or
+        # a script run twice in one notebook) wants the new account to take over instead.
+        # Providers handed out earlier keep working.
         provider = cls._connect(_check_token(token), _check_url(url), instance, **kwargs)
         cls._provider = provider
         return provider
@@ -211,8 +209,7 @@ class OpenQX:
             )
         provider = cls._connect(_check_token(token), _check_url(url), instance, **kwargs)
         if cls._provider is not None:
-            logger.warning("Replacing the active account.", extra={"action": "load_account"})
-            cls._provider.api_client.close()
+            logger.info("Replacing the active account.", extra={"action": "load_account"})
         cls._provider = provider
         return provider
 

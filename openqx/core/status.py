@@ -10,7 +10,7 @@ import enum
 __all__ = ["ACTIVE_STATUSES", "FINAL_STATUSES", "JobStatus", "parse_status"]
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(enum.StrEnum):
     """Lifecycle of a job: INITIALIZING → VALIDATING → QUEUED → RUNNING → DONE/CANCELLED/ERROR."""
 
     INITIALIZING = "INITIALIZING"

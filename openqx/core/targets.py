@@ -11,8 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from qiskit.circuit import Delay, IfElseOp, Measure, Parameter, Reset, SwitchCaseOp, WhileLoopOp
-from qiskit.circuit import ForLoopOp
+from qiskit.circuit import (
+    Delay,
+    ForLoopOp,
+    IfElseOp,
+    Measure,
+    Parameter,
+    Reset,
+    SwitchCaseOp,
+    WhileLoopOp,
+)
 from qiskit.circuit.library import get_standard_gate_name_mapping
 from qiskit.transpiler import Target
 
@@ -45,7 +53,9 @@ def _simulator_target(configuration: dict[str, Any]) -> Target:
         dt=configuration.get("dt"),
     )
     standard = get_standard_gate_name_mapping()
-    names = list(dict.fromkeys([*configuration.get("basis_gates", []), "measure", "reset", "delay"]))
+    names = list(
+        dict.fromkeys([*configuration.get("basis_gates", []), "measure", "reset", "delay"])
+    )
     for name in names:
         if name in SIMULATOR_CONTROL_FLOW:
             target.add_instruction(SIMULATOR_CONTROL_FLOW[name], name=name)

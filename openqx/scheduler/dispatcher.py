@@ -9,6 +9,7 @@ timeout. Any replica may run one: claiming is atomic in the store.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import logging
 import threading
@@ -209,12 +210,14 @@ class Dispatcher:
             )
             future = self.executor.submit(request)
         except Exception as exc:
-            logger.exception("job could not start", extra={"action": "start_job", "job_id": record.id})
+            logger.exception(
+                "job could not start", extra={"action": "start_job", "job_id": record.id}
+            )
             self._finish(record.id, JobStatus.ERROR, error=("start_failed", str(exc)))
             return
         with self._lock:
             self._inflight[record.id] = future
-        future.add_done_callback(lambda fut, job_id=record.id: self._completed(job_id, fut))
+        future.add_done_callback(functools.partial(self._completed, record.id))
 
     def _completed(self, job_id: str, future: Future[dict[str, Any]]) -> None:
         try:
@@ -242,7 +245,10 @@ class Dispatcher:
                 self._finish(job_id, JobStatus.DONE, result_key=result_key)
             else:
                 self._finish(
-                    job_id, JobStatus.ERROR, result_key=result_key, error=("experiments_failed", failure)
+                    job_id,
+                    JobStatus.ERROR,
+                    result_key=result_key,
+                    error=("experiments_failed", failure),
                 )
         finally:
             with self._lock:
@@ -268,7 +274,9 @@ class Dispatcher:
                 run_mode=RUN_MODE,
             )
         except Exception:
-            logger.exception("could not record job end", extra={"action": "finish_job", "job_id": job_id})
+            logger.exception(
+                "could not record job end", extra={"action": "finish_job", "job_id": job_id}
+            )
             return
         logger.info(
             "job finished",

@@ -37,9 +37,7 @@ def current_user(
             )
         token = value.strip()
     if not token:
-        raise errors.AuthenticationError(
-            "Missing API token: send 'Authorization: Bearer <token>'."
-        )
+        raise errors.AuthenticationError("Missing API token: send 'Authorization: Bearer <token>'.")
     return state.store.user_for_token(token)
 
 

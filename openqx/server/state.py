@@ -107,7 +107,7 @@ class ServiceState:
         logger.info("admin user created", extra={"action": "bootstrap_admin"})
         if not self.settings.admin_token:
             # Printed once, on the first start only: the token is stored hashed.
-            print(
+            print(  # noqa: T201 - the one time the token can be shown
                 f"openqx: created user {ADMIN_NAME!r}; its API token (shown only once) is:\n"
                 f"  {token}",
                 file=sys.stderr,

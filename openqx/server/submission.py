@@ -16,7 +16,13 @@ from openqx.devices.validation import check_circuits
 from openqx.server.state import ServiceState
 from openqx.store.records import JobRecord, NewJob, UserRecord
 
-__all__ = ["DEFAULT_SHOTS", "decode_circuits", "resolve_instance", "submit_circuits_job", "store_job"]
+__all__ = [
+    "DEFAULT_SHOTS",
+    "decode_circuits",
+    "resolve_instance",
+    "submit_circuits_job",
+    "store_job",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -119,7 +125,9 @@ def submit_circuits_job(state: ServiceState, user: UserRecord, body: JobSubmissi
     check_circuits(circuits, device, snapshot_id)
     options = dict(body.options)
     if warnings:
-        logger.info("unknown run options kept", extra={"action": "submit_job", "warnings": warnings})
+        logger.info(
+            "unknown run options kept", extra={"action": "submit_job", "warnings": warnings}
+        )
     job = NewJob(
         id=new_job_id(),
         kind="circuits",

@@ -11,13 +11,16 @@ from openqx.embedded import EmbeddedServer
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServer]:
-    """A running service with the inline executor (one slot), on each database."""
+def server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[EmbeddedServer]:
+    """A running service with the default local executor (one worker process), on each
+    database."""
     db_url = None
     if request.param == "postgresql":
         db_url = request.getfixturevalue("postgres_database_url")
     data_dir = tmp_path_factory.mktemp(f"openqx-{request.param}")
-    with EmbeddedServer(data_dir=data_dir, db_url=db_url, executor="inline", workers=1) as srv:
+    with EmbeddedServer(data_dir=data_dir, db_url=db_url, executor="local", workers=1) as srv:
         yield srv
 
 

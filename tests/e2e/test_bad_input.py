@@ -83,7 +83,9 @@ def test_two_qubit_gate_on_uncoupled_qubits(api, server, provider) -> None:
     circuit = QuantumCircuit(5)
     circuit.cx(0, 4)  # manila is a line 0-1-2-3-4
     circuit.measure_all()
-    _assert_rejected(api, server, {"backend": "fake_manila", "qpy": _qpy(circuit)}, 400, "cx", "(0, 4)")
+    _assert_rejected(
+        api, server, {"backend": "fake_manila", "qpy": _qpy(circuit)}, 400, "cx", "(0, 4)"
+    )
     assert backend.name == "fake_manila"
 
 
@@ -97,9 +99,19 @@ def test_shots_above_max_and_not_integer(api, server, provider) -> None:
     backend = provider.get_backend("fake_manila")
     payload = _qpy(transpile(ghz(2), backend))
     max_shots = backend.configuration().max_shots
-    _assert_rejected(api, server, {"backend": "fake_manila", "qpy": payload, "shots": max_shots + 1}, 400, "shots")
-    _assert_rejected(api, server, {"backend": "fake_manila", "qpy": payload, "shots": 1.5}, 400, "shots")
-    _assert_rejected(api, server, {"backend": "fake_manila", "qpy": payload, "shots": "many"}, 400, "shots")
+    _assert_rejected(
+        api,
+        server,
+        {"backend": "fake_manila", "qpy": payload, "shots": max_shots + 1},
+        400,
+        "shots",
+    )
+    _assert_rejected(
+        api, server, {"backend": "fake_manila", "qpy": payload, "shots": 1.5}, 400, "shots"
+    )
+    _assert_rejected(
+        api, server, {"backend": "fake_manila", "qpy": payload, "shots": "many"}, 400, "shots"
+    )
 
 
 def test_more_circuits_than_max_experiments(api, server, provider) -> None:
@@ -108,13 +120,19 @@ def test_more_circuits_than_max_experiments(api, server, provider) -> None:
     tiny = QuantumCircuit(1)
     tiny.measure_all()
     _assert_rejected(
-        api, server, {"backend": backend.name, "qpy": _qpy(*[tiny] * (limit + 1))}, 400, "max_experiments"
+        api,
+        server,
+        {"backend": backend.name, "qpy": _qpy(*[tiny] * (limit + 1))},
+        400,
+        "max_experiments",
     )
 
 
 def test_malformed_payloads(api, server) -> None:
     _assert_rejected(api, server, {"backend": "fake_manila", "qpy": "%%%not base64"}, 400, "base64")
-    _assert_rejected(api, server, {"backend": "fake_manila", "qpy": b64encode(b"garbage")}, 400, "QPY")
+    _assert_rejected(
+        api, server, {"backend": "fake_manila", "qpy": b64encode(b"garbage")}, 400, "QPY"
+    )
     _assert_rejected(api, server, {"backend": "fake_manila"}, 400, "qpy")
     answer = api.post("/jobs", content=b"{not json", headers={"Content-Type": "application/json"})
     assert answer.status_code == 400
@@ -123,7 +141,9 @@ def test_malformed_payloads(api, server) -> None:
 
 def test_oversized_payload_is_413(api, server) -> None:
     limit = server.settings.max_payload_bytes
-    answer = api.post("/jobs", content=b"x" * (limit + 1), headers={"Content-Type": "application/json"})
+    answer = api.post(
+        "/jobs", content=b"x" * (limit + 1), headers={"Content-Type": "application/json"}
+    )
     assert answer.status_code == 413
     assert "limit" in answer.json()["error"]["message"]
 

@@ -10,7 +10,9 @@ import sys
 def test_demo_runs_ghz_on_ideal_and_emulated_backends() -> None:
     completed = subprocess.run(
         [sys.executable, "-m", "openqx.cli.main", "demo", "--executor", "inline", "--shots", "300"],
-        capture_output=True, text=True, timeout=300,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert completed.returncode == 0, completed.stdout + completed.stderr
     out = completed.stdout

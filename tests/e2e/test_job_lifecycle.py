@@ -15,8 +15,15 @@ from tests.e2e.circuits import ghz, slow_circuit
 
 def test_backends_cover_the_catalog(provider) -> None:
     names = {b.name for b in provider.backends()}
-    assert {"ibmq_qasm_simulator", "simulator_statevector", "simulator_mps",
-            "simulator_stabilizer", "fake_manila", "fake_sherbrooke", "fake_torino"} <= names
+    assert {
+        "ibmq_qasm_simulator",
+        "simulator_statevector",
+        "simulator_mps",
+        "simulator_stabilizer",
+        "fake_manila",
+        "fake_sherbrooke",
+        "fake_torino",
+    } <= names
     assert [b.name for b in provider.backends(simulator=True, min_num_qubits=1000)] == [
         "simulator_stabilizer"
     ]
@@ -43,7 +50,11 @@ def test_noisy_device_job_with_every_field(provider) -> None:
     backend = provider.get_backend("fake_manila")
     circuit = transpile(ghz(3), backend, seed_transpiler=11)
     job = backend.run(
-        circuit, shots=2000, memory=True, job_name="bell", job_tags=["demo", "e2e"],
+        circuit,
+        shots=2000,
+        memory=True,
+        job_name="bell",
+        job_tags=["demo", "e2e"],
         header={"run": 7},
     )
     assert isinstance(job.creation_date(), datetime) and job.creation_date().tzinfo is not None
@@ -86,8 +97,11 @@ def test_job_limit_is_enforced_and_stores_nothing(provider, server) -> None:
 
     backend = provider.get_backend("simulator_mps")
     headers = {"Authorization": f"Bearer {server.token}"}
-    answer = httpx.put(f"{server.url}/v1/admin/backends/simulator_mps/job_limit",
-                       json={"maximum_jobs": 1}, headers=headers)
+    answer = httpx.put(
+        f"{server.url}/v1/admin/backends/simulator_mps/job_limit",
+        json={"maximum_jobs": 1},
+        headers=headers,
+    )
     assert answer.status_code == 200, answer.text
     try:
         assert backend.job_limit().maximum_jobs == 1
@@ -102,6 +116,9 @@ def test_job_limit_is_enforced_and_stores_nothing(provider, server) -> None:
         blocker.cancel()
         first.wait_for_final_state(timeout=60)
     finally:
-        httpx.put(f"{server.url}/v1/admin/backends/simulator_mps/job_limit",
-                  json={"maximum_jobs": None}, headers=headers)
+        httpx.put(
+            f"{server.url}/v1/admin/backends/simulator_mps/job_limit",
+            json={"maximum_jobs": None},
+            headers=headers,
+        )
     assert backend.job_limit().maximum_jobs is None

@@ -31,9 +31,24 @@ def _free_port() -> int:
 def _serve(data_dir: Path, port: int) -> Iterator[str]:
     env = dict(os.environ, OPENQX_ADMIN_TOKEN=TOKEN, OPENQX_WORKERS="1")
     process = subprocess.Popen(
-        [sys.executable, "-m", "openqx.cli.main", "serve", "--port", str(port),
-         "--data-dir", str(data_dir), "--executor", "local", "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "openqx.cli.main",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--executor",
+            "local",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -67,7 +82,9 @@ def test_jobs_and_results_survive_a_restart(tmp_path: Path) -> None:
         assert "/v1/jobs" in schema["paths"]
         provider = OpenQX.enable_account(TOKEN, url=url)
         backend = provider.get_backend("fake_manila")
-        job = backend.run(transpile(ghz(3), backend, seed_transpiler=1), shots=500, job_name="persist")
+        job = backend.run(
+            transpile(ghz(3), backend, seed_transpiler=1), shots=500, job_name="persist"
+        )
         counts = job.result(timeout=180).get_counts(0)
         job_id = job.job_id()
     assert (tmp_path / "openqx.sqlite3").exists()

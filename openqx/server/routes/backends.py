@@ -65,10 +65,9 @@ def properties(
     """Calibration properties: the current snapshot, or with ``datetime`` the newest one
     strictly older than it; ``null`` for ideal simulators."""
     device = state.catalog.get(name)
-    if not device.snapshots:
-        return None
     if datetime is None:
-        return device.current_snapshot().properties
+        current = device.current_snapshot()
+        return current.properties if current else None
     moment = datetime if datetime.tzinfo else datetime.replace(tzinfo=UTC)
     snapshot = device.snapshot_before(moment)
     return snapshot.properties if snapshot else None

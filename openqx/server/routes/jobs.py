@@ -220,7 +220,9 @@ def cancel_job(job_id: str, state: State, user: CurrentUser) -> CancelAnswer:
     if updated.status is JobStatus.CANCELLED:
         return CancelAnswer(cancelled=True, status=updated.status, message="Job cancelled.")
     return CancelAnswer(
-        cancelled=True, status=updated.status, message="Cancellation requested; the run is being stopped."
+        cancelled=True,
+        status=updated.status,
+        message="Cancellation requested; the run is being stopped.",
     )
 
 

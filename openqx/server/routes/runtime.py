@@ -9,7 +9,6 @@ from fastapi import APIRouter
 from openqx.core import errors, run_options
 from openqx.core.ids import new_job_id
 from openqx.core.wire import JobInfo, RuntimeJobSubmission
-from openqx.execution.circuit_runner import PROGRAM_ID, validate_circuit_runner_params
 from openqx.server.deps import CurrentUser, State
 from openqx.server.submission import resolve_instance, store_job
 from openqx.server.views import job_info
@@ -23,6 +22,8 @@ router = APIRouter()
 @router.post("/runtime/jobs", response_model=JobInfo, status_code=201)
 def submit_runtime_job(body: RuntimeJobSubmission, state: State, user: CurrentUser) -> JobInfo:
     """Validate and queue a program run (``circuit-runner``: transpile, run, mitigate)."""
+    from openqx.execution.circuit_runner import PROGRAM_ID, validate_circuit_runner_params
+
     if body.program_id != PROGRAM_ID:
         raise errors.InvalidInputError(
             f"Unknown program {body.program_id!r}; available programs: {PROGRAM_ID}."

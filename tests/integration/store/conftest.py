@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,9 @@ from openqx.core.ids import new_job_id
 from openqx.store.database import Database
 from openqx.store.records import JobRecord, NewJob, UserRecord
 from openqx.store.sql_store import SqlJobStore
+from tests import pg
 
-# tests/ is not a package; make ``tests.pg`` importable however pytest was started.
-_REPO_ROOT = str(Path(__file__).resolve().parents[3])
-if _REPO_ROOT not in sys.path:
-    sys.path.insert(0, _REPO_ROOT)
-from tests import pg  # noqa: E402
+# ``postgres_server`` (session, with the migrated template below) comes from tests/conftest.py.
 
 TEMPLATE = "openqx_template"
 
@@ -31,22 +27,6 @@ TEMPLATE = "openqx_template"
 def _migrate(url: str) -> None:
     with Database(url) as db:
         db.upgrade()
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[pg.PostgresServer]:
-    """A PostgreSQL server for the session (skipped without binaries unless required)."""
-    reason = pg.postgres_unavailable_reason()
-    if reason is not None:
-        if pg.postgres_required():
-            pytest.fail(f"OPENQX_REQUIRE_POSTGRES=1 but {reason}")
-        pytest.skip(reason)
-    server = pg.start_postgres()
-    try:
-        pg.make_template(server, TEMPLATE, _migrate)
-        yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="session")
