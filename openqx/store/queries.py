@@ -30,6 +30,7 @@ __all__ = [
     "count_active",
     "count_queued",
     "expired_leases",
+    "has_tags",
     "last_done_runs",
     "lock_user",
     "queue_position",
@@ -184,12 +185,23 @@ def last_done_runs(backend: str, last: int) -> sa.Select[Any]:
 
 
 def _tags_condition(tags: Sequence[str], operator: str) -> ColumnElement[bool]:
-    """Jobs carrying any (OR) or all (AND) of ``tags``, through ``job_tags``."""
+    """Jobs carrying any (OR) or all (AND) of ``tags``, through ``job_tags``.
+
+    A correlated ``EXISTS`` per job (one per tag for AND) probes the ``job_tags`` primary key
+    ``(job_id, tag)``; the listing then walks its keyset index in page order and stops after
+    ``limit`` hits, instead of collecting every job that carries a common tag first.
+    """
     wanted = list(dict.fromkeys(tags))
-    tagged = sa.select(job_tags.c.job_id).where(job_tags.c.tag.in_(wanted))
     if operator.upper() == "AND" and len(wanted) > 1:
-        tagged = tagged.group_by(job_tags.c.job_id).having(sa.func.count() == len(wanted))
-    return jobs.c.id.in_(tagged)
+        return sa.and_(*(has_tags([tag]) for tag in wanted))
+    return has_tags(wanted)
+
+
+def has_tags(tags: Sequence[str]) -> ColumnElement[bool]:
+    """``EXISTS`` a ``job_tags`` row of the outer job with one of ``tags``."""
+    tag = job_tags.c.tag
+    matches = tag == tags[0] if len(tags) == 1 else tag.in_(list(tags))
+    return sa.exists().where(job_tags.c.job_id == jobs.c.id, matches).correlate(jobs)
 
 
 def search_conditions(query: JobQuery, owner_id: int | None) -> list[ColumnElement[bool]]:

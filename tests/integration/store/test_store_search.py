@@ -82,6 +82,11 @@ def test_default_order_and_visibility(
         ({"tags": ["a", "c"]}, [5, 4, 1, 0]),
         ({"tags": ["a", "b"], "tags_operator": "AND"}, [4, 0]),
         ({"tags": ["a", "b", "c"], "tags_operator": "AND"}, [4]),
+        ({"tags": ["c", "b"], "tags_operator": "AND"}, [4]),
+        ({"tags": ["a", "a"], "tags_operator": "AND"}, [4, 1, 0]),
+        ({"tags": ["b", "nope"], "tags_operator": "AND"}, []),
+        ({"tags": ["nope"]}, []),
+        ({"tags": ["b"], "status": ["DONE", "ERROR"], "backend": "lima"}, [2]),
         ({"backend": "manila", "tags": ["b"], "name": "ell", "status": ["QUEUED"]}, [4]),
         ({"limit": 2}, [5, 4]),
         ({"limit": 2, "skip": 1}, [4, 3]),
@@ -126,6 +131,34 @@ def test_keyset_pages(store: SqlJobStore, job_factory: JobFactory, descending: b
     assert seen == [j.id for j in page]
 
 
+@pytest.mark.parametrize("operator", ["OR", "AND"])
+def test_keyset_pages_with_tags(
+    store: SqlJobStore, job_factory: JobFactory, database: Database, operator: str
+) -> None:
+    made = []
+    for i in range(30):
+        tags = [t for t, every in (("x", 2), ("y", 3)) if i % every == 0]
+        job = job_factory(tags=tags)
+        _set_created(database, job.id, BASE + timedelta(minutes=i // 2))  # pairs share a time
+        made.append((job, set(tags)))
+    query = {"tags": ["x", "y"], "tags_operator": operator}
+    wanted = [
+        j.id
+        for j, tags in made
+        if (tags >= {"x", "y"} if operator == "AND" else tags & {"x", "y"})
+    ]
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page, cursor = store.search_jobs(JobQuery(limit=4, cursor=cursor, **query))
+        seen += [j.id for j in page]
+        if cursor is None:
+            break
+    full, _ = store.search_jobs(JobQuery(limit=100, **query))
+    assert seen == [j.id for j in full]
+    assert set(seen) == set(wanted) and len(seen) == len(wanted)
+
+
 def test_keyset_same_timestamp(
     store: SqlJobStore, job_factory: JobFactory, database: Database
 ) -> None:
@@ -158,6 +191,13 @@ def test_bad_cursor(store: SqlJobStore, job_factory: JobFactory) -> None:
         ({"backend.name": "lima"}, [5, 3, 2]),
         ({"status": "COMPLETED"}, [0]),
         ({"status": {"regexp": "^ERROR"}}, [2]),
+        ({"status": {"regexp": "/^(done|error)$/i"}}, [2, 0]),
+        ({"status": {"regexp": "U"}}, [5, 4, 3, 1, 6]),
+        ({"status": {"regexp": "^COMPLETED"}}, []),
+        ({"status": {"regexp": "^ERROR"}, "hubInfo.hub.name": "hub"}, [2]),
+        ({"or": [{"status": {"regexp": "DONE"}}, {"tags": "c"}]}, [5, 4, 0]),
+        ({"tags": {"nin": ["a", "b"]}}, [5, 3, 6]),
+        ({"and": [{"tags": "a"}, {"tags": {"nin": ["c"]}}]}, [1, 0]),
         ({"status": "ERROR_RUNNING_JOB"}, [2]),
         ({"status": {"inq": ["CREATING", "QUEUED"]}}, [5, 4, 3, 1, 6]),
         ({"status": {"nin": ["QUEUED"]}}, [2, 0]),

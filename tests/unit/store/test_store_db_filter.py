@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from openqx.core.errors import InvalidFilterError
 from openqx.store.db_filter import normalize_status, parse_datetime, translate_where
+from openqx.store.models import Job
 
 
 def compiled(where: dict[str, Any], dialect: Any = None) -> tuple[str, dict[str, Any]]:
@@ -60,11 +62,40 @@ def test_operators_render() -> None:
     assert "REGEXP" in sql_lite and "(?i)ab" in params.values()
 
 
-def test_tags_use_job_tags_table() -> None:
-    sql, _ = compiled({"tags": "a"})
-    assert "job_tags.tag =" in sql and "jobs.id IN" in sql
-    sql, _ = compiled({"tags": {"nin": ["a"]}})
-    assert "jobs.id NOT IN" in sql
+def listing(where: dict[str, Any]) -> str:
+    """The filter inside a listing of jobs (where correlation happens)."""
+    stmt = sa.select(Job.id).where(translate_where(where))
+    return str(stmt.compile(dialect=postgresql.dialect()))
+
+
+def test_tags_use_correlated_exists_on_job_tags() -> None:
+    sql = listing({"tags": "a"})
+    assert "FROM jobs \nWHERE EXISTS (SELECT" in sql
+    assert "FROM job_tags \nWHERE job_tags.job_id = jobs.id AND job_tags.tag =" in sql
+    sql = listing({"tags": {"nin": ["a"]}})
+    assert "WHERE NOT (EXISTS (SELECT" in sql and "job_tags.tag IN" in sql
+
+
+@pytest.mark.parametrize(
+    ("pattern", "statuses"),
+    [
+        ("^ERROR", ["ERROR"]),
+        ("/^error$/i", ["ERROR"]),
+        ("NG$", ["INITIALIZING", "VALIDATING", "RUNNING"]),
+        ("E", ["QUEUED", "DONE", "CANCELLED", "ERROR"]),
+    ],
+)
+def test_status_regexp_is_in_over_matching_statuses(pattern: str, statuses: list[str]) -> None:
+    for dialect in (postgresql.dialect(), sqlite.dialect()):
+        sql, params = compiled({"status": {"regexp": pattern}}, dialect)
+        assert "~" not in sql and "REGEXP" not in sql
+        assert sorted(params.values()) == sorted(statuses)
+        assert ("IN" in sql) == (len(statuses) > 1)
+
+
+def test_status_regexp_matching_nothing_is_false() -> None:
+    sql, params = compiled({"status": {"regexp": "^COMPLETED"}})
+    assert sql == "false" and params == {}
 
 
 def test_status_names() -> None:
