@@ -476,8 +476,11 @@ def _map_error(response: httpx.Response, context: Context, job_id: str | None) -
         text = f"The API token was refused by the server ({message}). Check the token."
     else:
         text = f"{message} (HTTP {status}, error code: {code})"
-    error = cls(text, job_id=job_id, status_code=status, code=code, **details)
-    return error
+    # The server's details may repeat fields we pass ourselves (e.g. ``job_id`` of a 404):
+    # ours win, the rest stay available as ``error.details``.
+    extra = {k: v for k, v in details.items() if k not in ("job_id", "status_code", "code")}
+    job_id = job_id if job_id is not None else details.get("job_id")
+    return cls(text, job_id=job_id, status_code=status, code=code, **extra)
 
 
 def _transport_error(

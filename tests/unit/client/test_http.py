@@ -103,6 +103,21 @@ def test_error_mapping(status, code, context, expected):
     assert error.status_code == status and error.code == code and error.job_id == "j1"
 
 
+def test_error_details_may_repeat_our_fields():
+    """A 404 whose details carry ``job_id`` (as the real server sends) maps cleanly."""
+    from openqx.client.http import _map_error
+
+    details = {"job_id": "j1", "code": "x", "field": "id"}
+    response = httpx.Response(
+        404, json={"error": {"code": "job_not_found", "message": "gone", "details": details}}
+    )
+    error = _map_error(response, "backend", "j1")
+    assert isinstance(error, exc.OpenQXBackendApiError)
+    assert error.job_id == "j1" and error.code == "job_not_found" and error.status_code == 404
+    assert error.details == {"field": "id"}
+    assert _map_error(response, "backend", None).job_id == "j1"
+
+
 def test_non_json_error_body():
     from openqx.client.http import _map_error
 
