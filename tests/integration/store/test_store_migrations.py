@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from openqx.core.wire import JobQuery
 from openqx.store.database import Database, DatabaseState
 from openqx.store.models import metadata
+from openqx.store.records import JobRecord
+from openqx.store.sql_store import SqlJobStore
 
 
 def test_migrations_match_models(database: Database) -> None:
@@ -20,7 +27,35 @@ def test_migrations_match_models(database: Database) -> None:
 def test_upgrade_is_idempotent(database: Database) -> None:
     head = database.current_revision()
     database.upgrade()
-    assert database.current_revision() == head == "0001"
+    assert database.current_revision() == head == "0002"
+
+
+def _downgrade(database: Database, revision: str) -> None:
+    config = database.alembic_config()
+    with database.engine.connect() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, revision)
+        conn.commit()
+
+
+def test_0002_upgrades_a_0001_database_with_jobs(
+    database: Database, store: SqlJobStore, job_factory: Callable[..., JobRecord]
+) -> None:
+    """A database at 0001 (as deployed) upgrades to head with its jobs intact, and back."""
+    made = {job_factory(tags=["a"]).id for _ in range(3)}
+    _downgrade(database, "0001")
+    assert database.current_revision() == "0001"
+    assert "ix_jobs_owner_hub_created" not in _job_indexes(database)
+    database.upgrade()
+    assert database.current_revision() == "0002"
+    assert "ix_jobs_owner_hub_created" in _job_indexes(database)
+    page, _ = store.search_jobs(JobQuery(tags=["a"], db_filter={"hubInfo.hub.name": "hub"}))
+    assert {j.id for j in page} == made
+
+
+def _job_indexes(database: Database) -> set[str]:
+    with database.engine.connect() as conn:
+        return {str(i["name"]) for i in sa.inspect(conn).get_indexes("jobs")}
 
 
 def test_lifecycle(database_url: str) -> None:

@@ -143,9 +143,7 @@ def test_keyset_pages_with_tags(
         made.append((job, set(tags)))
     query = {"tags": ["x", "y"], "tags_operator": operator}
     wanted = [
-        j.id
-        for j, tags in made
-        if (tags >= {"x", "y"} if operator == "AND" else tags & {"x", "y"})
+        j.id for j, tags in made if (tags >= {"x", "y"} if operator == "AND" else tags & {"x", "y"})
     ]
     seen: list[str] = []
     cursor = None
