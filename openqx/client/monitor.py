@@ -30,7 +30,7 @@ def _status_line(job: Any, status: JobStatus) -> str:
     return text
 
 
-def job_monitor(job: Any, interval: float | None = None, output: TextIO = sys.stdout) -> None:
+def job_monitor(job: Any, interval: float | None = None, output: TextIO | None = None) -> None:
     """Print a live status line for a job until it is final.
 
     The line is rewritten in place (``Job Status: job is queued (3)``...) and ends with the
@@ -40,8 +40,11 @@ def job_monitor(job: Any, interval: float | None = None, output: TextIO = sys.st
         job: the job to watch.
         interval: seconds between status requests; by default 2 s, or the queue position in
             seconds while the job is queued (capped at 5 s).
-        output: where to print.
+        output: where to print (default: ``sys.stdout`` at call time, so that
+            ``contextlib.redirect_stdout`` captures it).
     """
+    if output is None:
+        output = sys.stdout
     previous_length = 0
     while True:
         status = job.status()

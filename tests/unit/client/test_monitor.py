@@ -17,3 +17,14 @@ def test_job_monitor(provider, server):
     assert "job is actively running" in text
     assert text.rstrip("\n").split("\r")[-1].startswith("Job Status: job has successfully run")
     assert text.endswith("\n")
+
+
+def test_job_monitor_writes_to_the_current_stdout(provider, server):
+    """``sys.stdout`` is looked up at call time, so ``redirect_stdout`` captures the line."""
+    from contextlib import redirect_stdout
+
+    job = provider.backend.retrieve_job(server.add_job(JobStatus.DONE))
+    out = io.StringIO()
+    with redirect_stdout(out):
+        job_monitor(job, interval=0)
+    assert out.getvalue() == "\rJob Status: job has successfully run\n"
