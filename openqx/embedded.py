@@ -7,7 +7,6 @@ folder (unless given one), and stops when the process exits or ``stop()`` is cal
 from __future__ import annotations
 
 import atexit
-import contextlib
 import shutil
 import socket
 import tempfile
@@ -28,6 +27,14 @@ if TYPE_CHECKING:
 __all__ = ["EmbeddedServer", "start_local"]
 
 START_TIMEOUT_SECONDS = 60.0
+PORT_ATTEMPTS = 3
+
+
+def _free_port() -> int:
+    """A loopback port that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 class EmbeddedServer:
@@ -55,35 +62,44 @@ class EmbeddedServer:
             **settings,
         )
         self.settings.check()
-        self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
     def start(self) -> EmbeddedServer:
         """Start serving; returns once the server answers (or raises RuntimeError)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        self._socket = sock
+        for _attempt in range(PORT_ATTEMPTS):
+            if self._try_start(_free_port()):
+                atexit.register(self.stop)
+                return self
+        self.stop()
+        raise RuntimeError("the embedded openqx server did not start; see the log above")
+
+    def _try_start(self, port: int) -> bool:
+        # uvicorn binds the port itself: handing it a pre-bound socket (``sockets=``) made
+        # every request wait ~40 ms for a delayed ACK on this platform.
         self.url = f"http://127.0.0.1:{port}"
         config = uvicorn.Config(
-            create_app(self.settings), log_level="warning", lifespan="on", access_log=False
+            create_app(self.settings),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name="openqx-embedded", daemon=True
+            target=self._server.run, name="openqx-embedded", daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("the embedded openqx server did not start; see the log above")
+                self._server.should_exit = True
+                self._thread.join(timeout=15)
+                return False
             time.sleep(0.02)
-        atexit.register(self.stop)
-        return self
+        return True
 
     def stop(self) -> None:
         """Stop the server and remove the temporary folder."""
@@ -92,10 +108,6 @@ class EmbeddedServer:
         if self._thread is not None:
             self._thread.join(timeout=15)
             self._thread = None
-        if self._socket is not None:
-            with contextlib.suppress(OSError):
-                self._socket.close()
-            self._socket = None
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
