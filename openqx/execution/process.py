@@ -133,6 +133,10 @@ class ProcessExecutor:
                     future = worker.job[1]
                     worker.job = None
                     self._kill(worker)
+                    # Reap and replace it now: a killed process can look alive for a moment,
+                    # and the next queued job must not be handed to it.
+                    worker.process.join(JOIN_TIMEOUT_S)
+                    self._replace(worker)
                     future.cancel()
                     self._wake()
                     return True
