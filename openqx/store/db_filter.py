@@ -20,7 +20,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -29,6 +29,7 @@ from openqx.core.errors import InvalidFilterError
 from openqx.core.status import JobStatus
 from openqx.store.models import Job, JobTag, User
 from openqx.store.sqltypes import as_utc
+from openqx.store.tag_filters import TagRows, rare_count, tagged_jobs
 
 __all__ = [
     "FIELD_NAMES",
@@ -215,7 +216,9 @@ def _closed_regexp(column: Any, pattern: str, values: tuple[str, ...]) -> Column
     return column == matched[0] if len(matched) == 1 else column.in_(matched)  # type: ignore[no-any-return]
 
 
-def _field_condition(name: str, op: str, value: object) -> ColumnElement[bool]:
+def _field_condition(
+    name: str, op: str, value: object, tag_rows: TagRows | None
+) -> ColumnElement[bool]:
     """One operator on one whitelisted field."""
     field = _COLUMN_FIELDS[name]
     if op not in field.operators:
@@ -228,27 +231,35 @@ def _field_condition(name: str, op: str, value: object) -> ColumnElement[bool]:
     positive = {"neq": "eq", "nin": "inq"}.get(op, op)
     inner = _compare(field, name, field.column, positive, value)
     if field.target == "tags":
-        # Correlated EXISTS on the (job_id, tag) key: a limit-10 listing stops early.
-        tagged = sa.exists().where(JobTag.job_id == Job.id, inner).correlate(Job)
+        collect = False
+        if not negated and positive in ("eq", "inq"):
+            given = [value] if positive == "eq" else list(cast(list[object], value))
+            wanted = [_string(v, name) for v in given if v is not None]
+            collect = not wanted or rare_count(wanted, tag_rows) is not None
+        tagged = tagged_jobs(inner, collect=collect)
         return ~tagged if negated else tagged
     owners = sa.select(User.id).where(inner)
     return Job.owner_id.not_in(owners) if negated else Job.owner_id.in_(owners)
 
 
-def _logical(key: str, value: object) -> ColumnElement[bool]:
+def _logical(key: str, value: object, tag_rows: TagRows | None) -> ColumnElement[bool]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, Mapping) for v in value):
         raise InvalidFilterError(f"{key!r} needs a list of filter objects.", operator=key)
-    parts = [translate_where(v) for v in value]
+    parts = [translate_where(v, tag_rows) for v in value]
     if key == "and":
         return sa.and_(sa.true(), *parts)
     return sa.or_(sa.false(), *parts)
 
 
-def translate_where(where: Mapping[str, Any]) -> ColumnElement[bool]:
+def translate_where(
+    where: Mapping[str, Any], tag_rows: TagRows | None = None
+) -> ColumnElement[bool]:
     """Translate a LoopBack ``where`` object into a boolean expression over ``jobs``.
 
     Args:
         where: the filter, e.g. ``{"backend.name": "x", "tags": {"inq": ["a"]}}``.
+        tag_rows: counts ``job_tags`` rows so that rare ``tags`` values are looked up first
+            (see ``tag_filters``); without it every tag is probed per job.
 
     Returns:
         An expression to put in ``WHERE`` (values are bound parameters).
@@ -261,7 +272,7 @@ def translate_where(where: Mapping[str, Any]) -> ColumnElement[bool]:
     parts: list[ColumnElement[bool]] = []
     for key, value in where.items():
         if key in ("and", "or"):
-            parts.append(_logical(key, value))
+            parts.append(_logical(key, value, tag_rows))
             continue
         if key not in _COLUMN_FIELDS:
             raise InvalidFilterError(
@@ -279,7 +290,7 @@ def translate_where(where: Mapping[str, Any]) -> ColumnElement[bool]:
                         field=key,
                         operator=op,
                     )
-                parts.append(_field_condition(key, op, operand))
+                parts.append(_field_condition(key, op, operand, tag_rows))
         else:
-            parts.append(_field_condition(key, "eq", value))
+            parts.append(_field_condition(key, "eq", value, tag_rows))
     return sa.and_(sa.true(), *parts)

@@ -21,6 +21,7 @@ from openqx.store.cursor import Cursor
 from openqx.store.db_filter import compile_regexp, translate_where
 from openqx.store.models import BackendSetting, Job, JobTag, User, UserInstance
 from openqx.store.sqltypes import as_utc
+from openqx.store.tag_filters import TagRows, rare_count, tag_in, tagged_jobs
 
 __all__ = [
     "MAX_PAGE",
@@ -30,7 +31,6 @@ __all__ = [
     "count_active",
     "count_queued",
     "expired_leases",
-    "has_tags",
     "last_done_runs",
     "lock_user",
     "queue_position",
@@ -184,28 +184,30 @@ def last_done_runs(backend: str, last: int) -> sa.Select[Any]:
     )
 
 
-def _tags_condition(tags: Sequence[str], operator: str) -> ColumnElement[bool]:
+def _tags_condition(
+    tags: Sequence[str], operator: str, tag_rows: TagRows | None
+) -> ColumnElement[bool]:
     """Jobs carrying any (OR) or all (AND) of ``tags``, through ``job_tags``.
 
-    A correlated ``EXISTS`` per job (one per tag for AND) probes the ``job_tags`` primary key
-    ``(job_id, tag)``; the listing then walks its keyset index in page order and stops after
-    ``limit`` hits, instead of collecting every job that carries a common tag first.
+    With ``tag_rows``, a rare tag set (OR) or the rarest tag (AND) drives the query by
+    collecting its job ids; without, or when every tag is common, each tag is probed per job
+    (see ``tagged_jobs``).
     """
     wanted = list(dict.fromkeys(tags))
-    if operator.upper() == "AND" and len(wanted) > 1:
-        return sa.and_(*(has_tags([tag]) for tag in wanted))
-    return has_tags(wanted)
+    if operator.upper() != "AND" or len(wanted) == 1:
+        return tagged_jobs(tag_in(wanted), collect=rare_count(wanted, tag_rows) is not None)
+    counts = {tag: rare_count([tag], tag_rows) for tag in wanted}
+    known = {tag: n for tag, n in counts.items() if n is not None}
+    driver = min(known, key=lambda t: known[t]) if known else None
+    return sa.and_(*(tagged_jobs(tag_in([tag]), collect=tag == driver) for tag in wanted))
 
 
-def has_tags(tags: Sequence[str]) -> ColumnElement[bool]:
-    """``EXISTS`` a ``job_tags`` row of the outer job with one of ``tags``."""
-    tag = job_tags.c.tag
-    matches = tag == tags[0] if len(tags) == 1 else tag.in_(list(tags))
-    return sa.exists().where(job_tags.c.job_id == jobs.c.id, matches).correlate(jobs)
-
-
-def search_conditions(query: JobQuery, owner_id: int | None) -> list[ColumnElement[bool]]:
+def search_conditions(
+    query: JobQuery, owner_id: int | None, tag_rows: TagRows | None = None
+) -> list[ColumnElement[bool]]:
     """The WHERE conditions for every filter of ``query`` (cursor excepted).
+
+    ``tag_rows`` counts ``job_tags`` rows (see ``TagRows``) to pick how tag filters run.
 
     Raises:
         InvalidFilterError: bad regular expression or ``db_filter``.
@@ -229,23 +231,27 @@ def search_conditions(query: JobQuery, owner_id: int | None) -> list[ColumnEleme
     if query.end_datetime is not None:
         conditions.append(jobs.c.created_at <= as_utc(query.end_datetime))
     if query.tags:
-        conditions.append(_tags_condition(query.tags, query.tags_operator))
+        conditions.append(_tags_condition(query.tags, query.tags_operator, tag_rows))
     if query.experiment_id is not None:
         conditions.append(jobs.c.experiment_id == query.experiment_id)
     if query.db_filter:
-        conditions.append(translate_where(query.db_filter))
+        conditions.append(translate_where(query.db_filter, tag_rows))
     return conditions
 
 
 def search_jobs(
-    query: JobQuery, owner_id: int | None, cursor: Cursor | None, limit: int
+    query: JobQuery,
+    owner_id: int | None,
+    cursor: Cursor | None,
+    limit: int,
+    tag_rows: TagRows | None = None,
 ) -> sa.Select[Any]:
     """One page (plus one row, to know whether another page follows) of matching jobs.
 
     Raises:
         InvalidFilterError: a bad filter, or a cursor of the other direction.
     """
-    conditions = search_conditions(query, owner_id)
+    conditions = search_conditions(query, owner_id, tag_rows)
     key = sa.tuple_(jobs.c.created_at, jobs.c.id)
     if cursor is not None:
         if cursor.descending != query.descending:

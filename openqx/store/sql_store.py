@@ -27,6 +27,7 @@ from openqx.core.errors import (
 from openqx.core.status import FINAL_STATUSES, JobStatus
 from openqx.core.wire import JobQuery
 from openqx.store import queries as q
+from openqx.store import tag_filters
 from openqx.store.cursor import Cursor, decode_cursor, encode_cursor
 from openqx.store.database import Database
 from openqx.store.errors import wrap_exceptions
@@ -435,8 +436,13 @@ class SqlJobStore:
         limit = min(query.limit or q.MAX_PAGE, q.MAX_PAGE)
         cursor = decode_cursor(query.cursor) if query.cursor else None
         owner_id = visible_to.id if visible_to is not None else None
-        stmt = q.search_jobs(query, owner_id, cursor, limit)
         with self._transaction() as conn:
+
+            def tag_rows(tags: Sequence[str]) -> int:
+                capped = tag_filters.count_tag_rows(tags, tag_filters.TAG_COLLECT_LIMIT)
+                return int(conn.execute(capped).scalar_one())
+
+            stmt = q.search_jobs(query, owner_id, cursor, limit, tag_rows)
             rows = conn.execute(stmt).all()
         page = [job_record(r) for r in rows[:limit]]
         next_cursor = None

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from openqx.core.errors import InvalidFilterError
 from openqx.core.status import JobStatus
 from openqx.core.wire import JobQuery
+from openqx.store import tag_filters
 from openqx.store.database import Database
 from openqx.store.models import Job
 from openqx.store.records import JobRecord, UserRecord
@@ -258,3 +259,38 @@ def test_db_filter_rejects(
 def test_db_filter_values_are_bound(store: SqlJobStore, jobs: list[JobRecord]) -> None:
     assert ids(store, db_filter={"name": "x' OR '1'='1"}) == []
     assert store.count_queued("manila") == 2
+
+
+TAG_QUERIES: list[tuple[dict[str, Any], list[int]]] = [
+    ({"tags": ["a"]}, [4, 1, 0]),
+    ({"tags": ["a", "c"]}, [5, 4, 1, 0]),
+    ({"tags": ["a", "b"], "tags_operator": "AND"}, [4, 0]),
+    ({"tags": ["c", "a", "b"], "tags_operator": "AND"}, [4]),
+    ({"tags": ["b", "nope"], "tags_operator": "AND"}, []),
+    ({"tags": ["a"], "backend": "manila", "name": "ell"}, [4, 0]),
+    ({"db_filter": {"tags": "c"}}, [5, 4]),
+    ({"db_filter": {"tags": {"inq": ["c", "b"]}}}, [5, 4, 2, 0]),
+    ({"db_filter": {"tags": {"inq": []}}}, []),
+    ({"db_filter": {"tags": {"nin": ["a", "b"]}}}, [5, 3, 6]),
+    ({"db_filter": {"tags": {"regexp": "^[bc]$"}}}, [5, 4, 2, 0]),
+    ({"db_filter": {"or": [{"tags": "a"}, {"shots": {"lt": 100}}]}}, [4, 3, 1, 0]),
+    ({"db_filter": {"and": [{"tags": "a"}, {"tags": {"nin": ["c"]}}]}}, [1, 0]),
+]
+
+
+@pytest.mark.parametrize("collect_below", [0, 2, 10**9], ids=["probe", "mixed", "collect"])
+@pytest.mark.parametrize(("filters", "expected"), TAG_QUERIES)
+def test_tag_strategies_agree(
+    store: SqlJobStore,
+    jobs: list[JobRecord],
+    monkeypatch: pytest.MonkeyPatch,
+    collect_below: int,
+    filters: dict[str, Any],
+    expected: list[int],
+) -> None:
+    """Collecting rare tags' job ids first or probing each job gives the same pages."""
+    monkeypatch.setattr(tag_filters, "TAG_COLLECT_LIMIT", collect_below)
+    assert ids(store, **filters) == expected
+    page, cursor = store.search_jobs(JobQuery(limit=1, **filters))
+    rest = store.search_jobs(JobQuery(limit=100, cursor=cursor, **filters))[0] if cursor else []
+    assert [j.id for j in page + rest] == [j.id for j in store.search_jobs(JobQuery(**filters))[0]]

@@ -9,8 +9,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from openqx.core.errors import InvalidFilterError
+from openqx.core.wire import JobQuery
+from openqx.store import queries as q
 from openqx.store.db_filter import normalize_status, parse_datetime, translate_where
 from openqx.store.models import Job
+from openqx.store.tag_filters import TAG_COLLECT_LIMIT
 
 
 def compiled(where: dict[str, Any], dialect: Any = None) -> tuple[str, dict[str, Any]]:
@@ -131,3 +134,34 @@ def test_dates() -> None:
 def test_rejections(where: dict[str, Any], message: str) -> None:
     with pytest.raises(InvalidFilterError, match=message):
         translate_where(where)
+
+
+def test_rare_tags_are_collected_common_tags_probed() -> None:
+    rare = str(
+        sa.select(Job.id)
+        .where(translate_where({"tags": {"inq": ["a", "b"]}}, lambda tags: 3))
+        .compile(dialect=postgresql.dialect())
+    )
+    assert "jobs.id IN (SELECT job_tags.job_id" in rare and "OFFSET" not in rare
+    common = str(
+        sa.select(Job.id)
+        .where(translate_where({"tags": "a"}, lambda tags: TAG_COLLECT_LIMIT))
+        .compile(dialect=postgresql.dialect())
+    )
+    assert "WHERE EXISTS (SELECT" in common and "OFFSET" in common
+
+
+def test_and_tags_driven_by_the_rarest() -> None:
+    counts = {"common": 10**6, "rare": 5, "rarer": 2}
+    stmt = q.search_jobs(
+        JobQuery(tags=["common", "rare", "rarer"], tags_operator="AND"),
+        1,
+        None,
+        10,
+        lambda tags: min(counts[tags[0]], TAG_COLLECT_LIMIT),
+    )
+    sql = str(stmt.compile(dialect=postgresql.dialect()))
+    assert sql.count("jobs.id IN (SELECT job_tags.job_id") == 1
+    assert sql.count("EXISTS (SELECT") == 2
+    collected = sql.index("jobs.id IN (SELECT")
+    assert "job_tags.tag = %(tag_3)s" in sql[collected : collected + 120]
