@@ -2,11 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from openqx.core.status import JobStatus
 from openqx.core.wire import ErrorInfo, JobInfo, JobStatusInfo
 from openqx.store.records import JobRecord
 
 __all__ = ["job_info", "job_status_info"]
+
+
+_STEP_ORDER = {
+    step: index
+    for index, step in enumerate(
+        ("CREATING", "CREATED", "VALIDATING", "VALIDATED", "QUEUED", "RUNNING")
+        + tuple(status.value for status in JobStatus if status.is_final)
+    )
+}
+
+
+def _steps(time_per_step: dict[str, datetime]) -> dict[str, datetime]:
+    """Steps in the order they happened: by time, then lifecycle order for equal times.
+
+    The stored mapping's key order is not kept by every database (PostgreSQL JSONB sorts
+    keys), so the order is rebuilt here rather than trusted.
+    """
+    ordered = sorted(
+        time_per_step.items(), key=lambda item: (item[1], _STEP_ORDER.get(item[0], 99), item[0])
+    )
+    return dict(ordered)
 
 
 def _error(record: JobRecord) -> ErrorInfo | None:
@@ -31,7 +54,7 @@ def job_info(record: JobRecord, *, queue_position: int | None = None) -> JobInfo
         program_id=record.program_id,
         created_at=record.created_at,
         updated_at=record.updated_at,
-        time_per_step=dict(record.time_per_step),
+        time_per_step=_steps(dict(record.time_per_step)),
         num_circuits=record.num_circuits,
         shots=record.shots,
         memory=record.memory,

@@ -15,13 +15,16 @@ import pytest
 from qiskit import transpile
 
 from openqx.client.exceptions import OpenQXBackendValueError, OpenQXJobInvalidStateError
+from openqx.client.job import OpenQXJob
+from openqx.client.provider import AccountProvider
+from openqx.embedded import EmbeddedServer
 from tests.e2e.circuits import ghz
 
 TIMEOUT = 120
 
 
 @pytest.fixture()
-def api(server) -> Iterator[httpx.Client]:
+def api(server: EmbeddedServer) -> Iterator[httpx.Client]:
     with httpx.Client(
         base_url=f"{server.url}/v1", headers={"Authorization": f"Bearer {server.token}"}, timeout=60
     ) as client:
@@ -29,7 +32,7 @@ def api(server) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def done_job(provider):  # type: ignore[no-untyped-def]
+def done_job(provider: AccountProvider):  # type: ignore[no-untyped-def]
     backend = provider.get_backend("simulator_stabilizer")
     job = backend.run(transpile(ghz(2), backend), shots=5, job_name="keep", job_tags=["keep"])
     job.wait_for_final_state(timeout=TIMEOUT)
@@ -66,7 +69,13 @@ SEARCH_CASES: list[tuple[dict[str, Any], dict[str, Any], str]] = [
 
 
 @pytest.mark.parametrize(("kwargs", "body", "needle"), SEARCH_CASES)
-def test_bad_search_filters(provider, api, kwargs, body, needle) -> None:
+def test_bad_search_filters(
+    provider: AccountProvider,
+    api: httpx.Client,
+    kwargs: dict[str, Any],
+    body: dict[str, Any],
+    needle: str,
+) -> None:
     with pytest.raises(OpenQXBackendValueError) as info:
         provider.backend.jobs(**kwargs)
     assert str(info.value)
@@ -74,7 +83,7 @@ def test_bad_search_filters(provider, api, kwargs, body, needle) -> None:
     assert needle in api.post("/jobs/search", json=body).text
 
 
-def test_start_after_end_is_refused(provider) -> None:
+def test_start_after_end_is_refused(provider: AccountProvider) -> None:
     with pytest.raises(OpenQXBackendValueError, match="later"):
         provider.backend.jobs(
             start_datetime=datetime(2030, 1, 2), end_datetime=datetime(2030, 1, 1)
@@ -98,7 +107,13 @@ PATCH_CASES: list[tuple[dict[str, Any], str]] = [
 
 
 @pytest.mark.parametrize(("body", "needle"), PATCH_CASES)
-def test_bad_job_updates(provider, api, done_job, body, needle) -> None:
+def test_bad_job_updates(
+    provider: AccountProvider,
+    api: httpx.Client,
+    done_job: OpenQXJob,
+    body: dict[str, Any],
+    needle: str,
+) -> None:
     answer = api.patch(f"/jobs/{done_job.job_id()}", json=body)
     _assert_400(answer)
     assert needle in answer.text
@@ -112,13 +127,13 @@ def test_bad_job_updates(provider, api, done_job, body, needle) -> None:
     assert stored.name() == "keep" and stored.tags() == ["keep"]
 
 
-def test_update_of_unknown_job_is_404(api) -> None:
+def test_update_of_unknown_job_is_404(api: httpx.Client) -> None:
     answer = api.patch("/jobs/no-such-job", json={"name": "x"})
     assert answer.status_code == 404, answer.text
     assert answer.json()["error"]["message"]
 
 
-def test_old_style_script_runs_after_changing_one_import(server) -> None:
+def test_old_style_script_runs_after_changing_one_import(server: EmbeddedServer) -> None:
     # The body below is a qiskit-ibmq-provider 0.20 script; only the import line changed
     # (``from qiskit import IBMQ`` ... ``from qiskit.providers.ibmq import ...``).
     from openqx.compat.ibmq import (

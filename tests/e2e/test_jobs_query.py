@@ -23,7 +23,9 @@ from openqx.client.exceptions import (
 )
 from openqx.client.job import OpenQXJob
 from openqx.client.least_busy import least_busy
+from openqx.client.provider import AccountProvider
 from openqx.core.status import JobStatus as OpenQXStatus
+from openqx.embedded import EmbeddedServer
 from tests.e2e.circuits import ghz, slow_circuit
 
 TIMEOUT = 120
@@ -62,7 +64,7 @@ def _stab_tags(prefix: str, index: int) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def corpus(provider) -> Corpus:
+def corpus(provider: AccountProvider) -> Corpus:
     prefix = f"q{uuid.uuid4().hex[:10]}"
     statevector = provider.get_backend("simulator_statevector")
     qasm = provider.get_backend("ibmq_qasm_simulator")
@@ -139,7 +141,7 @@ class _RequestCounter:
 # --- limit, skip, order, paging ------------------------------------------------------------
 
 
-def test_limit_skip_and_order(provider, corpus: Corpus) -> None:
+def test_limit_skip_and_order(provider: AccountProvider, corpus: Corpus) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     everything = _ids(backend.jobs(limit=None, job_tags=[corpus.prefix]))
     assert everything == _newest_first(corpus.stab)
@@ -153,7 +155,7 @@ def test_limit_skip_and_order(provider, corpus: Corpus) -> None:
 
 @pytest.mark.parametrize("page", [1, 4, 10])
 def test_paging_over_many_pages_is_complete(
-    provider, corpus: Corpus, monkeypatch: pytest.MonkeyPatch, page: int
+    provider: AccountProvider, corpus: Corpus, monkeypatch: pytest.MonkeyPatch, page: int
 ) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     everything = _newest_first(corpus.stab)
@@ -172,7 +174,7 @@ def test_paging_over_many_pages_is_complete(
     assert ids == everything
 
 
-def test_raw_keyset_pages_follow_the_cursor(server, corpus: Corpus) -> None:
+def test_raw_keyset_pages_follow_the_cursor(server: EmbeddedServer, corpus: Corpus) -> None:
     headers = {"Authorization": f"Bearer {server.token}"}
     body: dict[str, Any] = {"limit": 10, "tags": [corpus.prefix], "backend": "simulator_stabilizer"}
     seen: list[str] = []
@@ -193,7 +195,7 @@ def test_raw_keyset_pages_follow_the_cursor(server, corpus: Corpus) -> None:
 # --- filters --------------------------------------------------------------------------------
 
 
-def test_status_filter(provider, corpus: Corpus) -> None:
+def test_status_filter(provider: AccountProvider, corpus: Corpus) -> None:
     tags = [corpus.prefix]
     done = {job.job_id() for job in corpus.stab + corpus.mps}
 
@@ -217,10 +219,12 @@ def test_status_filter(provider, corpus: Corpus) -> None:
         provider.backend.jobs(status=["done", 42])
 
 
-def test_job_name_is_a_partial_regular_expression(provider, corpus: Corpus) -> None:
+def test_job_name_is_a_partial_regular_expression(
+    provider: AccountProvider, corpus: Corpus
+) -> None:
     prefix = corpus.prefix
 
-    def names(pattern: str) -> list[str]:
+    def names(pattern: str) -> list[str | None]:
         jobs = provider.backend.jobs(limit=None, job_name=pattern, descending=False)
         return [job.name() for job in jobs]
 
@@ -231,7 +235,7 @@ def test_job_name_is_a_partial_regular_expression(provider, corpus: Corpus) -> N
     assert names(f"^{prefix[3:]}") == []  # anchors are honoured
 
 
-def test_start_and_end_datetime_aware_or_local(provider, corpus: Corpus) -> None:
+def test_start_and_end_datetime_aware_or_local(provider: AccountProvider, corpus: Corpus) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     oldest_first = sorted(corpus.stab, key=lambda job: (job.info.created_at, job.job_id()))
     start = oldest_first[5].creation_date()
@@ -260,12 +264,12 @@ def test_start_and_end_datetime_aware_or_local(provider, corpus: Corpus) -> None
     assert found(start_datetime=datetime.now(UTC) + timedelta(hours=1)) == set()
 
 
-def test_job_tags_with_or_and_and(provider, corpus: Corpus) -> None:
+def test_job_tags_with_or_and_and(provider: AccountProvider, corpus: Corpus) -> None:
     backend = provider.get_backend("simulator_stabilizer")
 
     def found(tags: list[str], operator: str | None = "OR") -> set[str]:
         jobs = backend.jobs(limit=None, job_tags=tags, job_tags_operator=operator)
-        return {job.job_id() for job in jobs if job.name().startswith(corpus.prefix)}
+        return {job.job_id() for job in jobs if (job.name() or "").startswith(corpus.prefix)}
 
     by_index = {index: job.job_id() for index, job in enumerate(corpus.stab)}
     assert found(["even", "three"]) == {
@@ -281,7 +285,7 @@ def test_job_tags_with_or_and_and(provider, corpus: Corpus) -> None:
         backend.jobs(job_tags=["even"], job_tags_operator="XOR")
 
 
-def test_experiment_id(provider, corpus: Corpus) -> None:
+def test_experiment_id(provider: AccountProvider, corpus: Corpus) -> None:
     jobs = provider.backend.jobs(limit=None, experiment_id=f"{corpus.prefix}-exp1")
     assert {job.job_id() for job in jobs} == {
         job.job_id() for index, job in enumerate(corpus.stab) if index % 2 == 1
@@ -289,7 +293,7 @@ def test_experiment_id(provider, corpus: Corpus) -> None:
     assert all(job.experiment_id == f"{corpus.prefix}-exp1" for job in jobs)
 
 
-def test_backend_jobs_versus_all_backends(provider, corpus: Corpus) -> None:
+def test_backend_jobs_versus_all_backends(provider: AccountProvider, corpus: Corpus) -> None:
     tags = [corpus.prefix]
     everywhere = provider.backend.jobs(limit=None, job_tags=tags)
     assert set(_ids(everywhere)) == set(_ids(corpus.everything()))
@@ -310,12 +314,12 @@ def test_backend_jobs_versus_all_backends(provider, corpus: Corpus) -> None:
 # --- db_filter ------------------------------------------------------------------------------
 
 
-def test_db_filter_subset(provider, corpus: Corpus) -> None:
+def test_db_filter_subset(provider: AccountProvider, corpus: Corpus) -> None:
     prefix = corpus.prefix
     by_name = {job.name(): job.job_id() for job in corpus.everything()}
     stab_names = [f"{prefix}-s{i:02d}" for i in range(N_STAB)]  # shots = index + 1
 
-    def names(db_filter: dict[str, Any], **kwargs: Any) -> set[str]:
+    def names(db_filter: dict[str, Any], **kwargs: Any) -> set[str | None]:
         kwargs.setdefault("job_tags", [prefix])
         jobs = provider.backend.jobs(limit=None, db_filter=db_filter, **kwargs)
         return {job.name() for job in jobs}
@@ -352,7 +356,8 @@ def test_db_filter_subset(provider, corpus: Corpus) -> None:
         stab_names[24],
     }
     assert names({"backend.name": "simulator_mps"}) == {f"{prefix}-m{i}" for i in range(3)}
-    hub = provider.instance.split("/")[0]
+    hub = (provider.instance or "").split("/")[0]
+    assert hub
     assert names({"hubInfo.hub.name": hub}) == set(by_name)
     assert names({"hubInfo.hub.name": hub + "-other"}) == set()
     assert names({"status": "COMPLETED"}) == {job.name() for job in corpus.stab + corpus.mps}
@@ -385,7 +390,7 @@ def test_db_filter_subset(provider, corpus: Corpus) -> None:
     ],
 )
 def test_db_filter_outside_the_subset_is_refused(
-    provider, server, db_filter: dict[str, Any], needle: str
+    provider: AccountProvider, server: EmbeddedServer, db_filter: dict[str, Any], needle: str
 ) -> None:
     with pytest.raises(OpenQXBackendValueError) as info:
         provider.backend.jobs(db_filter=db_filter)
@@ -404,7 +409,7 @@ def test_db_filter_outside_the_subset_is_refused(
 # --- active jobs, retrieve_job, least_busy ----------------------------------------------------
 
 
-def test_active_jobs_retrieve_job_and_least_busy(provider, corpus: Corpus) -> None:
+def test_active_jobs_retrieve_job_and_least_busy(provider: AccountProvider, corpus: Corpus) -> None:
     statevector = provider.get_backend("simulator_statevector")
     stab = provider.get_backend("simulator_stabilizer")
     mps = provider.get_backend("simulator_mps")

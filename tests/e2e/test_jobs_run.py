@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import uuid
 import warnings
+from typing import Any
 
 import pytest
 from qiskit import QuantumCircuit, transpile
@@ -13,6 +14,7 @@ from qiskit.circuit import Parameter
 from qiskit.providers import JobStatus
 
 from openqx.client.exceptions import OpenQXBackendValueError
+from openqx.client.provider import AccountProvider
 from openqx.core.wire import SHARE_LEVELS
 from tests.e2e.circuits import ghz
 
@@ -23,7 +25,7 @@ def _unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def test_run_keeps_every_job_field_and_run_option(provider) -> None:
+def test_run_keeps_every_job_field_and_run_option(provider: AccountProvider) -> None:
     backend = provider.get_backend("fake_manila")
     conf = backend.configuration_dict()
     circuit = transpile(ghz(3), backend, seed_transpiler=5)
@@ -91,7 +93,7 @@ def test_run_keeps_every_job_field_and_run_option(provider) -> None:
 
 
 @pytest.mark.parametrize("level", SHARE_LEVELS)
-def test_each_share_level_is_stored(provider, level: str) -> None:
+def test_each_share_level_is_stored(provider: AccountProvider, level: str) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     job = backend.run(transpile(ghz(2), backend), shots=1, job_share_level=level)
     assert job.share_level() == level
@@ -99,7 +101,7 @@ def test_each_share_level_is_stored(provider, level: str) -> None:
 
 
 @pytest.mark.parametrize("level", ["public", "Global", 3, ""])
-def test_bad_share_level_is_a_value_error(provider, level: object) -> None:
+def test_bad_share_level_is_a_value_error(provider: AccountProvider, level: Any) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     before = len(backend.jobs(limit=None))
     with pytest.raises(OpenQXBackendValueError, match="share level"):
@@ -108,13 +110,13 @@ def test_bad_share_level_is_a_value_error(provider, level: object) -> None:
 
 
 @pytest.mark.parametrize("tags", ["one", {"one"}, ("one",), [1, 2, 3], ["ok", None]])
-def test_job_tags_must_be_a_list_of_strings(provider, tags: object) -> None:
+def test_job_tags_must_be_a_list_of_strings(provider: AccountProvider, tags: Any) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     with pytest.raises(OpenQXBackendValueError, match="list of strings"):
         backend.run(transpile(ghz(2), backend), shots=1, job_tags=tags)
 
 
-def test_shots_default_from_options_and_max_shots(provider) -> None:
+def test_shots_default_from_options_and_max_shots(provider: AccountProvider) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     circuit = transpile(ghz(2), backend)
     default = backend.options.shots
@@ -127,7 +129,7 @@ def test_shots_default_from_options_and_max_shots(provider) -> None:
         backend.run(circuit, shots=too_many)
 
 
-def test_set_options_apply_until_changed_and_run_keywords_win(provider) -> None:
+def test_set_options_apply_until_changed_and_run_keywords_win(provider: AccountProvider) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     circuit = transpile(ghz(2), backend)
     original = backend.options.shots
@@ -156,7 +158,7 @@ def test_set_options_apply_until_changed_and_run_keywords_win(provider) -> None:
     assert sum(second.result(timeout=TIMEOUT).get_counts().values()) == 5
 
 
-def test_parameter_binds_give_m_times_n_named_experiments(provider) -> None:
+def test_parameter_binds_give_m_times_n_named_experiments(provider: AccountProvider) -> None:
     backend = provider.get_backend("ibmq_qasm_simulator")
     theta = Parameter("theta")
     plain = QuantumCircuit(1, name="plain")
@@ -184,7 +186,7 @@ def test_parameter_binds_give_m_times_n_named_experiments(provider) -> None:
         backend.run(plain, parameter_binds=[{Parameter("phi"): 1.0}])
 
 
-def test_rep_delay_rep_time_and_lo_ranges_are_checked(provider) -> None:
+def test_rep_delay_rep_time_and_lo_ranges_are_checked(provider: AccountProvider) -> None:
     backend = provider.get_backend("fake_manila")
     conf = backend.configuration_dict()
     circuit = transpile(ghz(2), backend, seed_transpiler=1)
@@ -205,7 +207,7 @@ def test_rep_delay_rep_time_and_lo_ranges_are_checked(provider) -> None:
         backend.run(circuit, meas_return="sometimes")
 
 
-def test_use_measure_esp_only_where_supported(provider) -> None:
+def test_use_measure_esp_only_where_supported(provider: AccountProvider) -> None:
     manila = provider.get_backend("fake_manila")
     assert not manila.configuration_dict().get("measure_esp_enabled")
     with pytest.raises(OpenQXBackendValueError, match="ESP readout not supported"):
@@ -221,7 +223,7 @@ def test_use_measure_esp_only_where_supported(provider) -> None:
     unset.wait_for_final_state(timeout=TIMEOUT)
 
 
-def test_unknown_run_config_keys_warn_and_are_kept(provider) -> None:
+def test_unknown_run_config_keys_warn_and_are_kept(provider: AccountProvider) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     circuit = transpile(ghz(2), backend)
     with pytest.warns(UserWarning, match="my_knob is not a recognized"):
@@ -232,7 +234,7 @@ def test_unknown_run_config_keys_warn_and_are_kept(provider) -> None:
         backend.run(circuit, shots=3, seed_simulator=4, init_qubits=True)
 
 
-def test_live_data_enabled_and_experiment_id_round_trip(provider) -> None:
+def test_live_data_enabled_and_experiment_id_round_trip(provider: AccountProvider) -> None:
     backend = provider.get_backend("simulator_stabilizer")
     circuit = transpile(ghz(2), backend)
     on = backend.run(circuit, shots=1, live_data_enabled=True, experiment_id="exp-on")

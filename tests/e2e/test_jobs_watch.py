@@ -18,7 +18,9 @@ from qiskit.providers import JobStatus
 from openqx.client import exceptions as exc
 from openqx.client.job import JOB_SET_TAG_PREFIX, OpenQXJob
 from openqx.client.monitor import job_monitor
+from openqx.client.provider import AccountProvider
 from openqx.client.queue_info import QueueInfo
+from openqx.embedded import EmbeddedServer
 from tests.e2e.circuits import ghz, slow_circuit
 
 TIMEOUT = 120
@@ -55,7 +57,7 @@ def _wait_running(job: OpenQXJob, timeout: float = 60) -> None:
 
 
 @pytest.fixture()
-def busy(provider) -> Iterator[OpenQXJob]:
+def busy(provider: AccountProvider) -> Iterator[OpenQXJob]:
     """A slow simulation that holds the server's only worker; cancelled at the end."""
     job = provider.get_backend("simulator_statevector").run(slow_circuit(), shots=10)
     _wait_running(job)
@@ -70,7 +72,9 @@ def _cancel_later(job: OpenQXJob, delay: float) -> threading.Timer:
     return timer
 
 
-def _small(provider, name: str = "simulator_stabilizer", **kwargs: Any) -> OpenQXJob:
+def _small(
+    provider: AccountProvider, name: str = "simulator_stabilizer", **kwargs: Any
+) -> OpenQXJob:
     backend = provider.get_backend(name)
     return backend.run(transpile(ghz(2), backend), shots=kwargs.pop("shots", 20), **kwargs)
 
@@ -78,7 +82,7 @@ def _small(provider, name: str = "simulator_stabilizer", **kwargs: Any) -> OpenQ
 # --- status and waiting -----------------------------------------------------------------------
 
 
-def test_status_of_a_final_job_costs_no_request(provider) -> None:
+def test_status_of_a_final_job_costs_no_request(provider: AccountProvider) -> None:
     job = _small(provider)
     job.wait_for_final_state(timeout=TIMEOUT)
     again = provider.backend.retrieve_job(job.job_id())
@@ -92,7 +96,7 @@ def test_status_of_a_final_job_costs_no_request(provider) -> None:
     assert requests.paths == []
 
 
-def test_callbacks_come_from_the_event_stream(provider, busy: OpenQXJob) -> None:
+def test_callbacks_come_from_the_event_stream(provider: AccountProvider, busy: OpenQXJob) -> None:
     waiter = _small(provider)
     paced = _small(provider)
     assert waiter.status() is JobStatus.QUEUED
@@ -134,7 +138,9 @@ def test_callbacks_come_from_the_event_stream(provider, busy: OpenQXJob) -> None
     assert requests.ending(f"/jobs/{waiter.job_id()}/status") == 0
 
 
-def test_polling_is_the_fallback(provider, busy: OpenQXJob, monkeypatch) -> None:
+def test_polling_is_the_fallback(
+    provider: AccountProvider, busy: OpenQXJob, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def no_stream(*args: Any, **kwargs: Any) -> Any:
         raise exc.OpenQXJobApiError("no event stream here")
 
@@ -154,7 +160,7 @@ def test_polling_is_the_fallback(provider, busy: OpenQXJob, monkeypatch) -> None
     assert requests.ending("/events") == 0
 
 
-def test_timeouts(provider, busy: OpenQXJob) -> None:
+def test_timeouts(provider: AccountProvider, busy: OpenQXJob) -> None:
     waiter = _small(provider)
     for call in (
         lambda: waiter.result(timeout=0.3),
@@ -173,7 +179,9 @@ def test_timeouts(provider, busy: OpenQXJob) -> None:
 # --- cancelling ---------------------------------------------------------------------------------
 
 
-def test_cancel_a_running_job_stops_the_simulation(provider, busy: OpenQXJob) -> None:
+def test_cancel_a_running_job_stops_the_simulation(
+    provider: AccountProvider, busy: OpenQXJob
+) -> None:
     started = time.monotonic()
     assert busy.cancel() is True
     busy.wait_for_final_state(timeout=30)
@@ -194,7 +202,9 @@ def test_cancel_a_running_job_stops_the_simulation(provider, busy: OpenQXJob) ->
     assert busy.cancel() is True  # idempotent: the job is (still) cancelled
 
 
-def test_a_job_queued_behind_a_cancelled_run_still_runs(provider, busy: OpenQXJob) -> None:
+def test_a_job_queued_behind_a_cancelled_run_still_runs(
+    provider: AccountProvider, busy: OpenQXJob
+) -> None:
     """The job waiting for the worker must run on the replacement worker, not die with the
     killed one."""
     follower = _small(provider)
@@ -207,7 +217,7 @@ def test_a_job_queued_behind_a_cancelled_run_still_runs(provider, busy: OpenQXJo
     assert busy.status() is JobStatus.CANCELLED
 
 
-def test_cancel_a_queued_job(provider, busy: OpenQXJob) -> None:
+def test_cancel_a_queued_job(provider: AccountProvider, busy: OpenQXJob) -> None:
     queued = _small(provider)
     assert queued.status() is JobStatus.QUEUED
     assert queued.cancel() is True
@@ -221,7 +231,7 @@ def test_cancel_a_queued_job(provider, busy: OpenQXJob) -> None:
 # --- queue information and job_monitor ----------------------------------------------------------
 
 
-def test_queue_position_queue_info_and_monitor(provider, busy: OpenQXJob) -> None:
+def test_queue_position_queue_info_and_monitor(provider: AccountProvider, busy: OpenQXJob) -> None:
     first, second = _small(provider), _small(provider)
     assert first.queue_position(refresh=True) == 1
     assert second.queue_position(refresh=True) == 2
@@ -235,7 +245,8 @@ def test_queue_position_queue_info_and_monitor(provider, busy: OpenQXJob) -> Non
         assert info.estimated_start_time.tzinfo is not None
         assert info.estimated_complete_time is not None
         assert info.estimated_start_time <= info.estimated_complete_time
-    assert info_1.estimated_start_time <= info_2.estimated_start_time
+    start_1, start_2 = info_1.estimated_start_time, info_2.estimated_start_time
+    assert start_1 is not None and start_2 is not None and start_1 <= start_2
     assert "queue position: 2" in info_2.format()
 
     assert second.cancel() is True
@@ -258,7 +269,7 @@ def test_queue_position_queue_info_and_monitor(provider, busy: OpenQXJob) -> Non
 # --- results, failures -------------------------------------------------------------------------
 
 
-def test_result_caching_and_refresh(provider) -> None:
+def test_result_caching_and_refresh(provider: AccountProvider) -> None:
     job = _small(provider, shots=33)
     with _Requests(provider) as requests:
         result = job.result(timeout=TIMEOUT)
@@ -273,7 +284,7 @@ def test_result_caching_and_refresh(provider) -> None:
     assert output.getvalue() == "\rJob Status: job has successfully run\n"
 
 
-def test_failed_job(provider) -> None:
+def test_failed_job(provider: AccountProvider) -> None:
     job = _small(provider, "ibmq_qasm_simulator", seed_simulator=2**70)
     output = io.StringIO()
     job_monitor(job, interval=0.1, output=output)
@@ -292,19 +303,20 @@ def test_failed_job(provider) -> None:
 # --- changing jobs -----------------------------------------------------------------------------
 
 
-def test_update_name(provider) -> None:
+def test_update_name(provider: AccountProvider) -> None:
     job = _small(provider, job_name="before")
     assert job.update_name("after") == "after"
     assert job.name() == "after"
     assert provider.backend.retrieve_job(job.job_id()).name() == "after"
     assert [j.job_id() for j in provider.backend.jobs(job_name="^after$")] == [job.job_id()]
+    bad: Any
     for bad in (5, None, ["x"], "n" * 257):
         with pytest.raises(exc.OpenQXJobInvalidStateError):
             job.update_name(bad)
     assert provider.backend.retrieve_job(job.job_id()).name() == "after"
 
 
-def test_update_tags_with_set_semantics(provider) -> None:
+def test_update_tags_with_set_semantics(provider: AccountProvider) -> None:
     set_tag = f"{JOB_SET_TAG_PREFIX}abc_"
     job = _small(provider, job_tags=["a", "b", set_tag])
 
@@ -323,6 +335,7 @@ def test_update_tags_with_set_semantics(provider) -> None:
     assert [j.job_id() for j in provider.backend.jobs(job_tags=["found-me"])] == [job.job_id()]
     with pytest.raises(exc.OpenQXJobInvalidStateError, match="none of the parameters"):
         job.update_tags()
+    bad: Any
     for bad in ("tag", [1], {"a"}, ["ok", None], ["t"] * 101, [""]):
         with pytest.raises(exc.OpenQXJobInvalidStateError):
             job.update_tags(additional_tags=bad)
@@ -332,7 +345,7 @@ def test_update_tags_with_set_semantics(provider) -> None:
 # --- job information ---------------------------------------------------------------------------
 
 
-def test_job_information_for_a_device_job(provider) -> None:
+def test_job_information_for_a_device_job(provider: AccountProvider) -> None:
     backend = provider.get_backend("fake_manila")
     circuit = transpile(ghz(3), backend, seed_transpiler=3)
     job = backend.run(circuit, shots=50, header={"k": "v"}, experiment_id="exp-info")
@@ -353,12 +366,16 @@ def test_job_information_for_a_device_job(provider) -> None:
     # the calibration snapshot the job ran with
     properties = again.properties()
     assert properties is not None
-    assert properties.to_dict() == backend.properties().to_dict()
+    expected = backend.properties()
+    assert expected is not None
+    assert properties.to_dict() == expected.to_dict()
     # a simulator job has none
     assert _small(provider).properties() is None
 
 
-def test_refresh_sees_changes_made_elsewhere(provider, server) -> None:
+def test_refresh_sees_changes_made_elsewhere(
+    provider: AccountProvider, server: EmbeddedServer
+) -> None:
     from openqx import OpenQX
 
     job = _small(provider, job_name="original")
