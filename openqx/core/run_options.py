@@ -206,6 +206,9 @@ def validate_run_options(options: Mapping[str, Any], configuration: Mapping[str,
                 raise ValueError(f"{key} needs to be a positive integer, got {value!r}.")
     if "memory" in given and not isinstance(given["memory"], bool):
         raise ValueError("memory needs to be a boolean.")
+    seed = given.get("seed_simulator")
+    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
+        raise ValueError(f"seed_simulator needs to be a non-negative integer, got {seed!r}.")
     return warnings
 
 

@@ -140,3 +140,9 @@ def test_dynamic(manila):
 
 def test_known_options_constant():
     assert {"shots", "rep_delay", "use_measure_esp", "parameter_binds"} <= ro.KNOWN_RUN_OPTIONS
+
+
+@pytest.mark.parametrize("seed", ["7", 1.5, True, -1])
+def test_seed_simulator_must_be_a_non_negative_integer(seed: object) -> None:
+    with pytest.raises(ValueError, match="seed_simulator"):
+        ro.validate_run_options({"seed_simulator": seed}, {"simulator": True})
