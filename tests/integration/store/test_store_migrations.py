@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -51,6 +52,23 @@ def test_0002_upgrades_a_0001_database_with_jobs(
     assert "ix_jobs_owner_hub_created" in _job_indexes(database)
     page, _ = store.search_jobs(JobQuery(tags=["a"], db_filter={"hubInfo.hub.name": "hub"}))
     assert {j.id for j in page} == made
+
+
+def test_0002_postgresql_statistics(database: Database) -> None:
+    """PostgreSQL gets extended statistics on (owner_id, hub); downgrade drops them."""
+    if database.dialect != "postgresql":
+        pytest.skip("extended statistics are PostgreSQL only")
+    query = "SELECT stxname FROM pg_statistic_ext WHERE stxname = 'st_jobs_owner_hub'"
+
+    def present() -> bool:
+        with database.engine.connect() as conn:
+            return conn.exec_driver_sql(query).first() is not None
+
+    assert present()
+    _downgrade(database, "0001")
+    assert not present()
+    database.upgrade()
+    assert present()
 
 
 def _job_indexes(database: Database) -> set[str]:
