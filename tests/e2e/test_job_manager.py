@@ -135,3 +135,33 @@ def test_bad_inputs(provider, manager) -> None:
             manager.run(experiments, backend)
     with pytest.raises(exc.OpenQXJobManagerInvalidStateError):
         manager.run([ghz(2)], backend, max_experiments_per_job=0)
+
+
+def test_cancelled_job_in_the_middle_of_a_set(provider, manager) -> None:
+    """A job of the set that ends without a result at run time: the others finish and stay
+    retrievable, its experiments are not available, partial results work."""
+    from openqx.core.status import JobStatus as Status
+    from tests.e2e.circuits import slow_circuit
+
+    backend = provider.get_backend(BACKEND)
+    blocker = backend.run(slow_circuit(), shots=10)  # holds the single worker
+    job_set = manager.run(
+        numbered(backend, 6), backend, name="e2e-cancel", max_experiments_per_job=2, shots=20
+    )
+    jobs = job_set.jobs()
+    assert len(jobs) == 3 and all(j is not None for j in jobs)
+    assert jobs[1].cancel() is True
+    blocker.cancel()
+    with pytest.warns(UserWarning, match="cancelled"):
+        results = job_set.results(timeout=120)
+    assert results.success is False
+    assert [s.name if s else None for s in job_set.statuses()] == ["DONE", "CANCELLED", "DONE"]
+    assert jobs[1].status().name == Status.CANCELLED.value
+    for index in (0, 1, 4, 5):
+        assert results.get_counts(index) == {format(index, "04b"): 20}
+    for index in (2, 3):
+        with pytest.raises(exc.OpenQXManagedResultDataNotAvailable):
+            results.get_counts(index)
+    with pytest.raises(exc.OpenQXManagedResultDataNotAvailable):
+        results.combine_results()
+    assert job_set.error_messages() is None or "job" in job_set.error_messages()
