@@ -136,12 +136,13 @@ class Dispatcher:
     # --- loop -----------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stopping.is_set():
+            # Clear before the tick: a wake-up that lands during the tick is kept.
+            self._wake.clear()
             try:
                 self._tick()
             except Exception:  # keep the loop alive; the store may be briefly unavailable
                 logger.exception("dispatch tick failed", extra={"action": "dispatch_tick"})
             self._wake.wait(self.poll_seconds)
-            self._wake.clear()
 
     def _tick(self) -> None:
         now = time.monotonic()

@@ -8,10 +8,12 @@ stream's polling fallback instead.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections import defaultdict
+from collections.abc import Iterator
 
-__all__ = ["JobEvents"]
+__all__ = ["JobEvents", "wait_for_event"]
 
 
 class JobEvents:
@@ -33,18 +35,20 @@ class JobEvents:
             except RuntimeError:  # loop closed
                 pass
 
-    async def wait(self, job_id: str, timeout: float) -> bool:
-        """Wait until ``job_id`` changes or ``timeout`` passes; True if it changed."""
+    @contextlib.contextmanager
+    def subscribe(self, job_id: str) -> Iterator[asyncio.Event]:
+        """Register an event set at every change of ``job_id`` for the ``with`` block.
+
+        Clear it before reading the job's state and wait on it afterwards: a change that
+        lands in between still sets it, so no notification is lost.
+        """
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
         key = (loop, event)
         with self._lock:
             self._waiters[job_id].add(key)
         try:
-            await asyncio.wait_for(event.wait(), timeout)
-            return True
-        except TimeoutError:
-            return False
+            yield event
         finally:
             with self._lock:
                 waiters = self._waiters.get(job_id)
@@ -52,3 +56,12 @@ class JobEvents:
                     waiters.discard(key)
                     if not waiters:
                         del self._waiters[job_id]
+
+
+async def wait_for_event(event: asyncio.Event, timeout: float) -> bool:
+    """Wait until ``event`` is set or ``timeout`` passes; True if it was set."""
+    try:
+        await asyncio.wait_for(event.wait(), timeout)
+        return True
+    except TimeoutError:
+        return False

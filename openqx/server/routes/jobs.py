@@ -26,6 +26,7 @@ from openqx.core.wire import (
     b64encode,
 )
 from openqx.server.deps import CurrentUser, State, visible_job
+from openqx.server.events import wait_for_event
 from openqx.server.state import ServiceState
 from openqx.server.submission import submit_circuits_job
 from openqx.server.views import job_info, job_status_info
@@ -110,25 +111,27 @@ async def job_events(job_id: str, request: Request, state: State, user: CurrentU
     async def stream() -> AsyncIterator[str]:
         last: JobStatusInfo | None = None
         started = idle = datetime.now(UTC)
-        while True:
-            record = await run_in_threadpool(state.store.get_job, job_id)
-            position = await run_in_threadpool(_position, state, record)
-            info = job_status_info(record, queue_position=position)
-            if info != last:
-                last = info
-                idle = datetime.now(UTC)
-                yield f"event: status\ndata: {info.model_dump_json()}\n\n"
-            if record.status.is_final:
-                return
-            now = datetime.now(UTC)
-            if (now - started).total_seconds() > STREAM_MAX_SECONDS:
-                return
-            if (now - idle).total_seconds() > STREAM_KEEPALIVE_SECONDS:
-                idle = now
-                yield ": keep-alive\n\n"
-            if await request.is_disconnected():
-                return
-            await state.events.wait(job_id, STREAM_POLL_SECONDS)
+        with state.events.subscribe(job_id) as changed:
+            while True:
+                changed.clear()
+                record = await run_in_threadpool(state.store.get_job, job_id)
+                position = await run_in_threadpool(_position, state, record)
+                info = job_status_info(record, queue_position=position)
+                if info != last:
+                    last = info
+                    idle = datetime.now(UTC)
+                    yield f"event: status\ndata: {info.model_dump_json()}\n\n"
+                if record.status.is_final:
+                    return
+                now = datetime.now(UTC)
+                if (now - started).total_seconds() > STREAM_MAX_SECONDS:
+                    return
+                if (now - idle).total_seconds() > STREAM_KEEPALIVE_SECONDS:
+                    idle = now
+                    yield ": keep-alive\n\n"
+                if await request.is_disconnected():
+                    return
+                await wait_for_event(changed, STREAM_POLL_SECONDS)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
