@@ -22,7 +22,8 @@ __all__ = [
     "make_executor",
 ]
 
-EXECUTOR_KINDS = ("inline", "process", "dask")
+EXECUTOR_KINDS = ("local", "inline", "process", "dask")
+"""``local`` is the user-facing name of ``process`` (worker processes on this machine)."""
 
 
 def default_workers() -> int:
@@ -46,7 +47,7 @@ def make_executor(
     """
     if kind == "inline":
         return InlineExecutor(workers or 1)
-    if kind == "process":
+    if kind in ("process", "local"):
         return ProcessExecutor(workers or default_workers())
     if kind == "dask":
         return DaskExecutor(address)

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXECUTOR_KINDS", "Settings", "default_data_dir"]
+from openqx.execution.executors import EXECUTOR_KINDS
 
-EXECUTOR_KINDS = ("local", "process", "inline", "dask")
+__all__ = ["EXECUTOR_KINDS", "Settings", "default_data_dir"]
 
 
 def default_data_dir() -> Path:

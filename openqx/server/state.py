@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import enum
 import logging
-import os
 import sys
 from dataclasses import dataclass, field
 
 from openqx.core.ids import new_token
 from openqx.devices.catalog import DeviceCatalog, default_catalog
-from openqx.execution.executors import make_executor
+from openqx.execution.executors import default_workers, make_executor
 from openqx.execution.port import JobExecutor
 from openqx.scheduler.dispatcher import Dispatcher
 from openqx.server.events import JobEvents
@@ -25,7 +24,6 @@ logger = logging.getLogger(__name__)
 
 ADMIN_NAME = "admin"
 DEFAULT_INSTANCE = "openqx/main/default"
-_EXECUTOR_KIND = {"local": "process", "process": "process", "inline": "inline", "dask": "dask"}
 
 
 class StateStatus(enum.Enum):
@@ -57,9 +55,9 @@ class ServiceState:
         self.database.upgrade()
         self.store = SqlJobStore(self.database)
         self.blobs: BlobStore = make_blob_store(settings.blob_location)
-        workers = settings.workers or max(1, (os.cpu_count() or 2) - 1)
+        workers = settings.workers or default_workers()
         self.executor: JobExecutor = make_executor(
-            _EXECUTOR_KIND[settings.executor], workers=workers, address=settings.dask_address
+            settings.executor, workers=workers, address=settings.dask_address
         )
         self.dispatcher = Dispatcher(
             self.store,

@@ -11,7 +11,6 @@ from qiskit import QuantumCircuit, qpy
 from openqx.core import errors, run_options
 from openqx.core.ids import new_job_id
 from openqx.core.wire import JobSubmission, b64decode
-from openqx.devices.catalog import Device
 from openqx.devices.validation import check_circuits
 from openqx.server.state import ServiceState
 from openqx.store.records import JobRecord, NewJob, UserRecord
@@ -121,7 +120,8 @@ def submit_circuits_job(state: ServiceState, user: UserRecord, body: JobSubmissi
             f"most {device.max_experiments} (max_experiments); split it into several jobs "
             "(openqx.JobManager does this for you)."
         )
-    snapshot_id = _current_snapshot_id(device)
+    snapshot = device.current_snapshot()
+    snapshot_id = snapshot.id if snapshot is not None else None
     check_circuits(circuits, device, snapshot_id)
     options = dict(body.options)
     if warnings:
@@ -149,11 +149,6 @@ def submit_circuits_job(state: ServiceState, user: UserRecord, body: JobSubmissi
         client_info=dict(body.client_info),
     )
     return store_job(state, job, payload, suffix="payload.qpy")
-
-
-def _current_snapshot_id(device: Device) -> str | None:
-    snapshot = device.current_snapshot() if device.snapshots else None
-    return snapshot.id if snapshot is not None else None
 
 
 def store_job(state: ServiceState, job: NewJob, payload: bytes, *, suffix: str) -> JobRecord:

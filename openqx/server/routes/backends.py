@@ -21,7 +21,7 @@ STATUS_ACTIVE = "active"
 
 def _summary(state: ServiceState, device: Device) -> BackendSummary:
     configuration = device.configuration
-    snapshot = device.current_snapshot() if device.snapshots else None
+    snapshot = device.current_snapshot()
     return BackendSummary(
         name=device.name,
         simulator=device.simulator,

@@ -35,7 +35,7 @@ def submit_runtime_job(body: RuntimeJobSubmission, state: State, user: CurrentUs
     except (TypeError, ValueError) as exc:
         raise errors.InvalidInputError(str(exc)) from exc
     summary = validate_circuit_runner_params(body.params, device)
-    snapshot = device.current_snapshot() if device.snapshots else None
+    snapshot = device.current_snapshot()
     job = NewJob(
         id=new_job_id(),
         kind="runtime",
