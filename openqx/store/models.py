@@ -2,9 +2,9 @@
 
 The store runs Core statements against these tables (``Job.__table__`` etc.); ORM objects
 never leave the package. Indexes follow the queries in ``queries.py``: one keyset index per
-listing shape (owner alone, owner + backend, owner + status, owner + hub; then ``created_at,
-id``), one for claiming, and ``job_tags (tag, job_id)`` for tag filters (the listing probes the
-``job_tags`` primary key ``(job_id, tag)`` per job it walks).
+listing shape (owner alone, owner + backend, owner + status, owner + hub, owner + hub +
+status; then ``created_at, id``), one for claiming, and ``job_tags (tag, job_id)`` for tag
+filters (the listing probes the ``job_tags`` primary key ``(job_id, tag)`` per job it walks).
 """
 
 from __future__ import annotations
@@ -109,6 +109,9 @@ class Job(Base):
         sa.Index("ix_jobs_owner_backend_created", "owner_id", "backend", "created_at", "id"),
         sa.Index("ix_jobs_owner_status_created", "owner_id", "status", "created_at", "id"),
         sa.Index("ix_jobs_owner_hub_created", "owner_id", "hub", "created_at", "id"),
+        sa.Index(
+            "ix_jobs_owner_hub_status_created", "owner_id", "hub", "status", "created_at", "id"
+        ),
         sa.Index("ix_jobs_claim", "backend", "status", "priority", "created_at"),
         sa.Index("ix_jobs_status_lease", "status", "lease_expires_at"),
         sa.Index("ix_jobs_experiment", "experiment_id"),

@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from openqx.core.wire import JobQuery
+from openqx.store import queries
 from openqx.store.database import Database, DatabaseState
 from openqx.store.models import metadata
 from openqx.store.records import JobRecord
@@ -28,7 +29,7 @@ def test_migrations_match_models(database: Database) -> None:
 def test_upgrade_is_idempotent(database: Database) -> None:
     head = database.current_revision()
     database.upgrade()
-    assert database.current_revision() == head == "0002"
+    assert database.current_revision() == head == "0003"
 
 
 def _downgrade(database: Database, revision: str) -> None:
@@ -48,10 +49,29 @@ def test_0002_upgrades_a_0001_database_with_jobs(
     assert database.current_revision() == "0001"
     assert "ix_jobs_owner_hub_created" not in _job_indexes(database)
     database.upgrade()
-    assert database.current_revision() == "0002"
+    assert database.current_revision() == "0003"
     assert "ix_jobs_owner_hub_created" in _job_indexes(database)
     page, _ = store.search_jobs(JobQuery(tags=["a"], db_filter={"hubInfo.hub.name": "hub"}))
     assert {j.id for j in page} == made
+
+
+def test_0003_hub_status_index(database: Database, store: SqlJobStore) -> None:
+    """0003 adds (owner, hub, status, created_at, id); SQLite plans hub + status listings on it."""
+    _downgrade(database, "0002")
+    assert "ix_jobs_owner_hub_status_created" not in _job_indexes(database)
+    database.upgrade()
+    assert "ix_jobs_owner_hub_status_created" in _job_indexes(database)
+    if database.dialect != "sqlite":
+        return
+    query = JobQuery(db_filter={"hubInfo.hub.name": "hub0", "status": {"regexp": "^ERROR"}})
+    compiled = queries.search_jobs(query, owner_id=1, cursor=None, limit=10).compile(
+        database.engine
+    )
+    params = tuple(compiled.params[name] for name in compiled.positiontup or ())
+    with database.engine.connect() as conn:
+        plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {compiled}", params)
+        details = " ".join(str(row[-1]) for row in plan)
+    assert "ix_jobs_owner_hub_status_created" in details
 
 
 def test_0002_postgresql_statistics(database: Database) -> None:
