@@ -42,11 +42,19 @@ def error_response(status: int, code: str, message: str, **details: object) -> J
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
+_ECHO_LIMIT = 80  # longest bad value repeated in a message
+
+
 def _describe_validation(exc: RequestValidationError) -> str:
+    """One line per problem: where, what is wrong, and the bad value when it is short."""
     parts = []
     for err in exc.errors():
         location = ".".join(str(p) for p in err.get("loc", ()) if p != "body")
-        parts.append(f"{location or 'body'}: {err.get('msg', 'invalid value')}")
+        part = f"{location or 'body'}: {err.get('msg', 'invalid value')}"
+        value = err.get("input")
+        if isinstance(value, str | int | float) and len(repr(value)) <= _ECHO_LIMIT:
+            part += f" (got {value!r})"
+        parts.append(part)
     return "Invalid request: " + "; ".join(parts)
 
 

@@ -49,15 +49,17 @@ def _assert_400(answer: httpx.Response, *needles: str) -> None:
 
 # (jobs() keyword arguments, server JobQuery body, text both messages contain)
 SEARCH_CASES: list[tuple[dict[str, Any], dict[str, Any], str]] = [
-    ({"status": "finished"}, {"status": ["finished"]}, "status"),
+    ({"status": "finished"}, {"status": ["finished"]}, "status.0: Input should be"),
+    ({"status": "finished"}, {"status": ["finished"]}, "'finished'"),
     (
         {"job_tags_operator": "XOR", "job_tags": ["a"]},
         {"tags_operator": "XOR", "tags": ["a"]},
-        "tags_operator",
+        "'XOR'",
     ),
     ({"job_name": "(unclosed"}, {"name": "(unclosed"}, "(unclosed"),
     ({"start_datetime": "yesterday"}, {"start_datetime": "yesterday"}, "start_datetime"),
     ({"end_datetime": 12.5}, {"end_datetime": "not-a-date"}, "end_datetime"),
+    ({"end_datetime": 12.5}, {"end_datetime": "not-a-date"}, "'not-a-date'"),
     ({"job_tags": "a"}, {"tags": "a"}, "tags"),
     ({"job_tags": [1, 2, 3]}, {"tags": [1, 2, 3]}, "tags"),
     ({"job_tags": ["t"] * 101}, {"tags": ["t"] * 101}, "100"),
