@@ -22,9 +22,7 @@ def new_job_id() -> str:
     with _lock:
         _counter = (_counter + 1) & 0xFFFFFF
         counter = _counter
-    return (
-        int(time.time()).to_bytes(4, "big") + _process_part + counter.to_bytes(3, "big")
-    ).hex()
+    return (int(time.time()).to_bytes(4, "big") + _process_part + counter.to_bytes(3, "big")).hex()
 
 
 def is_job_id(value: str) -> bool:

@@ -29,7 +29,7 @@ from openqx.core.errors import InvalidFilterError
 from openqx.core.status import JobStatus
 from openqx.store.models import Job, JobTag, User
 from openqx.store.sqltypes import as_utc
-from openqx.store.tag_filters import TagRows, rare_count, tagged_jobs
+from openqx.store.tag_filters import TagJobs, rare_job_ids, tagged_jobs
 
 __all__ = [
     "FIELD_NAMES",
@@ -217,7 +217,7 @@ def _closed_regexp(column: Any, pattern: str, values: tuple[str, ...]) -> Column
 
 
 def _field_condition(
-    name: str, op: str, value: object, tag_rows: TagRows | None
+    name: str, op: str, value: object, tag_jobs: TagJobs | None
 ) -> ColumnElement[bool]:
     """One operator on one whitelisted field."""
     field = _COLUMN_FIELDS[name]
@@ -231,34 +231,34 @@ def _field_condition(
     positive = {"neq": "eq", "nin": "inq"}.get(op, op)
     inner = _compare(field, name, field.column, positive, value)
     if field.target == "tags":
-        collect = False
+        job_ids = None
         if not negated and positive in ("eq", "inq"):
             given = [value] if positive == "eq" else list(cast(list[object], value))
             wanted = [_string(v, name) for v in given if v is not None]
-            collect = not wanted or rare_count(wanted, tag_rows) is not None
-        tagged = tagged_jobs(inner, collect=collect)
+            job_ids = rare_job_ids(wanted, tag_jobs) if wanted else []
+        tagged = tagged_jobs(inner, job_ids=job_ids)
         return ~tagged if negated else tagged
     owners = sa.select(User.id).where(inner)
     return Job.owner_id.not_in(owners) if negated else Job.owner_id.in_(owners)
 
 
-def _logical(key: str, value: object, tag_rows: TagRows | None) -> ColumnElement[bool]:
+def _logical(key: str, value: object, tag_jobs: TagJobs | None) -> ColumnElement[bool]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, Mapping) for v in value):
         raise InvalidFilterError(f"{key!r} needs a list of filter objects.", operator=key)
-    parts = [translate_where(v, tag_rows) for v in value]
+    parts = [translate_where(v, tag_jobs) for v in value]
     if key == "and":
         return sa.and_(sa.true(), *parts)
     return sa.or_(sa.false(), *parts)
 
 
 def translate_where(
-    where: Mapping[str, Any], tag_rows: TagRows | None = None
+    where: Mapping[str, Any], tag_jobs: TagJobs | None = None
 ) -> ColumnElement[bool]:
     """Translate a LoopBack ``where`` object into a boolean expression over ``jobs``.
 
     Args:
         where: the filter, e.g. ``{"backend.name": "x", "tags": {"inq": ["a"]}}``.
-        tag_rows: counts ``job_tags`` rows so that rare ``tags`` values are looked up first
+        tag_jobs: reads the job ids of ``tags`` values so that rare ones drive the query
             (see ``tag_filters``); without it every tag is probed per job.
 
     Returns:
@@ -272,7 +272,7 @@ def translate_where(
     parts: list[ColumnElement[bool]] = []
     for key, value in where.items():
         if key in ("and", "or"):
-            parts.append(_logical(key, value, tag_rows))
+            parts.append(_logical(key, value, tag_jobs))
             continue
         if key not in _COLUMN_FIELDS:
             raise InvalidFilterError(
@@ -290,7 +290,7 @@ def translate_where(
                         field=key,
                         operator=op,
                     )
-                parts.append(_field_condition(key, op, operand, tag_rows))
+                parts.append(_field_condition(key, op, operand, tag_jobs))
         else:
-            parts.append(_field_condition(key, "eq", value, tag_rows))
+            parts.append(_field_condition(key, "eq", value, tag_jobs))
     return sa.and_(sa.true(), *parts)

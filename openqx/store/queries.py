@@ -21,7 +21,7 @@ from openqx.store.cursor import Cursor
 from openqx.store.db_filter import compile_regexp, translate_where
 from openqx.store.models import BackendSetting, Job, JobTag, User, UserInstance
 from openqx.store.sqltypes import as_utc
-from openqx.store.tag_filters import TagRows, rare_count, tag_in, tagged_jobs
+from openqx.store.tag_filters import TagJobs, rare_job_ids, tag_in, tagged_jobs
 
 __all__ = [
     "MAX_PAGE",
@@ -185,29 +185,34 @@ def last_done_runs(backend: str, last: int) -> sa.Select[Any]:
 
 
 def _tags_condition(
-    tags: Sequence[str], operator: str, tag_rows: TagRows | None
+    tags: Sequence[str], operator: str, tag_jobs: TagJobs | None
 ) -> ColumnElement[bool]:
     """Jobs carrying any (OR) or all (AND) of ``tags``, through ``job_tags``.
 
-    With ``tag_rows``, a rare tag set (OR) or the rarest tag (AND) drives the query by
-    collecting its job ids; without, or when every tag is common, each tag is probed per job
-    (see ``tagged_jobs``).
+    With ``tag_jobs``, a rare tag set (OR) or the rarest tag (AND) drives the query with its
+    job ids, read first; without, or when every tag is common, each tag is probed per job (see
+    ``tagged_jobs``).
     """
     wanted = list(dict.fromkeys(tags))
     if operator.upper() != "AND" or len(wanted) == 1:
-        return tagged_jobs(tag_in(wanted), collect=rare_count(wanted, tag_rows) is not None)
-    counts = {tag: rare_count([tag], tag_rows) for tag in wanted}
-    known = {tag: n for tag, n in counts.items() if n is not None}
-    driver = min(known, key=lambda t: known[t]) if known else None
-    return sa.and_(*(tagged_jobs(tag_in([tag]), collect=tag == driver) for tag in wanted))
+        return tagged_jobs(tag_in(wanted), job_ids=rare_job_ids(wanted, tag_jobs))
+    found = {tag: rare_job_ids([tag], tag_jobs) for tag in wanted}
+    known = {tag: ids for tag, ids in found.items() if ids is not None}
+    driver = min(known, key=lambda t: len(known[t])) if known else None
+    return sa.and_(
+        *(
+            tagged_jobs(tag_in([tag]), job_ids=known[tag] if tag == driver else None)
+            for tag in wanted
+        )
+    )
 
 
 def search_conditions(
-    query: JobQuery, owner_id: int | None, tag_rows: TagRows | None = None
+    query: JobQuery, owner_id: int | None, tag_jobs: TagJobs | None = None
 ) -> list[ColumnElement[bool]]:
     """The WHERE conditions for every filter of ``query`` (cursor excepted).
 
-    ``tag_rows`` counts ``job_tags`` rows (see ``TagRows``) to pick how tag filters run.
+    ``tag_jobs`` reads the job ids of tags (see ``TagJobs``) to pick how tag filters run.
 
     Raises:
         InvalidFilterError: bad regular expression or ``db_filter``.
@@ -231,11 +236,11 @@ def search_conditions(
     if query.end_datetime is not None:
         conditions.append(jobs.c.created_at <= as_utc(query.end_datetime))
     if query.tags:
-        conditions.append(_tags_condition(query.tags, query.tags_operator, tag_rows))
+        conditions.append(_tags_condition(query.tags, query.tags_operator, tag_jobs))
     if query.experiment_id is not None:
         conditions.append(jobs.c.experiment_id == query.experiment_id)
     if query.db_filter:
-        conditions.append(translate_where(query.db_filter, tag_rows))
+        conditions.append(translate_where(query.db_filter, tag_jobs))
     return conditions
 
 
@@ -244,14 +249,14 @@ def search_jobs(
     owner_id: int | None,
     cursor: Cursor | None,
     limit: int,
-    tag_rows: TagRows | None = None,
+    tag_jobs: TagJobs | None = None,
 ) -> sa.Select[Any]:
     """One page (plus one row, to know whether another page follows) of matching jobs.
 
     Raises:
         InvalidFilterError: a bad filter, or a cursor of the other direction.
     """
-    conditions = search_conditions(query, owner_id, tag_rows)
+    conditions = search_conditions(query, owner_id, tag_jobs)
     key = sa.tuple_(jobs.c.created_at, jobs.c.id)
     if cursor is not None:
         if cursor.descending != query.descending:

@@ -438,11 +438,11 @@ class SqlJobStore:
         owner_id = visible_to.id if visible_to is not None else None
         with self._transaction() as conn:
 
-            def tag_rows(tags: Sequence[str]) -> int:
-                capped = tag_filters.count_tag_rows(tags, tag_filters.TAG_COLLECT_LIMIT)
-                return int(conn.execute(capped).scalar_one())
+            def tag_jobs(tags: Sequence[str]) -> list[str]:
+                capped = tag_filters.tag_job_ids(tags, tag_filters.TAG_COLLECT_LIMIT)
+                return list(conn.execute(capped).scalars())
 
-            stmt = q.search_jobs(query, owner_id, cursor, limit, tag_rows)
+            stmt = q.search_jobs(query, owner_id, cursor, limit, tag_jobs)
             rows = conn.execute(stmt).all()
         page = [job_record(r) for r in rows[:limit]]
         next_cursor = None
