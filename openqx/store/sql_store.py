@@ -438,9 +438,12 @@ class SqlJobStore:
         owner_id = visible_to.id if visible_to is not None else None
         with self._transaction() as conn:
 
-            def tag_jobs(tags: Sequence[str]) -> list[str]:
-                capped = tag_filters.tag_job_ids(tags, tag_filters.TAG_COLLECT_LIMIT)
-                return list(conn.execute(capped).scalars())
+            def tag_jobs(tags: Sequence[str]) -> list[str] | None:
+                lookup = tag_filters.tag_job_ids(tags, tag_filters.TAG_COLLECT_LIMIT)
+                count, joined = conn.execute(lookup).one()
+                if count >= tag_filters.TAG_COLLECT_LIMIT:
+                    return None
+                return joined.split(",") if joined else []
 
             stmt = q.search_jobs(query, owner_id, cursor, limit, tag_jobs)
             rows = conn.execute(stmt).all()

@@ -3,11 +3,11 @@
 A listing is ``ORDER BY created_at, id LIMIT n`` over a keyset index. For a tag carried by many
 jobs, probing the ``job_tags`` primary key ``(job_id, tag)`` for each job the index walk meets
 stops after ``n`` hits; for a rare tag that walk could cross every job of the owner, so the few
-matching job ids are read first (an index-only scan of at most ``TAG_COLLECT_LIMIT`` entries)
-and the listing becomes ``jobs.id IN (<those ids>)``: primary-key lookups and a top-n sort.
-The ids are bound as values rather than left as a subquery so that the planner knows how few
-they are; PostgreSQL otherwise estimates a rare tag from its sampled statistics and, when the
-sample misses it, walks the owner's whole keyset index testing each job (300+ ms at 1M jobs).
+matching job ids are read first (an index range of at most ``TAG_COLLECT_LIMIT`` entries) and
+the listing becomes ``jobs.id IN (<those ids>)``: primary-key lookups and a top-n sort.
+The ids are bound as values rather than left as a subquery, so that the plan rests on how few
+they are and not on PostgreSQL's sampled statistics of ``job_tags.tag``, which a rare tag can
+miss (ANALYZE reads a sample; a tag it misses is guessed common).
 """
 
 from __future__ import annotations
@@ -37,14 +37,31 @@ TAG_COLLECT_LIMIT = 2000
 first; a more common tag is probed per job while the listing walks its keyset index in page
 order, which stops after ``limit`` hits."""
 
-TagJobs = Callable[[Sequence[str]], list[str]]
-"""The ids of jobs carrying one of some tags, read up to ``TAG_COLLECT_LIMIT`` rows."""
+TagJobs = Callable[[Sequence[str]], list[str] | None]
+"""The ids of jobs carrying one of some tags, or None when ``TAG_COLLECT_LIMIT`` rows or more
+carry them (see ``tag_job_ids``)."""
 
 
 def tag_job_ids(tags: Sequence[str], cap: int) -> sa.Select[Any]:
-    """Job ids of ``job_tags`` rows carrying one of ``tags``, no more than ``cap`` of them
-    (an index-only range scan of ``(tag, job_id)``)."""
-    return sa.select(job_tags.c.job_id).where(tag_in(tags)).limit(cap)
+    """One row: how many ``job_tags`` rows carry one of ``tags`` (counting no further than
+    ``cap``) and, when fewer than ``cap``, their job ids joined by commas.
+
+    One round trip either way, and nothing but a number comes back for a common tag. The
+    ``ORDER BY tag, job_id`` matches ``ix_job_tags_tag_job``, so the scan is an index range of
+    at most ``cap`` entries whatever the planner believes about the tag (PostgreSQL, whose
+    sampled statistics may miss a rare tag and guess it common, would otherwise scan the whole
+    table hoping to reach ``cap`` early).
+    """
+    capped = (
+        sa.select(job_tags.c.job_id)
+        .where(tag_in(tags))
+        .order_by(job_tags.c.tag, job_tags.c.job_id)
+        .limit(cap)
+        .subquery()
+    )
+    count = sa.func.count()
+    ids = sa.case((count < cap, sa.func.aggregate_strings(capped.c.job_id, ",")))
+    return sa.select(count, ids).select_from(capped)
 
 
 def tag_in(tags: Sequence[str]) -> ColumnElement[bool]:
@@ -79,7 +96,4 @@ def tagged_jobs(
 def rare_job_ids(tags: Sequence[str], tag_jobs: TagJobs | None) -> list[str] | None:
     """The ids of jobs carrying one of ``tags`` when fewer than ``TAG_COLLECT_LIMIT`` rows
     carry them (None: common, or not looked up)."""
-    if tag_jobs is None:
-        return None
-    found = tag_jobs(tags)
-    return found if len(found) < TAG_COLLECT_LIMIT else None
+    return None if tag_jobs is None else tag_jobs(tags)

@@ -294,3 +294,30 @@ def test_tag_strategies_agree(
     page, cursor = store.search_jobs(JobQuery(limit=1, **filters))
     rest = store.search_jobs(JobQuery(limit=100, cursor=cursor, **filters))[0] if cursor else []
     assert [j.id for j in page + rest] == [j.id for j in store.search_jobs(JobQuery(**filters))[0]]
+
+
+@pytest.mark.parametrize(
+    ("tags", "cap", "expected"),
+    [
+        (["c"], 3, [4, 5]),  # fewer rows than the cap: the ids
+        (["a", "c"], 10, [0, 1, 4, 5]),  # a job carrying both is listed once per row
+        (["a"], 3, None),  # as many rows as the cap: common
+        (["nobody"], 3, []),
+    ],
+)
+def test_tag_job_ids_lookup(
+    database: Database,
+    jobs: list[JobRecord],
+    tags: list[str],
+    cap: int,
+    expected: list[int] | None,
+) -> None:
+    """One row: the capped count, and the ids only when the count is under the cap."""
+    with database.engine.connect() as conn:
+        count, joined = conn.execute(tag_filters.tag_job_ids(tags, cap)).one()
+    if expected is None:
+        assert count == cap and joined is None
+        return
+    found = joined.split(",") if joined else []
+    assert count == len(found)
+    assert sorted(set(found)) == sorted(jobs[i].id for i in expected)
