@@ -95,6 +95,19 @@ def _configure_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
+POSTGRES_OPTIONS = "-c plan_cache_mode=force_custom_plan"
+"""Plan every statement for its values. psycopg prepares a statement run five times on a
+connection, and PostgreSQL then may switch to a generic plan that ignores the values: for a
+tag listing bound to a few hundred job ids that plan took 19 ms where the custom one takes 6."""
+
+
+def _postgres_args(url: sa.URL) -> dict[str, Any]:
+    """psycopg connection arguments: ``POSTGRES_OPTIONS`` after any ``options`` in the URL."""
+    given = url.query.get("options", "")
+    given = given if isinstance(given, str) else " ".join(given)
+    return {"options": f"{given} {POSTGRES_OPTIONS}".strip()}
+
+
 class Database:
     """A database reached through one SQLAlchemy engine.
 
@@ -149,7 +162,9 @@ class Database:
             engine = sa.create_engine(url, echo=self._echo, **kwargs)
             _configure_sqlite(engine)
         else:
-            engine = sa.create_engine(url, echo=self._echo, pool_pre_ping=True)
+            engine = sa.create_engine(
+                url, echo=self._echo, pool_pre_ping=True, connect_args=_postgres_args(url)
+            )
         self._engine = engine
         self.state = DatabaseState.OPEN
         return self

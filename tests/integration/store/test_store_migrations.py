@@ -102,3 +102,13 @@ def test_lifecycle(database_url: str) -> None:
     with db:
         assert db.state is DatabaseState.OPEN
     assert db.state is DatabaseState.CLOSED
+
+
+def test_postgresql_plans_each_statement_for_its_values(database_url: str) -> None:
+    """Prepared statements get custom plans; ``options`` given in the URL still apply."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("plan_cache_mode is PostgreSQL only")
+    url = sa.make_url(database_url).update_query_dict({"options": "-c statement_timeout=4321"})
+    with Database(url.render_as_string(hide_password=False)) as db, db.engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar() == "force_custom_plan"
+        assert conn.exec_driver_sql("SHOW statement_timeout").scalar() == "4321ms"
