@@ -17,6 +17,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from openqx.devices.device import Device
+from openqx.devices.snapshots import CalibrationSnapshot
 
 if TYPE_CHECKING:
     from qiskit.transpiler import Target
@@ -54,8 +55,8 @@ def target_backend(target: Target, name: str) -> Any:
     return _TargetBackend(name=name)
 
 
-def full_noise_model(device: Device, snapshot_id: str | None = None) -> NoiseModel:
-    """Return the device's noise model for a snapshot (default: current), built once per process.
+def _noisy_snapshot(device: Device, snapshot_id: str | None) -> CalibrationSnapshot:
+    """The snapshot a noise model is built from (default: current).
 
     Raises:
         ValueError: the device is an ideal simulator.
@@ -64,6 +65,17 @@ def full_noise_model(device: Device, snapshot_id: str | None = None) -> NoiseMod
     snapshot = device.resolve_snapshot(snapshot_id)
     if snapshot is None:
         raise ValueError(f"backend {device.name!r} is an ideal simulator: it has no noise model")
+    return snapshot
+
+
+def full_noise_model(device: Device, snapshot_id: str | None = None) -> NoiseModel:
+    """Return the device's noise model for a snapshot (default: current), built once per process.
+
+    Raises:
+        ValueError: the device is an ideal simulator.
+        NotFoundError: ``snapshot_id`` names no snapshot of the device.
+    """
+    snapshot = _noisy_snapshot(device, snapshot_id)
     model = _full_models.get(snapshot.id)
     if model is not None:
         return model
@@ -91,10 +103,7 @@ def reduced_noise_model(
         ValueError: the device is an ideal simulator.
         NotFoundError: ``snapshot_id`` names no snapshot of the device.
     """
-    snapshot = device.resolve_snapshot(snapshot_id)
-    if snapshot is None:
-        raise ValueError(f"backend {device.name!r} is an ideal simulator: it has no noise model")
-    return _reduced(device, snapshot.id, frozenset(active_qubits))
+    return _reduced(device, _noisy_snapshot(device, snapshot_id).id, frozenset(active_qubits))
 
 
 @functools.lru_cache(maxsize=REDUCED_CACHE_SIZE)

@@ -29,7 +29,7 @@ from openqx.core.errors import InvalidFilterError
 from openqx.core.status import JobStatus
 from openqx.store.models import Job, JobTag, User
 from openqx.store.sqltypes import as_utc
-from openqx.store.tag_filters import TagJobs, rare_job_ids, tagged_jobs
+from openqx.store.tag_filters import TagJobs, tagged_jobs
 
 __all__ = [
     "FIELD_NAMES",
@@ -231,11 +231,14 @@ def _field_condition(
     positive = {"neq": "eq", "nin": "inq"}.get(op, op)
     inner = _compare(field, name, field.column, positive, value)
     if field.target == "tags":
-        job_ids = None
+        job_ids: list[str] | None = None
         if not negated and positive in ("eq", "inq"):
             given = [value] if positive == "eq" else list(cast(list[object], value))
             wanted = [_string(v, name) for v in given if v is not None]
-            job_ids = rare_job_ids(wanted, tag_jobs) if wanted else []
+            if not wanted:
+                job_ids = []
+            elif tag_jobs is not None:
+                job_ids = tag_jobs(wanted)
         tagged = tagged_jobs(inner, job_ids=job_ids)
         return ~tagged if negated else tagged
     owners = sa.select(User.id).where(inner)

@@ -21,7 +21,7 @@ from openqx.store.cursor import Cursor
 from openqx.store.db_filter import compile_regexp, translate_where
 from openqx.store.models import BackendSetting, Job, JobTag, User, UserInstance
 from openqx.store.sqltypes import as_utc
-from openqx.store.tag_filters import TagJobs, rare_job_ids, tag_in, tagged_jobs
+from openqx.store.tag_filters import TagJobs, tag_in, tagged_jobs
 
 __all__ = [
     "MAX_PAGE",
@@ -195,8 +195,8 @@ def _tags_condition(
     """
     wanted = list(dict.fromkeys(tags))
     if operator.upper() != "AND" or len(wanted) == 1:
-        return tagged_jobs(tag_in(wanted), job_ids=rare_job_ids(wanted, tag_jobs))
-    found = {tag: rare_job_ids([tag], tag_jobs) for tag in wanted}
+        return tagged_jobs(tag_in(wanted), job_ids=tag_jobs(wanted) if tag_jobs else None)
+    found = {tag: tag_jobs([tag]) for tag in wanted} if tag_jobs else {}
     known = {tag: ids for tag, ids in found.items() if ids is not None}
     driver = min(known, key=lambda t: len(known[t])) if known else None
     return sa.and_(

@@ -357,8 +357,6 @@ class SqlJobStore:
                 raise InvalidStateError(
                     f"Job {job_id} is already {job.status.value}.", job_id=job_id
                 )
-            steps = dict(job.time_per_step)
-            steps[status.value] = at
             conn.execute(
                 sa.update(_jobs)
                 .where(_jobs.c.id == job_id)
@@ -372,7 +370,7 @@ class SqlJobStore:
                     updated_at=at,
                     lease_owner=None,
                     lease_expires_at=None,
-                    time_per_step=steps_to_json(steps),
+                    time_per_step=steps_to_json({**job.time_per_step, status.value: at}),
                 )
             )
             return self._job(conn, job_id)
@@ -394,15 +392,14 @@ class SqlJobStore:
             if job.status is JobStatus.RUNNING:
                 conn.execute(stmt.values(cancel_requested=True, updated_at=at))
             else:
-                steps = dict(job.time_per_step)
-                steps[JobStatus.CANCELLED.value] = at
+                cancelled = JobStatus.CANCELLED.value
                 conn.execute(
                     stmt.values(
-                        status=JobStatus.CANCELLED.value,
+                        status=cancelled,
                         cancel_requested=True,
                         finished_at=at,
                         updated_at=at,
-                        time_per_step=steps_to_json(steps),
+                        time_per_step=steps_to_json({**job.time_per_step, cancelled: at}),
                     )
                 )
             return self._job(conn, job_id)

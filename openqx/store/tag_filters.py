@@ -23,7 +23,6 @@ from openqx.store.models import Job, JobTag
 __all__ = [
     "TAG_COLLECT_LIMIT",
     "TagJobs",
-    "rare_job_ids",
     "tag_in",
     "tag_job_ids",
     "tagged_jobs",
@@ -91,9 +90,3 @@ def tagged_jobs(
         .correlate(jobs)
     )
     return probe.exists()
-
-
-def rare_job_ids(tags: Sequence[str], tag_jobs: TagJobs | None) -> list[str] | None:
-    """The ids of jobs carrying one of ``tags`` when fewer than ``TAG_COLLECT_LIMIT`` rows
-    carry them (None: common, or not looked up)."""
-    return None if tag_jobs is None else tag_jobs(tags)
