@@ -321,9 +321,8 @@ class MemoryJobStore:
             if j.backend == backend and j.status is JobStatus.QUEUED
         )  # fmt: skip
 
-    def queue_position(self, job_id: str) -> int | None:
+    def queue_position(self, job: JobRecord) -> int | None:
         """1-based claim-order position among QUEUED jobs of its backend."""
-        job = self._get(job_id)
         if job.status is not JobStatus.QUEUED:
             return None
         key = self._claim_key(job)

@@ -106,9 +106,9 @@ class JobStore(Protocol):
     def count_queued(self, backend: str) -> int:
         """QUEUED jobs on a backend (its ``pending_jobs``)."""
 
-    def queue_position(self, job_id: str) -> int | None:
-        """1-based position among QUEUED jobs of its backend in claim order; None if not
-        QUEUED."""
+    def queue_position(self, job: JobRecord) -> int | None:
+        """1-based position of ``job`` (as read by the caller) among QUEUED jobs of its
+        backend in claim order; None if it is not QUEUED."""
 
     def mean_run_seconds(self, backend: str, last: int = 50) -> float | None:
         """Mean RUNNING→final seconds of the last ``last`` DONE jobs on ``backend``."""

@@ -461,17 +461,12 @@ class SqlJobStore:
         with self._transaction() as conn:
             return int(conn.execute(q.count_queued(backend)).scalar_one())
 
-    def queue_position(self, job_id: str) -> int | None:
-        """1-based position among QUEUED jobs of its backend in claim order (None if not
-        QUEUED).
-
-        Raises:
-            JobNotFoundError: no such job.
-        """
+    def queue_position(self, job: JobRecord) -> int | None:
+        """1-based position of ``job`` (as read by the caller) among QUEUED jobs of its
+        backend in claim order; None if it is not QUEUED."""
+        if job.status is not JobStatus.QUEUED:
+            return None
         with self._transaction() as conn:
-            job = self._job(conn, job_id)
-            if job.status is not JobStatus.QUEUED:
-                return None
             ahead = conn.execute(
                 q.queue_position(job.backend, job.priority, job.created_at, job.id)
             ).scalar_one()

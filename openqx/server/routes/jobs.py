@@ -45,7 +45,13 @@ MAX_PAGE = 1000
 
 
 def _position(state: ServiceState, record: JobRecord) -> int | None:
-    return state.store.queue_position(record.id) if record.status is JobStatus.QUEUED else None
+    return state.store.queue_position(record)
+
+
+def _read_status(state: ServiceState, job_id: str) -> tuple[JobRecord, JobStatusInfo]:
+    """The job and its status view, read in one worker-thread hop."""
+    record = state.store.get_job(job_id)
+    return record, job_status_info(record, queue_position=_position(state, record))
 
 
 @router.post("/jobs", response_model=JobInfo, status_code=201)
@@ -114,9 +120,7 @@ async def job_events(job_id: str, request: Request, state: State, user: CurrentU
         with state.events.subscribe(job_id) as changed:
             while True:
                 changed.clear()
-                record = await run_in_threadpool(state.store.get_job, job_id)
-                position = await run_in_threadpool(_position, state, record)
-                info = job_status_info(record, queue_position=position)
+                record, info = await run_in_threadpool(_read_status, state, job_id)
                 if info != last:
                     last = info
                     idle = datetime.now(UTC)
@@ -190,7 +194,7 @@ def estimate_queue_info(state: ServiceState, record: JobRecord) -> QueueInfo:
     """Position and times: jobs ahead × mean run time ÷ worker slots."""
     if record.status is not JobStatus.QUEUED:
         return QueueInfo(job_id=record.id, status=record.status.value)
-    position = state.store.queue_position(record.id) or 1
+    position = state.store.queue_position(record) or 1
     mean = state.store.mean_run_seconds(record.backend) or 1.0
     slots = max(1, state.dispatcher.capacity)
     start = datetime.now(UTC) + timedelta(seconds=(position - 1) * mean / slots)

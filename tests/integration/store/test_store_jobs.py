@@ -207,11 +207,11 @@ def test_queue_position_and_counts(
 ) -> None:
     a, b = job_factory(), job_factory()
     c = job_factory(priority=1)
-    assert [store.queue_position(j.id) for j in (c, a, b)] == [1, 2, 3]
+    assert [store.queue_position(j) for j in (c, a, b)] == [1, 2, 3]
     assert store.count_queued("fake_manila") == 3
     store.claim_next("fake_manila", "w", 30)
-    assert store.queue_position(c.id) is None
-    assert store.queue_position(a.id) == 1
+    assert store.queue_position(store.get_job(c.id)) is None
+    assert store.queue_position(a) == 1
     assert store.count_queued("fake_manila") == 2
     assert store.count_active(user.id, "fake_manila") == 3
     store.finish_job(c.id, JobStatus.DONE)

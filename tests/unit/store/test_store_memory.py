@@ -35,7 +35,7 @@ def test_lifecycle() -> None:
     b = store.create_job(new(user.id, priority=3), max_active=2)
     with pytest.raises(JobLimitReachedError):
         store.create_job(new(user.id), max_active=2)
-    assert store.queue_position(b.id) == 1 and store.queue_position(a.id) == 2
+    assert store.queue_position(b) == 1 and store.queue_position(a) == 2
     now = datetime.now(UTC)
     claimed = store.claim_next("b", "w", 5, now=now)
     assert claimed is not None and claimed.id == b.id
