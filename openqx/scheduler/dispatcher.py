@@ -166,16 +166,16 @@ class Dispatcher:
     def _check_cancellations(self) -> None:
         with self._lock:
             running = [j for j in self._inflight if j not in self._cancelling]
-        for job_id in running:
-            record = self.store.get_job(job_id)
-            if record.cancel_requested:
-                with self._lock:
-                    self._cancelling.add(job_id)
-                stopped = self.executor.cancel(job_id)
-                logger.info(
-                    "cancelling running job",
-                    extra={"action": "cancel_job", "job_id": job_id, "stopped": stopped},
-                )
+        if not running:
+            return
+        for job_id in self.store.cancel_requested(running):
+            with self._lock:
+                self._cancelling.add(job_id)
+            stopped = self.executor.cancel(job_id)
+            logger.info(
+                "cancelling running job",
+                extra={"action": "cancel_job", "job_id": job_id, "stopped": stopped},
+            )
 
     def _dispatch(self) -> None:
         backends = self.store.backends_with_queued_jobs()

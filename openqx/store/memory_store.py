@@ -185,6 +185,11 @@ class MemoryJobStore:
         """Backends with QUEUED jobs."""
         return sorted({j.backend for j in self._jobs.values() if j.status is JobStatus.QUEUED})
 
+    def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
+        """Those of ``job_ids`` whose cancellation was requested."""
+        with self._lock:
+            return {i for i in job_ids if i in self._jobs and self._jobs[i].cancel_requested}
+
     def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> None:
         """Extend the leases ``worker`` holds."""
         at = _now()

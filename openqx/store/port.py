@@ -72,6 +72,9 @@ class JobStore(Protocol):
     def requeue_expired(self, now: datetime | None = None) -> list[str]:
         """Put RUNNING jobs whose lease expired back to QUEUED; return their ids."""
 
+    def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
+        """Those of ``job_ids`` whose cancellation was requested."""
+
     def finish_job(
         self,
         job_id: str,

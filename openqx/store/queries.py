@@ -27,6 +27,7 @@ __all__ = [
     "MAX_PAGE",
     "backends_with_queued",
     "claim_pick_postgresql",
+    "cancel_requested",
     "claim_update_sqlite",
     "count_active",
     "count_queued",
@@ -78,6 +79,11 @@ def user_instances(user_ids: Sequence[int]) -> sa.Select[Any]:
 def lock_user(owner_id: int) -> sa.Select[Any]:
     """PostgreSQL: lock the owner's row, serialising their submissions (job-limit check)."""
     return sa.select(users.c.id).where(users.c.id == owner_id).with_for_update()
+
+
+def cancel_requested(job_ids: Sequence[str]) -> sa.Select[Any]:
+    """Ids among ``job_ids`` of jobs whose cancellation was requested."""
+    return sa.select(jobs.c.id).where(jobs.c.id.in_(list(job_ids)), jobs.c.cancel_requested)
 
 
 def count_active(owner_id: int, backend: str) -> sa.Select[Any]:

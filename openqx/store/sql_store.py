@@ -286,6 +286,13 @@ class SqlJobStore:
         with self._transaction() as conn:
             return list(conn.execute(q.backends_with_queued()).scalars())
 
+    def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
+        """Those of ``job_ids`` whose cancellation was requested (one query)."""
+        if not job_ids:
+            return set()
+        with self._transaction() as conn:
+            return set(conn.execute(q.cancel_requested(job_ids)).scalars())
+
     def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> None:
         """Extend the lease of RUNNING jobs held by ``worker`` to now + ``lease_seconds``."""
         if not job_ids:

@@ -176,6 +176,18 @@ def test_request_cancel(store: SqlJobStore, job_factory: JobFactory) -> None:
         store.request_cancel("0" * 24)
 
 
+def test_cancel_requested_among_ids(store: SqlJobStore, job_factory: JobFactory) -> None:
+    """One query tells which of the given jobs were asked to stop."""
+    first, second, other = job_factory(), job_factory(), job_factory()
+    store.claim_next("fake_manila", "w", 30)
+    store.claim_next("fake_manila", "w", 30)
+    assert store.cancel_requested([first.id, second.id]) == set()
+    store.request_cancel(second.id)
+    store.request_cancel(other.id)
+    assert store.cancel_requested([first.id, second.id, "0" * 24]) == {second.id}
+    assert store.cancel_requested([]) == set()
+
+
 def test_expired_lease_of_cancel_requested_job_cancels(
     store: SqlJobStore, job_factory: JobFactory
 ) -> None:

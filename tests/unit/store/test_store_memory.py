@@ -45,6 +45,7 @@ def test_lifecycle() -> None:
     done = store.finish_job(a.id, JobStatus.DONE)
     assert done.status is JobStatus.DONE
     assert store.request_cancel(b.id).cancel_requested
+    assert store.cancel_requested([a.id, b.id, "0" * 24]) == {b.id}
     assert store.count_active(user.id, "b") == 1
     with pytest.raises(JobNotFoundError):
         store.get_job("0" * 24)
