@@ -99,6 +99,11 @@ def validate_circuit_runner_params(
             non-circuit ``circuits``, a bad ``initial_layout`` (out of range, duplicates),
             ``optimization_level`` outside 0..3, bad ``shots``.
     """
+    return _checked(params, device)[0]
+
+
+def _checked(params: Mapping[str, Any], device: Device) -> tuple[CircuitRunnerSummary, list[Any]]:
+    """``validate_circuit_runner_params``, also returning the decoded circuits."""
     unknown = sorted(set(params) - KNOWN_PARAMS)
     if unknown:
         raise errors.InvalidInputError(
@@ -140,17 +145,21 @@ def validate_circuit_runner_params(
     transpiler_options = params.get("transpiler_options")
     if transpiler_options is not None and not isinstance(transpiler_options, dict):
         raise errors.InvalidInputError("transpiler_options must be a dict.")
-    return CircuitRunnerSummary(num_circuits=len(circuits), shots=int(shots))
+    return CircuitRunnerSummary(num_circuits=len(circuits), shots=int(shots)), circuits
 
 
-def _transpile(params: Mapping[str, Any], device: Device, snapshot_id: str | None) -> list[Any]:
+def _transpile(
+    circuits: list[Any],
+    params: Mapping[str, Any],
+    device: Device,
+    snapshot_id: str | None,
+) -> list[Any]:
     from qiskit import transpile
 
     options: dict[str, Any] = {
         k: params[k] for k in _TRANSPILE_OPTIONS if params.get(k) is not None
     }
     options.update(params.get("transpiler_options") or {})
-    circuits = _decode_circuits(params["circuits"])
     try:
         transpiled = transpile(circuits, target=device.target(snapshot_id), **options)
     except Exception as exc:
@@ -195,7 +204,7 @@ def _mitigate(
         mapping = mthree.utils.final_measurement_mapping(circuit)
         qubits = tuple(mapping[c] for c in sorted(mapping))
         experiment = data["results"][index]
-        experiment["header"]["final_measurement_mapping"] = list(qubits)
+        experiment["header"]["final_measurement_mapping"] = [int(q) for q in qubits]
         if not qubits or not experiment.get("success"):
             continue
         counts = aer_result.get_counts(index)
@@ -226,14 +235,14 @@ def run_runtime_request(
     try:
         device = (catalog or default_catalog()).get(request.backend)
         params = json.loads(request.payload)
-        summary = validate_circuit_runner_params(params, device)
+        summary, circuits = _checked(params, device)
     except errors.ServiceError as exc:
         raise ExecutionError(exc.message, exc.code) from exc
     except ValueError as exc:
         raise ExecutionError(f"params are not valid JSON: {exc}", "bad_payload") from exc
     snapshot = device.resolve_snapshot(request.snapshot_id)
     snapshot_id = snapshot.id if snapshot else None
-    transpiled = _transpile(params, device, snapshot_id)
+    transpiled = _transpile(circuits, params, device, snapshot_id)
     experiments = circuit_tools.bind_parameters(transpiled, params.get("parameter_binds"))
     aer_result = run_experiments(
         device,
@@ -246,5 +255,4 @@ def run_runtime_request(
     data = results.result_json(aer_result, request)
     if params.get("measurement_error_mitigation"):
         _mitigate(data, aer_result, experiments, device, snapshot_id)
-        data = results.jsonable(data)
     return data
