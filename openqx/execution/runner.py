@@ -14,10 +14,7 @@ from openqx.execution import circuits as circuit_tools
 from openqx.execution import results, simulators
 from openqx.execution.port import ExecutionError, ExecutionRequest
 
-__all__ = ["PHYSICS_OPTIONS", "run_experiments", "run_request"]
-
-PHYSICS_OPTIONS = frozenset({"init_qubits", "rep_delay", "meas_level", "use_measure_esp"})
-"""Options validated and echoed at submission but not (yet) simulated."""
+__all__ = ["run_experiments", "run_request"]
 
 
 def _device(request: ExecutionRequest, catalog: DeviceCatalog | None) -> Device:

@@ -19,11 +19,11 @@ from openqx.server.state import ServiceState
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None, state: ServiceState | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the lifespan opens the service state (database, executor, dispatcher)
     and closes it on shutdown."""
     settings = settings or Settings.from_env()
-    service = state or ServiceState(settings)
+    service = ServiceState(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

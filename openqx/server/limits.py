@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from openqx.core.errors import PayloadTooLargeError
+from openqx.server.errors import error_response
 
 __all__ = ["BodySizeLimit"]
 
@@ -28,7 +28,7 @@ class BodySizeLimit:
             return
         for name, value in scope.get("headers", ()):
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
                 return
         received = 0
         started = False
@@ -52,27 +52,14 @@ class BodySizeLimit:
             await self.app(scope, limited_receive, tracking_send)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         mib = self.max_bytes / 2**20
-        body: dict[str, Any] = {
-            "error": {
-                "code": "payload_too_large",
-                "message": f"Request body exceeds the limit of {mib:g} MiB; "
-                "split the circuits into several jobs.",
-                "details": {"max_bytes": self.max_bytes},
-            }
-        }
-        data = json.dumps(body).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(data)).encode()),
-                ],
-            }
+        refusal = error_response(
+            413,
+            PayloadTooLargeError.code,
+            f"Request body exceeds the limit of {mib:g} MiB; split the circuits into several jobs.",
+            max_bytes=self.max_bytes,
         )
-        await send({"type": "http.response.body", "body": data})
+        await refusal(scope, receive, send)

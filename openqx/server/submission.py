@@ -12,7 +12,7 @@ from openqx.core import errors, run_options
 from openqx.core.ids import new_job_id
 from openqx.core.wire import JobSubmission, b64decode
 from openqx.devices.validation import check_circuits
-from openqx.server.state import ServiceState
+from openqx.server.state import DEFAULT_INSTANCE, ServiceState
 from openqx.store.records import JobRecord, NewJob, UserRecord
 
 __all__ = [
@@ -49,13 +49,9 @@ def decode_circuits(text: str, *, field: str = "qpy") -> tuple[bytes, list[Quant
     return data, circuits
 
 
-def resolve_instance(user: UserRecord, requested: str | None = None) -> str:
-    """The instance a job is filed under: the requested one if the user belongs to it."""
-    if requested is None:
-        return user.instances[0] if user.instances else "openqx/main/default"
-    if requested not in user.instances:
-        raise errors.PermissionDeniedError(f"You are not a member of instance {requested!r}.")
-    return requested
+def resolve_instance(user: UserRecord) -> str:
+    """The instance a job is filed under: the user's first (the default one if none)."""
+    return user.instances[0] if user.instances else DEFAULT_INSTANCE
 
 
 def _value_error(exc: Exception) -> errors.InvalidInputError:
