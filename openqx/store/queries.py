@@ -26,9 +26,8 @@ from openqx.store.tag_filters import TagJobs, tag_in, tagged_jobs
 __all__ = [
     "MAX_PAGE",
     "backends_with_queued",
-    "claim_pick_postgresql",
     "cancel_requested",
-    "claim_update_sqlite",
+    "claim_pick",
     "count_active",
     "count_queued",
     "expired_leases",
@@ -109,31 +108,15 @@ def _claim_order() -> tuple[Any, ...]:
     return (jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
 
 
-def claim_pick_postgresql(backend: str) -> sa.Select[Any]:
-    """The next QUEUED job of ``backend``, locked, skipping rows other claimers hold."""
+def claim_pick(backend: str) -> sa.Select[Any]:
+    """The next QUEUED job of ``backend``; on PostgreSQL locked, skipping rows other
+    claimers hold (SQLite renders no lock: its write transaction excludes other writers)."""
     return (
         sa.select(jobs.c.id, jobs.c.time_per_step)
         .where(jobs.c.backend == backend, jobs.c.status == _QUEUED)
         .order_by(*_claim_order())
         .limit(1)
         .with_for_update(skip_locked=True)
-    )
-
-
-def claim_update_sqlite(backend: str, values: dict[str, Any]) -> sa.Update:
-    """Pick and update the next QUEUED job of ``backend`` in one statement."""
-    pick = (
-        sa.select(jobs.c.id)
-        .where(jobs.c.backend == backend, jobs.c.status == _QUEUED)
-        .order_by(*_claim_order())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return (
-        sa.update(jobs)
-        .where(jobs.c.id == pick, jobs.c.status == _QUEUED)
-        .values(**values)
-        .returning(jobs.c.id, jobs.c.time_per_step)
     )
 
 

@@ -120,7 +120,7 @@ class SqlJobStore:
         with self._transaction(
             write=True, integrity_message=f"User {name!r} already exists."
         ) as conn:
-            user_id = conn.execute(
+            row = conn.execute(
                 sa.insert(q.users)
                 .values(
                     name=name,
@@ -128,19 +128,18 @@ class SqlJobStore:
                     is_admin=is_admin,
                     created_at=_now(),
                 )
-                .returning(q.users.c.id)
-            ).scalar_one()
+                .returning(*q.users.c)
+            ).one()
             unique = list(dict.fromkeys(instances))
             if unique:
                 conn.execute(
                     sa.insert(q.user_instance_table),
                     [
-                        {"user_id": user_id, "instance": inst, "position": i}
+                        {"user_id": row.id, "instance": inst, "position": i}
                         for i, inst in enumerate(unique)
                     ],
                 )
-            row = conn.execute(sa.select(q.users).where(q.users.c.id == user_id)).one()
-            return self._user(conn, row)
+            return user_record(row, tuple(unique))
 
     def user_for_token(self, token: str) -> UserRecord:
         """The user owning ``token``.
@@ -235,49 +234,49 @@ class SqlJobStore:
         Raises:
             JobNotFoundError: no such job.
         """
+        values: dict[str, Any] = {"updated_at": _now()}
+        if name is not None:
+            values["name"] = name
+        unique = None if tags is None else list(dict.fromkeys(tags))
+        if unique is not None:
+            values["tags"] = unique
         with self._transaction(write=True) as conn:
-            self._job(conn, job_id)
-            values: dict[str, Any] = {"updated_at": _now()}
-            if name is not None:
-                values["name"] = name
-            if tags is not None:
-                unique = list(dict.fromkeys(tags))
-                values["tags"] = unique
+            updated = conn.execute(sa.update(_jobs).where(_jobs.c.id == job_id).values(**values))
+            if updated.rowcount == 0:
+                raise JobNotFoundError(job_id)
+            if unique is not None:
                 conn.execute(sa.delete(q.job_tags).where(q.job_tags.c.job_id == job_id))
                 if unique:
                     conn.execute(
                         sa.insert(q.job_tags), [{"job_id": job_id, "tag": t} for t in unique]
                     )
-            conn.execute(sa.update(_jobs).where(_jobs.c.id == job_id).values(**values))
             return self._job(conn, job_id)
 
     def claim_next(
         self, backend: str, worker: str, lease_seconds: float, now: datetime | None = None
     ) -> JobRecord | None:
-        """Move the next QUEUED job of ``backend`` to RUNNING, leased to ``worker``."""
+        """Move the next QUEUED job of ``backend`` to RUNNING, leased to ``worker``.
+
+        The pick locks its row on PostgreSQL (skipping rows other claimers hold); on SQLite the
+        write transaction (``BEGIN IMMEDIATE``) already excludes other writers.
+        """
         at = _now(now)
-        values = {
-            "status": JobStatus.RUNNING.value,
-            "lease_owner": worker,
-            "lease_expires_at": at + timedelta(seconds=lease_seconds),
-            "started_at": at,
-            "updated_at": at,
-            "cancel_requested": False,
-        }
         with self._transaction(write=True) as conn:
-            if self._postgresql:
-                picked = conn.execute(q.claim_pick_postgresql(backend)).first()
-                if picked is None:
-                    return None
-                conn.execute(sa.update(_jobs).where(_jobs.c.id == picked.id).values(**values))
-            else:
-                picked = conn.execute(q.claim_update_sqlite(backend, values)).first()
-                if picked is None:
-                    return None
+            picked = conn.execute(q.claim_pick(backend)).first()
+            if picked is None:
+                return None
             conn.execute(
                 sa.update(_jobs)
                 .where(_jobs.c.id == picked.id)
-                .values(time_per_step=_stamp(picked.time_per_step, "RUNNING", at))
+                .values(
+                    status=JobStatus.RUNNING.value,
+                    lease_owner=worker,
+                    lease_expires_at=at + timedelta(seconds=lease_seconds),
+                    started_at=at,
+                    updated_at=at,
+                    cancel_requested=False,
+                    time_per_step=_stamp(picked.time_per_step, "RUNNING", at),
+                )
             )
             return self._job(conn, picked.id)
 
