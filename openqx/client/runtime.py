@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import io
+import itertools
 from typing import TYPE_CHECKING, Any
 
 from qiskit import qpy
@@ -18,6 +19,7 @@ from qiskit.transpiler import Layout
 
 from openqx.client import exceptions as exc
 from openqx.client.http import client_info
+from openqx.client.query import iter_job_infos
 from openqx.client.runtime_job import RuntimeJob
 from openqx.core import wire
 from openqx.core.status import ACTIVE_STATUSES, FINAL_STATUSES
@@ -289,17 +291,15 @@ class RuntimeService:
         query = wire.JobQuery(
             limit=limit, skip=skip, kind="runtime", status=statuses, backend=backend_name
         )
-        found: list[RuntimeJob] = []
-        while True:
-            page = api.search_jobs(query)
-            for info in page.jobs:
-                if program_id is not None and info.program_id != program_id:
-                    continue
-                found.append(RuntimeJob(self._provider.backend_by_name(info.backend), api, info))
-            if page.next_cursor is None or (limit and len(found) >= limit):
-                break
-            query = query.model_copy(update={"cursor": page.next_cursor})
-        return found[:limit] if limit else found
+        # The program filter runs here, so with one the pages are followed until ``limit``
+        # jobs of that program are found.
+        infos = iter_job_infos(api, query, None if program_id is not None else limit)
+        if program_id is not None:
+            infos = (info for info in infos if info.program_id == program_id)
+        return [
+            RuntimeJob(self._provider.backend_by_name(info.backend), api, info)
+            for info in itertools.islice(infos, limit or None)
+        ]
 
     def job(self, job_id: str) -> RuntimeJob:
         """Return one runtime job.

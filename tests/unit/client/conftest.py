@@ -230,7 +230,8 @@ class FakeServer:
                 jobs = [j for j in jobs if tags & set(self.jobs[j]["tags"])]
         if query.descending:
             jobs.reverse()
-        start = int(query.cursor) if query.cursor else query.skip
+        # Like the real server, ``skip`` applies after the cursor.
+        start = (int(query.cursor) if query.cursor else 0) + query.skip
         size = min(query.limit or self.page_size, self.page_size)
         page = jobs[start : start + size]
         next_cursor = str(start + size) if start + size < len(jobs) else None

@@ -275,6 +275,32 @@ def test_runtime_jobs_and_job(provider, server):
         provider.runtime.job(plain)
 
 
+def test_runtime_jobs_skip_over_several_pages(provider, server):
+    server.page_size = 4
+    ids = [
+        server.add_job(JobStatus.DONE, kind="runtime", program_id=program)
+        for program in ["circuit-runner", "other"] * 6
+    ]
+    newest_first = list(reversed(ids))
+    jobs = provider.runtime.jobs(limit=None, skip=3)
+    assert [job.job_id() for job in jobs] == newest_first[3:]
+    assert [(q["cursor"], q["skip"]) for q in server.queries] == [(None, 3), ("7", 0), ("11", 0)]
+    server.queries.clear()
+    jobs = provider.runtime.jobs(limit=3, skip=1, program_id="circuit-runner")
+    runners = [i for i in newest_first[1:] if server.jobs[i]["program_id"] == "circuit-runner"]
+    assert [job.job_id() for job in jobs] == runners[:3]
+    assert all(job.program_id == "circuit-runner" for job in jobs)
+    assert [(q["cursor"], q["skip"]) for q in server.queries] == [(None, 1), ("4", 0)]
+
+
+def test_runtime_jobs_stop_on_an_empty_page(provider, server, monkeypatch):
+    pages = iter(
+        [wire.JobPage(jobs=[], next_cursor="again"), wire.JobPage(jobs=[], next_cursor="again")]
+    )
+    monkeypatch.setattr(provider.api_client, "search_jobs", lambda query: next(pages))
+    assert provider.runtime.jobs(limit=None) == []
+
+
 def test_services(provider):
     assert provider.has_service("runtime")
     assert provider.services()["runtime"] is provider.runtime
