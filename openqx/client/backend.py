@@ -175,11 +175,14 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
         if datetime is not None:
             data = self._api.backend_properties(self.name, job_query.to_utc(datetime))
             return BackendProperties.from_dict(data) if data else None
-        if refresh or self._properties is None:
+        if refresh or not self._properties_dict:
             data = self._api.backend_properties(self.name)
             if data:
                 self._properties_dict = data
-                self._properties = BackendProperties.from_dict(data)
+                self._properties = None
+        if self._properties is None and self._properties_dict:
+            # Also built from the dict ``target`` fetched, without asking again.
+            self._properties = BackendProperties.from_dict(self._properties_dict)
         return self._properties
 
     def status(self) -> BackendStatus:

@@ -116,6 +116,14 @@ def test_configuration_properties_status(provider, server):
     assert backend.reservations() == []
 
 
+def test_properties_after_target_reuse_its_fetch(provider, server):
+    backend = provider.get_backend("ibmq_manila")
+    assert backend.target.num_qubits == 5
+    count = len(server.requests)
+    assert backend.properties().backend_name == "ibmq_manila"
+    assert len(server.requests) == count
+
+
 def test_default_options(provider, server):
     backend = provider.get_backend("ibmq_manila")
     assert backend.options.shots == 4000
