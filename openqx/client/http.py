@@ -9,6 +9,7 @@ twice. Every failure leaves this module as one of the provider exceptions, mappe
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -36,8 +37,9 @@ Context = Literal["account", "backend", "job", "runtime"]
 _M = TypeVar("_M", bound=BaseModel)
 
 
+@functools.cache
 def _version(dist: str) -> str:
-    """Installed version of ``dist`` or ``"unknown"``."""
+    """Installed version of ``dist`` or ``"unknown"`` (looked up once per process)."""
     try:
         return metadata.version(dist)
     except metadata.PackageNotFoundError:
