@@ -207,10 +207,6 @@ class JobManager:
         return job_set
 
 
-OpenQXJobManager = JobManager
-"""The name ``openqx.compat.ibmq`` may also look for."""
-
-
 def _circuit_list(experiments: Any) -> list[QuantumCircuit]:
     """One circuit or a list of circuits as a list; anything else is an error."""
     if isinstance(experiments, QuantumCircuit):

@@ -2,14 +2,10 @@
 
 ``from openqx.compat.ibmq import IBMQ`` lets code written for qiskit-ibmq-provider 0.20 run
 against an openqx server after changing the import (``IBMQ.enable_account(token, url)``).
-``IBMQJobManager`` is ``openqx.client.JobManager``; it is also resolved through the module
-``__getattr__`` (kept so that older code paths that import it lazily still work).
+``IBMQJobManager`` is ``openqx.client.JobManager``.
 """
 
 from __future__ import annotations
-
-import importlib
-from typing import Any
 
 from openqx.client import exceptions as _exc
 from openqx.client.account import OpenQX as IBMQ
@@ -17,6 +13,7 @@ from openqx.client.backend import OpenQXBackend as IBMQBackend
 from openqx.client.backend import OpenQXSimulator as IBMQSimulator
 from openqx.client.job import OpenQXJob as IBMQJob
 from openqx.client.job_limit import BackendJobLimit
+from openqx.client.job_manager import JobManager as IBMQJobManager
 from openqx.client.least_busy import least_busy
 from openqx.client.managed import ManagedJobSet, ManagedResults
 from openqx.client.monitor import job_monitor
@@ -46,7 +43,7 @@ __all__ = [
     "IBMQJobError",
     "IBMQJobFailureError",
     "IBMQJobInvalidStateError",
-    "IBMQJobManager",  # noqa: F822 - resolved by the module __getattr__ below
+    "IBMQJobManager",
     "IBMQJobManagerError",
     "IBMQJobManagerInvalidStateError",
     "IBMQJobManagerJobNotFound",
@@ -94,22 +91,3 @@ IBMQJobManagerUnknownJobSet = _exc.OpenQXJobManagerUnknownJobSet
 RuntimeJobFailureError = _exc.RuntimeJobFailureError
 RuntimeInvalidStateError = _exc.RuntimeInvalidStateError
 RuntimeJobNotFound = _exc.RuntimeJobNotFound
-
-_LAZY = {"IBMQJobManager": ("openqx.client.job_manager", ("JobManager", "OpenQXJobManager"))}
-
-
-def __getattr__(name: str) -> Any:
-    """Resolve names whose implementation lands later (the job manager)."""
-    if name in _LAZY:
-        module_name, candidates = _LAZY[name]
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as error:
-            raise AttributeError(
-                f"{name} is not available yet ({module_name} is missing)."
-            ) from error
-        for candidate in candidates:
-            if hasattr(module, candidate):
-                return getattr(module, candidate)
-        raise AttributeError(f"{module_name} defines none of {candidates}.")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
