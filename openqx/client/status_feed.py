@@ -34,7 +34,6 @@ class StatusFeed:
         api: the API client.
         job_id: the job to follow.
         poll_interval: seconds between requests in the polling fallback.
-        use_stream: whether to try the event stream first.
     """
 
     def __init__(
@@ -43,12 +42,10 @@ class StatusFeed:
         job_id: str,
         *,
         poll_interval: float = POLL_INTERVAL,
-        use_stream: bool = True,
     ) -> None:
         self.api = api
         self.job_id = job_id
         self.poll_interval = poll_interval
-        self.use_stream = use_stream
         self.updates: queue.Queue[FeedItem] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -66,7 +63,7 @@ class StatusFeed:
 
     def _run(self) -> None:
         try:
-            if self.use_stream and self._stream():
+            if self._stream():
                 return
             self._poll()
         except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
