@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import io
 import warnings
 from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
-from qiskit import qpy
 from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
@@ -16,7 +14,7 @@ from qiskit.transpiler import Target
 from openqx.client import exceptions as exc
 from openqx.client import query as job_query
 from openqx.client.http import client_info
-from openqx.client.job import OpenQXJob
+from openqx.client.job import OpenQXJob, qpy_b64_encode
 from openqx.client.job_limit import BackendJobLimit
 from openqx.core import run_options, targets, wire
 from openqx.core.status import ACTIVE_STATUSES
@@ -313,7 +311,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             options["parameter_binds"] = _serialize_binds(parameter_binds, circuit_list)
         submission = wire.JobSubmission(
             backend=self.name,
-            qpy=_qpy_b64(circuit_list),
+            qpy=qpy_b64_encode(circuit_list),
             shots=options.pop("shots", None),
             memory=bool(options.pop("memory", False)),
             name=job_name,
@@ -436,12 +434,6 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
 
 OpenQXSimulator = OpenQXBackend
 """Simulators are ``OpenQXBackend`` instances whose ``simulator`` flag is set."""
-
-
-def _qpy_b64(circuits: list[QuantumCircuit]) -> str:
-    buffer = io.BytesIO()
-    qpy.dump(circuits, buffer)
-    return wire.b64encode(buffer.getvalue())
 
 
 def _serialize_binds(binds: Any, circuits: list[QuantumCircuit]) -> list[dict[str, float]]:

@@ -30,7 +30,14 @@ if TYPE_CHECKING:
 
     from openqx.client.http import ApiClient
 
-__all__ = ["JOB_SET_TAG_PREFIX", "OpenQXJob", "StatusCallback", "to_qiskit_status"]
+__all__ = [
+    "JOB_SET_TAG_PREFIX",
+    "OpenQXJob",
+    "StatusCallback",
+    "qpy_b64_decode",
+    "qpy_b64_encode",
+    "to_qiskit_status",
+]
 
 JOB_SET_TAG_PREFIX = "openqx_jobset_"
 """Tags with this prefix mark job-set membership; ``update_tags`` never removes them."""
@@ -42,6 +49,18 @@ StatusCallback = Callable[..., None]
 def to_qiskit_status(status: JobStatus) -> QiskitJobStatus:
     """Map an openqx status to ``qiskit.providers.JobStatus`` (same names)."""
     return QiskitJobStatus[status.name]
+
+
+def qpy_b64_encode(circuits: list[QuantumCircuit]) -> str:
+    """Circuits as the base64 QPY text the wire carries (``qpy`` and runtime ``circuits``)."""
+    buffer = io.BytesIO()
+    qpy.dump(circuits, buffer)
+    return wire.b64encode(buffer.getvalue())
+
+
+def qpy_b64_decode(text: str) -> list[QuantumCircuit]:
+    """The circuits of a base64 QPY text (the inverse of ``qpy_b64_encode``)."""
+    return list(qpy.load(io.BytesIO(wire.b64decode(text))))
 
 
 def _local(value: datetime) -> datetime:
@@ -211,7 +230,7 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         if self._circuits is None:
             payload = self._api.job_circuits(self._job_id)
             try:
-                self._circuits = list(qpy.load(io.BytesIO(wire.b64decode(payload.qpy))))
+                self._circuits = qpy_b64_decode(payload.qpy)
             except Exception as error:
                 raise exc.OpenQXJobApiError(
                     f"Unable to decode the circuits of job {self._job_id}: {error}",

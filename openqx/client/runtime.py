@@ -9,16 +9,15 @@ errors. Unlike the seed, only ``None`` means "not given" (``shots=0`` and
 from __future__ import annotations
 
 import copy
-import io
 import itertools
 from typing import TYPE_CHECKING, Any
 
-from qiskit import qpy
 from qiskit.circuit import QuantumCircuit, Qubit
 from qiskit.transpiler import Layout
 
 from openqx.client import exceptions as exc
 from openqx.client.http import client_info
+from openqx.client.job import qpy_b64_encode
 from openqx.client.query import iter_job_infos
 from openqx.client.runtime_job import RuntimeJob
 from openqx.core import wire
@@ -121,12 +120,6 @@ def _circuit_list(circuits: Any) -> list[QuantumCircuit]:
     return list(items)
 
 
-def _qpy_b64(circuits: list[QuantumCircuit]) -> str:
-    buffer = io.BytesIO()
-    qpy.dump(circuits, buffer)
-    return wire.b64encode(buffer.getvalue())
-
-
 class RuntimeService:
     """Runs programs on the server (``POST /v1/runtime/jobs``).
 
@@ -169,7 +162,7 @@ class RuntimeService:
         params = dict(inputs)
         circuits = params.get("circuits")
         if circuits is not None and not isinstance(circuits, str):
-            params["circuits"] = _qpy_b64(_circuit_list(circuits))
+            params["circuits"] = qpy_b64_encode(_circuit_list(circuits))
         submission = wire.RuntimeJobSubmission(
             program_id=program_id,
             backend=backend_name,

@@ -7,15 +7,13 @@ and waiting machinery, but speaks the runtime vocabulary: ``result()`` decodes a
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from qiskit import qpy
 from qiskit.providers import JobStatus as QiskitJobStatus
 
 from openqx.client import exceptions as exc
-from openqx.client.job import OpenQXJob
+from openqx.client.job import OpenQXJob, qpy_b64_decode
 from openqx.client.runner_result import RunnerResult
 from openqx.core import wire
 from openqx.core.status import JobStatus
@@ -89,7 +87,7 @@ class RuntimeJob:
         params = dict(self._params)
         circuits = params.get("circuits")
         if isinstance(circuits, str):
-            params["circuits"] = list(qpy.load(io.BytesIO(wire.b64decode(circuits))))
+            params["circuits"] = qpy_b64_decode(circuits)
         return params
 
     # --- state ------------------------------------------------------------------------
