@@ -34,6 +34,7 @@ from openqx.client.managed.results import ManagedResults
 if TYPE_CHECKING:
     from openqx.client.backend import OpenQXBackend
     from openqx.client.provider import AccountProvider
+    from openqx.core import wire
 
 __all__ = ["JOB_NAME_PATTERN", "ManagedJobSet", "job_set_tag", "new_job_set_id"]
 
@@ -174,21 +175,10 @@ class ManagedJobSet:
                 f"{self._id} is not a known job set within the provider {provider}."
             )
         first = infos[0]
-        match = JOB_NAME_PATTERN.fullmatch(first.name or "")
-        if match is None:
-            raise exc.OpenQXJobManagerInvalidStateError(
-                f"Job {first.id} is tagged for the job set {self._id} but does not have a "
-                f"proper job name."
-            )
-        set_name, backend_name = match.group(1), first.backend
+        set_name, backend_name = self._name_match(first).group(1), first.backend
         by_index: dict[int, OpenQXJob] = {}
         for info in infos:
-            match = JOB_NAME_PATTERN.fullmatch(info.name or "")
-            if match is None:
-                raise exc.OpenQXJobManagerInvalidStateError(
-                    f"Job {info.id} is tagged for the job set {self._id} but does not have a "
-                    f"proper job name."
-                )
+            match = self._name_match(info)
             if match.group(1) != set_name or info.backend != backend_name:
                 raise exc.OpenQXJobManagerInvalidStateError(
                     f"Job {info.id} is tagged for the job set {self._id} but does not appear "
@@ -222,6 +212,20 @@ class ManagedJobSet:
             self._tags = [tag for tag in first.tags if tag != self._id_tag]
             self._managed_jobs = managed_jobs
             self._results = None
+
+    def _name_match(self, info: wire.JobInfo) -> re.Match[str]:
+        """Match a job of this set against ``JOB_NAME_PATTERN``.
+
+        Raises:
+            OpenQXJobManagerInvalidStateError: the job's name does not follow the pattern.
+        """
+        match = JOB_NAME_PATTERN.fullmatch(info.name or "")
+        if match is None:
+            raise exc.OpenQXJobManagerInvalidStateError(
+                f"Job {info.id} is tagged for the job set {self._id} but does not have a "
+                f"proper job name."
+            )
+        return match
 
     # --- waiting ----------------------------------------------------------------------
 
