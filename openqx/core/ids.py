@@ -1,15 +1,14 @@
-"""Identifiers: job ids are 24 hex characters, time-ordered (like the IBM Quantum job ids)."""
+"""Identifiers: job ids are 24 hex characters, time-ordered (like the IBM Quantum job ids);
+API tokens are random and stored only as their sha256 digest."""
 
 from __future__ import annotations
 
+import hashlib
 import os
-import re
 import threading
 import time
 
-__all__ = ["JOB_ID_PATTERN", "is_job_id", "new_job_id", "new_token"]
-
-JOB_ID_PATTERN = re.compile(r"^[0-9a-f]{24}$")
+__all__ = ["hash_token", "new_job_id", "new_token"]
 
 _lock = threading.Lock()
 _counter = int.from_bytes(os.urandom(3), "big")
@@ -25,9 +24,9 @@ def new_job_id() -> str:
     return (int(time.time()).to_bytes(4, "big") + _process_part + counter.to_bytes(3, "big")).hex()
 
 
-def is_job_id(value: str) -> bool:
-    """Whether ``value`` has the shape of a job id."""
-    return bool(JOB_ID_PATTERN.match(value))
+def hash_token(token: str) -> str:
+    """The sha256 hex digest under which a token is stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_token() -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from openqx.core.times import as_utc
 
 __all__ = ["CalibrationSnapshot", "parse_datetime", "snapshot_id_for"]
 
@@ -24,9 +26,7 @@ def parse_datetime(value: str | datetime) -> datetime:
     """
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
+    return as_utc(value)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from openqx.core.errors import InvalidFilterError
-from openqx.store.sqltypes import as_utc
+from openqx.core.times import as_utc
 
 __all__ = ["Cursor", "decode_cursor", "encode_cursor"]
 

@@ -27,8 +27,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from openqx.core.errors import InvalidFilterError
 from openqx.core.status import JobStatus
+from openqx.core.times import as_utc
 from openqx.store.models import Job, JobTag, User
-from openqx.store.sqltypes import as_utc
 from openqx.store.tag_filters import TagJobs, tagged_jobs
 
 __all__ = [

@@ -8,7 +8,6 @@ lock instead of transactions. ``db_filter`` is not evaluated: a query that sets 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import re
 import threading
 from collections.abc import Sequence
@@ -23,13 +22,14 @@ from openqx.core.errors import (
     JobLimitReachedError,
     JobNotFoundError,
 )
+from openqx.core.ids import hash_token
 from openqx.core.status import FINAL_STATUSES, JobStatus
+from openqx.core.times import as_utc
 from openqx.core.wire import JobQuery
 from openqx.store.cursor import Cursor, decode_cursor, encode_cursor
 from openqx.store.db_filter import compile_regexp
 from openqx.store.queries import MAX_PAGE
 from openqx.store.records import JobRecord, NewJob, UserRecord
-from openqx.store.sqltypes import as_utc
 
 __all__ = ["MemoryJobStore"]
 
@@ -58,7 +58,7 @@ class MemoryJobStore:
         self, name: str, token: str, *, is_admin: bool = False, instances: Sequence[str] = ()
     ) -> UserRecord:
         """Add a user (InvalidInputError when the name or token is taken)."""
-        digest = hashlib.sha256(token.encode()).hexdigest()
+        digest = hash_token(token)
         with self._lock:
             if any(u.name == name for u in self._users.values()) or digest in self._tokens:
                 raise InvalidInputError(f"User {name!r} already exists.")
@@ -75,7 +75,7 @@ class MemoryJobStore:
 
     def user_for_token(self, token: str) -> UserRecord:
         """The user owning ``token`` (AuthenticationError otherwise)."""
-        user_id = self._tokens.get(hashlib.sha256(token.encode()).hexdigest())
+        user_id = self._tokens.get(hash_token(token))
         if user_id is None:
             raise AuthenticationError()
         return self._users[user_id]

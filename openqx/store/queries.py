@@ -16,11 +16,11 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from openqx.core.errors import InvalidFilterError
 from openqx.core.status import ACTIVE_STATUSES, JobStatus
+from openqx.core.times import as_utc
 from openqx.core.wire import JobQuery
 from openqx.store.cursor import Cursor
 from openqx.store.db_filter import compile_regexp, translate_where
 from openqx.store.models import BackendSetting, Job, JobTag, User, UserInstance
-from openqx.store.sqltypes import as_utc
 from openqx.store.tag_filters import TagJobs, tag_in, tagged_jobs
 
 __all__ = [

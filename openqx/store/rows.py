@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Row
 
 from openqx.core.status import JobStatus
+from openqx.core.times import as_utc
 from openqx.store.records import JobRecord, NewJob, UserRecord
-from openqx.store.sqltypes import as_utc
 
 __all__ = [
     "job_record",

@@ -7,7 +7,6 @@ read-check-write sequences (job limit, cancel) cannot interleave.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,7 +23,9 @@ from openqx.core.errors import (
     JobLimitReachedError,
     JobNotFoundError,
 )
+from openqx.core.ids import hash_token
 from openqx.core.status import FINAL_STATUSES, JobStatus
+from openqx.core.times import as_utc
 from openqx.core.wire import JobQuery
 from openqx.store import queries as q
 from openqx.store import tag_filters
@@ -39,16 +40,10 @@ from openqx.store.rows import (
     steps_to_json,
     user_record,
 )
-from openqx.store.sqltypes import as_utc
 
-__all__ = ["SqlJobStore", "hash_token"]
+__all__ = ["SqlJobStore"]
 
 _jobs = q.jobs
-
-
-def hash_token(token: str) -> str:
-    """The sha256 hex digest under which a token is stored."""
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _now(now: datetime | None = None) -> datetime:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -68,8 +68,7 @@ def properties(
     if datetime is None:
         current = device.current_snapshot()
         return current.properties if current else None
-    moment = datetime if datetime.tzinfo else datetime.replace(tzinfo=UTC)
-    snapshot = device.snapshot_before(moment)
+    snapshot = device.snapshot_before(datetime)
     return snapshot.properties if snapshot else None
 
 

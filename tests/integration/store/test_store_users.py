@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from openqx.core.errors import AuthenticationError, InvalidInputError
-from openqx.store.sql_store import SqlJobStore, hash_token
+from openqx.core.ids import hash_token
+from openqx.store.sql_store import SqlJobStore
 
 
 def test_users_and_tokens(store: SqlJobStore) -> None:
