@@ -10,7 +10,7 @@ import io
 import queue
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from qiskit import qpy
@@ -21,7 +21,7 @@ from qiskit.result import Result
 
 from openqx.client import exceptions as exc
 from openqx.client import status_feed
-from openqx.client.queue_info import QueueInfo
+from openqx.client.queue_info import QueueInfo, to_local
 from openqx.core import run_options, wire
 from openqx.core.status import JobStatus
 
@@ -61,12 +61,6 @@ def qpy_b64_encode(circuits: list[QuantumCircuit]) -> str:
 def qpy_b64_decode(text: str) -> list[QuantumCircuit]:
     """The circuits of a base64 QPY text (the inverse of ``qpy_b64_encode``)."""
     return list(qpy.load(io.BytesIO(wire.b64decode(text))))
-
-
-def _local(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone()
 
 
 class OpenQXJob(JobV1):  # type: ignore[misc]
@@ -115,7 +109,7 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
 
     def creation_date(self) -> datetime:
         """Return the creation time as an aware datetime in local time."""
-        return _local(self._info.created_at)
+        return to_local(self._info.created_at)
 
     @property
     def experiment_id(self) -> str | None:
@@ -147,7 +141,7 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         if not self._info.time_per_step or not self._info.status.is_final:
             self.refresh()
         steps = self._info.time_per_step
-        return {step: _local(when) for step, when in steps.items()} if steps else None
+        return {step: to_local(when) for step, when in steps.items()} if steps else None
 
     def scheduling_mode(self) -> str | None:
         """Return the scheduling mode the job ran in (``"fairshare"``, ``"dedicated"``...)."""

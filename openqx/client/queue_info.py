@@ -10,10 +10,8 @@ from openqx.core import wire
 __all__ = ["QueueInfo"]
 
 
-def _local(value: datetime | None) -> datetime | None:
+def to_local(value: datetime) -> datetime:
     """An aware local-time datetime (naive values are taken as UTC)."""
-    if value is None:
-        return None
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone()
@@ -64,12 +62,14 @@ class QueueInfo:
     @property
     def estimated_start_time(self) -> datetime | None:
         """Estimated start time, in local time."""
-        return _local(self._estimated_start_time)
+        start = self._estimated_start_time
+        return to_local(start) if start is not None else None
 
     @property
     def estimated_complete_time(self) -> datetime | None:
         """Estimated completion time, in local time."""
-        return _local(self._estimated_complete_time)
+        complete = self._estimated_complete_time
+        return to_local(complete) if complete is not None else None
 
     def is_empty(self) -> bool:
         """Whether nothing but the job id is known."""

@@ -46,8 +46,6 @@ class RuntimeJob:
         params: dict[str, Any] | None = None,
     ) -> None:
         self._job = OpenQXJob(backend, api_client, info)
-        self._api = api_client
-        self._backend = backend
         self._params = params
         self._result: RunnerResult | None = None
 
@@ -63,7 +61,8 @@ class RuntimeJob:
 
     def backend(self) -> OpenQXBackend | None:
         """Return the backend the program runs on."""
-        return self._backend
+        # JobV1.backend() raises when there is none; the runtime API returns None.
+        return self._job._backend  # type: ignore[no-any-return]
 
     @property
     def program_id(self) -> str:
@@ -187,7 +186,7 @@ class RuntimeJob:
                 f"Unable to retrieve result for job {self.job_id()}: the job was cancelled.",
                 job_id=self.job_id(),
             )
-        data = self._api.job_result(self.job_id())
+        data = self._job._api.job_result(self.job_id())
         try:
             self._result = RunnerResult.from_json_dict(data)
         except Exception as error:
