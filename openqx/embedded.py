@@ -50,11 +50,12 @@ class EmbeddedServer:
         workers: int | None = None,
         **settings: Any,
     ) -> None:
-        self._tmp = None if data_dir else tempfile.mkdtemp(prefix="openqx-")
+        folder = data_dir or tempfile.mkdtemp(prefix="openqx-")
+        self._tmp = None if data_dir else str(folder)
         self.token = token or new_token()
         self.settings = Settings(
             host="127.0.0.1",
-            data_dir=Path(data_dir or self._tmp or "."),
+            data_dir=Path(folder),
             db_url=db_url,
             executor=executor,
             workers=workers,

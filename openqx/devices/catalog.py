@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 from openqx.core import errors
 from openqx.devices import fake_import, simulators
@@ -41,12 +41,6 @@ class DeviceCatalog:
         self._devices: dict[str, Device] = {}
         self._lock = threading.Lock()
 
-    def add(self, device: Device) -> None:
-        """Add (or replace) a device."""
-        with self._lock:
-            self._devices[device.name] = device
-            self._loaders.pop(device.name, None)
-
     def add_lazy(self, name: str, loader: Callable[[], Device]) -> None:
         """Register ``loader`` to build device ``name`` on first access."""
         with self._lock:
@@ -73,9 +67,6 @@ class DeviceCatalog:
                 del self._loaders[name]
         return device
 
-    def __contains__(self, name: object) -> bool:
-        return name in self._devices or name in self._loaders
-
     def names(self) -> list[str]:
         """Return every device name, sorted, without loading any device."""
         return sorted({*self._devices, *self._loaders})
@@ -83,9 +74,6 @@ class DeviceCatalog:
     def devices(self) -> list[Device]:
         """Return every device (loading those not loaded yet), sorted by name."""
         return [self.get(name) for name in self.names()]
-
-    def __iter__(self) -> Iterator[Device]:
-        return iter(self.devices())
 
 
 @functools.cache

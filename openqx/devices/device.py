@@ -95,20 +95,13 @@ class Device:
         index = bisect_left(dates, moment)
         return self.snapshots[index - 1] if index > 0 else None
 
-    def _resolve(self, snapshot_id: str | None) -> CalibrationSnapshot | None:
-        if self.simulator:
-            return None
-        if snapshot_id is None:
-            return self.current_snapshot()
-        return self.snapshot(snapshot_id)
-
     def target(self, snapshot_id: str | None = None) -> Target:
         """Return the (cached) qiskit ``Target`` for a snapshot (default: the current one).
 
         Raises:
             NotFoundError: ``snapshot_id`` names no snapshot of this device.
         """
-        snap = self._resolve(snapshot_id)
+        snap = self.resolve_snapshot(snapshot_id)
         key = snap.id if snap else None
         with self._lock:
             cached = self._targets.get(key)
@@ -129,4 +122,8 @@ class Device:
         Raises:
             NotFoundError: ``snapshot_id`` names no snapshot of this device.
         """
-        return self._resolve(snapshot_id)
+        if self.simulator:
+            return None
+        if snapshot_id is None:
+            return self.current_snapshot()
+        return self.snapshot(snapshot_id)

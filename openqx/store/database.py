@@ -124,14 +124,11 @@ class Database:
             echo: log every statement (debugging).
         """
         self.url = url
+        self.dialect = sa.make_url(url).get_backend_name()
+        """``"sqlite"`` or ``"postgresql"``."""
         self._echo = echo
         self._engine: Engine | None = None
         self.state = DatabaseState.NEW
-
-    @property
-    def dialect(self) -> str:
-        """``"sqlite"`` or ``"postgresql"``."""
-        return sa.make_url(self.url).get_backend_name()
 
     @property
     def engine(self) -> Engine:

@@ -94,10 +94,6 @@ class SqlJobStore:
         instances = conn.execute(q.user_instances([row.id])).all()
         return user_record(row, tuple(i.instance for i in instances))
 
-    def _insert_ignore(self, table: sa.Table) -> Any:
-        dialect = postgresql if self._postgresql else sqlite
-        return dialect.insert(table)
-
     # --- users ----------------------------------------------------------------------------
     def count_users(self) -> int:
         """Number of users (0 on a fresh database)."""
@@ -177,9 +173,8 @@ class SqlJobStore:
         """
         if maximum_jobs is not None and maximum_jobs < 0:
             raise InvalidInputError("maximum_jobs must be >= 0 or None.")
-        stmt = self._insert_ignore(q.backend_settings).values(
-            backend=backend, maximum_jobs=maximum_jobs
-        )
+        insert = postgresql.insert if self._postgresql else sqlite.insert
+        stmt = insert(q.backend_settings).values(backend=backend, maximum_jobs=maximum_jobs)
         stmt = stmt.on_conflict_do_update(
             index_elements=[q.backend_settings.c.backend],
             set_={"maximum_jobs": maximum_jobs},
