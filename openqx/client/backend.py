@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_SHOTS", "UNSET", "OpenQXBackend", "OpenQXSimulator"]
 
-DEFAULT_SHOTS = 4000
+DEFAULT_SHOTS = run_options.DEFAULT_SHOTS
 """Default shots, lowered to the backend's ``max_shots`` when that is smaller."""
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from openqx.core.wire import SHARE_LEVELS
 
 __all__ = [
+    "DEFAULT_SHOTS",
     "KNOWN_RUN_OPTIONS",
     "MAX_JOB_NAME_LENGTH",
     "MAX_TAG_LENGTH",
@@ -29,6 +30,8 @@ __all__ = [
     "validate_shots",
 ]
 
+DEFAULT_SHOTS = 4000
+"""Shots when none are given (the seed's default); jobs clamp it to the backend's max_shots."""
 MAX_TAGS = 100
 """Most tags one job may carry."""
 MAX_TAG_LENGTH = 256

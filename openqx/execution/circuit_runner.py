@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from openqx.core import errors, wire
+from openqx.core.run_options import DEFAULT_SHOTS
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.device import Device
 from openqx.execution import circuits as circuit_tools
@@ -38,7 +39,6 @@ __all__ = [
 PROGRAM_ID = "circuit-runner"
 CALIBRATION_SHOTS = 8192
 """Shots per readout calibration circuit (all-zeros and all-ones)."""
-DEFAULT_SHOTS = 4000
 
 _TRANSPILE_OPTIONS = (
     "initial_layout",

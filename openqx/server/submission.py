@@ -16,7 +16,6 @@ from openqx.server.state import DEFAULT_INSTANCE, ServiceState
 from openqx.store.records import JobRecord, NewJob, UserRecord
 
 __all__ = [
-    "DEFAULT_SHOTS",
     "decode_circuits",
     "resolve_instance",
     "submit_circuits_job",
@@ -24,9 +23,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_SHOTS = 4000
-"""The seed's default, clamped to the backend's ``max_shots``."""
 
 
 def decode_circuits(text: str, *, field: str = "qpy") -> tuple[bytes, list[QuantumCircuit]]:
@@ -100,7 +96,11 @@ def submit_circuits_job(state: ServiceState, user: UserRecord, body: JobSubmissi
         run_options.validate_job_name(body.name)
         if body.share_level is not None:
             run_options.validate_share_level(body.share_level)
-        shots = body.shots if body.shots is not None else min(DEFAULT_SHOTS, device.max_shots)
+        shots = (
+            body.shots
+            if body.shots is not None
+            else min(run_options.DEFAULT_SHOTS, device.max_shots)
+        )
         run_options.validate_shots(shots, configuration)
         warnings = run_options.validate_run_options(body.options, configuration)
     except (ValueError, TypeError) as exc:
