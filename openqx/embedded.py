@@ -19,6 +19,7 @@ import uvicorn
 
 from openqx.core.ids import new_token
 from openqx.server.app import create_app
+from openqx.server.service import Service
 from openqx.server.settings import Settings
 
 if TYPE_CHECKING:
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 __all__ = ["EmbeddedServer", "start_local"]
 
 START_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 15.0
+"""How long ``stop`` waits for uvicorn's shutdown before closing the service itself."""
 PORT_ATTEMPTS = 3
 
 
@@ -64,6 +67,7 @@ class EmbeddedServer:
         )
         self.settings.check()
         self._server: uvicorn.Server | None = None
+        self._service: Service | None = None
         self._thread: threading.Thread | None = None
         self.url = ""
 
@@ -80,8 +84,10 @@ class EmbeddedServer:
         # uvicorn binds the port itself: handing it a pre-bound socket (``sockets=``) made
         # every request wait ~40 ms for a delayed ACK on this platform.
         self.url = f"http://127.0.0.1:{port}"
+        # A fresh service per attempt: a failed attempt's lifespan has closed its own.
+        service = self._service = Service.from_settings(self.settings)
         config = uvicorn.Config(
-            create_app(self.settings),
+            create_app(service),
             host="127.0.0.1",
             port=port,
             log_level="warning",
@@ -97,18 +103,24 @@ class EmbeddedServer:
         while not self._server.started:
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 self._server.should_exit = True
-                self._thread.join(timeout=15)
+                self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
+                service.close()
                 return False
             time.sleep(0.02)
         return True
 
     def stop(self) -> None:
-        """Stop the server and remove the temporary folder."""
+        """Stop the server (its lifespan closes the service: dispatcher, executor, database)
+        and remove the temporary folder. Runs at interpreter exit too, Ctrl-C included."""
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
-            self._thread.join(timeout=15)
+            self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
             self._thread = None
+        if self._service is not None:
+            # Normally a no-op (the lifespan closed it); waits for a lifespan still closing.
+            self._service.close()
+            self._service = None
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 
 __all__ = ["serve"]
@@ -14,6 +15,7 @@ def serve(args: argparse.Namespace) -> int:
 
     from openqx.cli.main import configure_logging
     from openqx.server.app import create_app
+    from openqx.server.service import Service
     from openqx.server.settings import Settings
 
     configure_logging(args.log_level)
@@ -39,11 +41,22 @@ def serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_level=args.log_level.lower(),
-        access_log=False,
-    )
+    try:
+        service = Service.from_settings(settings)
+    except Exception as exc:  # a database or executor that cannot be reached: say so plainly
+        logging.getLogger(__name__).debug("start-up failed", exc_info=exc)
+        print(f"openqx serve: cannot start the service: {exc}", file=sys.stderr)
+        return 1
+    try:
+        # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, whose lifespan closes the
+        # service; the ``finally`` closes it too when uvicorn never got as far.
+        uvicorn.run(
+            create_app(service),
+            host=settings.host,
+            port=settings.port,
+            log_level=args.log_level.lower(),
+            access_log=False,
+        )
+    finally:
+        service.close()
     return 0

@@ -13,22 +13,23 @@ from openqx.core.wire import API_PREFIX
 from openqx.server.errors import install_error_handlers
 from openqx.server.limits import BodySizeLimit
 from openqx.server.routes import account, backends, jobs, runtime
-from openqx.server.settings import Settings
-from openqx.server.state import ServiceState
+from openqx.server.service import Service
 
 __all__ = ["create_app"]
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; the lifespan opens the service state (database, executor, dispatcher)
-    and closes it on shutdown."""
-    settings = settings or Settings.from_env()
-    service = ServiceState(settings)
+def create_app(service: Service) -> FastAPI:
+    """Build the app around ``service``: the lifespan opens it (admin user, dispatcher) and
+    closes it on shutdown (dispatcher, executor, then what the service was handed to close).
+
+    Args:
+        service: a new, not yet opened service (``Service.from_settings`` or assembled).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(service.open)
         try:
+            await run_in_threadpool(service.open)
             yield
         finally:
             await run_in_threadpool(service.close)
@@ -43,5 +44,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     for module in (account, backends, jobs, runtime):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.max_payload_bytes)
+    app.add_middleware(BodySizeLimit, max_bytes=service.settings.max_payload_bytes)
     return app

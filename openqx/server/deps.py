@@ -1,4 +1,4 @@
-"""Request dependencies: the service state and the authenticated user."""
+"""Request dependencies: the service and the authenticated user."""
 
 from __future__ import annotations
 
@@ -7,23 +7,23 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from openqx.core import errors
-from openqx.server.state import ServiceState
+from openqx.server.service import Service
 from openqx.store.records import JobRecord, UserRecord
 
-__all__ = ["AdminUser", "CurrentUser", "State", "get_state", "visible_job"]
+__all__ = ["AdminUser", "CurrentUser", "ServiceDep", "get_service", "visible_job"]
 
 
-def get_state(request: Request) -> ServiceState:
-    """The service state opened by the lifespan."""
-    state: ServiceState = request.app.state.service
-    return state
+def get_service(request: Request) -> Service:
+    """The service the app was built around (opened by the lifespan)."""
+    service: Service = request.app.state.service
+    return service
 
 
-State = Annotated[ServiceState, Depends(get_state)]
+ServiceDep = Annotated[Service, Depends(get_service)]
 
 
 def current_user(
-    state: State,
+    service: ServiceDep,
     authorization: Annotated[str | None, Header()] = None,
     x_access_token: Annotated[str | None, Header()] = None,
 ) -> UserRecord:
@@ -38,7 +38,7 @@ def current_user(
         token = value.strip()
     if not token:
         raise errors.AuthenticationError("Missing API token: send 'Authorization: Bearer <token>'.")
-    return state.store.user_for_token(token)
+    return service.store.user_for_token(token)
 
 
 CurrentUser = Annotated[UserRecord, Depends(current_user)]
@@ -54,9 +54,9 @@ def admin_user(user: CurrentUser) -> UserRecord:
 AdminUser = Annotated[UserRecord, Depends(admin_user)]
 
 
-def visible_job(state: ServiceState, user: UserRecord, job_id: str) -> JobRecord:
+def visible_job(service: Service, user: UserRecord, job_id: str) -> JobRecord:
     """A job the user may see; others' jobs look absent (their existence is not leaked)."""
-    record = state.store.get_job(job_id)
+    record = service.store.get_job(job_id)
     if record.owner_id != user.id and not user.is_admin:
         raise errors.JobNotFoundError(job_id)
     return record

@@ -12,7 +12,7 @@ from openqx.core import errors, run_options
 from openqx.core.ids import new_job_id
 from openqx.core.wire import JobSubmission, b64decode
 from openqx.devices.validation import check_circuits
-from openqx.server.state import DEFAULT_INSTANCE, ServiceState
+from openqx.server.service import DEFAULT_INSTANCE, Service
 from openqx.store.records import JobRecord, NewJob, UserRecord
 
 __all__ = [
@@ -86,10 +86,10 @@ def _check_parameter_binds(circuits: list[QuantumCircuit], binds: Any) -> int:
     return len(binds)
 
 
-def submit_circuits_job(state: ServiceState, user: UserRecord, body: JobSubmission) -> JobRecord:
+def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission) -> JobRecord:
     """Validate a ``POST /jobs`` body and store the job; raises domain errors, stores nothing
     on failure."""
-    device = state.catalog.get(body.backend)
+    device = service.catalog.get(body.backend)
     configuration = device.configuration
     try:
         run_options.validate_job_tags(body.tags)
@@ -144,23 +144,23 @@ def submit_circuits_job(state: ServiceState, user: UserRecord, body: JobSubmissi
         live_data_enabled=body.live_data_enabled,
         client_info=dict(body.client_info),
     )
-    return store_job(state, job, payload, suffix="payload.qpy")
+    return store_job(service, job, payload, suffix="payload.qpy")
 
 
-def store_job(state: ServiceState, job: NewJob, payload: bytes, *, suffix: str) -> JobRecord:
+def store_job(service: Service, job: NewJob, payload: bytes, *, suffix: str) -> JobRecord:
     """Write the payload blob, then the row (job limit checked atomically); on any failure
     remove the blob again so a rejected submission leaves nothing behind."""
     job.payload_key = f"jobs/{job.id}/{suffix}"
-    state.blobs.put(job.payload_key, payload)
+    service.blobs.put(job.payload_key, payload)
     try:
-        limit = state.job_limit(job.backend)
-        record = state.store.create_job(job, max_active=limit)
+        limit = service.job_limit(job.backend)
+        record = service.store.create_job(job, max_active=limit)
     except BaseException:
-        state.blobs.delete(job.payload_key)
+        service.blobs.delete(job.payload_key)
         raise
     logger.info(
         "job queued",
         extra={"action": "submit_job", "job_id": record.id, "backend": record.backend},
     )
-    state.job_changed(record.id)
+    service.job_changed(record.id)
     return record

@@ -14,7 +14,7 @@ from openqx.core.wire import (
     UserCreated,
     VersionInfo,
 )
-from openqx.server.deps import AdminUser, CurrentUser, State
+from openqx.server.deps import AdminUser, CurrentUser, ServiceDep
 
 __all__ = ["router"]
 
@@ -34,10 +34,10 @@ def account(user: CurrentUser) -> AccountInfo:
 
 
 @router.post("/admin/users", response_model=UserCreated, status_code=201)
-def create_user(body: UserCreate, state: State, admin: AdminUser) -> UserCreated:
+def create_user(body: UserCreate, service: ServiceDep, admin: AdminUser) -> UserCreated:
     """Create a user and return its token (shown once)."""
     token = body.token or new_token()
-    user = state.store.create_user(
+    user = service.store.create_user(
         body.name, token, is_admin=body.is_admin, instances=body.instances
     )
     return UserCreated(
@@ -46,19 +46,21 @@ def create_user(body: UserCreate, state: State, admin: AdminUser) -> UserCreated
 
 
 @router.get("/admin/users", response_model=list[AccountInfo])
-def list_users(state: State, admin: AdminUser) -> list[AccountInfo]:
+def list_users(service: ServiceDep, admin: AdminUser) -> list[AccountInfo]:
     """Every user."""
     return [
         AccountInfo(user=u.name, is_admin=u.is_admin, instances=list(u.instances))
-        for u in state.store.list_users()
+        for u in service.store.list_users()
     ]
 
 
 @router.put("/admin/backends/{name}/job_limit", response_model=JobLimitInfo)
-def set_job_limit(name: str, body: JobLimitUpdate, state: State, admin: AdminUser) -> JobLimitInfo:
+def set_job_limit(
+    name: str, body: JobLimitUpdate, service: ServiceDep, admin: AdminUser
+) -> JobLimitInfo:
     """Set the per-user active-job limit of a backend."""
-    state.catalog.get(name)
-    state.store.set_backend_job_limit(name, body.maximum_jobs)
+    service.catalog.get(name)
+    service.store.set_backend_job_limit(name, body.maximum_jobs)
     return JobLimitInfo(
-        maximum_jobs=state.job_limit(name), active_jobs=state.store.count_active(admin.id, name)
+        maximum_jobs=service.job_limit(name), active_jobs=service.store.count_active(admin.id, name)
     )

@@ -9,8 +9,8 @@ from fastapi import APIRouter
 
 from openqx.core.wire import BackendStatusInfo, BackendSummary, JobLimitInfo
 from openqx.devices.catalog import Device
-from openqx.server.deps import CurrentUser, State
-from openqx.server.state import ServiceState
+from openqx.server.deps import CurrentUser, ServiceDep
+from openqx.server.service import Service
 
 __all__ = ["router"]
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/backends")
 STATUS_ACTIVE = "active"
 
 
-def _summary(state: ServiceState, device: Device) -> BackendSummary:
+def _summary(service: Service, device: Device) -> BackendSummary:
     configuration = device.configuration
     snapshot = device.current_snapshot()
     return BackendSummary(
@@ -28,7 +28,7 @@ def _summary(state: ServiceState, device: Device) -> BackendSummary:
         num_qubits=device.num_qubits,
         operational=True,
         status_msg=STATUS_ACTIVE,
-        pending_jobs=state.store.count_queued(device.name),
+        pending_jobs=service.store.count_queued(device.name),
         backend_version=str(configuration.get("backend_version", "0.0.0")),
         description=str(configuration.get("description") or ""),
         basis_gates=list(configuration.get("basis_gates", [])),
@@ -41,30 +41,30 @@ def _summary(state: ServiceState, device: Device) -> BackendSummary:
 
 
 @router.get("", response_model=list[BackendSummary])
-def list_backends(state: State, user: CurrentUser) -> list[BackendSummary]:
+def list_backends(service: ServiceDep, user: CurrentUser) -> list[BackendSummary]:
     """Every backend in the catalog."""
-    return [_summary(state, device) for device in state.catalog.devices()]
+    return [_summary(service, device) for device in service.catalog.devices()]
 
 
 @router.get("/{name}", response_model=BackendSummary)
-def get_backend(name: str, state: State, user: CurrentUser) -> BackendSummary:
+def get_backend(name: str, service: ServiceDep, user: CurrentUser) -> BackendSummary:
     """One backend."""
-    return _summary(state, state.catalog.get(name))
+    return _summary(service, service.catalog.get(name))
 
 
 @router.get("/{name}/configuration")
-def configuration(name: str, state: State, user: CurrentUser) -> dict[str, Any]:
+def configuration(name: str, service: ServiceDep, user: CurrentUser) -> dict[str, Any]:
     """The backend configuration (IBM ``BackendConfiguration`` JSON)."""
-    return state.catalog.get(name).configuration
+    return service.catalog.get(name).configuration
 
 
 @router.get("/{name}/properties")
 def properties(
-    name: str, state: State, user: CurrentUser, datetime: datetime | None = None
+    name: str, service: ServiceDep, user: CurrentUser, datetime: datetime | None = None
 ) -> dict[str, Any] | None:
     """Calibration properties: the current snapshot, or with ``datetime`` the newest one
     strictly older than it; ``null`` for ideal simulators."""
-    device = state.catalog.get(name)
+    device = service.catalog.get(name)
     if datetime is None:
         current = device.current_snapshot()
         return current.properties if current else None
@@ -73,9 +73,9 @@ def properties(
 
 
 @router.get("/{name}/status", response_model=BackendStatusInfo)
-def status(name: str, state: State, user: CurrentUser) -> BackendStatusInfo:
+def status(name: str, service: ServiceDep, user: CurrentUser) -> BackendStatusInfo:
     """Operational flag and queue length."""
-    summary = _summary(state, state.catalog.get(name))
+    summary = _summary(service, service.catalog.get(name))
     return BackendStatusInfo(
         backend_name=summary.name,
         backend_version=summary.backend_version,
@@ -86,9 +86,9 @@ def status(name: str, state: State, user: CurrentUser) -> BackendStatusInfo:
 
 
 @router.get("/{name}/job_limit", response_model=JobLimitInfo)
-def job_limit(name: str, state: State, user: CurrentUser) -> JobLimitInfo:
+def job_limit(name: str, service: ServiceDep, user: CurrentUser) -> JobLimitInfo:
     """The caller's limit and active jobs on this backend."""
-    state.catalog.get(name)
+    service.catalog.get(name)
     return JobLimitInfo(
-        maximum_jobs=state.job_limit(name), active_jobs=state.store.count_active(user.id, name)
+        maximum_jobs=service.job_limit(name), active_jobs=service.store.count_active(user.id, name)
     )

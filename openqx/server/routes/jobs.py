@@ -25,9 +25,9 @@ from openqx.core.wire import (
     QueueInfo,
     b64encode,
 )
-from openqx.server.deps import CurrentUser, State, visible_job
+from openqx.server.deps import CurrentUser, ServiceDep, visible_job
 from openqx.server.events import wait_for_event
-from openqx.server.state import ServiceState
+from openqx.server.service import Service
 from openqx.server.submission import submit_circuits_job
 from openqx.server.views import job_info, job_status_info
 from openqx.store.records import JobRecord, UserRecord
@@ -43,25 +43,25 @@ STREAM_MAX_SECONDS = 3600.0
 """A stream ends after this long; clients reconnect."""
 
 
-def _position(state: ServiceState, record: JobRecord) -> int | None:
-    return state.store.queue_position(record)
+def _position(service: Service, record: JobRecord) -> int | None:
+    return service.store.queue_position(record)
 
 
-def _read_status(state: ServiceState, job_id: str) -> tuple[JobRecord, JobStatusInfo]:
+def _read_status(service: Service, job_id: str) -> tuple[JobRecord, JobStatusInfo]:
     """The job and its status view, read in one worker-thread hop."""
-    record = state.store.get_job(job_id)
-    return record, job_status_info(record, queue_position=_position(state, record))
+    record = service.store.get_job(job_id)
+    return record, job_status_info(record, queue_position=_position(service, record))
 
 
 @router.post("/jobs", response_model=JobInfo, status_code=201)
-def submit_job(body: JobSubmission, state: State, user: CurrentUser) -> JobInfo:
+def submit_job(body: JobSubmission, service: ServiceDep, user: CurrentUser) -> JobInfo:
     """Validate and queue a job of circuits."""
-    record = submit_circuits_job(state, user, body)
-    return job_info(record, queue_position=_position(state, record))
+    record = submit_circuits_job(service, user, body)
+    return job_info(record, queue_position=_position(service, record))
 
 
 @router.post("/jobs/search", response_model=JobPage)
-def search_jobs(query: JobQuery, state: State, user: CurrentUser) -> JobPage:
+def search_jobs(query: JobQuery, service: ServiceDep, user: CurrentUser) -> JobPage:
     """Jobs visible to the caller matching every filter, one keyset page at a time."""
     if query.limit is not None and query.limit < 0:
         raise errors.InvalidFilterError(f"limit must be 0 or more, not {query.limit}.")
@@ -72,21 +72,21 @@ def search_jobs(query: JobQuery, state: State, user: CurrentUser) -> JobPage:
             run_options.validate_job_tags(query.tags)
         except (TypeError, ValueError) as exc:
             raise errors.InvalidFilterError(str(exc)) from exc
-    records, cursor = state.store.search_jobs(query, visible_to=user)
+    records, cursor = service.store.search_jobs(query, visible_to=user)
     return JobPage(jobs=[job_info(r) for r in records], next_cursor=cursor)
 
 
 @router.get("/jobs/{job_id}", response_model=JobInfo)
-def get_job(job_id: str, state: State, user: CurrentUser) -> JobInfo:
+def get_job(job_id: str, service: ServiceDep, user: CurrentUser) -> JobInfo:
     """One job (no circuits or results)."""
-    record = visible_job(state, user, job_id)
-    return job_info(record, queue_position=_position(state, record))
+    record = visible_job(service, user, job_id)
+    return job_info(record, queue_position=_position(service, record))
 
 
 @router.patch("/jobs/{job_id}", response_model=JobInfo)
-def update_job(job_id: str, body: JobUpdate, state: State, user: CurrentUser) -> JobInfo:
+def update_job(job_id: str, body: JobUpdate, service: ServiceDep, user: CurrentUser) -> JobInfo:
     """Rename a job and/or replace its tags."""
-    record = visible_job(state, user, job_id)
+    record = visible_job(service, user, job_id)
     if record.owner_id != user.id:
         raise errors.PermissionDeniedError("Only the job's owner may change it.")
     if body.name is None and body.tags is None:
@@ -96,30 +96,32 @@ def update_job(job_id: str, body: JobUpdate, state: State, user: CurrentUser) ->
         run_options.validate_job_tags(body.tags)
     except (TypeError, ValueError) as exc:
         raise errors.InvalidInputError(str(exc)) from exc
-    updated = state.store.update_job(job_id, name=body.name, tags=body.tags)
-    state.job_changed(job_id)
-    return job_info(updated, queue_position=_position(state, updated))
+    updated = service.store.update_job(job_id, name=body.name, tags=body.tags)
+    service.job_changed(job_id)
+    return job_info(updated, queue_position=_position(service, updated))
 
 
 @router.get("/jobs/{job_id}/status", response_model=JobStatusInfo)
-def job_status(job_id: str, state: State, user: CurrentUser) -> JobStatusInfo:
+def job_status(job_id: str, service: ServiceDep, user: CurrentUser) -> JobStatusInfo:
     """Status, queue position and error of a job."""
-    record = visible_job(state, user, job_id)
-    return job_status_info(record, queue_position=_position(state, record))
+    record = visible_job(service, user, job_id)
+    return job_status_info(record, queue_position=_position(service, record))
 
 
 @router.get("/jobs/{job_id}/events")
-async def job_events(job_id: str, request: Request, state: State, user: CurrentUser) -> Response:
+async def job_events(
+    job_id: str, request: Request, service: ServiceDep, user: CurrentUser
+) -> Response:
     """Server-sent events: one ``status`` event now and at every change, until final."""
-    await run_in_threadpool(visible_job, state, user, job_id)
+    await run_in_threadpool(visible_job, service, user, job_id)
 
     async def stream() -> AsyncIterator[str]:
         last: JobStatusInfo | None = None
         started = idle = datetime.now(UTC)
-        with state.events.subscribe(job_id) as changed:
+        with service.events.subscribe(job_id) as changed:
             while True:
                 changed.clear()
-                record, info = await run_in_threadpool(_read_status, state, job_id)
+                record, info = await run_in_threadpool(_read_status, service, job_id)
                 if info != last:
                     last = info
                     idle = datetime.now(UTC)
@@ -141,9 +143,11 @@ async def job_events(job_id: str, request: Request, state: State, user: CurrentU
 
 
 @router.get("/jobs/{job_id}/result")
-def job_result(job_id: str, state: State, user: CurrentUser, partial: bool = False) -> Response:
+def job_result(
+    job_id: str, service: ServiceDep, user: CurrentUser, partial: bool = False
+) -> Response:
     """The qiskit ``Result`` JSON of a finished job."""
-    record = visible_job(state, user, job_id)
+    record = visible_job(service, user, job_id)
     if record.status is JobStatus.CANCELLED:
         raise errors.InvalidStateError(
             f"Unable to retrieve result for job {job_id}. Job was cancelled.", status="CANCELLED"
@@ -159,14 +163,14 @@ def job_result(job_id: str, state: State, user: CurrentUser, partial: bool = Fal
             f"Job {job_id} is {record.status.value}; its result is not available yet.",
             status=record.status.value,
         )
-    return Response(content=state.blobs.get(record.result_key), media_type="application/json")
+    return Response(content=service.blobs.get(record.result_key), media_type="application/json")
 
 
 @router.get("/jobs/{job_id}/circuits", response_model=CircuitsPayload)
-def job_circuits(job_id: str, state: State, user: CurrentUser) -> CircuitsPayload:
+def job_circuits(job_id: str, service: ServiceDep, user: CurrentUser) -> CircuitsPayload:
     """The job's circuits as base64 QPY (for runtime jobs: the program's circuits input)."""
-    record = visible_job(state, user, job_id)
-    payload = state.blobs.get(record.payload_key)
+    record = visible_job(service, user, job_id)
+    payload = service.blobs.get(record.payload_key)
     if record.kind == "runtime":
         params: dict[str, Any] = json.loads(payload)
         return CircuitsPayload(qpy=str(params.get("circuits", "")))
@@ -174,28 +178,28 @@ def job_circuits(job_id: str, state: State, user: CurrentUser) -> CircuitsPayloa
 
 
 @router.get("/jobs/{job_id}/properties")
-def job_properties(job_id: str, state: State, user: CurrentUser) -> dict[str, Any] | None:
+def job_properties(job_id: str, service: ServiceDep, user: CurrentUser) -> dict[str, Any] | None:
     """The calibration snapshot the job ran (or will run) with; ``null`` for simulators."""
-    record = visible_job(state, user, job_id)
+    record = visible_job(service, user, job_id)
     if record.snapshot_id is None:
         return None
-    return state.catalog.get(record.backend).snapshot(record.snapshot_id).properties
+    return service.catalog.get(record.backend).snapshot(record.snapshot_id).properties
 
 
 @router.get("/jobs/{job_id}/queue_info", response_model=QueueInfo)
-def queue_info(job_id: str, state: State, user: CurrentUser) -> QueueInfo:
+def queue_info(job_id: str, service: ServiceDep, user: CurrentUser) -> QueueInfo:
     """Queue position and estimated start/completion from the backend's measured run times."""
-    record = visible_job(state, user, job_id)
-    return estimate_queue_info(state, record)
+    record = visible_job(service, user, job_id)
+    return estimate_queue_info(service, record)
 
 
-def estimate_queue_info(state: ServiceState, record: JobRecord) -> QueueInfo:
+def estimate_queue_info(service: Service, record: JobRecord) -> QueueInfo:
     """Position and times: jobs ahead × mean run time ÷ worker slots."""
     if record.status is not JobStatus.QUEUED:
         return QueueInfo(job_id=record.id, status=record.status.value)
-    position = state.store.queue_position(record) or 1
-    mean = state.store.mean_run_seconds(record.backend) or 1.0
-    slots = max(1, state.dispatcher.capacity)
+    position = service.store.queue_position(record) or 1
+    mean = service.store.mean_run_seconds(record.backend) or 1.0
+    slots = max(1, service.dispatcher.capacity)
     start = datetime.now(UTC) + timedelta(seconds=(position - 1) * mean / slots)
     return QueueInfo(
         job_id=record.id,
@@ -210,17 +214,17 @@ def estimate_queue_info(state: ServiceState, record: JobRecord) -> QueueInfo:
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=CancelAnswer)
-def cancel_job(job_id: str, state: State, user: CurrentUser) -> CancelAnswer:
+def cancel_job(job_id: str, service: ServiceDep, user: CurrentUser) -> CancelAnswer:
     """Cancel a queued job at once, or stop a running one."""
-    record = visible_job(state, user, job_id)
+    record = visible_job(service, user, job_id)
     if record.status.is_final:
         return CancelAnswer(
             cancelled=record.status is JobStatus.CANCELLED,
             status=record.status,
             message=f"Job {job_id} is already {record.status.value}.",
         )
-    updated = state.store.request_cancel(job_id)
-    state.job_changed(job_id)
+    updated = service.store.request_cancel(job_id)
+    service.job_changed(job_id)
     if updated.status is JobStatus.CANCELLED:
         return CancelAnswer(cancelled=True, status=updated.status, message="Job cancelled.")
     return CancelAnswer(
@@ -231,17 +235,17 @@ def cancel_job(job_id: str, state: State, user: CurrentUser) -> CancelAnswer:
 
 
 @router.get("/job_sets/{set_id}", response_model=list[JobInfo])
-def job_set(set_id: str, state: State, user: CurrentUser) -> list[JobInfo]:
+def job_set(set_id: str, service: ServiceDep, user: CurrentUser) -> list[JobInfo]:
     """Every job of a job set (tagged ``openqx_jobset_<set_id>_``), in one answer."""
-    return [job_info(r) for r in jobs_of_set(state, user, set_id)]
+    return [job_info(r) for r in jobs_of_set(service, user, set_id)]
 
 
-def jobs_of_set(state: ServiceState, user: UserRecord, set_id: str) -> list[JobRecord]:
+def jobs_of_set(service: Service, user: UserRecord, set_id: str) -> list[JobRecord]:
     """All jobs carrying the set's tag, oldest first; JobSetNotFoundError when none."""
     query = JobQuery(limit=None, tags=[f"openqx_jobset_{set_id}_"], descending=False)
     found: list[JobRecord] = []
     while True:
-        records, cursor = state.store.search_jobs(query, visible_to=user)
+        records, cursor = service.store.search_jobs(query, visible_to=user)
         found.extend(records)
         if cursor is None:
             break

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from openqx.core import errors, run_options
 from openqx.core.ids import new_job_id
 from openqx.core.wire import JobInfo, RuntimeJobSubmission
-from openqx.server.deps import CurrentUser, State
+from openqx.server.deps import CurrentUser, ServiceDep
 from openqx.server.submission import resolve_instance, store_job
 from openqx.server.views import job_info
 from openqx.store.records import NewJob
@@ -20,7 +20,9 @@ router = APIRouter()
 
 
 @router.post("/runtime/jobs", response_model=JobInfo, status_code=201)
-def submit_runtime_job(body: RuntimeJobSubmission, state: State, user: CurrentUser) -> JobInfo:
+def submit_runtime_job(
+    body: RuntimeJobSubmission, service: ServiceDep, user: CurrentUser
+) -> JobInfo:
     """Validate and queue a program run (``circuit-runner``: transpile, run, mitigate)."""
     from openqx.execution.circuit_runner import PROGRAM_ID, validate_circuit_runner_params
 
@@ -28,7 +30,7 @@ def submit_runtime_job(body: RuntimeJobSubmission, state: State, user: CurrentUs
         raise errors.InvalidInputError(
             f"Unknown program {body.program_id!r}; available programs: {PROGRAM_ID}."
         )
-    device = state.catalog.get(body.backend)
+    device = service.catalog.get(body.backend)
     try:
         run_options.validate_job_tags(body.tags)
         run_options.validate_job_name(body.name)
@@ -52,5 +54,5 @@ def submit_runtime_job(body: RuntimeJobSubmission, state: State, user: CurrentUs
         snapshot_id=snapshot.id if snapshot else None,
         client_info=dict(body.client_info),
     )
-    record = store_job(state, job, json.dumps(body.params).encode(), suffix="params.json")
+    record = store_job(service, job, json.dumps(body.params).encode(), suffix="params.json")
     return job_info(record)

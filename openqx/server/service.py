@@ -1,0 +1,210 @@
+"""The service of one server process: the parts it is given, their lifecycle, and the rules
+that need more than one of them.
+
+``Service`` receives its job store, blob store, executor, device catalog and clock, so a test
+can assemble it from in-memory parts; ``Service.from_settings`` builds the defaults (the
+database, migrated, behind ``SqlJobStore``; the blob store; the executor) and hands the
+service what it opened, to close. ``open`` starts the dispatcher; ``close`` stops it first,
+then closes the executor, then everything ``from_settings`` opened (the database last).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import logging
+import sys
+import threading
+from collections.abc import Callable, Sequence
+
+from openqx.core.clock import SYSTEM_CLOCK, Clock
+from openqx.core.ids import new_token
+from openqx.devices.catalog import DeviceCatalog, default_catalog
+from openqx.execution.executors import default_workers, make_executor
+from openqx.execution.port import JobExecutor
+from openqx.scheduler.dispatcher import Dispatcher
+from openqx.server.events import JobEvents
+from openqx.server.settings import Settings
+from openqx.store.blobs import BlobStore, make_blob_store
+from openqx.store.database import Database
+from openqx.store.port import JobStore
+from openqx.store.sql_store import SqlJobStore
+
+__all__ = [
+    "ADMIN_NAME",
+    "DEFAULT_INSTANCE",
+    "STOP_TIMEOUT_SECONDS",
+    "Service",
+    "ServiceStatus",
+]
+
+logger = logging.getLogger(__name__)
+
+ADMIN_NAME = "admin"
+DEFAULT_INSTANCE = "openqx/main/default"
+STOP_TIMEOUT_SECONDS = 5.0
+"""How long ``close`` lets running jobs finish before leaving them to be requeued."""
+
+
+class ServiceStatus(enum.Enum):
+    """Lifecycle of a service."""
+
+    NEW = "new"
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Service:
+    """Store, blobs, executor, catalog, clock and dispatcher of one server process.
+
+    The service owns the executor it is given (``close`` closes it after the dispatcher has
+    stopped) and the callables in ``on_close``; the store, blob store and catalog belong to
+    whoever built them.
+
+    Args:
+        store: the job store.
+        blobs: where payloads and results go.
+        executor: where jobs run.
+        catalog: the devices.
+        settings: limits, lease and poll intervals, admin token, worker slots.
+        clock: time for the dispatcher and the queue estimates.
+        on_close: called in order after the executor is closed (e.g. ``Database.close``).
+    """
+
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        blobs: BlobStore,
+        executor: JobExecutor,
+        catalog: DeviceCatalog,
+        settings: Settings | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        on_close: Sequence[Callable[[], None]] = (),
+    ) -> None:
+        self.store = store
+        self.blobs = blobs
+        self.executor = executor
+        self.catalog = catalog
+        self.settings = settings or Settings()
+        self.clock = clock
+        self.events = JobEvents()
+        self._on_close = list(on_close)
+        self._lifecycle = threading.Lock()
+        self.dispatcher = Dispatcher(
+            store,
+            blobs,
+            executor,
+            capacity=self.settings.workers or default_workers(),
+            lease_seconds=self.settings.lease_seconds,
+            poll_seconds=self.settings.poll_seconds,
+            on_change=self.events.notify,
+        )
+        self.status = ServiceStatus.NEW
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = SYSTEM_CLOCK) -> Service:
+        """Build the default parts from ``settings``: the database (opened and migrated)
+        behind ``SqlJobStore``, the blob store, the executor and the default catalog.
+
+        The service closes the executor and the database when it is closed; if building a
+        part fails, what was already opened is closed before the error propagates.
+        """
+        settings.check()
+        if not settings.db_url or not settings.blob_url:
+            settings.data_dir.mkdir(parents=True, exist_ok=True)
+        with contextlib.ExitStack() as undo:
+            database = Database(settings.database_url).open()
+            undo.callback(database.close)
+            database.upgrade()
+            blobs = make_blob_store(settings.blob_location)
+            executor = make_executor(
+                settings.executor,
+                workers=settings.workers or default_workers(),
+                address=settings.dask_address,
+            )
+            undo.callback(executor.close)
+            service = cls(
+                store=SqlJobStore(database),
+                blobs=blobs,
+                executor=executor,
+                catalog=default_catalog(),
+                settings=settings,
+                clock=clock,
+                on_close=[database.close],
+            )
+            undo.pop_all()
+        return service
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    def open(self) -> None:
+        """Create the admin user on a fresh store, then start the dispatcher.
+
+        Raises:
+            RuntimeError: the service was opened (or closed) before.
+        """
+        with self._lifecycle:
+            if self.status is not ServiceStatus.NEW:
+                raise RuntimeError(f"the service is {self.status.value}; open it only once")
+            self._bootstrap_admin()
+            self.dispatcher.start()
+            self.status = ServiceStatus.OPEN
+
+    def close(self) -> None:
+        """Stop the dispatcher (running jobs get ``STOP_TIMEOUT_SECONDS`` to finish, the rest
+        stay leased and are requeued), close the executor, then what ``on_close`` names.
+
+        Idempotent and thread-safe; a service that was never opened still releases its parts.
+        """
+        with self._lifecycle:
+            if self.status is ServiceStatus.CLOSED:
+                return
+            was_open = self.status is ServiceStatus.OPEN
+            self.status = ServiceStatus.CLOSED
+            # An ExitStack so that a part failing to close does not keep the next one open;
+            # callbacks run last-in first-out: the executor, then on_close in order.
+            with contextlib.ExitStack() as closing:
+                for close in reversed(self._on_close):
+                    closing.callback(close)
+                closing.callback(self.executor.close)
+                if was_open:
+                    self.dispatcher.stop(timeout=STOP_TIMEOUT_SECONDS)
+        logger.info("service closed", extra={"action": "close_service"})
+
+    def __enter__(self) -> Service:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- rules that need more than one part ---------------------------------------------------
+    def job_changed(self, job_id: str) -> None:
+        """A job was created or changed through the API: wake streams and the dispatcher."""
+        self.events.notify(job_id)
+        self.dispatcher.wake()
+
+    def job_limit(self, backend: str) -> int | None:
+        """The per-user active-job limit on ``backend``: database, then settings, then the
+        device default."""
+        configured = self.store.backend_job_limit(backend)
+        if configured is not None:
+            return configured
+        if backend in self.settings.job_limits:
+            return self.settings.job_limits[backend]
+        return self.catalog.get(backend).default_job_limit
+
+    def _bootstrap_admin(self) -> None:
+        if self.store.count_users() > 0:
+            return
+        token = self.settings.admin_token or new_token()
+        self.store.create_user(ADMIN_NAME, token, is_admin=True, instances=[DEFAULT_INSTANCE])
+        logger.info("admin user created", extra={"action": "bootstrap_admin"})
+        if not self.settings.admin_token:
+            # Printed once, on the first start only: the token is stored hashed.
+            print(  # noqa: T201 - the one time the token can be shown
+                f"openqx: created user {ADMIN_NAME!r}; its API token (shown only once) is:\n"
+                f"  {token}",
+                file=sys.stderr,
+                flush=True,
+            )
