@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from openqx.client import exceptions as exc
 from openqx.client.http import ApiClient
+from openqx.client.local_service import start_local_service
 from openqx.client.provider import AccountProvider
 
 __all__ = ["ACCOUNT_FILE", "DEFAULT_URL", "OpenQX", "config_dir"]
@@ -275,12 +276,14 @@ class OpenQX:
     def local(**kwargs: Any) -> AccountProvider:
         """Start an embedded server in this process and return its provider.
 
+        The service is found through the ``openqx.local_service`` entry point
+        (``openqx.client.local_service``), so the client never imports the server itself.
         Needs the server extras (``pip install openqx[server]``).
 
         Args:
             **kwargs: options of ``openqx.embedded.start_local``.
-        """
-        from openqx.embedded import start_local  # lazy: a client-only install lacks it
 
-        provider: AccountProvider = start_local(**kwargs)
-        return provider
+        Raises:
+            OpenQXAccountError: the server extras are not installed.
+        """
+        return start_local_service(**kwargs)
