@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from typing import Any
 
@@ -10,7 +11,7 @@ from qiskit import QuantumCircuit, qpy
 
 from openqx.core import errors, run_options
 from openqx.core.ids import new_job_id
-from openqx.core.wire import JobSubmission, b64decode
+from openqx.core.wire import JobSubmission, RuntimeJobSubmission, b64decode
 from openqx.devices.validation import check_circuits
 from openqx.server.service import DEFAULT_INSTANCE, Service
 from openqx.store.records import JobRecord, NewJob, UserRecord
@@ -18,8 +19,9 @@ from openqx.store.records import JobRecord, NewJob, UserRecord
 __all__ = [
     "decode_circuits",
     "resolve_instance",
-    "submit_circuits_job",
     "store_job",
+    "submit_circuits_job",
+    "submit_runtime_job",
 ]
 
 logger = logging.getLogger(__name__)
@@ -145,6 +147,45 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
         client_info=dict(body.client_info),
     )
     return store_job(service, job, payload, suffix="payload.qpy")
+
+
+def submit_runtime_job(service: Service, user: UserRecord, body: RuntimeJobSubmission) -> JobRecord:
+    """Validate a ``POST /runtime/jobs`` body (program, backend, name, tags, the program's
+    params) and store the job like any other; raises domain errors, stores nothing on
+    failure."""
+    # Imported here: the circuit runner pulls in transpilation and mitigation, which only a
+    # runtime submission needs.
+    from openqx.execution.circuit_runner import PROGRAM_ID, validate_circuit_runner_params
+
+    if body.program_id != PROGRAM_ID:
+        raise errors.InvalidInputError(
+            f"Unknown program {body.program_id!r}; available programs: {PROGRAM_ID}."
+        )
+    device = service.catalog.get(body.backend)
+    try:
+        run_options.validate_job_tags(body.tags)
+        run_options.validate_job_name(body.name)
+    except (TypeError, ValueError) as exc:
+        raise _value_error(exc) from exc
+    summary = validate_circuit_runner_params(body.params, device)
+    snapshot = device.current_snapshot()
+    job = NewJob(
+        id=new_job_id(),
+        kind="runtime",
+        backend=device.name,
+        owner_id=user.id,
+        instance=resolve_instance(user),
+        payload_key="",
+        num_circuits=summary.num_circuits,
+        shots=summary.shots,
+        name=body.name,
+        tags=list(body.tags),
+        program_id=body.program_id,
+        options={k: v for k, v in body.params.items() if k != "circuits"},
+        snapshot_id=snapshot.id if snapshot else None,
+        client_info=dict(body.client_info),
+    )
+    return store_job(service, job, json.dumps(body.params).encode(), suffix="params.json")
 
 
 def store_job(service: Service, job: NewJob, payload: bytes, *, suffix: str) -> JobRecord:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -25,6 +24,7 @@ from openqx.core.wire import (
     QueueInfo,
     b64encode,
 )
+from openqx.scheduler import estimates
 from openqx.server.deps import CurrentUser, ServiceDep, visible_job
 from openqx.server.events import wait_for_event
 from openqx.server.service import Service
@@ -117,21 +117,21 @@ async def job_events(
 
     async def stream() -> AsyncIterator[str]:
         last: JobStatusInfo | None = None
-        started = idle = datetime.now(UTC)
+        started = idle = service.clock.monotonic()
         with service.events.subscribe(job_id) as changed:
             while True:
                 changed.clear()
                 record, info = await run_in_threadpool(_read_status, service, job_id)
                 if info != last:
                     last = info
-                    idle = datetime.now(UTC)
+                    idle = service.clock.monotonic()
                     yield f"event: status\ndata: {info.model_dump_json()}\n\n"
                 if record.status.is_final:
                     return
-                now = datetime.now(UTC)
-                if (now - started).total_seconds() > STREAM_MAX_SECONDS:
+                now = service.clock.monotonic()
+                if now - started > STREAM_MAX_SECONDS:
                     return
-                if (now - idle).total_seconds() > STREAM_KEEPALIVE_SECONDS:
+                if now - idle > STREAM_KEEPALIVE_SECONDS:
                     idle = now
                     yield ": keep-alive\n\n"
                 if await request.is_disconnected():
@@ -190,23 +190,20 @@ def job_properties(job_id: str, service: ServiceDep, user: CurrentUser) -> dict[
 def queue_info(job_id: str, service: ServiceDep, user: CurrentUser) -> QueueInfo:
     """Queue position and estimated start/completion from the backend's measured run times."""
     record = visible_job(service, user, job_id)
-    return estimate_queue_info(service, record)
-
-
-def estimate_queue_info(service: Service, record: JobRecord) -> QueueInfo:
-    """Position and times: jobs ahead × mean run time ÷ worker slots."""
     if record.status is not JobStatus.QUEUED:
         return QueueInfo(job_id=record.id, status=record.status.value)
-    position = service.store.queue_position(record) or 1
-    mean = service.store.mean_run_seconds(record.backend) or 1.0
-    slots = max(1, service.dispatcher.capacity)
-    start = datetime.now(UTC) + timedelta(seconds=(position - 1) * mean / slots)
+    estimate = estimates.estimate_queue(
+        position=service.store.queue_position(record),
+        mean_run_seconds=service.store.mean_run_seconds(record.backend),
+        slots=service.dispatcher.capacity,
+        now=service.clock.now(),
+    )
     return QueueInfo(
         job_id=record.id,
-        position=position,
+        position=estimate.position,
         status=record.status.value,
-        estimated_start_time=start,
-        estimated_complete_time=start + timedelta(seconds=mean),
+        estimated_start_time=estimate.start,
+        estimated_complete_time=estimate.complete,
         hub_priority=1.0,
         group_priority=1.0,
         project_priority=1.0,
