@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import time
+import typing
 from collections.abc import Iterator
 from datetime import datetime
 from importlib import metadata
@@ -21,7 +22,7 @@ import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from openqx.client import exceptions as exc
-from openqx.core import wire
+from openqx.core import errors, wire
 
 __all__ = ["DEFAULT_TIMEOUT", "ApiClient", "client_info", "user_agent"]
 
@@ -33,7 +34,8 @@ DEFAULT_BACKOFF = 0.5
 """Seconds before the first retry; doubled on each further retry."""
 _RETRY_STATUSES = frozenset({502, 503, 504})
 
-Context = Literal["account", "backend", "job", "runtime"]
+Context = Literal["account", "backend", "job", "job_set", "runtime"]
+"""What a request is about; it picks the exception family of a failure."""
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -264,7 +266,7 @@ class ApiClient:
 
     def job_set(self, set_id: str) -> list[wire.JobInfo]:
         """``GET /job_sets/{set_id}``: every job tagged with the set."""
-        data = self._json("GET", f"/job_sets/{set_id}", context="job")
+        data = self._json("GET", f"/job_sets/{set_id}", context="job_set")
         return _validate(_JOB_INFOS, data, "job")
 
     def stream_job_status(
@@ -420,50 +422,77 @@ def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
 
 # --- the one mapping from HTTP to the exception family ------------------------------------
 
-_API_ERROR: dict[Context, type[exc.OpenQXError]] = {
+_Family = dict[Context, type[exc.OpenQXError]]
+
+
+def _everywhere(cls: type[exc.OpenQXError]) -> _Family:
+    return dict.fromkeys(typing.get_args(Context), cls)
+
+
+_API_ERROR: _Family = {
     "account": exc.OpenQXAccountError,
     "backend": exc.OpenQXBackendApiError,
     "job": exc.OpenQXJobApiError,
+    "job_set": exc.OpenQXJobApiError,
     "runtime": exc.OpenQXRuntimeError,
 }
-_VALUE_ERROR: dict[Context, type[exc.OpenQXError]] = {
+_VALUE_ERROR: _Family = {
     "account": exc.OpenQXInputValueError,
     "backend": exc.OpenQXBackendValueError,
     "job": exc.OpenQXJobInvalidStateError,
+    "job_set": exc.OpenQXJobInvalidStateError,
     "runtime": exc.OpenQXInputValueError,
 }
-_STATE_ERROR: dict[Context, type[exc.OpenQXError]] = {
+_STATE_ERROR: _Family = {
     "account": exc.OpenQXAccountError,
     "backend": exc.OpenQXBackendError,
     "job": exc.OpenQXJobInvalidStateError,
+    "job_set": exc.OpenQXJobInvalidStateError,
     "runtime": exc.RuntimeInvalidStateError,
 }
-_VALUE_CODES = frozenset(
-    {"invalid_input", "invalid_circuit", "invalid_filter", "payload_too_large"}
-)
+
+EXCEPTION_FOR_ERROR: dict[type[errors.ServiceError], _Family] = {
+    errors.ServiceError: _API_ERROR,
+    errors.InvalidInputError: _VALUE_ERROR,
+    errors.PayloadTooLargeError: _VALUE_ERROR,
+    errors.AuthenticationError: _everywhere(exc.OpenQXAccountCredentialsInvalidToken),
+    errors.PermissionDeniedError: _everywhere(exc.OpenQXNotAuthorizedError),
+    errors.NotFoundError: {**_API_ERROR, "job_set": exc.OpenQXJobManagerUnknownJobSet},
+    errors.JobNotFoundError: {**_API_ERROR, "runtime": exc.RuntimeJobNotFound},
+    errors.JobLimitReachedError: _everywhere(exc.OpenQXBackendJobLimitError),
+    errors.InvalidStateError: _STATE_ERROR,
+    errors.ResultNotAvailableError: _STATE_ERROR,
+}
+"""The provider exception for each domain error (``openqx.core.errors``), per context.
+
+A wire ``code`` becomes its domain error class through ``errors.error_class_for_code``; the
+class, or its nearest ancestor in this table, picks the exception. An unknown code is a
+``ServiceError``.
+"""
+
+_CODE_FOR_STATUS = {
+    401: errors.AuthenticationError.code,
+    403: errors.PermissionDeniedError.code,
+    404: errors.NotFoundError.code,
+    413: errors.PayloadTooLargeError.code,
+}
+"""Codes assumed for error answers that carry no openqx error body (e.g. from a proxy)."""
+_NO_CODE = "http_error"
 
 
-def _error_class(status: int, code: str, context: Context) -> type[exc.OpenQXError]:
-    """Choose the exception class for an HTTP status and server error code."""
-    if status == 401 or code == "unauthenticated":
-        return exc.OpenQXAccountCredentialsInvalidToken
-    if status == 403 or code == "permission_denied":
-        return exc.OpenQXNotAuthorizedError
-    if code == "job_limit_reached":
-        return exc.OpenQXBackendJobLimitError
-    if code == "job_not_found" and context == "runtime":
-        return exc.RuntimeJobNotFound
-    if code in _VALUE_CODES or code.startswith("invalid_") and code != "invalid_state":
-        return _VALUE_ERROR[context]
-    if code in {"invalid_state", "result_not_available"}:
-        return _STATE_ERROR[context]
+def _error_class(code: str, context: Context) -> type[exc.OpenQXError]:
+    """Choose the exception class for a server error code."""
+    for cls in errors.error_class_for_code(code).__mro__:
+        family = EXCEPTION_FOR_ERROR.get(cls)
+        if family is not None:
+            return family[context]
     return _API_ERROR[context]
 
 
 def _map_error(response: httpx.Response, context: Context, job_id: str | None) -> exc.OpenQXError:
     """Turn an HTTP error answer into a provider exception (server message included)."""
     status = response.status_code
-    code = "http_error"
+    code = _CODE_FOR_STATUS.get(status, _NO_CODE)
     message = response.reason_phrase or "error"
     details: dict[str, Any] = {}
     try:
@@ -473,7 +502,7 @@ def _map_error(response: httpx.Response, context: Context, job_id: str | None) -
         text = response.text.strip()
         if text:
             message = text[:500]
-    cls = _error_class(status, code, context)
+    cls = _error_class(code, context)
     if cls is exc.OpenQXAccountCredentialsInvalidToken:
         text = f"The API token was refused by the server ({message}). Check the token."
     else:
@@ -496,7 +525,7 @@ def _transport_error(
 
 def _protocol_error(message: str, context: Context, job_id: str | None = None) -> exc.OpenQXError:
     """An answer that does not match the contract."""
-    if context == "job":
+    if context in ("job", "job_set"):
         return exc.OpenQXJobApiError(message, job_id=job_id)
     if context == "account":
         return exc.ApiError(message, job_id=job_id)

@@ -1,8 +1,10 @@
 """Domain errors shared by the store, scheduler, execution and server layers.
 
 Each error has a stable ``code`` string that travels in HTTP error bodies
-(``{"error": {"code": ..., "message": ...}}``); the server maps codes to HTTP statuses in
-one table and the client maps them back to the provider's exception family.
+(``{"error": {"code": ..., "message": ...}}``). The server maps the classes to HTTP statuses
+in one table (``openqx.server.errors``); the client turns a received code back into its class
+with ``error_class_for_code`` and maps the class to the provider's exception family in one
+table (``openqx.client.http.EXCEPTION_FOR_ERROR``).
 
     ServiceError                      code "internal"
     ├── InvalidInputError            code "invalid_input"        (bad parameter value)

@@ -164,12 +164,10 @@ class ManagedJobSet:
             return
         try:
             infos = provider.api_client.job_set(self._id)
-        except exc.OpenQXError as error:
-            if error.code == "job_set_not_found" or error.status_code == 404:
-                raise exc.OpenQXJobManagerUnknownJobSet(
-                    f"{self._id} is not a known job set within the provider {provider}."
-                ) from error
-            raise
+        except exc.OpenQXJobManagerUnknownJobSet as error:
+            raise exc.OpenQXJobManagerUnknownJobSet(
+                f"{self._id} is not a known job set within the provider {provider}."
+            ) from error
         if not infos:
             raise exc.OpenQXJobManagerUnknownJobSet(
                 f"{self._id} is not a known job set within the provider {provider}."

@@ -6,7 +6,7 @@ import pytest
 from openqx.client import ApiClient
 from openqx.client import exceptions as exc
 from openqx.client.http import _sse_events
-from openqx.core import wire
+from openqx.core import errors, wire
 
 
 def test_headers(api, server):
@@ -159,3 +159,60 @@ def test_stream_failure_raises_api_error(api, server):
     server.sse = False
     with pytest.raises(exc.OpenQXError):
         list(api.stream_job_status("j1"))
+
+
+def _all_error_classes() -> list[type[errors.ServiceError]]:
+    """Every error class of ``openqx.core.errors`` (not other layers' private subclasses)."""
+    found: list[type[errors.ServiceError]] = []
+    pending: list[type[errors.ServiceError]] = [errors.ServiceError]
+    while pending:
+        cls = pending.pop()
+        found.append(cls)
+        pending.extend(sub for sub in cls.__subclasses__() if sub.__module__ == errors.__name__)
+    return found
+
+
+@pytest.mark.parametrize("cls", _all_error_classes(), ids=lambda cls: cls.code)
+def test_every_domain_error_code_maps_through_the_core_table(
+    cls: type[errors.ServiceError],
+) -> None:
+    """Each code the server can send is looked up in ``openqx.core.errors``, not by hand."""
+    from openqx.client.http import EXCEPTION_FOR_ERROR, _map_error
+
+    assert errors.error_class_for_code(cls.code) is cls
+    family = next(EXCEPTION_FOR_ERROR[k] for k in cls.__mro__ if k in EXCEPTION_FOR_ERROR)
+    response = httpx.Response(
+        400, json={"error": {"code": cls.code, "message": "m", "details": {}}}
+    )
+    for context in ("account", "backend", "job", "job_set", "runtime"):
+        assert type(_map_error(response, context, None)) is family[context]  # type: ignore[arg-type]
+
+
+def test_unknown_code_is_an_api_error() -> None:
+    from openqx.client.http import _map_error
+
+    response = httpx.Response(
+        418, json={"error": {"code": "teapot", "message": "short and stout", "details": {}}}
+    )
+    error = _map_error(response, "backend", None)
+    assert type(error) is exc.OpenQXBackendApiError and error.code == "teapot"
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (401, exc.OpenQXAccountCredentialsInvalidToken),
+        (403, exc.OpenQXNotAuthorizedError),
+        (404, exc.OpenQXJobManagerUnknownJobSet),
+        (502, exc.OpenQXJobApiError),
+    ],
+)
+def test_answer_without_error_body_maps_by_status(
+    status: int, expected: type[exc.OpenQXError]
+) -> None:
+    """A proxy's plain-text answer still gives the exception its status means."""
+    from openqx.client.http import _map_error
+
+    error = _map_error(httpx.Response(status, text="<html>nope</html>"), "job_set", None)
+    assert type(error) is expected and error.status_code == status
+    assert "nope" in str(error)
