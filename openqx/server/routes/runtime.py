@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from openqx.core.wire import JobInfo, RuntimeJobSubmission
-from openqx.server.deps import CurrentUser, ServiceDep
 from openqx.server import submission
+from openqx.server.deps import CurrentUser, ServiceDep
 from openqx.server.views import job_info
 
 __all__ = ["router"]
