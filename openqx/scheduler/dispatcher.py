@@ -1,9 +1,18 @@
 """The dispatch loop: claim queued jobs, hand them to the executor, record what comes back.
 
-Shaped like procrastinate's worker: a slot semaphore for executor capacity, a wake-up event
-with a polling fallback, a heartbeat that renews the leases of running jobs, lease-expiry
-recovery (a job whose server died goes back to the queue), and a stop that drains within a
-timeout. Any replica may run one: claiming is atomic in the store.
+Shaped like procrastinate's worker: a slot limit for executor capacity, a wake-up event with a
+polling fallback, a heartbeat that renews the leases of running jobs, lease-expiry recovery (a
+job whose server died goes back to the queue), and a stop that drains within a timeout. Any
+replica may run one: claiming is atomic in the store.
+
+One pass of the loop is ``run_once()``; ``start()`` runs it in a thread, woken by ``wake()``
+or every ``poll_seconds``. Tests call ``run_once()`` themselves, with a ``ManualClock``.
+
+Lifecycle: ``NEW → RUNNING`` (``start``) ``→ STOPPING → STOPPED`` (``stop``). A stop never
+ends a job CANCELLED: a job that finishes within the timeout is recorded as usual, one still
+running at the deadline is handed back to the queue (``JobStore.release_jobs``) for this or
+another service to run, and what its future reports afterwards (an executor that is closed
+cancels it) is ignored. Only a cancel the user asked for ends a job CANCELLED.
 """
 
 from __future__ import annotations
@@ -13,32 +22,31 @@ import functools
 import json
 import logging
 import threading
-import time
 import uuid
-from collections.abc import Callable
-from concurrent.futures import CancelledError, Future
-from typing import Any, Protocol
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any
 
+from openqx.core import results
+from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.status import JobStatus
 from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
+from openqx.store.blobs import BlobStore
 from openqx.store.port import JobStore
 from openqx.store.records import JobRecord
 
-__all__ = ["BlobReader", "Dispatcher", "DispatcherState", "failed_experiments_message"]
+__all__ = ["Dispatcher", "DispatcherState"]
 
 logger = logging.getLogger(__name__)
 
 HEARTBEAT_FRACTION = 1 / 3
 """Leases are renewed (and expired ones requeued) every lease_seconds × this."""
+DRAIN_POLL_SECONDS = 0.05
+"""While ``stop`` waits for running jobs it re-reads its clock at least this often (seconds);
+a job that finishes wakes it at once."""
 RUN_MODE = "fairshare"
 
-
-class BlobReader(Protocol):
-    """What the dispatcher needs of a blob store."""
-
-    def get(self, key: str) -> bytes: ...
-
-    def put(self, key: str, data: bytes) -> None: ...
+_Result = dict[str, Any]
 
 
 class DispatcherState(enum.Enum):
@@ -46,30 +54,30 @@ class DispatcherState(enum.Enum):
 
     NEW = "new"
     RUNNING = "running"
+    STOPPING = "stopping"
     STOPPED = "stopped"
 
 
-def failed_experiments_message(result: dict[str, Any]) -> str | None:
-    """The seed's "The following experiments failed" text, or None if all succeeded."""
-    lines = [
-        f"Experiment {index}: {experiment.get('status', 'failed')}"
-        for index, experiment in enumerate(result.get("results", []))
-        if not experiment.get("success", False)
-    ]
-    if not lines and result.get("success", True):
-        return None
-    if not lines:
-        return str(result.get("status") or "The job failed.")
-    return "The following experiments failed:\n" + "\n".join(lines)
-
-
 class Dispatcher:
-    """Runs queued jobs on an executor, at most ``capacity`` at a time."""
+    """Runs queued jobs on an executor, at most ``capacity`` at a time.
+
+    Args:
+        store: where jobs are claimed, leased and finished.
+        blobs: payloads are read from it, results written to it.
+        executor: runs the jobs.
+        capacity: jobs handed to the executor at the same time (at least 1).
+        lease_seconds: how long a claim holds without a heartbeat.
+        poll_seconds: the loop's wake-up interval when nothing calls ``wake``.
+        on_change: called with a job id whenever this dispatcher changes the job.
+        worker_id: the name leases are taken under (default: a random one).
+        clock: heartbeat intervals and the deadline of ``stop`` (the store stamps leases from
+            its own clock).
+    """
 
     def __init__(
         self,
         store: JobStore,
-        blobs: BlobReader,
+        blobs: BlobStore,
         executor: JobExecutor,
         *,
         capacity: int,
@@ -77,6 +85,7 @@ class Dispatcher:
         poll_seconds: float = 0.5,
         on_change: Callable[[str], None] | None = None,
         worker_id: str | None = None,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -85,43 +94,74 @@ class Dispatcher:
         self.lease_seconds = lease_seconds
         self.poll_seconds = poll_seconds
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
+        self.clock = clock
         self._on_change = on_change or (lambda job_id: None)
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._inflight: dict[str, Future[dict[str, Any]]] = {}
+        # One condition guards the job sets below; it is notified whenever a job leaves them.
+        self._lock = threading.Condition()
+        self._inflight: dict[str, Future[_Result]] = {}
+        """Jobs handed to the executor whose future has not completed."""
+        self._recording: set[str] = set()
+        """Jobs whose future completed and whose end is being written to the store."""
         self._cancelling: set[str] = set()
         self._thread: threading.Thread | None = None
-        self._last_heartbeat = 0.0
+        self._last_heartbeat: float | None = None
         self.state = DispatcherState.NEW
 
     # --- lifecycle ------------------------------------------------------------------------
     def start(self) -> None:
-        """Start the loop in a daemon thread."""
-        if self.state is not DispatcherState.NEW:
-            raise RuntimeError(f"dispatcher is {self.state.value}; it can start only once")
-        self.state = DispatcherState.RUNNING
+        """Run the loop in a daemon thread.
+
+        Raises:
+            RuntimeError: the dispatcher was started or stopped before.
+        """
+        with self._lock:
+            if self.state is not DispatcherState.NEW:
+                raise RuntimeError(f"dispatcher is {self.state.value}; it can start only once")
+            self.state = DispatcherState.RUNNING
         self._thread = threading.Thread(target=self._run, name=self.worker_id, daemon=True)
         self._thread.start()
         logger.info("dispatcher started", extra={"action": "start_dispatcher"})
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop claiming, wait up to ``timeout`` for running jobs, then leave them leased.
+        """Stop claiming, give running jobs until ``timeout`` to finish, hand back the rest.
 
-        Jobs still running when the timeout passes keep their lease; another dispatcher
-        (or this server after a restart) requeues them once the lease expires.
+        The whole call takes at most ``timeout`` seconds of ``clock`` (plus a store call in
+        progress). Jobs that finish in time are recorded as usual. Jobs still running at the
+        deadline are released: QUEUED again with the lease cleared (CANCELLED if the user had
+        asked to cancel them), to be run by the next dispatcher to claim them. Whatever their
+        futures report later is ignored, so the owner closes the executor *after* ``stop``;
+        the store must stay open until ``stop`` returns.
+
+        Idempotent; a dispatcher that never started releases the jobs ``run_once`` gave it.
         """
-        if self.state is not DispatcherState.RUNNING:
-            self.state = DispatcherState.STOPPED
-            return
+        with self._lock:
+            if self.state in (DispatcherState.STOPPING, DispatcherState.STOPPED):
+                return
+            self.state = DispatcherState.STOPPING
+        deadline = self.clock.monotonic() + timeout
         self._stopping.set()
         self._wake.set()
         if self._thread is not None:
-            self._thread.join(timeout)
-        deadline = time.monotonic() + timeout
-        while self.inflight_count() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.state = DispatcherState.STOPPED
+            self._thread.join(max(0.0, deadline - self.clock.monotonic()))
+        with self._lock:
+            logger.info(
+                "dispatcher stopping; waiting for running jobs",
+                extra={"action": "drain_jobs", "job_ids": sorted(self._inflight)},
+            )
+            while self._inflight or self._recording:
+                remaining = deadline - self.clock.monotonic()
+                if remaining <= 0:
+                    break
+                self._lock.wait(min(remaining, DRAIN_POLL_SECONDS))
+            left = sorted(self._inflight)
+            self._inflight.clear()
+            self._cancelling.difference_update(left)
+        if left:
+            self._release(left)
+        with self._lock:
+            self.state = DispatcherState.STOPPED
         logger.info("dispatcher stopped", extra={"action": "stop_dispatcher"})
 
     def wake(self) -> None:
@@ -134,23 +174,33 @@ class Dispatcher:
             return len(self._inflight)
 
     # --- loop -----------------------------------------------------------------------------
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            # Clear before the tick: a wake-up that lands during the tick is kept.
-            self._wake.clear()
-            try:
-                self._tick()
-            except Exception:  # keep the loop alive; the store may be briefly unavailable
-                logger.exception("dispatch tick failed", extra={"action": "dispatch_tick"})
-            self._wake.wait(self.poll_seconds)
+    def run_once(self) -> None:
+        """One pass of the loop: heartbeat (when due), running jobs to cancel, new claims.
 
-    def _tick(self) -> None:
-        now = time.monotonic()
-        if now - self._last_heartbeat >= self.lease_seconds * HEARTBEAT_FRACTION:
+        ``start`` calls it in its thread; tests may call it directly instead.
+
+        Raises:
+            RuntimeError: the dispatcher is stopped.
+        """
+        if self.state is DispatcherState.STOPPED:
+            raise RuntimeError("dispatcher is stopped")
+        now = self.clock.monotonic()
+        interval = self.lease_seconds * HEARTBEAT_FRACTION
+        if self._last_heartbeat is None or now - self._last_heartbeat >= interval:
             self._last_heartbeat = now
             self._heartbeat()
         self._check_cancellations()
         self._dispatch()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            # Clear before the pass: a wake-up that lands during the pass is kept.
+            self._wake.clear()
+            try:
+                self.run_once()
+            except Exception:  # keep the loop alive; the store may be briefly unavailable
+                logger.exception("dispatch pass failed", extra={"action": "dispatch_tick"})
+            self._wake.wait(self.poll_seconds)
 
     def _heartbeat(self) -> None:
         with self._lock:
@@ -170,6 +220,8 @@ class Dispatcher:
             return
         for job_id in self.store.cancel_requested(running):
             with self._lock:
+                if job_id not in self._inflight:
+                    continue
                 self._cancelling.add(job_id)
             stopped = self.executor.cancel(job_id)
             logger.info(
@@ -182,7 +234,7 @@ class Dispatcher:
         # Round-robin over backends so one long queue does not starve the others.
         while backends and not self._stopping.is_set() and self.inflight_count() < self.capacity:
             for backend in list(backends):
-                if self.inflight_count() >= self.capacity:
+                if self._stopping.is_set() or self.inflight_count() >= self.capacity:
                     return
                 record = self.store.claim_next(backend, self.worker_id, self.lease_seconds)
                 if record is None:
@@ -195,6 +247,9 @@ class Dispatcher:
             "job claimed",
             extra={"action": "claim_job", "job_id": record.id, "backend": record.backend},
         )
+        if self._stopping.is_set():  # claimed while stop() began: not ours to run any more
+            self._release([record.id])
+            return
         self._on_change(record.id)
         try:
             request = ExecutionRequest(
@@ -220,42 +275,73 @@ class Dispatcher:
             self._inflight[record.id] = future
         future.add_done_callback(functools.partial(self._completed, record.id))
 
-    def _completed(self, job_id: str, future: Future[dict[str, Any]]) -> None:
+    # --- completion -----------------------------------------------------------------------
+    def _completed(self, job_id: str, future: Future[_Result]) -> None:
+        with self._lock:
+            if self._inflight.get(job_id) is not future:
+                return  # released by stop(): the job is back in the queue, nothing to record
+            del self._inflight[job_id]
+            self._recording.add(job_id)
+            cancelling = job_id in self._cancelling
         try:
-            try:
-                result = future.result()
-            except CancelledError:
-                self._finish(job_id, JobStatus.CANCELLED)
-                return
-            except ExecutionError as exc:
-                self._finish(job_id, JobStatus.ERROR, error=(exc.code, exc.message))
-                return
-            except Exception as exc:
-                logger.exception("job failed", extra={"action": "run_job", "job_id": job_id})
-                self._finish(job_id, JobStatus.ERROR, error=("execution_failed", str(exc)))
-                return
-            with self._lock:
-                cancelled = job_id in self._cancelling
-            if cancelled:
-                self._finish(job_id, JobStatus.CANCELLED)
-                return
-            result_key = f"jobs/{job_id}/result.json"
-            self.blobs.put(result_key, json.dumps(result).encode())
-            failure = failed_experiments_message(result)
-            if failure is None:
-                self._finish(job_id, JobStatus.DONE, result_key=result_key)
-            else:
-                self._finish(
-                    job_id,
-                    JobStatus.ERROR,
-                    result_key=result_key,
-                    error=("experiments_failed", failure),
-                )
+            self._record(job_id, future, cancelling=cancelling)
         finally:
             with self._lock:
-                self._inflight.pop(job_id, None)
+                self._recording.discard(job_id)
                 self._cancelling.discard(job_id)
+                self._lock.notify_all()
             self._wake.set()
+
+    def _record(self, job_id: str, future: Future[_Result], *, cancelling: bool) -> None:
+        if future.cancelled():
+            if cancelling:
+                self._finish(job_id, JobStatus.CANCELLED)
+            else:  # the executor dropped the job (it is closing): the user did not cancel it
+                self._release([job_id])
+            return
+        try:
+            result = future.result()
+        except ExecutionError as exc:
+            self._finish(job_id, JobStatus.ERROR, error=(exc.code, exc.message))
+            return
+        except Exception as exc:
+            logger.exception("job failed", extra={"action": "run_job", "job_id": job_id})
+            self._finish(job_id, JobStatus.ERROR, error=("execution_failed", str(exc)))
+            return
+        if cancelling:  # a cancel that came too late to stop the simulation
+            self._finish(job_id, JobStatus.CANCELLED)
+            return
+        result_key = f"jobs/{job_id}/result.json"
+        self.blobs.put(result_key, json.dumps(result).encode())
+        failure = results.failed_experiments_message(result)
+        if failure is None and not result.get("success", True):
+            failure = str(result.get("status") or "The job failed.")
+        if failure is None:
+            self._finish(job_id, JobStatus.DONE, result_key=result_key)
+        else:
+            self._finish(
+                job_id,
+                JobStatus.ERROR,
+                result_key=result_key,
+                error=("experiments_failed", failure),
+            )
+
+    def _release(self, job_ids: Sequence[str]) -> None:
+        """Hand jobs back to the queue (or end them CANCELLED where the user asked)."""
+        try:
+            requeued = set(self.store.release_jobs(job_ids, self.worker_id))
+        except Exception:
+            logger.exception(
+                "could not hand jobs back; they return to the queue when their lease expires",
+                extra={"action": "release_job", "job_ids": list(job_ids)},
+            )
+            return
+        for job_id in job_ids:
+            logger.info(
+                "job handed back to the queue" if job_id in requeued else "job not requeued",
+                extra={"action": "release_job", "job_id": job_id, "requeued": job_id in requeued},
+            )
+            self._on_change(job_id)
 
     def _finish(
         self,
