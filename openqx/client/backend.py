@@ -14,9 +14,10 @@ from qiskit.transpiler import Target
 from openqx.client import exceptions as exc
 from openqx.client import query as job_query
 from openqx.client.http import client_info
-from openqx.client.job import OpenQXJob, qpy_b64_encode
+from openqx.client.job import OpenQXJob
 from openqx.client.job_limit import BackendJobLimit
-from openqx.core import run_options, targets, wire
+from openqx.core import circuit_payload, run_options, targets, wire
+from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.status import ACTIVE_STATUSES
 
 if TYPE_CHECKING:
@@ -41,9 +42,6 @@ class _Unset(Enum):
 
 UNSET = _Unset.UNSET
 """A run keyword not passed: the backend option applies."""
-
-# Options the run payload carries outside ``JobSubmission.options``.
-_TOP_LEVEL = ("shots", "memory", "live_data_enabled")
 
 
 class OpenQXBackend(BackendV2):  # type: ignore[misc]
@@ -311,7 +309,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             options["parameter_binds"] = _serialize_binds(parameter_binds, circuit_list)
         submission = wire.JobSubmission(
             backend=self.name,
-            qpy=qpy_b64_encode(circuit_list),
+            qpy=circuit_payload.encode_circuits(circuit_list),
             shots=options.pop("shots", None),
             memory=bool(options.pop("memory", False)),
             name=job_name,
@@ -437,12 +435,12 @@ OpenQXSimulator = OpenQXBackend
 
 
 def _serialize_binds(binds: Any, circuits: list[QuantumCircuit]) -> list[dict[str, float]]:
-    """``[{Parameter: value}]`` to ``[{name: float}]``, checked against the circuits."""
+    """``[{Parameter: value}]`` to ``[{name: float}]``, checked against the circuits
+    (``openqx.core.parameter_binds``, the rule the server applies)."""
     if not isinstance(binds, list) or not all(isinstance(bind, dict) for bind in binds):
         raise exc.OpenQXBackendValueError(
             "parameter_binds needs to be a list of {Parameter: value} dicts."
         )
-    expected = {param.name for circuit in circuits for param in circuit.parameters}
     result = []
     for bind in binds:
         named: dict[str, float] = {}
@@ -456,10 +454,9 @@ def _serialize_binds(binds: Any, circuits: list[QuantumCircuit]) -> list[dict[st
                 raise exc.OpenQXBackendValueError(
                     f"The value for parameter {name} is not a number: {value!r}"
                 ) from error
-        if set(named) != expected:
-            raise exc.OpenQXBackendValueError(
-                "Mismatch between parameter_binds and the circuit parameters: binds name "
-                f"{sorted(named)}, circuits have {sorted(expected)}."
-            )
         result.append(named)
+    try:
+        check_parameter_binds(circuits, result)
+    except ValueError as error:
+        raise exc.OpenQXBackendValueError(str(error)) from error
     return result

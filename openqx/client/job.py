@@ -6,14 +6,12 @@ thousands of them; circuits and the result are fetched on first use and cached.
 
 from __future__ import annotations
 
-import io
 import queue
 import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 from qiskit.providers import JobStatus as QiskitJobStatus
 from qiskit.providers import JobV1
@@ -22,7 +20,8 @@ from qiskit.result import Result
 from openqx.client import exceptions as exc
 from openqx.client import status_feed
 from openqx.client.queue_info import QueueInfo, to_local
-from openqx.core import run_options, wire
+from openqx.core import circuit_payload, run_options, wire
+from openqx.core.job_sets import JOB_SET_TAG_PREFIX
 from openqx.core.status import JobStatus
 
 if TYPE_CHECKING:
@@ -34,13 +33,8 @@ __all__ = [
     "JOB_SET_TAG_PREFIX",
     "OpenQXJob",
     "StatusCallback",
-    "qpy_b64_decode",
-    "qpy_b64_encode",
     "to_qiskit_status",
 ]
-
-JOB_SET_TAG_PREFIX = "openqx_jobset_"
-"""Tags with this prefix mark job-set membership; ``update_tags`` never removes them."""
 
 StatusCallback = Callable[..., None]
 """``callback(job_id, status, job, queue_info=...)``."""
@@ -49,18 +43,6 @@ StatusCallback = Callable[..., None]
 def to_qiskit_status(status: JobStatus) -> QiskitJobStatus:
     """Map an openqx status to ``qiskit.providers.JobStatus`` (same names)."""
     return QiskitJobStatus[status.name]
-
-
-def qpy_b64_encode(circuits: list[QuantumCircuit]) -> str:
-    """Circuits as the base64 QPY text the wire carries (``qpy`` and runtime ``circuits``)."""
-    buffer = io.BytesIO()
-    qpy.dump(circuits, buffer)
-    return wire.b64encode(buffer.getvalue())
-
-
-def qpy_b64_decode(text: str) -> list[QuantumCircuit]:
-    """The circuits of a base64 QPY text (the inverse of ``qpy_b64_encode``)."""
-    return list(qpy.load(io.BytesIO(wire.b64decode(text))))
 
 
 class OpenQXJob(JobV1):  # type: ignore[misc]
@@ -224,8 +206,8 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         if self._circuits is None:
             payload = self._api.job_circuits(self._job_id)
             try:
-                self._circuits = qpy_b64_decode(payload.qpy)
-            except Exception as error:
+                self._circuits = circuit_payload.decode_circuits(payload.qpy)
+            except ValueError as error:
                 raise exc.OpenQXJobApiError(
                     f"Unable to decode the circuits of job {self._job_id}: {error}",
                     job_id=self._job_id,

@@ -14,9 +14,9 @@ from qiskit.circuit import QuantumCircuit
 
 from openqx.client import exceptions as exc
 from openqx.client.backend import OpenQXBackend
-from openqx.client.job import JOB_SET_TAG_PREFIX
 from openqx.client.managed import ManagedJobSet
 from openqx.core import run_options
+from openqx.core.job_sets import JOB_SET_TAG_PREFIX
 
 if TYPE_CHECKING:
     from openqx.client.provider import AccountProvider

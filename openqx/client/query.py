@@ -9,13 +9,13 @@ from typing import Any
 
 from openqx.client import exceptions as exc
 from openqx.client.http import ApiClient
-from openqx.core import run_options, wire
+from openqx.core import paging, run_options, wire
 from openqx.core.status import JobStatus, parse_status
 
 __all__ = ["SERVER_PAGE_MAX", "build_job_query", "iter_job_infos", "to_utc"]
 
-SERVER_PAGE_MAX = 1000
-"""Most jobs one ``POST /jobs/search`` answer holds."""
+SERVER_PAGE_MAX = paging.MAX_PAGE
+"""Most jobs the client asks for in one ``POST /jobs/search`` (the server's page maximum)."""
 
 
 def to_utc(value: datetime) -> datetime:
@@ -56,13 +56,9 @@ def build_job_query(
     Raises:
         OpenQXBackendValueError: a filter value is not valid.
     """
-    if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 0):
-        raise exc.OpenQXBackendValueError(
-            f"limit needs to be a non-negative integer, not {limit!r}."
-        )
-    if not isinstance(skip, int) or isinstance(skip, bool) or skip < 0:
-        raise exc.OpenQXBackendValueError(f"skip needs to be a non-negative integer, not {skip!r}.")
     try:
+        paging.check_limit(limit)
+        paging.check_skip(skip)
         run_options.validate_job_tags(job_tags)
     except ValueError as error:
         raise exc.OpenQXBackendValueError(str(error)) from error
@@ -92,7 +88,7 @@ def build_job_query(
         raise exc.OpenQXBackendValueError("start_datetime is later than end_datetime.")
     if db_filter is not None and not isinstance(db_filter, dict):
         raise exc.OpenQXBackendValueError("db_filter needs to be a dict.")
-    page = SERVER_PAGE_MAX if not limit else min(limit, SERVER_PAGE_MAX)
+    page = paging.page_size(limit, SERVER_PAGE_MAX)
     return wire.JobQuery(
         limit=page,
         skip=skip,
@@ -124,5 +120,5 @@ def iter_job_infos(
                 return
         if not page.jobs or page.next_cursor is None:
             return
-        remaining = SERVER_PAGE_MAX if not limit else min(limit - collected, SERVER_PAGE_MAX)
+        remaining = paging.page_size(limit and limit - collected, SERVER_PAGE_MAX)
         query = query.model_copy(update={"cursor": page.next_cursor, "skip": 0, "limit": remaining})

@@ -17,10 +17,9 @@ from qiskit.transpiler import Layout
 
 from openqx.client import exceptions as exc
 from openqx.client.http import client_info
-from openqx.client.job import qpy_b64_encode
 from openqx.client.query import iter_job_infos
 from openqx.client.runtime_job import RuntimeJob
-from openqx.core import wire
+from openqx.core import circuit_payload, circuit_runner, wire
 from openqx.core.status import ACTIVE_STATUSES, FINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -28,15 +27,11 @@ if TYPE_CHECKING:
 
 __all__ = ["CIRCUIT_RUNNER", "CIRCUIT_RUNNER_RUN_OPTIONS", "RuntimeService", "layout_to_json"]
 
-CIRCUIT_RUNNER = "circuit-runner"
+CIRCUIT_RUNNER = circuit_runner.PROGRAM_ID
 """The program that transpiles, runs and optionally mitigates circuits on the server."""
 
-CIRCUIT_RUNNER_RUN_OPTIONS = frozenset(
-    {"memory", "seed_simulator", "meas_level", "meas_return", "parameter_binds"}
-)
-"""``**run_config`` keys ``run_circuits`` accepts."""
-
-OPTIMIZATION_LEVELS = (0, 1, 2, 3)
+CIRCUIT_RUNNER_RUN_OPTIONS = circuit_runner.RUN_CONFIG_OPTIONS
+"""``**run_config`` keys ``run_circuits`` accepts (``openqx.core.circuit_runner``)."""
 
 
 def layout_to_json(initial_layout: Any, circuits: list[QuantumCircuit]) -> list[int]:
@@ -162,7 +157,7 @@ class RuntimeService:
         params = dict(inputs)
         circuits = params.get("circuits")
         if circuits is not None and not isinstance(circuits, str):
-            params["circuits"] = qpy_b64_encode(_circuit_list(circuits))
+            params["circuits"] = circuit_payload.encode_circuits(_circuit_list(circuits))
         submission = wire.RuntimeJobSubmission(
             program_id=program_id,
             backend=backend_name,
@@ -227,10 +222,10 @@ class RuntimeService:
                 f"Unknown run option(s) {', '.join(unknown)} for run_circuits; known options: "
                 f"{', '.join(sorted(CIRCUIT_RUNNER_RUN_OPTIONS))}."
             )
-        if optimization_level not in OPTIMIZATION_LEVELS or isinstance(optimization_level, bool):
-            raise exc.OpenQXInputValueError(
-                f"optimization_level needs to be 0, 1, 2 or 3, not {optimization_level!r}."
-            )
+        try:
+            circuit_runner.check_optimization_level(optimization_level)
+        except ValueError as error:
+            raise exc.OpenQXInputValueError(str(error)) from error
         if transpiler_options is not None and not isinstance(transpiler_options, dict):
             raise exc.OpenQXInputValueError("transpiler_options needs to be a dict.")
         inputs: dict[str, Any] = copy.deepcopy(run_config)

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 from qiskit.providers import JobStatus as QiskitJobStatus
 
 from openqx.client import exceptions as exc
-from openqx.client.job import OpenQXJob, qpy_b64_decode
+from openqx.client.job import OpenQXJob
 from openqx.client.runner_result import RunnerResult
-from openqx.core import wire
+from openqx.core import circuit_payload, wire
 from openqx.core.status import JobStatus
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class RuntimeJob:
         params = dict(self._params)
         circuits = params.get("circuits")
         if isinstance(circuits, str):
-            params["circuits"] = qpy_b64_decode(circuits)
+            params["circuits"] = circuit_payload.decode_circuits(circuits)
         return params
 
     # --- state ------------------------------------------------------------------------

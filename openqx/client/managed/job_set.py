@@ -27,9 +27,10 @@ from qiskit.providers import JobStatus as QiskitJobStatus
 from qiskit.result import Result
 
 from openqx.client import exceptions as exc
-from openqx.client.job import JOB_SET_TAG_PREFIX, OpenQXJob
+from openqx.client.job import OpenQXJob
 from openqx.client.managed.managed_job import ManagedJob, logger
 from openqx.client.managed.results import ManagedResults
+from openqx.core.job_sets import JOB_SET_TAG_PREFIX, job_set_tag
 
 if TYPE_CHECKING:
     from openqx.client.backend import OpenQXBackend
@@ -45,11 +46,6 @@ JOB_NAME_PATTERN = re.compile(r"(.*)_([0-9]+)_$")
 def new_job_set_id() -> str:
     """Return a new job set id: ``<uuid4 hex>-<unix time in ns>``."""
     return f"{uuid.uuid4().hex}-{time.time_ns()}"
-
-
-def job_set_tag(job_set_id: str) -> str:
-    """Return the tag every job of the set carries."""
-    return f"{JOB_SET_TAG_PREFIX}{job_set_id}_"
 
 
 class ManagedJobSet:

@@ -1,0 +1,77 @@
+"""Circuits on the wire: QPY bytes, base64 text in JSON (``JobSubmission.qpy``, runtime
+``params["circuits"]``, ``CircuitsPayload.qpy``).
+
+The one codec for the client (encoding what it sends, decoding ``job.circuits()``), the server
+(checking a submission) and the runner (loading a stored payload). Decoding raises
+``ValueError`` with a message for the user; each side wraps it in its own error family.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from qiskit import qpy
+from qiskit.circuit import QuantumCircuit
+
+from openqx.core import wire
+
+__all__ = ["decode_base64", "decode_circuits", "dump_circuits", "encode_circuits", "load_circuits"]
+
+
+def dump_circuits(circuits: Sequence[QuantumCircuit]) -> bytes:
+    """Return ``circuits`` as QPY bytes."""
+    buffer = io.BytesIO()
+    qpy.dump(list(circuits), buffer)
+    return buffer.getvalue()
+
+
+def encode_circuits(circuits: Sequence[QuantumCircuit]) -> str:
+    """Return ``circuits`` as the base64 QPY text the wire carries."""
+    return wire.b64encode(dump_circuits(circuits))
+
+
+def load_circuits(data: bytes, *, source: str = "the payload") -> list[QuantumCircuit]:
+    """Load the circuits of QPY bytes.
+
+    Args:
+        data: QPY bytes.
+        source: what the bytes are, for messages (``"'qpy'"``, ``"the job's payload"``).
+
+    Returns:
+        The circuits, at least one.
+
+    Raises:
+        ValueError: not QPY, a program that is not a circuit, or no circuits at all.
+    """
+    try:
+        loaded = qpy.load(io.BytesIO(data))
+    except Exception as error:  # qpy raises many types on corrupt input
+        raise ValueError(f"{source} is not a valid QPY payload: {error}") from error
+    circuits = [item for item in loaded if isinstance(item, QuantumCircuit)]
+    if len(circuits) != len(loaded):
+        raise ValueError("Only quantum circuits can be run; pulse schedules are not supported.")
+    if not circuits:
+        raise ValueError(f"{source} holds no circuits.")
+    return circuits
+
+
+def decode_base64(text: str, *, source: str = "the payload") -> bytes:
+    """Return the bytes of a base64 JSON field.
+
+    Raises:
+        ValueError: ``text`` is not base64.
+    """
+    try:
+        return wire.b64decode(text)
+    except (ValueError, UnicodeEncodeError):
+        raise ValueError(f"{source} is not valid base64.") from None
+
+
+def decode_circuits(text: str, *, source: str = "the payload") -> list[QuantumCircuit]:
+    """Load the circuits of a base64 QPY text (the inverse of ``encode_circuits``).
+
+    Raises:
+        ValueError: not base64, not QPY, or no circuits.
+    """
+    return load_circuits(decode_base64(text, source=source), source=source)
