@@ -263,6 +263,8 @@ class JobQuery(_Model):
     tags: list[StrictStr] | None = None
     tags_operator: Literal["OR", "AND"] = "OR"
     experiment_id: StrictStr | None = None
+    program_id: StrictStr | None = None
+    """Runtime jobs of this program only (``circuit-runner``)."""
     descending: StrictBool = True
     db_filter: dict[str, Any] | None = None
     """LoopBack ``where`` subset, translated to SQL through a whitelist."""

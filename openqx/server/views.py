@@ -1,14 +1,20 @@
-"""Turning store records into wire models."""
+"""Turning store records into wire models.
+
+``job_info`` copies every ``JobInfo`` field that ``JobRecord`` declares under the same name;
+only the fields the API words differently (``RECORD_VIEWS``) are computed here.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
+from typing import Any
 
 from openqx.core.status import JobStatus
 from openqx.core.wire import ErrorInfo, JobInfo, JobStatusInfo
 from openqx.store.records import JobRecord
 
-__all__ = ["job_info", "job_status_info"]
+__all__ = ["RECORD_VIEWS", "job_info", "job_status_info"]
 
 
 _STEP_ORDER = {
@@ -38,35 +44,26 @@ def _error(record: JobRecord) -> ErrorInfo | None:
     return ErrorInfo(code=record.error_code or "error", message=record.error_message or "")
 
 
+RECORD_VIEWS = frozenset({"time_per_step", "queue_position", "error"})
+"""``JobInfo`` fields that are not a record field copied as is: the ordered steps, the queue
+position (passed in) and the error (from ``error_code``/``error_message``)."""
+
+_COPIED = tuple(
+    name
+    for name in JobInfo.model_fields
+    if name not in RECORD_VIEWS and name in {f.name for f in dataclasses.fields(JobRecord)}
+)
+
+
 def job_info(record: JobRecord, *, queue_position: int | None = None) -> JobInfo:
     """The API view of a job."""
-    return JobInfo(
-        id=record.id,
-        kind=record.kind,  # type: ignore[arg-type]
-        backend=record.backend,
-        status=record.status,
-        owner=record.owner,
-        instance=record.instance,
-        name=record.name,
-        tags=list(record.tags),
-        share_level=record.share_level,  # type: ignore[arg-type]
-        experiment_id=record.experiment_id,
-        program_id=record.program_id,
-        created_at=record.created_at,
-        updated_at=record.updated_at,
+    values: dict[str, Any] = {name: getattr(record, name) for name in _COPIED}
+    values.update(
         time_per_step=_steps(dict(record.time_per_step)),
-        num_circuits=record.num_circuits,
-        shots=record.shots,
-        memory=record.memory,
-        header=dict(record.header),
-        options=dict(record.options),
-        snapshot_id=record.snapshot_id,
-        run_mode=record.run_mode,
         queue_position=queue_position if record.status is JobStatus.QUEUED else None,
         error=_error(record),
-        live_data_enabled=record.live_data_enabled,
-        client_info=dict(record.client_info),
     )
+    return JobInfo.model_validate(values)
 
 
 def job_status_info(record: JobRecord, *, queue_position: int | None = None) -> JobStatusInfo:

@@ -1,7 +1,8 @@
 """Blob storage for payloads and results: one small ABC, a local folder, memory, and fsspec.
 
 Keys are relative POSIX paths such as ``jobs/<id>/payload.qpy``; ``..``, absolute paths and
-backslashes are refused so a key can never leave the store's root.
+backslashes are refused so a key can never leave the store's root. A job's keys are derived
+from its id here only (``job_payload_key``, ``job_result_key``).
 """
 
 from __future__ import annotations
@@ -22,10 +23,32 @@ __all__ = [
     "LocalBlobStore",
     "MemoryBlobStore",
     "check_key",
+    "job_payload_key",
+    "job_result_key",
     "make_blob_store",
 ]
 
 _KEY_PART = re.compile(r"^[A-Za-z0-9._=+-]+$")
+
+_PAYLOAD_FILES = {"circuits": "payload.qpy", "runtime": "params.json"}
+"""The payload's file name per job kind: QPY circuits, or a runtime program's JSON inputs."""
+
+
+def job_payload_key(job_id: str, kind: str) -> str:
+    """The blob key of a job's payload (``jobs/<id>/payload.qpy`` or ``…/params.json``).
+
+    Raises:
+        InvalidInputError: an unknown job kind.
+    """
+    try:
+        return f"jobs/{job_id}/{_PAYLOAD_FILES[kind]}"
+    except KeyError:
+        raise InvalidInputError(f"Unknown job kind {kind!r}.", kind=kind) from None
+
+
+def job_result_key(job_id: str) -> str:
+    """The blob key of a job's result JSON (``jobs/<id>/result.json``)."""
+    return f"jobs/{job_id}/result.json"
 
 
 def check_key(key: str) -> str:

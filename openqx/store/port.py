@@ -1,14 +1,16 @@
 """The narrow port between the layers above and the database.
 
-``SqlJobStore`` (SQLite or PostgreSQL through SQLAlchemy) and ``MemoryJobStore`` (tests)
-implement it. Every method is one transaction. Errors are ``openqx.core.errors`` classes:
-``JobNotFoundError``, ``InvalidFilterError``, ``InvalidStateError``, ``AuthenticationError``.
+``SqlJobStore`` (SQLite or PostgreSQL through SQLAlchemy) implements it; ``MemoryJobStore`` is
+the same store on a private in-memory SQLite database (tests, throwaway services). Every method
+is one transaction, and every time stamp comes from the store's clock. Errors are
+``openqx.core.errors`` classes: ``JobNotFoundError``, ``InvalidFilterError``,
+``InvalidStateError``, ``AuthenticationError``. The contract suite in
+``tests/integration/store`` runs against every implementation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Protocol
 
 from openqx.core.status import JobStatus
@@ -57,9 +59,7 @@ class JobStore(Protocol):
     ) -> JobRecord:
         """Set name and/or the full tag list."""
 
-    def claim_next(
-        self, backend: str, worker: str, lease_seconds: float, now: datetime | None = None
-    ) -> JobRecord | None:
+    def claim_next(self, backend: str, worker: str, lease_seconds: float) -> JobRecord | None:
         """Atomically move the next QUEUED job of ``backend`` (priority desc, created asc) to
         RUNNING with a lease for ``worker`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
 
@@ -69,8 +69,15 @@ class JobStore(Protocol):
     def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> None:
         """Extend the lease of RUNNING jobs held by ``worker``."""
 
-    def requeue_expired(self, now: datetime | None = None) -> list[str]:
-        """Put RUNNING jobs whose lease expired back to QUEUED; return their ids."""
+    def requeue_expired(self) -> list[str]:
+        """Put RUNNING jobs whose lease expired back to QUEUED; return their ids.
+
+        A job whose cancellation was requested ends CANCELLED instead (not returned)."""
+
+    def release_jobs(self, job_ids: Sequence[str], worker: str) -> list[str]:
+        """Put those of ``job_ids`` that are RUNNING under ``worker``'s lease back to QUEUED
+        now (lease cleared), for a dispatcher that stops before they finish; return the ids
+        requeued. A job whose cancellation was requested ends CANCELLED instead."""
 
     def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
         """Those of ``job_ids`` whose cancellation was requested."""

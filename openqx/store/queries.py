@@ -32,6 +32,7 @@ __all__ = [
     "count_queued",
     "expired_leases",
     "last_done_runs",
+    "leased_jobs",
     "lock_user",
     "queue_position",
     "search_conditions",
@@ -131,9 +132,26 @@ def backends_with_queued() -> sa.Select[Any]:
 
 
 def expired_leases(now: datetime) -> sa.Select[Any]:
-    """RUNNING jobs whose lease ended before ``now`` (with their cancel flag)."""
-    return sa.select(jobs.c.id, jobs.c.cancel_requested, jobs.c.time_per_step).where(
-        jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < now
+    """RUNNING jobs whose lease ended before ``now`` (with their cancel flag), locked on
+    PostgreSQL so a finish or cancel racing with the requeue waits for it."""
+    return (
+        sa.select(jobs.c.id, jobs.c.cancel_requested, jobs.c.time_per_step)
+        .where(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < now)
+        .with_for_update()
+    )
+
+
+def leased_jobs(job_ids: Sequence[str], worker: str) -> sa.Select[Any]:
+    """Those of ``job_ids`` that are RUNNING under ``worker``'s lease (with their cancel
+    flag), locked on PostgreSQL like ``expired_leases``."""
+    return (
+        sa.select(jobs.c.id, jobs.c.cancel_requested, jobs.c.time_per_step)
+        .where(
+            jobs.c.id.in_(list(job_ids)),
+            jobs.c.status == JobStatus.RUNNING.value,
+            jobs.c.lease_owner == worker,
+        )
+        .with_for_update()
     )
 
 
@@ -228,6 +246,8 @@ def search_conditions(
         conditions.append(_tags_condition(query.tags, query.tags_operator, tag_jobs))
     if query.experiment_id is not None:
         conditions.append(jobs.c.experiment_id == query.experiment_id)
+    if query.program_id is not None:
+        conditions.append(jobs.c.program_id == query.program_id)
     if query.db_filter:
         conditions.append(translate_where(query.db_filter, tag_jobs))
     return conditions

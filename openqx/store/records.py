@@ -1,14 +1,25 @@
-"""Plain records that the store hands to the layers above (no SQLAlchemy objects leak out)."""
+"""Plain records that the store hands to the layers above (no SQLAlchemy objects leak out).
+
+``JobRecord`` is the one declaration of a stored job's fields: the ``jobs`` columns
+(``models.Job``) carry the same names, ``rows.py`` converts by name in both directions,
+``server.views.job_info`` copies every field ``JobInfo`` shares with it, and ``new_job`` fills
+a ``NewJob`` from a request body by name. ``tests/unit/store/test_job_fields.py`` checks that
+these declarations agree. To add a job field: a column in ``models.Job`` and a migration, the
+field here (in ``JobRecord``, and in ``NewJob`` if it is set at submission), the wire schema
+(``JobSubmission``/``JobInfo``) and the client method that sends or reads it.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from openqx.core.status import JobStatus
 
-__all__ = ["JobRecord", "NewJob", "UserRecord"]
+__all__ = ["NEW_JOB_FIELDS", "JobRecord", "NewJob", "UserRecord", "new_job"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,14 +35,17 @@ class UserRecord:
 
 @dataclass(slots=True)
 class NewJob:
-    """Everything needed to insert a job; the store sets timestamps and status QUEUED."""
+    """Everything needed to insert a job; each field is the ``JobRecord`` field of that name.
+
+    The store sets the rest: status QUEUED, the time stamps, and the payload key
+    (``blobs.job_payload_key`` of id and kind, where the caller has written the payload).
+    """
 
     id: str
     kind: str  # "circuits" | "runtime"
     backend: str
     owner_id: int
     instance: str
-    payload_key: str
     num_circuits: int
     shots: int | None
     memory: bool = False
@@ -86,3 +100,22 @@ class JobRecord:
     started_at: datetime | None
     finished_at: datetime | None
     priority: int
+
+
+NEW_JOB_FIELDS = frozenset(f.name for f in dataclasses.fields(NewJob))
+"""Names of the fields a submission sets."""
+
+
+def new_job(request: Mapping[str, Any], **fields: Any) -> NewJob:
+    """A ``NewJob`` from ``fields`` and, by name, every value of ``request`` that is a
+    ``NewJob`` field (a request body's ``model_dump()``); ``fields`` win.
+
+    Args:
+        request: values to take by name (names that are not job fields are ignored).
+        fields: values computed by the caller (id, owner, instance, validated defaults).
+
+    Returns:
+        The job to insert.
+    """
+    taken = {name: value for name, value in request.items() if name in NEW_JOB_FIELDS}
+    return NewJob(**{**taken, **fields})

@@ -1,7 +1,13 @@
-"""Turn result rows into the plain records of ``records.py`` (and job fields into rows)."""
+"""Turn result rows into the plain records of ``records.py`` (and new jobs into rows).
+
+Both directions go by field name: a ``JobRecord`` field is the ``jobs`` column of that name
+(``JOINED_FIELDS`` excepted), converted by ``_FROM_ROW`` where the stored form differs.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -9,9 +15,12 @@ from sqlalchemy import Row
 
 from openqx.core.status import JobStatus
 from openqx.core.times import as_utc
-from openqx.store.records import JobRecord, NewJob, UserRecord
+from openqx.store.blobs import job_payload_key
+from openqx.store.records import NEW_JOB_FIELDS, JobRecord, NewJob, UserRecord
 
 __all__ = [
+    "DERIVED_COLUMNS",
+    "JOINED_FIELDS",
     "job_record",
     "new_job_values",
     "split_instance",
@@ -19,6 +28,12 @@ __all__ = [
     "steps_to_json",
     "user_record",
 ]
+
+JOINED_FIELDS = {"owner": "owner_name"}
+"""``JobRecord`` fields read from a joined table, and their label in ``queries.select_jobs``."""
+
+DERIVED_COLUMNS = ("hub", "hub_group", "project")
+"""``jobs`` columns that are no record field: the parts of ``instance``, kept for filtering."""
 
 
 def steps_to_json(steps: dict[str, datetime]) -> dict[str, str]:
@@ -38,86 +53,56 @@ def split_instance(instance: str) -> tuple[str, str, str]:
 
 
 def new_job_values(job: NewJob, now: datetime) -> dict[str, Any]:
-    """Column values of a new QUEUED job (CREATING, VALIDATING, QUEUED stamped ``now``)."""
+    """Column values of a new QUEUED job: every ``NewJob`` field by name, the parts of its
+    instance, its payload key, and CREATING, VALIDATING, QUEUED stamped ``now``. Columns not
+    named here (result, error, lease, start and finish) start NULL."""
     hub, group, project = split_instance(job.instance)
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "backend": job.backend,
-        "status": JobStatus.QUEUED.value,
-        "owner_id": job.owner_id,
-        "instance": job.instance,
-        "hub": hub,
-        "hub_group": group,
-        "project": project,
-        "name": job.name,
-        "tags": list(dict.fromkeys(job.tags)),
-        "share_level": job.share_level,
-        "experiment_id": job.experiment_id,
-        "program_id": job.program_id,
-        "created_at": now,
-        "updated_at": now,
-        "time_per_step": steps_to_json(dict.fromkeys(("CREATING", "VALIDATING", "QUEUED"), now)),
-        "num_circuits": job.num_circuits,
-        "shots": job.shots,
-        "memory": job.memory,
-        "header": job.header,
-        "options": job.options,
-        "snapshot_id": job.snapshot_id,
-        "payload_key": job.payload_key,
-        "result_key": None,
-        "error_code": None,
-        "error_message": None,
-        "run_mode": None,
-        "live_data_enabled": job.live_data_enabled,
-        "client_info": job.client_info,
-        "cancel_requested": False,
-        "lease_owner": None,
-        "lease_expires_at": None,
-        "started_at": None,
-        "finished_at": None,
-        "priority": job.priority,
-    }
+    values = {name: getattr(job, name) for name in NEW_JOB_FIELDS}
+    values.update(
+        tags=list(dict.fromkeys(job.tags)),
+        status=JobStatus.QUEUED.value,
+        hub=hub,
+        hub_group=group,
+        project=project,
+        payload_key=job_payload_key(job.id, job.kind),
+        created_at=now,
+        updated_at=now,
+        time_per_step=steps_to_json(dict.fromkeys(("CREATING", "VALIDATING", "QUEUED"), now)),
+        cancel_requested=False,
+    )
+    return values
+
+
+def _dict(value: Any) -> dict[Any, Any]:
+    return dict(value or {})
+
+
+_FROM_ROW: dict[str, Callable[[Any], Any]] = {
+    "status": JobStatus,
+    "tags": lambda value: tuple(value or ()),
+    "time_per_step": steps_from_json,
+    "memory": bool,
+    "cancel_requested": bool,
+    "header": _dict,
+    "options": _dict,
+    "client_info": _dict,
+}
+"""Conversions from the stored form; every other field is the column's value as read."""
+
+_RECORD_READERS = tuple(
+    (field.name, JOINED_FIELDS.get(field.name, field.name), _FROM_ROW.get(field.name))
+    for field in dataclasses.fields(JobRecord)
+)
 
 
 def job_record(row: Row[Any]) -> JobRecord:
     """A ``JobRecord`` from a row of ``queries.select_jobs()``."""
     m = row._mapping
     return JobRecord(
-        id=m["id"],
-        kind=m["kind"],
-        backend=m["backend"],
-        status=JobStatus(m["status"]),
-        owner_id=m["owner_id"],
-        owner=m["owner_name"],
-        instance=m["instance"],
-        name=m["name"],
-        tags=tuple(m["tags"] or ()),
-        share_level=m["share_level"],
-        experiment_id=m["experiment_id"],
-        program_id=m["program_id"],
-        created_at=m["created_at"],
-        updated_at=m["updated_at"],
-        time_per_step=steps_from_json(m["time_per_step"]),
-        num_circuits=m["num_circuits"],
-        shots=m["shots"],
-        memory=bool(m["memory"]),
-        header=dict(m["header"] or {}),
-        options=dict(m["options"] or {}),
-        snapshot_id=m["snapshot_id"],
-        payload_key=m["payload_key"],
-        result_key=m["result_key"],
-        error_code=m["error_code"],
-        error_message=m["error_message"],
-        run_mode=m["run_mode"],
-        live_data_enabled=m["live_data_enabled"],
-        client_info=dict(m["client_info"] or {}),
-        cancel_requested=bool(m["cancel_requested"]),
-        lease_owner=m["lease_owner"],
-        lease_expires_at=m["lease_expires_at"],
-        started_at=m["started_at"],
-        finished_at=m["finished_at"],
-        priority=m["priority"],
+        **{
+            name: m[key] if convert is None else convert(m[key])
+            for name, key, convert in _RECORD_READERS
+        }
     )
 
 

@@ -2,19 +2,21 @@
 
 Every public method is one transaction (``_transaction``); SQLAlchemy errors become core errors
 in ``errors.wrap_exceptions``. Write transactions on SQLite begin IMMEDIATE so that
-read-check-write sequences (job limit, cancel) cannot interleave.
+read-check-write sequences (job limit, cancel) cannot interleave. Every time stamp and lease
+comes from the store's ``Clock``, so tests move time with ``ManualClock`` instead of sleeping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.errors import (
     AuthenticationError,
     InvalidFilterError,
@@ -25,7 +27,6 @@ from openqx.core.errors import (
 )
 from openqx.core.ids import hash_token
 from openqx.core.status import FINAL_STATUSES, JobStatus
-from openqx.core.times import as_utc
 from openqx.core.wire import JobQuery
 from openqx.store import queries as q
 from openqx.store import tag_filters
@@ -46,10 +47,6 @@ __all__ = ["SqlJobStore"]
 _jobs = q.jobs
 
 
-def _now(now: datetime | None = None) -> datetime:
-    return as_utc(now) if now is not None else datetime.now(UTC)
-
-
 def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str]:
     """``time_per_step`` (stored form) with ``step`` stamped at ``at``."""
     steps = steps_from_json(raw)
@@ -60,13 +57,15 @@ def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str
 class SqlJobStore:
     """The job store on a ``Database`` (open it before use; the store does not own it)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, clock: Clock = SYSTEM_CLOCK) -> None:
         """Use ``database`` (SQLite or PostgreSQL) for every query.
 
         Args:
             database: an opened, migrated database.
+            clock: the source of every time stamp and lease expiry.
         """
         self.database = database
+        self.clock = clock
 
     # --- plumbing -------------------------------------------------------------------------
     @property
@@ -117,7 +116,7 @@ class SqlJobStore:
                     name=name,
                     token_hash=hash_token(token),
                     is_admin=is_admin,
-                    created_at=_now(),
+                    created_at=self.clock.now(),
                 )
                 .returning(*q.users.c)
             ).one()
@@ -190,7 +189,7 @@ class SqlJobStore:
             JobLimitReachedError: the owner has ``max_active`` active jobs on the backend.
             InvalidInputError: duplicate id or unknown owner.
         """
-        now = _now()
+        now = self.clock.now()
         with self._transaction(
             write=True,
             integrity_message=f"Job {job.id} cannot be stored (duplicate id or "
@@ -224,7 +223,7 @@ class SqlJobStore:
         Raises:
             JobNotFoundError: no such job.
         """
-        values: dict[str, Any] = {"updated_at": _now()}
+        values: dict[str, Any] = {"updated_at": self.clock.now()}
         if name is not None:
             values["name"] = name
         unique = None if tags is None else list(dict.fromkeys(tags))
@@ -242,15 +241,13 @@ class SqlJobStore:
                     )
             return self._job(conn, job_id)
 
-    def claim_next(
-        self, backend: str, worker: str, lease_seconds: float, now: datetime | None = None
-    ) -> JobRecord | None:
+    def claim_next(self, backend: str, worker: str, lease_seconds: float) -> JobRecord | None:
         """Move the next QUEUED job of ``backend`` to RUNNING, leased to ``worker``.
 
         The pick locks its row on PostgreSQL (skipping rows other claimers hold); on SQLite the
         write transaction (``BEGIN IMMEDIATE``) already excludes other writers.
         """
-        at = _now(now)
+        at = self.clock.now()
         with self._transaction(write=True) as conn:
             picked = conn.execute(q.claim_pick(backend)).first()
             if picked is None:
@@ -286,7 +283,7 @@ class SqlJobStore:
         """Extend the lease of RUNNING jobs held by ``worker`` to now + ``lease_seconds``."""
         if not job_ids:
             return
-        at = _now()
+        at = self.clock.now()
         with self._transaction(write=True) as conn:
             conn.execute(
                 sa.update(_jobs)
@@ -298,32 +295,50 @@ class SqlJobStore:
                 .values(lease_expires_at=at + timedelta(seconds=lease_seconds), updated_at=at)
             )
 
-    def requeue_expired(self, now: datetime | None = None) -> list[str]:
+    def requeue_expired(self) -> list[str]:
         """Put RUNNING jobs whose lease expired back to QUEUED and return their ids.
 
         A job whose cancellation was requested becomes CANCELLED instead (not returned).
         """
-        at = _now(now)
-        requeued: list[str] = []
+        at = self.clock.now()
         with self._transaction(write=True) as conn:
-            for row in conn.execute(q.expired_leases(at)).all():
-                final = row.cancel_requested
-                status = JobStatus.CANCELLED if final else JobStatus.QUEUED
-                conn.execute(
-                    sa.update(_jobs)
-                    .where(_jobs.c.id == row.id)
-                    .values(
-                        status=status.value,
-                        lease_owner=None,
-                        lease_expires_at=None,
-                        started_at=None,
-                        updated_at=at,
-                        finished_at=at if final else None,
-                        time_per_step=_stamp(row.time_per_step, status.value, at),
-                    )
+            return self._release(conn, q.expired_leases(at), at)
+
+    def release_jobs(self, job_ids: Sequence[str], worker: str) -> list[str]:
+        """Put RUNNING jobs leased by ``worker`` back to QUEUED at once and return their ids.
+
+        For a stopping dispatcher that hands its jobs back instead of waiting for their leases
+        to expire. Jobs not RUNNING or leased by another worker are left alone; a job whose
+        cancellation was requested becomes CANCELLED instead (not returned).
+        """
+        if not job_ids:
+            return []
+        at = self.clock.now()
+        with self._transaction(write=True) as conn:
+            return self._release(conn, q.leased_jobs(job_ids, worker), at)
+
+    def _release(self, conn: sa.Connection, leased: sa.Select[Any], at: datetime) -> list[str]:
+        """Clear the lease of the RUNNING jobs ``leased`` selects (rows locked): QUEUED again,
+        or CANCELLED when a cancel was requested. Returns the ids put back in the queue."""
+        requeued: list[str] = []
+        for row in conn.execute(leased).all():
+            final = row.cancel_requested
+            status = JobStatus.CANCELLED if final else JobStatus.QUEUED
+            conn.execute(
+                sa.update(_jobs)
+                .where(_jobs.c.id == row.id)
+                .values(
+                    status=status.value,
+                    lease_owner=None,
+                    lease_expires_at=None,
+                    started_at=None,
+                    updated_at=at,
+                    finished_at=at if final else None,
+                    time_per_step=_stamp(row.time_per_step, status.value, at),
                 )
-                if not final:
-                    requeued.append(row.id)
+            )
+            if not final:
+                requeued.append(row.id)
         return requeued
 
     def finish_job(
@@ -346,7 +361,7 @@ class SqlJobStore:
         status = JobStatus(status)
         if status not in FINAL_STATUSES:
             raise InvalidInputError(f"finish_job needs a final status, not {status.value}.")
-        at = _now()
+        at = self.clock.now()
         with self._transaction(write=True) as conn:
             job = self._job(conn, job_id)
             if job.status.is_final:
@@ -379,7 +394,7 @@ class SqlJobStore:
         Raises:
             JobNotFoundError: no such job.
         """
-        at = _now()
+        at = self.clock.now()
         with self._transaction(write=True) as conn:
             job = self._job(conn, job_id)
             if job.status.is_final:

@@ -1,7 +1,10 @@
-"""Fixtures: the same store tests on SQLite and on a throwaway PostgreSQL 15.
+"""Fixtures of the store contract suite: every test here runs against every ``JobStore``.
 
-``store`` is parametrised over ``sqlite`` and ``postgresql``; each test gets a fresh database
-(a copy of a migrated SQLite file, or ``CREATE DATABASE … TEMPLATE`` on PostgreSQL).
+``store_kind`` is ``memory`` (``MemoryJobStore``), ``sqlite`` (a file) or ``postgresql`` (a
+throwaway PostgreSQL 15, marker ``postgres``). Each test gets a fresh database: a new in-memory
+one, a copy of a migrated SQLite file, or ``CREATE DATABASE … TEMPLATE`` on PostgreSQL. Time
+is a ``ManualClock`` (``clock``) that tests move instead of sleeping; ``job_factory`` moves it
+one second before each job, so creation order is strict and every stamp is known.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from typing import Any
 
 import pytest
 
+from openqx.core.clock import ManualClock
 from openqx.core.ids import new_job_id
 from openqx.store.database import Database
+from openqx.store.memory_store import MemoryJobStore
 from openqx.store.records import JobRecord, NewJob, UserRecord
 from openqx.store.sql_store import SqlJobStore
 from tests import pg
@@ -23,10 +28,31 @@ from tests import pg
 
 TEMPLATE = "openqx_template"
 
+JobFactory = Callable[..., JobRecord]
+UserFactory = Callable[..., UserRecord]
+
+STORE_KINDS = ["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+"""Every ``JobStore`` implementation; a module may override ``store_kind`` with fewer."""
+
 
 def _migrate(url: str) -> None:
     with Database(url) as db:
         db.upgrade()
+
+
+def new_job(owner_id: int, **fields: Any) -> NewJob:
+    """A ``NewJob`` with defaults for every field a test does not state."""
+    values: dict[str, Any] = {
+        "id": new_job_id(),
+        "kind": "circuits",
+        "backend": "fake_manila",
+        "owner_id": owner_id,
+        "instance": "hub/group/project",
+        "num_circuits": 1,
+        "shots": 1024,
+    }
+    values.update(fields)
+    return NewJob(**values)
 
 
 @pytest.fixture(scope="session")
@@ -37,16 +63,28 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(
-    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
-)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a fresh, migrated database of the parametrised kind."""
-    if request.param == "sqlite":
+@pytest.fixture(params=STORE_KINDS)
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which implementation the test runs against."""
+    return str(request.param)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The store's clock; it moves only when a test advances it."""
+    return ManualClock()
+
+
+@pytest.fixture
+def database_url(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, migrated database of an SQL kind (the memory store has none)."""
+    if store_kind == "sqlite":
         path = tmp_path / "openqx.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
+    if store_kind != "postgresql":
+        pytest.fail(f"no database URL for the {store_kind} store")
     server: pg.PostgresServer = request.getfixturevalue("postgres_server")
     url = pg.clone_database(server, TEMPLATE)
     try:
@@ -56,20 +94,26 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
-def database(database_url: str) -> Iterator[Database]:
-    """An open ``Database`` on the fresh database."""
-    with Database(database_url) as db:
-        yield db
+def store(
+    store_kind: str, clock: ManualClock, request: pytest.FixtureRequest
+) -> Iterator[SqlJobStore]:
+    """The store under test, empty, on ``clock``."""
+    if store_kind == "memory":
+        with MemoryJobStore(clock=clock) as memory:
+            yield memory
+        return
+    with Database(request.getfixturevalue("database_url")) as db:
+        yield SqlJobStore(db, clock=clock)
 
 
 @pytest.fixture
-def store(database: Database) -> SqlJobStore:
-    """The SQL job store under test."""
-    return SqlJobStore(database)
+def database(store: SqlJobStore) -> Database:
+    """The open ``Database`` under the store (to set up rows the port cannot write)."""
+    return store.database
 
 
 @pytest.fixture
-def user_factory(store: SqlJobStore) -> Callable[..., UserRecord]:
+def user_factory(store: SqlJobStore) -> UserFactory:
     """Create users: ``user_factory(name="x", instances=[...])``; token is ``<name>-token``."""
     counter = iter(range(1_000_000))
 
@@ -82,28 +126,18 @@ def user_factory(store: SqlJobStore) -> Callable[..., UserRecord]:
 
 
 @pytest.fixture
-def user(user_factory: Callable[..., UserRecord]) -> UserRecord:
+def user(user_factory: UserFactory) -> UserRecord:
     """One default user."""
     return user_factory("alice")
 
 
 @pytest.fixture
-def job_factory(store: SqlJobStore, user: UserRecord) -> Callable[..., JobRecord]:
-    """Create jobs stating only the fields a test cares about."""
+def job_factory(store: SqlJobStore, user: UserRecord, clock: ManualClock) -> JobFactory:
+    """Create jobs stating only the fields a test cares about (one clock second apart)."""
 
     def make(max_active: int | None = None, **fields: Any) -> JobRecord:
-        job_id = fields.pop("id", None) or new_job_id()
-        values: dict[str, Any] = {
-            "id": job_id,
-            "kind": "circuits",
-            "backend": "fake_manila",
-            "owner_id": user.id,
-            "instance": "hub/group/project",
-            "payload_key": f"jobs/{job_id}/payload.qpy",
-            "num_circuits": 1,
-            "shots": 1024,
-        }
-        values.update(fields)
-        return store.create_job(NewJob(**values), max_active=max_active)
+        clock.advance(1)
+        fields.setdefault("owner_id", user.id)
+        return store.create_job(new_job(**fields), max_active=max_active)
 
     return make

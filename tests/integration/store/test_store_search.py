@@ -1,8 +1,7 @@
-"""search_jobs on both databases: every filter, keyset pages, db_filter."""
+"""Store contract, search: every filter, keyset pages, db_filter (every ``JobStore``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -15,10 +14,10 @@ from openqx.core.wire import JobQuery
 from openqx.store import tag_filters
 from openqx.store.database import Database
 from openqx.store.models import Job
+from openqx.store.port import JobStore
 from openqx.store.records import JobRecord, UserRecord
-from openqx.store.sql_store import SqlJobStore
+from tests.integration.store.conftest import JobFactory, UserFactory
 
-JobFactory = Callable[..., JobRecord]
 BASE = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
 
@@ -29,13 +28,19 @@ def _set_created(database: Database, job_id: str, at: datetime) -> None:
 
 @pytest.fixture
 def jobs(
-    store: SqlJobStore, job_factory: JobFactory, database: Database, user_factory: Any
+    store: JobStore, job_factory: JobFactory, database: Database, user_factory: UserFactory
 ) -> list[JobRecord]:
     """Six jobs one hour apart: varied backend, kind, status, name, tags, experiment."""
     specs: list[dict[str, Any]] = [
         {"name": "bell-1", "tags": ["a", "b"], "backend": "manila"},
         {"name": "ghz-2", "tags": ["a"], "backend": "manila", "experiment_id": "exp1"},
-        {"name": "bell-3", "tags": ["b"], "backend": "lima", "kind": "runtime"},
+        {
+            "name": "bell-3",
+            "tags": ["b"],
+            "backend": "lima",
+            "kind": "runtime",
+            "program_id": "circuit-runner",
+        },
         {"name": None, "tags": [], "backend": "lima", "shots": 10},
         {"name": "Bell-5", "tags": ["a", "b", "c"], "backend": "manila", "experiment_id": "exp1"},
         {"name": "qft-6", "tags": ["c"], "backend": "lima", "instance": "ibm-q/open/main"},
@@ -53,14 +58,14 @@ def jobs(
     return [store.get_job(i) for i in made]
 
 
-def ids(store: SqlJobStore, **kwargs: Any) -> list[int]:
+def ids(store: JobStore, **kwargs: Any) -> list[int]:
     """Indexes (0..5, 6 = bob's) of the jobs a query returns, in order."""
     page, _ = store.search_jobs(JobQuery(**kwargs))
     return [int((j.name or "x-4").rsplit("-", 1)[1]) - 1 if j.owner == "alice" else 6 for j in page]
 
 
 def test_default_order_and_visibility(
-    store: SqlJobStore, jobs: list[JobRecord], user: UserRecord
+    store: JobStore, jobs: list[JobRecord], user: UserRecord
 ) -> None:
     assert ids(store) == [5, 4, 3, 2, 1, 0, 6]
     page, _ = store.search_jobs(JobQuery(), visible_to=user)
@@ -79,6 +84,11 @@ def test_default_order_and_visibility(
         ({"name": "^[Bb]ell"}, [4, 2, 0]),
         ({"name": "(?i)BELL"}, [4, 2, 0]),
         ({"experiment_id": "exp1"}, [4, 1]),
+        ({"experiment_id": "nope"}, []),
+        ({"program_id": "circuit-runner"}, [2]),
+        ({"program_id": "circuit-runner", "status": ["QUEUED"]}, []),
+        ({"program_id": "other"}, []),
+        ({"status": [JobStatus.QUEUED]}, [5, 4, 3, 1, 6]),
         ({"tags": ["a"]}, [4, 1, 0]),
         ({"tags": ["a", "c"]}, [5, 4, 1, 0]),
         ({"tags": ["a", "b"], "tags_operator": "AND"}, [4, 0]),
@@ -95,12 +105,12 @@ def test_default_order_and_visibility(
     ],
 )
 def test_filters(
-    store: SqlJobStore, jobs: list[JobRecord], filters: dict[str, Any], expected: list[int]
+    store: JobStore, jobs: list[JobRecord], filters: dict[str, Any], expected: list[int]
 ) -> None:
     assert ids(store, **filters) == expected
 
 
-def test_date_bounds_inclusive_and_aware(store: SqlJobStore, jobs: list[JobRecord]) -> None:
+def test_date_bounds_inclusive_and_aware(store: JobStore, jobs: list[JobRecord]) -> None:
     assert ids(store, start_datetime=BASE + timedelta(hours=1)) == [5, 4, 3, 2, 1]
     assert ids(store, end_datetime=BASE + timedelta(hours=1), start_datetime=BASE) == [1, 0]
     plus2 = timezone(timedelta(hours=2))
@@ -108,13 +118,29 @@ def test_date_bounds_inclusive_and_aware(store: SqlJobStore, jobs: list[JobRecor
     assert ids(store, start_datetime=local, end_datetime=local) == [4]
 
 
-def test_bad_regexp(store: SqlJobStore, jobs: list[JobRecord]) -> None:
+def test_bad_regexp(store: JobStore, jobs: list[JobRecord]) -> None:
     with pytest.raises(InvalidFilterError, match="name"):
         store.search_jobs(JobQuery(name="bell("))
 
 
+@pytest.mark.parametrize(("field", "value"), [("limit", -1), ("skip", -1)])
+def test_negative_limit_or_skip(store: JobStore, field: str, value: int) -> None:
+    with pytest.raises(InvalidFilterError, match=field):
+        store.search_jobs(JobQuery.model_validate({field: value}))
+
+
+def test_visible_to_shows_own_jobs_only(
+    store: JobStore, jobs: list[JobRecord], user_factory: UserFactory
+) -> None:
+    bob = store.list_users()[-1]
+    page, _ = store.search_jobs(JobQuery(), visible_to=bob)
+    assert [j.name for j in page] == ["bob-job"]
+    carol = user_factory("carol")
+    assert store.search_jobs(JobQuery(), visible_to=carol) == ([], None)
+
+
 @pytest.mark.parametrize("descending", [True, False])
-def test_keyset_pages(store: SqlJobStore, job_factory: JobFactory, descending: bool) -> None:
+def test_keyset_pages(store: JobStore, job_factory: JobFactory, descending: bool) -> None:
     made = [job_factory().id for _ in range(23)]
     seen: list[str] = []
     cursor = None
@@ -134,7 +160,7 @@ def test_keyset_pages(store: SqlJobStore, job_factory: JobFactory, descending: b
 
 @pytest.mark.parametrize("operator", ["OR", "AND"])
 def test_keyset_pages_with_tags(
-    store: SqlJobStore, job_factory: JobFactory, database: Database, operator: str
+    store: JobStore, job_factory: JobFactory, database: Database, operator: str
 ) -> None:
     made = []
     for i in range(30):
@@ -142,7 +168,7 @@ def test_keyset_pages_with_tags(
         job = job_factory(tags=tags)
         _set_created(database, job.id, BASE + timedelta(minutes=i // 2))  # pairs share a time
         made.append((job, set(tags)))
-    query = {"tags": ["x", "y"], "tags_operator": operator}
+    query: dict[str, Any] = {"tags": ["x", "y"], "tags_operator": operator}
     wanted = [
         j.id for j, tags in made if (tags >= {"x", "y"} if operator == "AND" else tags & {"x", "y"})
     ]
@@ -159,7 +185,7 @@ def test_keyset_pages_with_tags(
 
 
 def test_keyset_same_timestamp(
-    store: SqlJobStore, job_factory: JobFactory, database: Database
+    store: JobStore, job_factory: JobFactory, database: Database
 ) -> None:
     made = [job_factory().id for _ in range(7)]
     for job_id in made:
@@ -173,7 +199,7 @@ def test_keyset_same_timestamp(
     assert seen == sorted(made, reverse=True)
 
 
-def test_bad_cursor(store: SqlJobStore, job_factory: JobFactory) -> None:
+def test_bad_cursor(store: JobStore, job_factory: JobFactory) -> None:
     for _ in range(3):
         job_factory()
     _, cursor = store.search_jobs(JobQuery(limit=1))
@@ -225,12 +251,12 @@ def test_bad_cursor(store: SqlJobStore, job_factory: JobFactory) -> None:
     ],
 )
 def test_db_filter(
-    store: SqlJobStore, jobs: list[JobRecord], where: dict[str, Any], expected: list[int]
+    store: JobStore, jobs: list[JobRecord], where: dict[str, Any], expected: list[int]
 ) -> None:
     assert ids(store, db_filter=where) == expected
 
 
-def test_db_filter_id(store: SqlJobStore, jobs: list[JobRecord]) -> None:
+def test_db_filter_id(store: JobStore, jobs: list[JobRecord]) -> None:
     page, _ = store.search_jobs(JobQuery(db_filter={"id": {"inq": [jobs[1].id, jobs[3].id]}}))
     assert {j.id for j in page} == {jobs[1].id, jobs[3].id}
 
@@ -250,13 +276,13 @@ def test_db_filter_id(store: SqlJobStore, jobs: list[JobRecord]) -> None:
     ],
 )
 def test_db_filter_rejects(
-    store: SqlJobStore, jobs: list[JobRecord], where: dict[str, Any], names: str
+    store: JobStore, jobs: list[JobRecord], where: dict[str, Any], names: str
 ) -> None:
     with pytest.raises(InvalidFilterError, match=names):
         store.search_jobs(JobQuery(db_filter=where))
 
 
-def test_db_filter_values_are_bound(store: SqlJobStore, jobs: list[JobRecord]) -> None:
+def test_db_filter_values_are_bound(store: JobStore, jobs: list[JobRecord]) -> None:
     assert ids(store, db_filter={"name": "x' OR '1'='1"}) == []
     assert store.count_queued("manila") == 2
 
@@ -281,7 +307,7 @@ TAG_QUERIES: list[tuple[dict[str, Any], list[int]]] = [
 @pytest.mark.parametrize("collect_below", [0, 2, 10**9], ids=["probe", "mixed", "collect"])
 @pytest.mark.parametrize(("filters", "expected"), TAG_QUERIES)
 def test_tag_strategies_agree(
-    store: SqlJobStore,
+    store: JobStore,
     jobs: list[JobRecord],
     monkeypatch: pytest.MonkeyPatch,
     collect_below: int,

@@ -14,10 +14,16 @@ from openqx.store import queries as q
 from openqx.store.db_filter import normalize_status, parse_datetime, translate_where
 from openqx.store.models import Job
 
+# SQLAlchemy's dialect constructors are untyped.
+PG: sa.Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+SQLITE: sa.Dialect = sqlite.dialect()  # type: ignore[no-untyped-call]
 
-def compiled(where: dict[str, Any], dialect: Any = None) -> tuple[str, dict[str, Any]]:
+
+def compiled(
+    where: dict[str, Any], dialect: sa.Dialect | None = None
+) -> tuple[str, dict[str, Any]]:
     expr = translate_where(where).compile(
-        dialect=dialect or postgresql.dialect(), compile_kwargs={"render_postcompile": True}
+        dialect=dialect or PG, compile_kwargs={"render_postcompile": True}
     )
     return str(expr), dict(expr.params)
 
@@ -60,14 +66,14 @@ def test_operators_render() -> None:
         "users.name =",
     ):
         assert fragment in sql
-    sql_lite, params = compiled({"name": {"regexp": "/ab/i"}}, sqlite.dialect())
+    sql_lite, params = compiled({"name": {"regexp": "/ab/i"}}, SQLITE)
     assert "REGEXP" in sql_lite and "(?i)ab" in params.values()
 
 
 def listing(where: dict[str, Any]) -> str:
     """The filter inside a listing of jobs (where correlation happens)."""
     stmt = sa.select(Job.id).where(translate_where(where))
-    return str(stmt.compile(dialect=postgresql.dialect()))
+    return str(stmt.compile(dialect=PG))
 
 
 def test_tags_use_correlated_exists_on_job_tags() -> None:
@@ -88,7 +94,7 @@ def test_tags_use_correlated_exists_on_job_tags() -> None:
     ],
 )
 def test_status_regexp_is_in_over_matching_statuses(pattern: str, statuses: list[str]) -> None:
-    for dialect in (postgresql.dialect(), sqlite.dialect()):
+    for dialect in (PG, SQLITE):
         sql, params = compiled({"status": {"regexp": pattern}}, dialect)
         assert "~" not in sql and "REGEXP" not in sql
         assert sorted(params.values()) == sorted(statuses)
@@ -139,21 +145,21 @@ def test_rare_tags_are_collected_common_tags_probed() -> None:
     rare = (
         sa.select(Job.id)
         .where(translate_where({"tags": {"inq": ["a", "b"]}}, lambda tags: ["j1", "j2", "j1"]))
-        .compile(dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True})
+        .compile(dialect=PG, compile_kwargs={"render_postcompile": True})
     )
     assert "jobs.id IN (" in str(rare) and "job_tags" not in str(rare)
     assert sorted(rare.params.values()) == ["j1", "j2"]
     common = str(
         sa.select(Job.id)
         .where(translate_where({"tags": "a"}, lambda tags: None))
-        .compile(dialect=postgresql.dialect())
+        .compile(dialect=PG)
     )
     assert "WHERE EXISTS (SELECT" in common and "OFFSET" in common
 
 
 def test_tags_that_no_job_carries_match_nothing() -> None:
     where = translate_where({"tags": {"inq": ["nobody"]}}, lambda tags: [])
-    assert str(where.compile(dialect=postgresql.dialect())) == "false"
+    assert str(where.compile(dialect=PG)) == "false"
 
 
 def test_and_tags_driven_by_the_rarest() -> None:
@@ -166,7 +172,7 @@ def test_and_tags_driven_by_the_rarest() -> None:
         lambda tags: carried[tags[0]],
     )
     compiled = stmt.compile(
-        dialect=postgresql.dialect(), compile_kwargs={"render_postcompile": True}
+        dialect=PG, compile_kwargs={"render_postcompile": True}
     )
     sql = str(compiled)
     assert sql.count("jobs.id IN (") == 1
