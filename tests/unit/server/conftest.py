@@ -1,0 +1,32 @@
+"""Fixtures: one in-process service per module (inline executor), and fresh ones with a
+``HeldExecutor`` for tests that need jobs to stay RUNNING or QUEUED."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from openqx.devices.catalog import default_catalog
+from tests.unit.server.harness import Harness, HeldExecutor, open_harness
+
+
+@pytest.fixture(scope="module")
+def harness() -> Iterator[Harness]:
+    """A service on in-memory parts running jobs with the inline executor (shared by the
+    tests of one module: tests create their own users and jobs)."""
+    with open_harness() as opened:
+        yield opened
+
+
+@pytest.fixture()
+def held() -> HeldExecutor:
+    """An executor whose jobs end only when the test says so."""
+    return HeldExecutor(default_catalog())
+
+
+@pytest.fixture()
+def held_harness(held: HeldExecutor) -> Iterator[Harness]:
+    """A fresh service on ``held`` (one dispatcher slot)."""
+    with open_harness(executor=held) as opened:
+        yield opened
