@@ -1,8 +1,17 @@
-"""Every statement the SQL store runs, one named function each.
+"""Named statements of ``SqlJobStore``: the reads and picks that carry a rule (claim order,
+leases, queue position, counts, search with its filters and keyset pages), and the table
+handles the store writes to.
 
-Claiming follows procrastinate: PostgreSQL picks the row with ``FOR UPDATE SKIP LOCKED`` so
-concurrent dispatchers never wait on each other; SQLite (one writer at a time) does the pick and
-the update in one ``UPDATE … WHERE id = (SELECT …) AND status = 'QUEUED' RETURNING``.
+Each function returns a statement; it runs nothing. Every write (the inserts, and the UPDATEs
+of claim, renewal, requeue, release, finish, cancel and settings) and a few one-table reads
+(``count_users``, ``list_users``, ``backend_job_limit``) are built inline in ``sql_store.py``,
+next to the transaction they belong to. ``tag_filters.py`` and ``db_filter.py`` build the tag
+and ``db_filter`` conditions that ``search_conditions`` combines.
+
+Claiming follows procrastinate: ``claim_pick`` selects the next QUEUED row with
+``FOR UPDATE SKIP LOCKED``, so on PostgreSQL concurrent dispatchers never wait on each other;
+SQLite renders no lock clause, and the store's ``BEGIN IMMEDIATE`` write transaction keeps
+other writers out between the pick and the update, on both databases the same two statements.
 """
 
 from __future__ import annotations
@@ -24,7 +33,6 @@ from openqx.store.models import BackendSetting, Job, JobTag, User, UserInstance
 from openqx.store.tag_filters import TagJobs, tag_in, tagged_jobs
 
 __all__ = [
-    "MAX_PAGE",
     "backends_with_queued",
     "cancel_requested",
     "claim_pick",
@@ -41,9 +49,6 @@ __all__ = [
     "user_by_token_hash",
     "user_instances",
 ]
-
-MAX_PAGE = 1000
-"""Largest page ``search_jobs`` returns (``limit`` None/0 means this)."""
 
 # Declarative ``__table__`` is typed as FromClause; these are Tables.
 jobs = cast(sa.Table, Job.__table__)

@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from openqx.core import paging
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.errors import (
     AuthenticationError,
@@ -437,11 +438,12 @@ class SqlJobStore:
         Raises:
             InvalidFilterError: bad regexp, ``db_filter``, ``limit``/``skip`` or cursor.
         """
-        if query.skip < 0:
-            raise InvalidFilterError("skip must be >= 0.", field="skip")
-        if query.limit is not None and query.limit < 0:
-            raise InvalidFilterError("limit must be >= 0.", field="limit")
-        limit = min(query.limit or q.MAX_PAGE, q.MAX_PAGE)
+        for name, check in (("limit", paging.check_limit), ("skip", paging.check_skip)):
+            try:
+                check(getattr(query, name))
+            except ValueError as exc:
+                raise InvalidFilterError(str(exc), field=name) from None
+        limit = paging.page_size(query.limit)
         cursor = decode_cursor(query.cursor) if query.cursor else None
         owner_id = visible_to.id if visible_to is not None else None
         with self._transaction() as conn:
