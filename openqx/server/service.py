@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.ids import new_token
+from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.execution.executors import default_workers, make_executor
 from openqx.execution.port import JobExecutor
@@ -32,7 +33,6 @@ from openqx.store.sql_store import SqlJobStore
 
 __all__ = [
     "ADMIN_NAME",
-    "DEFAULT_INSTANCE",
     "STOP_TIMEOUT_SECONDS",
     "Service",
     "ServiceStatus",
@@ -41,7 +41,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ADMIN_NAME = "admin"
-DEFAULT_INSTANCE = "openqx/main/default"
 STOP_TIMEOUT_SECONDS = 5.0
 """How long ``close`` lets running jobs finish before leaving them to be requeued."""
 
@@ -99,6 +98,7 @@ class Service:
             lease_seconds=self.settings.lease_seconds,
             poll_seconds=self.settings.poll_seconds,
             on_change=self.events.notify,
+            clock=clock,
         )
         self.status = ServiceStatus.NEW
 
@@ -125,7 +125,7 @@ class Service:
             )
             undo.callback(executor.close)
             service = cls(
-                store=SqlJobStore(database),
+                store=SqlJobStore(database, clock=clock),
                 blobs=blobs,
                 executor=executor,
                 catalog=default_catalog(),

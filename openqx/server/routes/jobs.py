@@ -10,7 +10,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from openqx.core import errors, run_options
+from openqx.core import errors, paging, run_options
+from openqx.core.job_sets import job_set_tag
 from openqx.core.status import JobStatus
 from openqx.core.wire import (
     CancelAnswer,
@@ -63,10 +64,11 @@ def submit_job(body: JobSubmission, service: ServiceDep, user: CurrentUser) -> J
 @router.post("/jobs/search", response_model=JobPage)
 def search_jobs(query: JobQuery, service: ServiceDep, user: CurrentUser) -> JobPage:
     """Jobs visible to the caller matching every filter, one keyset page at a time."""
-    if query.limit is not None and query.limit < 0:
-        raise errors.InvalidFilterError(f"limit must be 0 or more, not {query.limit}.")
-    if query.skip < 0:
-        raise errors.InvalidFilterError(f"skip must be 0 or more, not {query.skip}.")
+    try:
+        paging.check_limit(query.limit)
+        paging.check_skip(query.skip)
+    except ValueError as exc:
+        raise errors.InvalidFilterError(str(exc)) from exc
     if query.tags is not None:
         try:
             run_options.validate_job_tags(query.tags)
@@ -239,7 +241,7 @@ def job_set(set_id: str, service: ServiceDep, user: CurrentUser) -> list[JobInfo
 
 def jobs_of_set(service: Service, user: UserRecord, set_id: str) -> list[JobRecord]:
     """All jobs carrying the set's tag, oldest first; JobSetNotFoundError when none."""
-    query = JobQuery(limit=None, tags=[f"openqx_jobset_{set_id}_"], descending=False)
+    query = JobQuery(limit=None, tags=[job_set_tag(set_id)], descending=False)
     found: list[JobRecord] = []
     while True:
         records, cursor = service.store.search_jobs(query, visible_to=user)
