@@ -31,7 +31,7 @@ from openqx.core import results
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.status import JobStatus
 from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
-from openqx.store.blobs import BlobStore
+from openqx.store.blobs import BlobStore, job_result_key
 from openqx.store.port import JobStore
 from openqx.store.records import JobRecord
 
@@ -311,7 +311,7 @@ class Dispatcher:
         if cancelling:  # a cancel that came too late to stop the simulation
             self._finish(job_id, JobStatus.CANCELLED)
             return
-        result_key = f"jobs/{job_id}/result.json"
+        result_key = job_result_key(job_id)
         self.blobs.put(result_key, json.dumps(result).encode())
         failure = results.failed_experiments_message(result)
         if failure is None and not result.get("success", True):
