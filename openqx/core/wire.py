@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
 
+from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.core.status import JobStatus
 
 __all__ = [
@@ -303,7 +304,7 @@ class UserCreate(_Model):
     """``POST /admin/users`` (admin only)."""
 
     name: StrictStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    instances: list[StrictStr] = Field(default_factory=lambda: ["openqx/main/default"])
+    instances: list[StrictStr] = Field(default_factory=lambda: [DEFAULT_INSTANCE])
     is_admin: StrictBool = False
     token: StrictStr | None = None
     """A token to use instead of a random one."""

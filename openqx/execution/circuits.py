@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from openqx.core import circuit_payload
+from openqx.core.parameter_binds import check_parameter_binds
 from openqx.execution.port import ExecutionError
 
 if TYPE_CHECKING:
@@ -20,19 +21,10 @@ def load_qpy(payload: bytes) -> list[QuantumCircuit]:
     Raises:
         ExecutionError: the payload is not valid QPY or holds no circuits.
     """
-    from qiskit import qpy
-    from qiskit.circuit import QuantumCircuit
-
     try:
-        loaded = qpy.load(io.BytesIO(payload))
-    except Exception as exc:
-        raise ExecutionError(
-            f"could not decode the job's QPY payload: {exc}", "bad_payload"
-        ) from exc
-    circuits = [c for c in loaded if isinstance(c, QuantumCircuit)]
-    if not circuits:
-        raise ExecutionError("the job's QPY payload holds no circuits", "bad_payload")
-    return circuits
+        return circuit_payload.load_circuits(payload, source="the job's QPY payload")
+    except ValueError as exc:
+        raise ExecutionError(str(exc), "bad_payload") from exc
 
 
 def bind_parameters(
@@ -44,29 +36,18 @@ def bind_parameters(
     ``c`` named ``"<c.name>-bind<j>"``. Without binds the circuits are returned unchanged.
 
     Raises:
-        ExecutionError: a bind misses a parameter of a circuit, or a circuit keeps unbound
-            parameters.
+        ExecutionError: the binds do not fit the circuits (``check_parameter_binds``), e.g. a
+            circuit keeps unbound parameters.
     """
+    try:
+        check_parameter_binds(circuits, list(binds) if binds else None)
+    except ValueError as exc:
+        raise ExecutionError(str(exc), "unbound_parameters") from exc
     if not binds:
-        for circuit in circuits:
-            if circuit.parameters:
-                names = ", ".join(sorted(p.name for p in circuit.parameters))
-                raise ExecutionError(
-                    f"circuit {circuit.name!r} has unbound parameters ({names}); "
-                    "pass parameter_binds",
-                    "unbound_parameters",
-                )
         return list(circuits)
     experiments = []
     for circuit in circuits:
         for j, bind in enumerate(binds):
-            missing = [p.name for p in circuit.parameters if p.name not in bind]
-            if missing:
-                raise ExecutionError(
-                    f"parameter_binds[{j}] has no value for parameter(s) "
-                    f"{', '.join(sorted(missing))} of circuit {circuit.name!r}",
-                    "unbound_parameters",
-                )
             values = {p: float(bind[p.name]) for p in circuit.parameters}
             bound = circuit.assign_parameters(values, inplace=False) if values else circuit.copy()
             bound.name = f"{circuit.name}-bind{j}"
