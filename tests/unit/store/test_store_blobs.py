@@ -12,6 +12,9 @@ from openqx.store.blobs import (
     FsspecBlobStore,
     LocalBlobStore,
     MemoryBlobStore,
+    check_key,
+    job_payload_key,
+    job_result_key,
     make_blob_store,
 )
 
@@ -63,3 +66,14 @@ def test_fsspec_missing_names_extra() -> None:
         store = make_blob_store("memory://openqx-test")
         store.put("a/b", b"1")
         assert store.get("a/b") == b"1"
+
+
+def test_job_keys_derive_from_the_id() -> None:
+    job_id = "a" * 24
+    assert job_payload_key(job_id, "circuits") == f"jobs/{job_id}/payload.qpy"
+    assert job_payload_key(job_id, "runtime") == f"jobs/{job_id}/params.json"
+    assert job_result_key(job_id) == f"jobs/{job_id}/result.json"
+    for key in (job_payload_key(job_id, "runtime"), job_result_key(job_id)):
+        assert check_key(key) == key
+    with pytest.raises(InvalidInputError, match="pulse"):
+        job_payload_key(job_id, "pulse")
