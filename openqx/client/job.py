@@ -20,7 +20,7 @@ from qiskit.result import Result
 from openqx.client import exceptions as exc
 from openqx.client import status_feed
 from openqx.client.queue_info import QueueInfo, to_local
-from openqx.core import circuit_payload, run_options, wire
+from openqx.core import circuit_payload, results, run_options, wire
 from openqx.core.job_sets import JOB_SET_TAG_PREFIX
 from openqx.core.status import JobStatus
 
@@ -492,12 +492,11 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         if self._info.error is None:
             self.refresh()
         if self._info.error is None:
-            result = self._fetch_result(partial=True, quiet=True)
-            failed = [
-                f"Experiment {index}: {getattr(exp, 'status', 'failed')}"
-                for index, exp in enumerate(result.results if result else [])
-                if not exp.success
-            ]
-            if failed:
-                return "The following experiments failed:\n" + "\n".join(failed)
+            try:
+                data = self._api.job_result(self._job_id, partial=True)
+            except exc.OpenQXError:
+                data = {}
+            failed = results.failed_experiments_message(data)
+            if failed is not None:
+                return failed
         return self._error_text()

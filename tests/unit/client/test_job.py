@@ -95,6 +95,22 @@ def test_result_error_and_partial(make_job, server):
     assert job.error_message() == "Boom. Error code: execution_failed."
 
 
+def test_error_message_names_failed_experiments(make_job, server) -> None:
+    """Without an error record the message lists the failed experiments (core.results)."""
+    job = make_job(JobStatus.ERROR)
+    result = result_dict(job.job_id(), n=3)
+    result["success"] = False
+    result["results"][1].update(success=False, status="ERROR: too many qubits")
+    server.partial_results[job.job_id()] = result
+    assert job.error_message() == (
+        "The following experiments failed:\nExperiment 1: ERROR: too many qubits"
+    )
+
+
+def test_error_message_falls_back_to_unknown_error(make_job) -> None:
+    assert make_job(JobStatus.ERROR).error_message() == "Unknown error."
+
+
 def test_error_message_none_when_done(make_job):
     assert make_job(JobStatus.DONE).error_message() is None
 
