@@ -9,7 +9,6 @@ errors. Unlike the seed, only ``None`` means "not given" (``shots=0`` and
 from __future__ import annotations
 
 import copy
-import itertools
 from typing import TYPE_CHECKING, Any
 
 from qiskit.circuit import QuantumCircuit, Qubit
@@ -19,7 +18,7 @@ from openqx.client import exceptions as exc
 from openqx.client.http import client_info
 from openqx.client.query import iter_job_infos
 from openqx.client.runtime_job import RuntimeJob
-from openqx.core import circuit_payload, circuit_runner, wire
+from openqx.core import circuit_payload, circuit_runner, paging, wire
 from openqx.core.status import ACTIVE_STATUSES, FINAL_STATUSES
 
 if TYPE_CHECKING:
@@ -277,16 +276,16 @@ class RuntimeService:
             statuses = sorted(chosen, key=lambda status: status.name)
         api = self._provider.api_client
         query = wire.JobQuery(
-            limit=limit, skip=skip, kind="runtime", status=statuses, backend=backend_name
+            limit=paging.page_size(limit),
+            skip=skip,
+            kind="runtime",
+            status=statuses,
+            backend=backend_name,
+            program_id=program_id,
         )
-        # The program filter runs here, so with one the pages are followed until ``limit``
-        # jobs of that program are found.
-        infos = iter_job_infos(api, query, None if program_id is not None else limit)
-        if program_id is not None:
-            infos = (info for info in infos if info.program_id == program_id)
         return [
             RuntimeJob(self._provider.backend_by_name(info.backend), api, info)
-            for info in itertools.islice(infos, limit or None)
+            for info in iter_job_infos(api, query, limit)
         ]
 
     def job(self, job_id: str) -> RuntimeJob:

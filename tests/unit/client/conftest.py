@@ -219,6 +219,10 @@ class FakeServer:
         jobs = list(self.jobs)
         if query.backend:
             jobs = [j for j in jobs if self.jobs[j]["backend"] == query.backend]
+        if query.kind:
+            jobs = [j for j in jobs if self.jobs[j]["kind"] == query.kind]
+        if query.program_id:
+            jobs = [j for j in jobs if self.jobs[j]["program_id"] == query.program_id]
         if query.status:
             wanted = {s.value for s in query.status}
             jobs = [j for j in jobs if self.jobs[j]["status"] in wanted]

@@ -286,11 +286,16 @@ def test_runtime_jobs_skip_over_several_pages(provider, server):
     assert [job.job_id() for job in jobs] == newest_first[3:]
     assert [(q["cursor"], q["skip"]) for q in server.queries] == [(None, 3), ("7", 0), ("11", 0)]
     server.queries.clear()
-    jobs = provider.runtime.jobs(limit=3, skip=1, program_id="circuit-runner")
-    runners = [i for i in newest_first[1:] if server.jobs[i]["program_id"] == "circuit-runner"]
-    assert [job.job_id() for job in jobs] == runners[:3]
+    # The server filters by program (skip counts that program's jobs): pages carry only them.
+    jobs = provider.runtime.jobs(limit=5, skip=1, program_id="circuit-runner")
+    runners = [i for i in newest_first if server.jobs[i]["program_id"] == "circuit-runner"]
+    assert [job.job_id() for job in jobs] == runners[1:6]
     assert all(job.program_id == "circuit-runner" for job in jobs)
-    assert [(q["cursor"], q["skip"]) for q in server.queries] == [(None, 1), ("4", 0)]
+    assert [(q["cursor"], q["skip"], q["limit"]) for q in server.queries] == [
+        (None, 1, 5),
+        ("5", 0, 1),
+    ]
+    assert {q["program_id"] for q in server.queries} == {"circuit-runner"}
 
 
 def test_runtime_jobs_stop_on_an_empty_page(provider, server, monkeypatch):
