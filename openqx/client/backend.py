@@ -12,11 +12,10 @@ from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
 from openqx.client import exceptions as exc
-from openqx.client import query as job_query
 from openqx.client.http import client_info
 from openqx.client.job import OpenQXJob
 from openqx.client.job_limit import BackendJobLimit
-from openqx.core import circuit_payload, run_options, targets, wire
+from openqx.core import circuit_payload, run_options, targets, times, wire
 from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.status import ACTIVE_STATUSES
 
@@ -169,7 +168,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
         from qiskit_ibm_runtime.models import BackendProperties
 
         if datetime is not None:
-            data = self._api.backend_properties(self.name, job_query.to_utc(datetime))
+            data = self._api.backend_properties(self.name, times.utc_from_user(datetime))
             return BackendProperties.from_dict(data) if data else None
         if refresh or not self._properties_dict:
             data = self._api.backend_properties(self.name)

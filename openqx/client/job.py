@@ -19,10 +19,11 @@ from qiskit.result import Result
 
 from openqx.client import exceptions as exc
 from openqx.client import status_feed
-from openqx.client.queue_info import QueueInfo, to_local
+from openqx.client.queue_info import QueueInfo
 from openqx.core import circuit_payload, results, run_options, wire
 from openqx.core.job_sets import JOB_SET_TAG_PREFIX
 from openqx.core.status import JobStatus
+from openqx.core.times import local_from_stored
 
 if TYPE_CHECKING:
     from qiskit_ibm_runtime.models import BackendProperties
@@ -91,7 +92,7 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
 
     def creation_date(self) -> datetime:
         """Return the creation time as an aware datetime in local time."""
-        return to_local(self._info.created_at)
+        return local_from_stored(self._info.created_at)
 
     @property
     def experiment_id(self) -> str | None:
@@ -123,7 +124,7 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         if not self._info.time_per_step or not self._info.status.is_final:
             self.refresh()
         steps = self._info.time_per_step
-        return {step: to_local(when) for step, when in steps.items()} if steps else None
+        return {step: local_from_stored(when) for step, when in steps.items()} if steps else None
 
     def scheduling_mode(self) -> str | None:
         """Return the scheduling mode the job ran in (``"fairshare"``, ``"dedicated"``...)."""

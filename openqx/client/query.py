@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from openqx.client import exceptions as exc
 from openqx.client.http import ApiClient
-from openqx.core import paging, run_options, wire
+from openqx.core import paging, run_options, times, wire
 from openqx.core.status import JobStatus, parse_status
 
-__all__ = ["SERVER_PAGE_MAX", "build_job_query", "iter_job_infos", "to_utc"]
+__all__ = ["SERVER_PAGE_MAX", "build_job_query", "iter_job_infos"]
 
 SERVER_PAGE_MAX = paging.MAX_PAGE
 """Most jobs the client asks for in one ``POST /jobs/search`` (the server's page maximum)."""
-
-
-def to_utc(value: datetime) -> datetime:
-    """Return an aware UTC datetime; naive values are local time."""
-    if value.tzinfo is None:
-        value = value.astimezone()  # interprets a naive datetime as local time
-    return value.astimezone(UTC)
 
 
 def _statuses(status: Any) -> list[JobStatus] | None:
@@ -82,8 +75,9 @@ def build_job_query(
     for label, value in (("start_datetime", start_datetime), ("end_datetime", end_datetime)):
         if value is not None and not isinstance(value, datetime):
             raise exc.OpenQXBackendValueError(f"{label} needs to be a datetime.")
-    start = to_utc(start_datetime) if start_datetime is not None else None
-    end = to_utc(end_datetime) if end_datetime is not None else None
+    # Naive datetimes from the user are local time (the seed's rule).
+    start = times.utc_from_user(start_datetime) if start_datetime is not None else None
+    end = times.utc_from_user(end_datetime) if end_datetime is not None else None
     if start and end and start > end:
         raise exc.OpenQXBackendValueError("start_datetime is later than end_datetime.")
     if db_filter is not None and not isinstance(db_filter, dict):

@@ -6,15 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from openqx.core import wire
+from openqx.core.times import local_from_stored
 
 __all__ = ["QueueInfo"]
-
-
-def to_local(value: datetime) -> datetime:
-    """An aware local-time datetime (naive values are taken as UTC)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone()
 
 
 class QueueInfo:
@@ -63,13 +57,13 @@ class QueueInfo:
     def estimated_start_time(self) -> datetime | None:
         """Estimated start time, in local time."""
         start = self._estimated_start_time
-        return to_local(start) if start is not None else None
+        return local_from_stored(start) if start is not None else None
 
     @property
     def estimated_complete_time(self) -> datetime | None:
         """Estimated completion time, in local time."""
         complete = self._estimated_complete_time
-        return to_local(complete) if complete is not None else None
+        return local_from_stored(complete) if complete is not None else None
 
     def is_empty(self) -> bool:
         """Whether nothing but the job id is known."""

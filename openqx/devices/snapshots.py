@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from openqx.core.times import as_utc
+from openqx.core.times import utc_from_stored
 
 __all__ = ["CalibrationSnapshot", "parse_datetime", "snapshot_id_for"]
 
@@ -26,7 +26,7 @@ def parse_datetime(value: str | datetime) -> datetime:
     """
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return as_utc(value)
+    return utc_from_stored(value)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from openqx.core.errors import InvalidFilterError
-from openqx.core.times import as_utc
+from openqx.core.times import utc_from_stored
 
 __all__ = ["Cursor", "decode_cursor", "encode_cursor"]
 
@@ -30,7 +30,11 @@ class Cursor:
 def encode_cursor(cursor: Cursor) -> str:
     """Return the opaque URL-safe string for ``cursor``."""
     raw = json.dumps(
-        {"t": as_utc(cursor.created_at).isoformat(), "i": cursor.id, "d": cursor.descending},
+        {
+            "t": utc_from_stored(cursor.created_at).isoformat(),
+            "i": cursor.id,
+            "d": cursor.descending,
+        },
         separators=(",", ":"),
     )
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
@@ -46,7 +50,7 @@ def decode_cursor(value: str) -> Cursor:
         padded = value + "=" * (-len(value) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
         cursor = Cursor(
-            created_at=as_utc(datetime.fromisoformat(data["t"])),
+            created_at=utc_from_stored(datetime.fromisoformat(data["t"])),
             id=str(data["i"]),
             descending=bool(data["d"]),
         )

@@ -27,7 +27,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from openqx.core.errors import InvalidFilterError
 from openqx.core.status import JobStatus
-from openqx.core.times import as_utc
+from openqx.core.times import utc_from_stored
 from openqx.store.models import Job, JobTag, User
 from openqx.store.tag_filters import TagJobs, tagged_jobs
 
@@ -82,10 +82,10 @@ def parse_datetime(value: object, field: str = "creationDate") -> datetime:
         InvalidFilterError: the value is no date.
     """
     if isinstance(value, datetime):
-        return as_utc(value)
+        return utc_from_stored(value)
     if isinstance(value, str):
         try:
-            return as_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+            return utc_from_stored(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
         except ValueError:
             pass
     raise InvalidFilterError(f"Invalid date {value!r} for {field!r} in db_filter.", field=field)

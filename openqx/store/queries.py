@@ -25,7 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from openqx.core.errors import InvalidFilterError
 from openqx.core.status import ACTIVE_STATUSES, JobStatus
-from openqx.core.times import as_utc
+from openqx.core.times import utc_from_stored
 from openqx.core.wire import JobQuery
 from openqx.store.cursor import Cursor
 from openqx.store.db_filter import compile_regexp, translate_where
@@ -244,9 +244,9 @@ def search_conditions(
     if query.name is not None:
         conditions.append(jobs.c.name.regexp_match(compile_regexp(query.name, "name")))
     if query.start_datetime is not None:
-        conditions.append(jobs.c.created_at >= as_utc(query.start_datetime))
+        conditions.append(jobs.c.created_at >= utc_from_stored(query.start_datetime))
     if query.end_datetime is not None:
-        conditions.append(jobs.c.created_at <= as_utc(query.end_datetime))
+        conditions.append(jobs.c.created_at <= utc_from_stored(query.end_datetime))
     if query.tags:
         conditions.append(_tags_condition(query.tags, query.tags_operator, tag_jobs))
     if query.experiment_id is not None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from openqx.core.status import JobStatus
-from openqx.core.times import as_utc
+from openqx.core.times import utc_from_stored
 from openqx.store.blobs import job_payload_key
 from openqx.store.records import NEW_JOB_FIELDS, JobRecord, NewJob, UserRecord
 
@@ -38,12 +38,12 @@ DERIVED_COLUMNS = ("hub", "hub_group", "project")
 
 def steps_to_json(steps: dict[str, datetime]) -> dict[str, str]:
     """``time_per_step`` as stored: ISO 8601 UTC strings."""
-    return {step: as_utc(at).isoformat() for step, at in steps.items()}
+    return {step: utc_from_stored(at).isoformat() for step, at in steps.items()}
 
 
 def steps_from_json(raw: dict[str, str] | None) -> dict[str, datetime]:
     """``time_per_step`` as handed out: aware UTC datetimes."""
-    return {step: as_utc(datetime.fromisoformat(at)) for step, at in (raw or {}).items()}
+    return {step: utc_from_stored(datetime.fromisoformat(at)) for step, at in (raw or {}).items()}
 
 
 def split_instance(instance: str) -> tuple[str, str, str]:

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 
-from openqx.core.times import as_utc
+from openqx.core.times import utc_from_stored
 
 __all__ = ["JSONType", "UTCDateTime"]
 
@@ -35,11 +35,11 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
-        utc = as_utc(value)
+        utc = utc_from_stored(value)
         return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         """Attach (SQLite) or convert to (PostgreSQL) UTC."""
         if value is None:
             return None
-        return as_utc(value)
+        return utc_from_stored(value)
