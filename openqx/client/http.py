@@ -89,7 +89,6 @@ class ApiClient:
         self.token = token
         self.retries = retries
         self.backoff_factor = backoff_factor
-        self._transport = transport
         self._timeout = timeout
         self._http = httpx.Client(
             base_url=base + wire.API_PREFIX,
@@ -116,17 +115,6 @@ class ApiClient:
 
     def __repr__(self) -> str:
         return f"<ApiClient {self.url!r}>"
-
-    def with_token(self, token: str) -> ApiClient:
-        """Return a new client for the same server and transport with another token."""
-        return ApiClient(
-            self.url,
-            token,
-            transport=self._transport,
-            timeout=self._timeout,
-            retries=self.retries,
-            backoff_factor=self.backoff_factor,
-        )
 
     # --- account ----------------------------------------------------------------------
 

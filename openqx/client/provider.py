@@ -147,10 +147,8 @@ class AccountProvider:
 
         Raises:
             OpenQXInputValueError: an unknown service name.
-            OpenQXNotAuthorizedError: the service is not available.
         """
-        if not self.has_service(name):
-            raise exc.OpenQXNotAuthorizedError(f"You are not authorized to use the {name} service.")
+        self.has_service(name)  # raises for an unknown name; every known service is offered
         return self.services()[name]
 
     def run_circuits(self, circuits: Any, backend_name: str, **kwargs: Any) -> Any:

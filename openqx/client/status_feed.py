@@ -66,7 +66,7 @@ class StatusFeed:
             if self._stream():
                 return
             self._poll()
-        except BaseException as error:  # noqa: BLE001 - handed to the waiting thread
+        except BaseException as error:  # handed to the waiting thread, which re-raises it
             self.updates.put(error)
 
     def _stream(self) -> bool:

@@ -112,7 +112,7 @@ class ManagedJob:
                 )
             except exc.OpenQXBackendJobLimitError:
                 self._wait_for_capacity(backend)
-            except Exception as error:  # noqa: BLE001 - kept for the user, the set goes on
+            except Exception as error:  # kept for the user; the set goes on
                 self.submit_error = error
                 logger.warning(
                     "Unable to submit job for experiments %d-%d: %s",
@@ -149,7 +149,7 @@ class ManagedJob:
         )
         try:
             old.wait_for_final_state(timeout=LIMIT_WAIT_SECONDS)
-        except Exception as error:  # noqa: BLE001 - a failed wait must not stop submission
+        except Exception as error:  # a failed wait must not stop submission
             logger.info("Waiting for job %s ended with %s; retrying.", old.job_id(), error)
 
     # --- names ------------------------------------------------------------------------
