@@ -35,8 +35,12 @@ def _status_for(exc: errors.ServiceError) -> int:
     return 500
 
 
-def error_response(status: int, code: str, message: str, **details: object) -> JSONResponse:
-    """A JSON error answer in the shape every client expects."""
+def error_response(status: int, code: str, message: str, /, **details: object) -> JSONResponse:
+    """A JSON error answer in the shape every client expects.
+
+    The first three parameters are positional-only, so a detail may be called ``status``
+    (``InvalidStateError(..., status="CANCELLED")``) without clashing with them.
+    """
     body = ErrorBody(error=ErrorInfo(code=code, message=message, details=dict(details)))
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)

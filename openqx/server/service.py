@@ -42,7 +42,8 @@ logger = logging.getLogger(__name__)
 
 ADMIN_NAME = "admin"
 STOP_TIMEOUT_SECONDS = 5.0
-"""How long ``close`` lets running jobs finish before leaving them to be requeued."""
+"""How long ``close`` lets running jobs finish by default before handing them back to the
+queue (seconds)."""
 
 
 class ServiceStatus(enum.Enum):
@@ -68,6 +69,7 @@ class Service:
         settings: limits, lease and poll intervals, admin token, worker slots.
         clock: time for the dispatcher and the queue estimates.
         on_close: called in order after the executor is closed (e.g. ``Database.close``).
+        stop_timeout: seconds of ``clock`` that ``close`` gives running jobs to finish.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class Service:
         settings: Settings | None = None,
         clock: Clock = SYSTEM_CLOCK,
         on_close: Sequence[Callable[[], None]] = (),
+        stop_timeout: float = STOP_TIMEOUT_SECONDS,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -89,6 +92,7 @@ class Service:
         self.clock = clock
         self.events = JobEvents()
         self._on_close = list(on_close)
+        self.stop_timeout = stop_timeout
         self._lifecycle = threading.Lock()
         self.dispatcher = Dispatcher(
             store,
@@ -151,15 +155,15 @@ class Service:
             self.status = ServiceStatus.OPEN
 
     def close(self) -> None:
-        """Stop the dispatcher (running jobs get ``STOP_TIMEOUT_SECONDS`` to finish, the rest
-        stay leased and are requeued), close the executor, then what ``on_close`` names.
+        """Stop the dispatcher (running jobs get ``stop_timeout`` seconds to finish; the rest
+        go back to the queue, never CANCELLED), close the executor, then what ``on_close``
+        names.
 
         Idempotent and thread-safe; a service that was never opened still releases its parts.
         """
         with self._lifecycle:
             if self.status is ServiceStatus.CLOSED:
                 return
-            was_open = self.status is ServiceStatus.OPEN
             self.status = ServiceStatus.CLOSED
             # An ExitStack so that a part failing to close does not keep the next one open;
             # callbacks run last-in first-out: the executor, then on_close in order.
@@ -167,8 +171,7 @@ class Service:
                 for close in reversed(self._on_close):
                     closing.callback(close)
                 closing.callback(self.executor.close)
-                if was_open:
-                    self.dispatcher.stop(timeout=STOP_TIMEOUT_SECONDS)
+                self.dispatcher.stop(timeout=self.stop_timeout)
         logger.info("service closed", extra={"action": "close_service"})
 
     def __enter__(self) -> Service:

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from openqx.devices.catalog import default_catalog
-from tests.unit.server.harness import Harness, HeldExecutor, open_harness
+from tests.unit.server.harness import Harness, HeldExecutor, open_harness, small_catalog
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,7 @@ def harness() -> Iterator[Harness]:
 @pytest.fixture()
 def held() -> HeldExecutor:
     """An executor whose jobs end only when the test says so."""
-    return HeldExecutor(default_catalog())
+    return HeldExecutor(small_catalog())
 
 
 @pytest.fixture()

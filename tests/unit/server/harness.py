@@ -9,6 +9,7 @@ so, for the states a fast executor would race past (RUNNING, QUEUED behind it, j
 
 from __future__ import annotations
 
+import functools
 import io
 import itertools
 import json
@@ -29,6 +30,7 @@ from openqx.client.http import ApiClient
 from openqx.core import wire
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.devices.catalog import DeviceCatalog, default_catalog
+from openqx.devices.simulators import SIMULATOR_SPECS
 from openqx.execution import runner
 from openqx.execution.inline import InlineExecutor
 from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
@@ -52,6 +54,7 @@ __all__ = [
     "bell",
     "open_harness",
     "qpy_b64",
+    "small_catalog",
 ]
 
 ADMIN_TOKEN = "admin-token-for-tests"
@@ -61,6 +64,18 @@ WAIT_SECONDS = 30.0
 """Upper bound on any wait for the dispatcher; tests finish far sooner."""
 
 _names = itertools.count(1)
+
+
+@functools.cache
+def small_catalog() -> DeviceCatalog:
+    """The ideal simulators and one small emulated device (``fake_manila``), built by the
+    default catalog's loaders: listing backends then loads five qubits, not the 156-qubit
+    devices."""
+    full = default_catalog()
+    catalog = DeviceCatalog()
+    for name in [spec.name for spec in SIMULATOR_SPECS] + ["fake_manila"]:
+        catalog.add_lazy(name, functools.partial(full.get, name))
+    return catalog
 
 
 def qpy_b64(*circuits: QuantumCircuit) -> str:
@@ -121,6 +136,11 @@ class HeldExecutor:
         """Run the held job with the real runner on this thread and complete its future."""
         request, future = self._take(job_id)
         future.set_result(runner.run_request(request, self._catalog))
+
+    def complete(self, job_id: str, result: dict[str, Any]) -> None:
+        """Complete the held job's future with ``result`` as the executor's answer."""
+        _request, future = self._take(job_id)
+        future.set_result(result)
 
     def fail(self, job_id: str, message: str, code: str = "execution_failed") -> None:
         """End the held job with an ``ExecutionError``."""
@@ -199,18 +219,20 @@ def open_harness(
     executor: JobExecutor | None = None,
     catalog: DeviceCatalog | None = None,
     clock: Clock = SYSTEM_CLOCK,
+    stop_timeout: float = 0.0,
     **settings: Any,
 ) -> Iterator[Harness]:
     """Start a service on in-memory parts; close it (and the store) on exit.
 
     Args:
         executor: default ``InlineExecutor(1)``.
-        catalog: default: the process-wide catalog.
+        catalog: default: ``small_catalog()``.
         clock: the service's (and the store's) clock.
+        stop_timeout: what closing gives running jobs (none: a held job is handed back).
         settings: ``Settings`` fields (defaults: 1 worker, ``ADMIN_TOKEN``, a 256 KiB body
             limit).
     """
-    catalog = catalog or default_catalog()
+    catalog = catalog or small_catalog()
     config = Settings(
         **{
             "workers": 1,
@@ -229,6 +251,7 @@ def open_harness(
         settings=config,
         clock=clock,
         on_close=[store.close],
+        stop_timeout=stop_timeout,
     )
     with TestClient(create_app(service), base_url=BASE_URL) as client:
         yield Harness(service=service, client=client, store=store, blobs=blobs)

@@ -14,7 +14,6 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Parameter
 
 from openqx.core import wire
-from openqx.core.run_options import DEFAULT_SHOTS
 from openqx.core.status import JobStatus
 from tests.unit.server.harness import MAX_PAYLOAD_BYTES, Harness, bell, qpy_b64
 
@@ -62,21 +61,6 @@ def test_submit_answers_201_with_the_job(harness: Harness, done: DoneJob) -> Non
     assert info["snapshot_id"] is None
     assert list(info["time_per_step"]) == ["CREATING", "VALIDATING", "QUEUED"]
     assert wire.JobInfo.model_validate(info).id == done.id
-
-
-def test_default_shots_and_the_device_snapshot_the_job_runs_with(harness: Harness) -> None:
-    token = harness.new_user()
-    info = harness.submit(token, backend="fake_manila")
-    assert info["shots"] == min(DEFAULT_SHOTS, harness.service.catalog.get("fake_manila").max_shots)
-    snapshot = harness.service.catalog.get("fake_manila").current_snapshot()
-    assert snapshot is not None
-    assert info["snapshot_id"] == snapshot.id
-    assert harness.wait_final(info["id"], token) == "DONE"
-    properties = harness.client.get(
-        f"/v1/jobs/{info['id']}/properties", headers=harness.headers(token)
-    )
-    assert properties.status_code == 200
-    assert properties.json() == snapshot.properties
 
 
 def _counts(harness: Harness) -> tuple[int, int]:
