@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 import threading
-from bisect import bisect_left
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from openqx.core import errors
-from openqx.devices.snapshots import CalibrationSnapshot, parse_datetime
+from openqx.core.clock import SYSTEM_CLOCK, Clock
+from openqx.devices.drift import DriftModel
+from openqx.devices.history import CalibrationHistory
+from openqx.devices.pulse_defaults import PulseDefaults, pulse_defaults
+from openqx.devices.snapshots import CalibrationSnapshot
 
 if TYPE_CHECKING:
+    from qiskit.providers import BackendV2
     from qiskit.transpiler import Target
 
-__all__ = ["Device"]
+TARGET_CACHE_SIZE = 8
+"""Targets kept per device (one per snapshot; a 127-qubit target takes ~2 s to build)."""
+
+__all__ = ["TARGET_CACHE_SIZE", "Device"]
 
 
 @dataclass(eq=False)
@@ -28,8 +36,16 @@ class Device:
         configuration: IBM ``BackendConfiguration`` JSON.
         simulator: True for ideal simulators (no calibration, no noise).
         simulation_method: Aer method for simulators; ``None`` for emulated devices.
-        snapshots: calibration history, oldest first; empty for ideal simulators.
+        snapshots: the real calibration snapshots (anchors of ``history``), oldest first;
+            empty for ideal simulators. Shared with ``history``, which keeps it sorted and
+            adds imported snapshots to it.
         default_job_limit: active jobs allowed per user, ``None`` for no limit.
+        drift: the model generating recalibrations between and after the real snapshots;
+            ``None``: the history holds the real snapshots only.
+        clock: what "now" is for the history.
+        backend: a foreign qiskit ``BackendV2`` that runs this device's jobs (devices served
+            through the ``openqx.devices`` entry point); ``None`` for devices openqx emulates.
+        history: the calibration history (built from the fields above).
     """
 
     name: str
@@ -38,8 +54,12 @@ class Device:
     simulation_method: str | None = None
     snapshots: list[CalibrationSnapshot] = field(default_factory=list)
     default_job_limit: int | None = None
-    _targets: dict[str | None, Target] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+    drift: DriftModel | None = None
+    clock: Clock = field(default=SYSTEM_CLOCK, repr=False)
+    backend: BackendV2 | None = field(default=None, repr=False)
+    history: CalibrationHistory = field(init=False, repr=False)
+    _targets: OrderedDict[str | None, Target] = field(
+        default_factory=OrderedDict, init=False, repr=False, compare=False
     )
     _lock: threading.Lock = field(
         default_factory=threading.Lock, init=False, repr=False, compare=False
@@ -47,7 +67,13 @@ class Device:
 
     def __post_init__(self) -> None:
         self.configuration["backend_name"] = self.name
-        self.snapshots.sort(key=lambda s: s.last_update_date)
+        self.history = CalibrationHistory(
+            self.name,
+            self.snapshots,
+            model=None if self.simulator else self.drift,
+            clock=self.clock,
+            num_qubits=None if self.simulator else self.num_qubits,
+        )
 
     @property
     def num_qubits(self) -> int:
@@ -65,35 +91,76 @@ class Device:
         return int(self.configuration.get("max_experiments") or 300)
 
     def current_snapshot(self) -> CalibrationSnapshot | None:
-        """Return the newest calibration snapshot (``None`` for ideal simulators)."""
-        return self.snapshots[-1] if self.snapshots else None
+        """Return the snapshot in force now (``None`` for ideal simulators)."""
+        return self.history.current()
+
+    def current_snapshot_id(self) -> str | None:
+        """Return the id of the snapshot in force now without generating it (cheap)."""
+        return self.history.current_id()
 
     def snapshot(self, snapshot_id: str) -> CalibrationSnapshot:
-        """Return the snapshot with id ``snapshot_id``.
+        """Return the snapshot with id ``snapshot_id`` (real or generated).
 
         Raises:
             NotFoundError: the device has no such snapshot.
         """
-        for snap in self.snapshots:
-            if snap.id == snapshot_id:
-                return snap
-        known = ", ".join(s.id for s in self.snapshots) or "none"
+        snap = self.history.get(snapshot_id)
+        if snap is not None:
+            return snap
+        known = ", ".join(s.id for s in self.history.anchors) or "none"
         raise errors.NotFoundError(
             f"Backend {self.name!r} has no calibration snapshot {snapshot_id!r} "
-            f"(known snapshots: {known}).",
+            f"(real snapshots: {known}).",
             backend=self.name,
             snapshot_id=snapshot_id,
         )
 
-    def snapshot_before(self, when: datetime | str) -> CalibrationSnapshot | None:
-        """Return the newest snapshot dated strictly before ``when``, or ``None``.
+    def snapshot_at(self, when: datetime | str) -> CalibrationSnapshot | None:
+        """Return the snapshot in force at ``when`` (dated at or before it), or ``None``.
 
         Naive datetimes are taken to be UTC.
         """
-        moment = parse_datetime(when)
-        dates = [s.last_update_date for s in self.snapshots]
-        index = bisect_left(dates, moment)
-        return self.snapshots[index - 1] if index > 0 else None
+        return self.history.snapshot_at(when)
+
+    def snapshot_before(self, when: datetime | str) -> CalibrationSnapshot | None:
+        """Return the newest snapshot dated strictly before ``when``, or ``None``.
+
+        This is the seed's ``properties(datetime=...)`` rule. Naive datetimes are taken to be
+        UTC.
+        """
+        return self.history.snapshot_before(when)
+
+    def snapshots_between(
+        self, start: datetime | str, end: datetime | str
+    ) -> list[CalibrationSnapshot]:
+        """Return every snapshot dated in ``[start, end]`` and not after now, oldest first."""
+        return self.history.snapshots_between(start, end)
+
+    def import_properties(self, properties: dict[str, Any]) -> CalibrationSnapshot:
+        """Validate a real ``BackendProperties`` JSON dict and add it to the history.
+
+        Raises:
+            InvalidInputError: the device is an ideal simulator.
+            InvalidPropertiesError: a field is malformed (named in the message); nothing stored.
+            SnapshotConflictError: a different snapshot has the same date.
+        """
+        if self.simulator:
+            raise errors.InvalidInputError(
+                f"Backend {self.name!r} is an ideal simulator: it has no calibration history."
+            )
+        return self.history.import_properties(properties)
+
+    def defaults(self, snapshot_id: str | None = None) -> PulseDefaults | None:
+        """Return the pulse defaults for a snapshot (default: current); ``None`` for
+        simulators and devices without frequency calibration.
+
+        Raises:
+            NotFoundError: ``snapshot_id`` names no snapshot of this device.
+        """
+        if self.simulator:
+            return None
+        snap = self.resolve_snapshot(snapshot_id)
+        return pulse_defaults(self.configuration, snap.properties if snap else None)
 
     def target(self, snapshot_id: str | None = None) -> Target:
         """Return the (cached) qiskit ``Target`` for a snapshot (default: the current one).
@@ -101,6 +168,9 @@ class Device:
         Raises:
             NotFoundError: ``snapshot_id`` names no snapshot of this device.
         """
+        if self.backend is not None:
+            foreign: Target = self.backend.target
+            return foreign
         snap = self.resolve_snapshot(snapshot_id)
         key = snap.id if snap else None
         with self._lock:
@@ -112,6 +182,10 @@ class Device:
                 props = snap.properties if snap else None
                 cached = core_targets.build_target(self.configuration, props)
                 self._targets[key] = cached
+                if len(self._targets) > TARGET_CACHE_SIZE:
+                    self._targets.popitem(last=False)
+            else:
+                self._targets.move_to_end(key)
         return cached
 
     def resolve_snapshot(self, snapshot_id: str | None) -> CalibrationSnapshot | None:

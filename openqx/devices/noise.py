@@ -5,6 +5,10 @@ the model covers (performance-notes §1-2): a 127-qubit model costs ~1.1 s per `
 same model reduced to 5 active qubits ~26 ms, with the same distribution. So each process builds
 the full model once per snapshot and derives cached reduced models per active-qubit set.
 
+Models follow the calibration history: each is keyed by its snapshot's id, so a job that runs
+with a generated (drifted) or imported snapshot gets that snapshot's noise, and the caches are
+bounded because a long-running process sees a new snapshot per device per recalibration.
+
 The full model is ``NoiseModel.from_backend`` on a minimal ``BackendV2`` wrapping the device's
 target, i.e. exactly what ``AerSimulator.from_backend(FakeXxxV2())`` builds: depolarizing +
 thermal relaxation gate errors, readout errors, and the relaxation pass for delays.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from openqx.devices.device import Device
@@ -23,12 +28,21 @@ if TYPE_CHECKING:
     from qiskit.transpiler import Target
     from qiskit_aer.noise import NoiseModel
 
-__all__ = ["REDUCED_CACHE_SIZE", "full_noise_model", "reduced_noise_model", "target_backend"]
+__all__ = [
+    "FULL_CACHE_SIZE",
+    "REDUCED_CACHE_SIZE",
+    "full_noise_model",
+    "reduced_noise_model",
+    "target_backend",
+]
 
 REDUCED_CACHE_SIZE = 256
 """Reduced noise models kept per process (one per snapshot and active-qubit set)."""
 
-_full_models: dict[str, NoiseModel] = {}
+FULL_CACHE_SIZE = 16
+"""Full noise models kept per process (one per snapshot; up to ~2 s to build for 127 qubits)."""
+
+_full_models: OrderedDict[str, NoiseModel] = OrderedDict()
 _full_lock = threading.Lock()
 
 
@@ -64,6 +78,11 @@ def _noisy_snapshot(device: Device, snapshot_id: str | None) -> CalibrationSnaps
     """
     snapshot = device.resolve_snapshot(snapshot_id)
     if snapshot is None:
+        if device.backend is not None:
+            raise ValueError(
+                f"backend {device.name!r} runs on its own qiskit backend: openqx builds no "
+                "noise model for it"
+            )
         raise ValueError(f"backend {device.name!r} is an ideal simulator: it has no noise model")
     return snapshot
 
@@ -76,17 +95,19 @@ def full_noise_model(device: Device, snapshot_id: str | None = None) -> NoiseMod
         NotFoundError: ``snapshot_id`` names no snapshot of the device.
     """
     snapshot = _noisy_snapshot(device, snapshot_id)
-    model = _full_models.get(snapshot.id)
-    if model is not None:
-        return model
+    key = f"{device.name}/{snapshot.id}"
     with _full_lock:
-        model = _full_models.get(snapshot.id)
-        if model is None:
-            from qiskit_aer.noise import NoiseModel
+        model = _full_models.get(key)
+        if model is not None:
+            _full_models.move_to_end(key)
+            return model
+        from qiskit_aer.noise import NoiseModel
 
-            backend = target_backend(device.target(snapshot.id), device.name)
-            model = NoiseModel.from_backend(backend)
-            _full_models[snapshot.id] = model
+        backend = target_backend(device.target(snapshot.id), device.name)
+        model = NoiseModel.from_backend(backend)
+        _full_models[key] = model
+        if len(_full_models) > FULL_CACHE_SIZE:
+            _full_models.popitem(last=False)
     return model
 
 

@@ -24,8 +24,11 @@ def test_full_model_matches_aer_from_backend() -> None:
     from qiskit_aer import AerSimulator
     from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
+    # The real snapshot (the history's anchor) with the honest configuration gives exactly
+    # Aer's model of the fake backend.
+    device = default_catalog().get("fake_manila")
     reference = AerSimulator.from_backend(FakeManilaV2()).options.noise_model
-    assert noise.full_noise_model(default_catalog().get("fake_manila")) == reference
+    assert noise.full_noise_model(device, device.snapshots[0].id) == reference
 
 
 def test_ideal_simulator_has_no_noise_model() -> None:

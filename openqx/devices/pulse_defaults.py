@@ -1,0 +1,167 @@
+"""Pulse defaults (``backend.defaults()``) and a configuration that says what openqx runs.
+
+Qiskit 2 has no pulse models, so ``PulseDefaults`` is a plain object with the seed's JSON
+shape (``PulseDefaults.to_dict()`` of qiskit-terra 0.x / qiskit-ibmq-provider 0.20):
+frequencies in GHz, an empty pulse library and command definitions (openqx refuses pulse
+schedules, so it has no calibrated pulses to publish), and the measurement kernel and
+discriminator the configuration names.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "IMPLEMENTED_MEAS_LEVELS",
+    "PulseDefaults",
+    "honest_configuration",
+    "pulse_defaults",
+]
+
+IMPLEMENTED_MEAS_LEVELS: tuple[int, ...] = (2,)
+"""Measurement levels openqx's execution layer returns (classified counts only, today).
+Whoever implements kerneled (1) or raw (0) readout adds the level here."""
+
+_GHZ = {"Hz": 1e-9, "kHz": 1e-6, "MHz": 1e-3, "GHz": 1.0}
+
+
+@dataclass(frozen=True)
+class PulseDefaults:
+    """The seed's pulse defaults, as far as they follow from a snapshot and a configuration.
+
+    Attributes:
+        qubit_freq_est: estimated qubit frequencies in GHz, per qubit (the snapshot's
+            ``frequency``; else the middle of the configuration's ``qubit_lo_range``).
+        meas_freq_est: estimated measurement (readout resonator) frequencies in GHz, per
+            qubit (the middle of ``meas_lo_range``, which IBM sets to the estimate ± 0.5 GHz).
+        buffer: samples between pulses (0: openqx schedules no pulses).
+        pulse_library: calibrated pulses (empty: pulse jobs are refused).
+        cmd_def: command definitions (empty, for the same reason).
+        meas_kernel: the default measurement kernel, ``{"name": ..., "params": {}}``.
+        discriminator: the default discriminator, ``{"name": ..., "params": {}}``.
+    """
+
+    qubit_freq_est: list[float]
+    meas_freq_est: list[float]
+    buffer: int = 0
+    pulse_library: list[dict[str, Any]] = field(default_factory=list)
+    cmd_def: list[dict[str, Any]] = field(default_factory=list)
+    meas_kernel: dict[str, Any] | None = None
+    discriminator: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The seed's ``PulseDefaults`` JSON (frequencies in GHz)."""
+        data: dict[str, Any] = {
+            "qubit_freq_est": list(self.qubit_freq_est),
+            "meas_freq_est": list(self.meas_freq_est),
+            "buffer": self.buffer,
+            "pulse_library": copy.deepcopy(self.pulse_library),
+            "cmd_def": copy.deepcopy(self.cmd_def),
+        }
+        if self.meas_kernel is not None:
+            data["meas_kernel"] = dict(self.meas_kernel)
+        if self.discriminator is not None:
+            data["discriminator"] = dict(self.discriminator)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PulseDefaults:
+        """Build from ``to_dict()`` output (unknown keys are ignored)."""
+        return cls(
+            qubit_freq_est=[float(x) for x in data["qubit_freq_est"]],
+            meas_freq_est=[float(x) for x in data["meas_freq_est"]],
+            buffer=int(data.get("buffer", 0)),
+            pulse_library=list(data.get("pulse_library") or []),
+            cmd_def=list(data.get("cmd_def") or []),
+            meas_kernel=data.get("meas_kernel"),
+            discriminator=data.get("discriminator"),
+        )
+
+
+def _middles(ranges: object, count: int) -> list[float] | None:
+    if not isinstance(ranges, list) or len(ranges) != count:
+        return None
+    middles: list[float] = []
+    for pair in ranges:
+        if not isinstance(pair, list | tuple) or len(pair) != 2:
+            return None
+        middles.append((float(pair[0]) + float(pair[1])) / 2)
+    return middles
+
+
+def _snapshot_frequencies(properties: Mapping[str, Any] | None, count: int) -> list[float] | None:
+    if not properties:
+        return None
+    qubits = properties.get("qubits") or []
+    if len(qubits) != count:
+        return None
+    found: list[float] = []
+    for params in qubits:
+        value = next(
+            (
+                float(p["value"]) * _GHZ[p.get("unit", "GHz")]
+                for p in params
+                if p.get("name") == "frequency" and p.get("unit", "GHz") in _GHZ
+            ),
+            None,
+        )
+        if value is None:
+            return None
+        found.append(value)
+    return found
+
+
+def _named(names: object) -> dict[str, Any] | None:
+    if isinstance(names, list) and names and isinstance(names[0], str):
+        return {"name": names[0], "params": {}}
+    return None
+
+
+def pulse_defaults(
+    configuration: Mapping[str, Any], properties: Mapping[str, Any] | None
+) -> PulseDefaults | None:
+    """Return a device's pulse defaults, or ``None`` when it has no frequency calibration.
+
+    Simulators (``configuration["simulator"]``) answer ``None``, as do devices whose snapshot
+    and configuration give no qubit or no measurement frequency per qubit (the Heron snapshots
+    shipped by qiskit-ibm-runtime without ``qubit_lo_range``, for instance).
+    """
+    if configuration.get("simulator"):
+        return None
+    count = int(configuration.get("n_qubits") or 0)
+    qubit = _snapshot_frequencies(properties, count) or _middles(
+        configuration.get("qubit_lo_range"), count
+    )
+    meas = _middles(configuration.get("meas_lo_range"), count)
+    if not count or qubit is None or meas is None:
+        return None
+    return PulseDefaults(
+        qubit_freq_est=qubit,
+        meas_freq_est=meas,
+        meas_kernel=_named(configuration.get("meas_kernels")),
+        discriminator=_named(configuration.get("discriminators")),
+    )
+
+
+def honest_configuration(
+    configuration: Mapping[str, Any], meas_levels: Iterable[int] = IMPLEMENTED_MEAS_LEVELS
+) -> dict[str, Any]:
+    """Return a copy of a ``BackendConfiguration`` JSON that advertises only what openqx runs.
+
+    ``open_pulse`` becomes false (pulse schedules are refused) and ``meas_levels`` keeps only
+    the implemented levels the device advertised (the implemented ones when it advertised
+    none). The rest (``qubit_lo_range``, ``dt``, channels, ...) stays: it describes the device.
+    """
+    honest = copy.deepcopy(dict(configuration))
+    implemented = sorted(set(meas_levels))
+    advertised = configuration.get("meas_levels")
+    if isinstance(advertised, list) and advertised:
+        levels = [level for level in implemented if level in advertised]
+        honest["meas_levels"] = levels or implemented
+    else:
+        honest["meas_levels"] = implemented
+    honest["open_pulse"] = False
+    return honest
