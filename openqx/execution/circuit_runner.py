@@ -22,8 +22,8 @@ from openqx.core import errors, wire
 from openqx.core.run_options import DEFAULT_SHOTS
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.device import Device
+from openqx.execution import aer_cache, results
 from openqx.execution import circuits as circuit_tools
-from openqx.execution import results, simulators
 from openqx.execution.port import ExecutionError, ExecutionRequest
 from openqx.execution.runner import run_experiments
 
@@ -174,7 +174,7 @@ def _calibration(device: Device, snapshot_id: str | None, qubits: tuple[int, ...
     import numpy as np
     from qiskit import QuantumCircuit
 
-    sim = simulators.simulator_for(device, snapshot_id, frozenset(qubits))
+    sim = aer_cache.simulator_for(device, snapshot_id, frozenset(qubits))
     cals = []
     for prepared in (0, 1):
         qc = QuantumCircuit(device.num_qubits, len(qubits))

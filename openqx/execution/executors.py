@@ -1,8 +1,7 @@
 """The executors in one place, and ``make_executor`` to build one from a kind name.
 
-Implementations live in ``inline``, ``process`` and ``dask``; ``distributed`` is imported
-only when a
-``DaskExecutor`` is built."""
+Implementations live in ``inline``, ``process`` (the ``local`` kind) and ``dask``;
+``distributed`` is imported only when a ``DaskExecutor`` is built."""
 
 from __future__ import annotations
 
@@ -22,8 +21,10 @@ __all__ = [
     "make_executor",
 ]
 
-EXECUTOR_KINDS = ("local", "inline", "process", "dask")
-"""``local`` is the user-facing name of ``process`` (worker processes on this machine)."""
+EXECUTOR_KINDS = ("local", "inline", "dask")
+"""The executor kinds, as ``openqx serve --executor`` and ``OPENQX_EXECUTOR`` name them:
+``local`` (worker processes on this machine, ``ProcessExecutor``), ``inline`` (threads of this
+process, ``InlineExecutor``), ``dask`` (a Dask cluster, ``DaskExecutor``)."""
 
 
 def default_workers() -> int:
@@ -32,14 +33,14 @@ def default_workers() -> int:
 
 
 def make_executor(
-    kind: str = "process", workers: int | None = None, address: str | None = None
+    kind: str = "local", workers: int | None = None, address: str | None = None
 ) -> JobExecutor:
     """Return an executor.
 
     Args:
-        kind: ``"inline"`` (threads of this process), ``"process"`` (worker processes, the
-            default) or ``"dask"`` (a Dask cluster).
-        workers: worker count for ``inline``/``process`` (default: ``default_workers()``).
+        kind: ``"local"`` (worker processes, the default), ``"inline"`` (threads of this
+            process) or ``"dask"`` (a Dask cluster).
+        workers: worker count for ``local``/``inline`` (default: ``default_workers()``).
         address: Dask scheduler address (``None``: a local cluster).
 
     Raises:
@@ -47,7 +48,7 @@ def make_executor(
     """
     if kind == "inline":
         return InlineExecutor(workers or 1)
-    if kind in ("process", "local"):
+    if kind == "local":
         return ProcessExecutor(workers or default_workers())
     if kind == "dask":
         return DaskExecutor(address)

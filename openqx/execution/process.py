@@ -4,11 +4,20 @@ Each worker holds one job at a time. Noise models and simulators cached in a wor
 from job to job, which is the point of owning the processes instead of using a pool. A cancel
 of a running job terminates its worker (really stopping the simulation) and starts a new one.
 
-    parent                              worker (spawn context)
+    parent                              worker (python -c "...worker_main(fd, fd)")
     submit() → pending queue
     dispatcher thread ── request ──────▶ run_request(request)
                       ◀── ("ok", result) / ("error", code, message)
     cancel(running)   ── SIGKILL ──────▶ (gone; a replacement is started)
+
+Workers are fresh interpreters that import only openqx (``_worker_command``), started with
+``subprocess`` and spoken to over a socket pair through ``multiprocessing.connection``. They
+are deliberately not ``multiprocessing`` children: its ``spawn`` and ``forkserver`` methods
+import the parent's ``__main__`` in every child, which runs a user's script again when it
+calls ``OpenQX.local()`` at top level without ``if __name__ == "__main__":`` (each child then
+starts its own service, fails, and its job ends ``worker_died``); ``fork`` is unsafe in a
+process that runs threads. A worker gets the parent's ``sys.path`` and a lifeline pipe: when
+the parent is gone (even killed), the worker exits, in the middle of a job if need be.
 """
 
 from __future__ import annotations
@@ -16,14 +25,16 @@ from __future__ import annotations
 import collections
 import enum
 import logging
-import multiprocessing
 import multiprocessing.connection
+import os
 import signal
+import socket
+import subprocess
+import sys
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from multiprocessing.process import BaseProcess
 from typing import Any
 
 from openqx.execution.port import ExecutionError, ExecutionRequest
@@ -47,11 +58,26 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
-def _worker_main(conn: Connection) -> None:
-    """Worker loop: receive a request, answer its result or error; ``None`` means exit."""
+def _exit_with_parent(lifeline: int) -> None:
+    """Block until the parent's end of the lifeline closes (the parent is gone), then exit."""
+    while os.read(lifeline, 1):
+        pass
+    os._exit(0)
+
+
+def worker_main(channel: int, lifeline: int) -> None:
+    """Worker loop on file descriptor ``channel``: receive a request, answer its result or
+    error; ``None`` (or the parent hanging up) means exit. Runs in the worker process.
+
+    Args:
+        channel: this end of the socket pair to the parent.
+        lifeline: read end of a pipe whose write end only the parent holds.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
+    threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
     from openqx.execution import runner
 
+    conn = Connection(channel)
     while True:
         try:
             request = conn.recv()
@@ -68,11 +94,49 @@ def _worker_main(conn: Connection) -> None:
         conn.send(answer)
 
 
+def _worker_command(channel: int, lifeline: int) -> list[str]:
+    """The command line of a worker: this interpreter, the parent's ``sys.path``, no
+    ``__main__`` of the parent's."""
+    code = (
+        f"import sys; sys.path[:] = {sys.path!r}; "
+        "from openqx.execution.process import worker_main; "
+        f"worker_main({channel}, {lifeline})"
+    )
+    return [sys.executable, "-c", code]
+
+
 @dataclass(eq=False)
 class _Worker:
-    process: BaseProcess
+    process: subprocess.Popen[bytes]
     conn: Connection
+    lifeline: int
+    """Write end of the worker's lifeline pipe (never written; closing it ends the worker)."""
     job: _Job | None = None
+    hung_up: bool = False
+    """The worker's end of the channel closed: it is gone or going."""
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def alive(self) -> bool:
+        return self.process.poll() is None and not self.hung_up
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for the process to exit; True if it has."""
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+
+    def close(self) -> None:
+        self.conn.close()
+        os.close(self.lifeline)
 
 
 class ProcessExecutor:
@@ -84,20 +148,18 @@ class ProcessExecutor:
 
     Args:
         workers: number of worker processes (at least 1).
-        start_method: multiprocessing start method; ``spawn`` (default) or ``forkserver``,
-            both safe in a process that runs threads.
     """
 
-    def __init__(self, workers: int = 1, start_method: str = "spawn") -> None:
+    def __init__(self, workers: int = 1) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
-        self._ctx = multiprocessing.get_context(start_method)
         # Reentrant: future.cancel() under the lock runs _on_done, which calls cancel().
-        self._lock = threading.RLock()
+        # A condition: wait_running() waits for a job to be handed to a worker.
+        self._lock = threading.Condition(threading.RLock())
         self._pending: collections.deque[_Job] = collections.deque()
         self._workers: list[_Worker] = [self._start_worker() for _ in range(workers)]
         self._state = _State.OPEN
-        self._wake_recv, self._wake_send = multiprocessing.Pipe(duplex=False)
+        self._wake_recv, self._wake_send = multiprocessing.connection.Pipe(duplex=False)
         self._thread = threading.Thread(
             target=self._dispatch_loop, name="openqx-process-executor", daemon=True
         )
@@ -121,7 +183,10 @@ class ProcessExecutor:
         return future
 
     def cancel(self, job_id: str) -> bool:
-        """Cancel a queued job, or kill the worker running it; True if it will not complete."""
+        """Cancel a queued job, or kill the worker running it; True if it will not complete.
+
+        A killed worker has exited (and been replaced) when this returns.
+        """
         with self._lock:
             for job in self._pending:
                 if job[0].job_id == job_id:
@@ -132,10 +197,10 @@ class ProcessExecutor:
                 if worker.job is not None and worker.job[0].job_id == job_id:
                     future = worker.job[1]
                     worker.job = None
-                    self._kill(worker)
+                    worker.kill()
                     # Reap and replace it now: a killed process can look alive for a moment,
                     # and the next queued job must not be handed to it.
-                    worker.process.join(JOIN_TIMEOUT_S)
+                    worker.join(JOIN_TIMEOUT_S)
                     self._replace(worker)
                     future.cancel()
                     self._wake()
@@ -145,15 +210,22 @@ class ProcessExecutor:
     def worker_pids(self) -> list[int]:
         """Return the process ids of the current workers (for monitoring and tests)."""
         with self._lock:
-            return [w.process.pid for w in self._workers if w.process.pid is not None]
+            return [w.pid for w in self._workers]
 
     def running_pid(self, job_id: str) -> int | None:
         """Return the pid of the worker running ``job_id``, or ``None``."""
         with self._lock:
             for worker in self._workers:
                 if worker.job is not None and worker.job[0].job_id == job_id:
-                    return worker.process.pid
+                    return worker.pid
         return None
+
+    def wait_running(self, job_id: str, timeout: float | None = None) -> int | None:
+        """Wait until ``job_id`` is handed to a worker; return that worker's pid, or ``None``
+        if ``timeout`` seconds pass first."""
+        with self._lock:
+            self._lock.wait_for(lambda: self.running_pid(job_id) is not None, timeout)
+            return self.running_pid(job_id)
 
     def close(self) -> None:
         """Cancel pending and running jobs, stop every worker and wait for them to exit."""
@@ -184,13 +256,21 @@ class ProcessExecutor:
     # -- internals --------------------------------------------------------------------------
 
     def _start_worker(self) -> _Worker:
-        parent_conn, child_conn = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(  # type: ignore[attr-defined]
-            target=_worker_main, args=(child_conn,), name="openqx-worker", daemon=True
-        )
-        process.start()
-        child_conn.close()
-        return _Worker(process=process, conn=parent_conn)
+        ours, theirs = socket.socketpair()
+        lifeline_read, lifeline_write = os.pipe()
+        try:
+            process = subprocess.Popen(
+                _worker_command(theirs.fileno(), lifeline_read),
+                pass_fds=(theirs.fileno(), lifeline_read),
+            )
+        except BaseException:
+            ours.close()
+            os.close(lifeline_write)
+            raise
+        finally:
+            theirs.close()
+            os.close(lifeline_read)
+        return _Worker(process=process, conn=Connection(ours.detach()), lifeline=lifeline_write)
 
     def _wake(self) -> None:
         try:
@@ -202,22 +282,16 @@ class ProcessExecutor:
         if future.cancelled():
             self.cancel(job_id)
 
-    def _kill(self, worker: _Worker) -> None:
-        if worker.process.is_alive():
-            worker.process.kill()
-
     def _stop(self, worker: _Worker) -> None:
         try:
-            if worker.process.is_alive():
+            if worker.alive():
                 worker.conn.send(None)
         except OSError:
             pass
-        worker.process.join(JOIN_TIMEOUT_S)
-        if worker.process.is_alive():
-            worker.process.kill()
-            worker.process.join(JOIN_TIMEOUT_S)
-        worker.conn.close()
-        worker.process.close()
+        if not worker.join(JOIN_TIMEOUT_S):
+            worker.kill()
+            worker.join(JOIN_TIMEOUT_S)
+        worker.close()
 
     def _dispatch_loop(self) -> None:
         while True:
@@ -225,25 +299,30 @@ class ProcessExecutor:
                 if self._state is _State.CLOSED:
                     return
                 self._assign()
-                waitables: list[Any] = [self._wake_recv]
-                for worker in self._workers:
-                    waitables += [worker.conn, worker.process.sentinel]
-            ready = multiprocessing.connection.wait(waitables, timeout=1.0)
-            if self._wake_recv in ready:
-                while self._wake_recv.poll():
-                    self._wake_recv.recv_bytes()
+                # A worker's channel becomes readable with its answer, or at EOF when the
+                # worker exits: that is how a death is noticed. File numbers, not the
+                # connections: a cancel may close a channel (replacing its worker) meanwhile.
+                channels = [self._wake_recv.fileno()]
+                channels += [worker.conn.fileno() for worker in self._workers]
+            try:
+                multiprocessing.connection.wait(channels, timeout=1.0)
+            except OSError:  # a channel closed while this thread waited on it
+                pass
             with self._lock:
                 if self._state is _State.CLOSED:  # type: ignore[comparison-overlap]
                     return
+                while self._wake_recv.poll():
+                    self._wake_recv.recv_bytes()
                 for worker in list(self._workers):
-                    if worker.conn in ready:
+                    if worker.conn.poll():  # an answer, or EOF
                         self._receive(worker)
-                    if worker.process.sentinel in ready or not worker.process.is_alive():
+                    if not worker.alive():
                         self._replace(worker)
 
     def _assign(self) -> None:
+        assigned = False
         for worker in self._workers:
-            while worker.job is None and self._pending and worker.process.is_alive():
+            while worker.job is None and self._pending and worker.alive():
                 request, future = self._pending.popleft()
                 if future.done():
                     continue
@@ -251,15 +330,20 @@ class ProcessExecutor:
                     worker.conn.send(request)
                 except (OSError, ValueError) as exc:  # broken pipe: the worker is gone
                     self._pending.appendleft((request, future))
+                    worker.hung_up = True
                     logger.warning("worker unreachable: %s", exc, extra={"action": "dispatch"})
                     break
                 worker.job = (request, future)
+                assigned = True
+        if assigned:
+            self._lock.notify_all()
 
     def _receive(self, worker: _Worker) -> None:
         try:
             answer = worker.conn.recv()
         except (EOFError, OSError):
-            return  # the worker died; _replace handles it
+            worker.hung_up = True  # the worker died; _replace handles it
+            return
         job, worker.job = worker.job, None
         if job is None:
             return
@@ -272,11 +356,13 @@ class ProcessExecutor:
             future.set_exception(ExecutionError(answer[2], answer[1]))
 
     def _replace(self, worker: _Worker) -> None:
-        worker.process.join(0.1)
-        if worker.process.is_alive():
-            return
+        if not worker.join(0.1):
+            if not worker.hung_up:
+                return  # still alive
+            worker.kill()  # it closed its channel but lingers: it cannot serve any more
+            worker.join(JOIN_TIMEOUT_S)
         job, worker.job = worker.job, None
-        exitcode = worker.process.exitcode
+        exitcode = worker.process.returncode
         if job is not None and not job[1].done():
             job[1].set_exception(
                 ExecutionError(
@@ -286,11 +372,10 @@ class ProcessExecutor:
             )
         logger.info(
             "replacing worker pid %s (exit code %s)",
-            worker.process.pid,
+            worker.pid,
             exitcode,
             extra={"action": "replace_worker", "job_id": job[0].job_id if job else None},
         )
-        worker.conn.close()
-        worker.process.close()
+        worker.close()
         index = self._workers.index(worker)
         self._workers[index] = self._start_worker()

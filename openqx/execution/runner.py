@@ -1,6 +1,11 @@
 """What a worker runs for one job: ``run_request(request) -> Result JSON``.
 
-The server validated the circuits at submission, so nothing is re-validated here.
+The server checked the job at submission (options, shots, parameter binds, circuits against
+the device's target); the worker trusts that and does not check the circuits against the
+target again. It still fails a job with an ``ExecutionError`` for what it meets while running
+it: a payload that does not decode, a backend or snapshot no longer in the catalog, a bind
+that leaves a parameter without a value (binding needs every value), and Aer refusing the
+run or failing every experiment.
 """
 
 from __future__ import annotations
@@ -10,8 +15,8 @@ from typing import Any
 from openqx.core import errors
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.device import Device
+from openqx.execution import aer_cache, results
 from openqx.execution import circuits as circuit_tools
-from openqx.execution import results, simulators
 from openqx.execution.port import ExecutionError, ExecutionRequest
 
 __all__ = ["run_experiments", "run_request"]
@@ -40,7 +45,7 @@ def run_experiments(
     """
     active = frozenset() if device.simulator else circuit_tools.active_qubits(experiments)
     try:
-        simulator = simulators.simulator_for(device, snapshot_id, active)
+        simulator = aer_cache.simulator_for(device, snapshot_id, active)
     except errors.NotFoundError as exc:
         raise ExecutionError(exc.message, "snapshot_not_found") from exc
     run_options: dict[str, Any] = {"shots": shots, "memory": memory}

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import time
 from concurrent.futures import CancelledError
 
 import pytest
@@ -16,13 +15,16 @@ from openqx.execution.port import ExecutionError
 
 from .helpers import ghz, request
 
+WAIT_S = 60.0
+"""Upper bound of every wait (a failing test ends instead of hanging)."""
+
 
 def _alive(pid: int) -> bool:
+    """Whether ``pid`` exists; a zombie (exited, not reaped by its parent) counts as alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    # a zombie still answers kill(0); treat it as alive (it was not reaped)
     return True
 
 
@@ -38,16 +40,24 @@ def _long_circuit() -> QuantumCircuit:
 
 
 def test_make_executor_kinds() -> None:
-    with pytest.raises(ValueError, match="inline, process, dask"):
+    with pytest.raises(ValueError, match="local, inline, dask"):
         make_executor("threads")
+    with pytest.raises(ValueError, match="unknown executor kind 'process'"):
+        make_executor("process")  # one name, ``local``, for the worker processes
     executor = make_executor("inline")
     assert isinstance(executor, InlineExecutor)
     executor.close()
+    local = make_executor("local", workers=1)
+    try:
+        assert isinstance(local, ProcessExecutor)
+        assert len(local.worker_pids()) == 1
+    finally:
+        local.close()
 
 
 def test_inline_executor_runs_a_job() -> None:
     with InlineExecutor() as executor:
-        data = executor.submit(request("simulator_statevector", [ghz(2)], shots=10)).result(60)
+        data = executor.submit(request("simulator_statevector", [ghz(2)], shots=10)).result(WAIT_S)
     assert data["results"][0]["shots"] == 10
 
 
@@ -55,31 +65,25 @@ def test_inline_executor_reports_errors() -> None:
     with InlineExecutor() as executor:
         future = executor.submit(request("nope", [ghz(2)]))
         with pytest.raises(ExecutionError):
-            future.result(60)
+            future.result(WAIT_S)
 
 
 def test_process_executor_run_cancel_and_close() -> None:
     executor = ProcessExecutor(1)
     try:
         first = executor.submit(request("simulator_statevector", [ghz(2)], shots=10, job_id="a"))
-        assert first.result(120)["results"][0]["shots"] == 10
+        assert first.result(WAIT_S)["results"][0]["shots"] == 10
         long = executor.submit(request("simulator_statevector", [_long_circuit()], job_id="b"))
-        deadline = time.monotonic() + 30
-        pid = None
-        while pid is None and time.monotonic() < deadline:
-            pid = executor.running_pid("b")
-            time.sleep(0.05)
-        assert pid is not None
-        time.sleep(0.5)  # let it start simulating
+        pid = executor.wait_running("b", WAIT_S)
+        assert pid is not None and pid == executor.running_pid("b")
         assert executor.cancel("b")
+        assert long.cancelled()
         with pytest.raises(CancelledError):
-            long.result(1)
-        deadline = time.monotonic() + 10
-        while _alive(pid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not _alive(pid)
+            long.result(0)
+        assert not _alive(pid)  # killed and reaped before cancel() returned
+        assert executor.running_pid("b") is None
         after = executor.submit(request("simulator_statevector", [ghz(2)], shots=5, job_id="c"))
-        assert after.result(120)["results"][0]["shots"] == 5
+        assert after.result(WAIT_S)["results"][0]["shots"] == 5
         assert not executor.cancel("c")  # already done
         pids = executor.worker_pids()
         assert pids and pid not in pids
@@ -92,19 +96,15 @@ def test_process_executor_run_cancel_and_close() -> None:
 def test_process_executor_reports_job_errors_and_dead_workers() -> None:
     with ProcessExecutor(1) as executor:
         with pytest.raises(ExecutionError, match="not found"):
-            executor.submit(request("nope", [ghz(2)])).result(120)
+            executor.submit(request("nope", [ghz(2)])).result(WAIT_S)
         long = executor.submit(request("simulator_statevector", [_long_circuit()], job_id="d"))
-        deadline = time.monotonic() + 30
-        pid = None
-        while pid is None and time.monotonic() < deadline:
-            pid = executor.running_pid("d")
-            time.sleep(0.05)
+        pid = executor.wait_running("d", WAIT_S)
         assert pid is not None
         os.kill(pid, 9)
-        with pytest.raises(ExecutionError, match="worker process died"):
-            long.result(30)
+        with pytest.raises(ExecutionError, match=r"worker process died \(exit code -9\)"):
+            long.result(WAIT_S)
         ok = executor.submit(request("simulator_statevector", [ghz(2)], shots=3, job_id="e"))
-        assert ok.result(120)["results"][0]["shots"] == 3
+        assert ok.result(WAIT_S)["results"][0]["shots"] == 3
 
 
 def test_dask_executor_needs_distributed() -> None:
