@@ -96,6 +96,10 @@ class DeviceCatalog:
             self._devices.pop(name, None)
             self._loaders.pop(name, None)
 
+    def is_loaded(self, name: str) -> bool:
+        """Whether device ``name`` has been built (``False`` while only its loader is known)."""
+        return name in self._devices
+
     def __contains__(self, name: object) -> bool:
         return name in self._devices or name in self._loaders
 

@@ -121,3 +121,31 @@ def test_target_is_cached_per_snapshot() -> None:
     assert snap is not None
     assert device.target() is device.target(snap.id)
     assert device.target().qubit_properties is not None
+
+
+def test_every_fake_provider_device_is_listed_without_loading_any() -> None:
+    from openqx.devices.catalog import DeviceCatalog, add_fake_devices, add_simulators
+    from openqx.devices.fake_import import fake_device_folders
+
+    catalog = DeviceCatalog()
+    add_simulators(catalog)
+    add_fake_devices(catalog)
+    names = catalog.names()
+    folders = fake_device_folders()
+    assert len(folders) >= 60
+    assert {f"fake_{folder}" for folder in folders.values()} <= set(names)
+    for name in ("fake_armonk", "fake_washington", "fake_marrakesh", "fake_aachen"):
+        assert name in names
+    assert not any(catalog.is_loaded(name) for name in names)
+    armonk = catalog.get("fake_armonk")
+    assert armonk.num_qubits == 1 and catalog.is_loaded("fake_armonk")
+    assert armonk.current_snapshot() is not None
+
+
+def test_emulated_configurations_are_honest() -> None:
+    device = default_catalog().get("fake_manila")
+    assert device.configuration["open_pulse"] is False
+    assert device.configuration["meas_levels"] == [2]
+    # what describes the device stays
+    assert len(device.configuration["qubit_lo_range"]) == 5
+    assert device.configuration["dt"] == pytest.approx(0.2222222222222222)

@@ -55,3 +55,32 @@ def test_reduced_model_gives_same_distribution_on_sherbrooke() -> None:
     a = full.run(isa, shots=shots, seed_simulator=1).result().get_counts()
     b = small.run(isa, shots=shots, seed_simulator=2).result().get_counts()
     assert hellinger_fidelity(a, b) > 0.995
+
+
+def test_noise_model_follows_the_snapshot_in_force() -> None:
+    from datetime import UTC, datetime
+
+    from openqx.core.clock import ManualClock
+    from openqx.devices import Device
+    from openqx.devices.catalog import DEFAULT_DRIFT
+    from openqx.devices.fake_import import load_fake_device
+
+    device = load_fake_device(
+        "fake_manila",
+        "manila",
+        drift=DEFAULT_DRIFT,
+        clock=ManualClock(datetime(2024, 7, 1, tzinfo=UTC)),
+    )
+    assert isinstance(device, Device)
+    anchor, current = device.snapshots[0], device.current_snapshot()
+    assert current is not None and current.id != anchor.id
+    for snapshot in (anchor, current):
+        model = noise.reduced_noise_model(device, snapshot.id, frozenset({0}))
+        readout = next(
+            p["value"] for p in snapshot.properties["qubits"][0] if p["name"] == "readout_error"
+        )
+        # Aer's model carries the snapshot's (symmetrised) readout error of qubit 0
+        assert model._local_readout_errors[(0,)].probabilities[0][1] == pytest.approx(readout)
+    assert noise.reduced_noise_model(device, None, frozenset({0})) is noise.reduced_noise_model(
+        device, current.id, frozenset({0})
+    )

@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from openqx.core.clock import ManualClock
+from openqx.devices import Device, default_catalog
+from openqx.devices.drift import DriftModel
+from openqx.devices.pulse_defaults import PulseDefaults, honest_configuration, pulse_defaults
+from openqx.devices.snapshots import CalibrationSnapshot
+from tests.unit.devices.factories import small_configuration, small_properties
+
+
+def _small(now: datetime) -> Device:
+    return Device(
+        name="small",
+        configuration=honest_configuration(small_configuration()),
+        simulator=False,
+        snapshots=[CalibrationSnapshot.from_properties(small_properties())],
+        drift=DriftModel(),
+        clock=ManualClock(now),
+    )
+
+
+def test_defaults_follow_the_snapshot_frequencies() -> None:
+    device = _small(datetime(2026, 1, 20, tzinfo=UTC))
+    anchor = device.defaults(device.snapshots[0].id)
+    assert anchor is not None
+    assert anchor.qubit_freq_est == pytest.approx([5.0, 5.1])  # GHz, from the snapshot
+    assert anchor.meas_freq_est == pytest.approx([7.0, 7.1])  # middle of meas_lo_range
+    assert anchor.meas_kernel == {"name": "hw_qmfk", "params": {}}
+    assert anchor.discriminator == {"name": "linear_discriminator", "params": {}}
+    assert anchor.pulse_library == [] and anchor.cmd_def == []
+    current = device.defaults()
+    snapshot = device.current_snapshot()
+    assert current is not None and snapshot is not None
+    frequencies = [
+        next(p["value"] for p in qubit if p["name"] == "frequency")
+        for qubit in snapshot.properties["qubits"]
+    ]
+    assert current.qubit_freq_est == frequencies
+    assert current.qubit_freq_est != anchor.qubit_freq_est  # the frequencies drifted
+    assert PulseDefaults.from_dict(current.to_dict()) == current
+    assert current.to_dict()["qubit_freq_est"] == frequencies
+
+
+def test_defaults_of_catalog_devices() -> None:
+    catalog = default_catalog()
+    assert catalog.get("simulator_statevector").defaults() is None
+    manila = catalog.get("fake_manila").defaults()
+    assert manila is not None and len(manila.qubit_freq_est) == 5
+    assert 4 < manila.qubit_freq_est[0] < 6 and 6 < manila.meas_freq_est[0] < 8
+    # no frequency calibration and no LO ranges: nothing to publish
+    configuration = dict(small_configuration())
+    del configuration["qubit_lo_range"]
+    properties = small_properties()
+    for qubit in properties["qubits"]:
+        qubit[:] = [p for p in qubit if p["name"] != "frequency"]
+    assert pulse_defaults(configuration, properties) is None
+    # LO ranges alone are enough for the qubit estimate
+    lo_only = pulse_defaults(small_configuration(), properties)
+    assert lo_only is not None and lo_only.qubit_freq_est == pytest.approx([5.0, 5.1])
+
+
+@pytest.mark.parametrize(
+    ("advertised", "expected"),
+    [([1, 2], [2]), ([0, 1, 2], [2]), ([1], [2]), (None, [2])],
+)
+def test_honest_configuration(advertised: list[int] | None, expected: list[int]) -> None:
+    configuration = small_configuration()
+    configuration["meas_levels"] = advertised
+    honest = honest_configuration(configuration)
+    assert honest["open_pulse"] is False
+    assert honest["meas_levels"] == expected
+    assert configuration["open_pulse"] is True  # the input is not changed
+    assert honest_configuration(small_configuration(), meas_levels=(1, 2))["meas_levels"] == [1, 2]
