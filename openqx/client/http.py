@@ -294,6 +294,29 @@ class ApiClient:
                 f"Status stream for job {job_id} failed: {error}", job_id=job_id
             ) from error
 
+    # --- administration (admin tokens only) -------------------------------------------
+
+    def create_user(self, user: wire.UserCreate) -> wire.UserCreated:
+        """``POST /admin/users``: the new user and its token (shown once)."""
+        return self._model(
+            "POST", "/admin/users", wire.UserCreated, body=user, context="account", idempotent=False
+        )
+
+    def users(self) -> list[wire.AccountInfo]:
+        """``GET /admin/users``."""
+        data = self._json("GET", "/admin/users", context="account")
+        return _validate(_ACCOUNTS, data, "account")
+
+    def set_job_limit(self, backend: str, update: wire.JobLimitUpdate) -> wire.JobLimitInfo:
+        """``PUT /admin/backends/{name}/job_limit`` (a full replacement, hence idempotent)."""
+        return self._model(
+            "PUT",
+            f"/admin/backends/{backend}/job_limit",
+            wire.JobLimitInfo,
+            body=update,
+            context="backend",
+        )
+
     # --- plumbing ---------------------------------------------------------------------
 
     def _model(
@@ -365,6 +388,7 @@ class ApiClient:
 
 _SUMMARIES: TypeAdapter[list[wire.BackendSummary]] = TypeAdapter(list[wire.BackendSummary])
 _JOB_INFOS: TypeAdapter[list[wire.JobInfo]] = TypeAdapter(list[wire.JobInfo])
+_ACCOUNTS: TypeAdapter[list[wire.AccountInfo]] = TypeAdapter(list[wire.AccountInfo])
 _T = TypeVar("_T")
 
 
