@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from openqx.client.provider import AccountProvider
 from openqx.embedded import EmbeddedServer
 
 
@@ -25,8 +26,8 @@ def server(
 
 
 @pytest.fixture(scope="module")
-def provider(server: EmbeddedServer):  # type: ignore[no-untyped-def]
+def provider(server: EmbeddedServer) -> AccountProvider:
     """The admin's provider on ``server``."""
-    from openqx import OpenQX
+    from openqx.client import OpenQX
 
     return OpenQX.enable_account(server.token, url=server.url)
