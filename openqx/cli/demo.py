@@ -45,26 +45,25 @@ def demo(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     print("openqx demo: starting an embedded service (temporary SQLite, local executor)...")
-    server = EmbeddedServer(executor=args.executor).start()
-    provider = OpenQX.enable_account(server.token, url=server.url)
-    print(f"  service at {server.url} ({time.perf_counter() - started:.1f} s)")
-    circuit = ghz_circuit(args.qubits)
-    for name in ("ibmq_qasm_simulator", args.device):
-        backend = provider.get_backend(name)
-        job = backend.run(
-            transpile(circuit, backend, seed_transpiler=7),
-            shots=args.shots,
-            job_name=f"demo-ghz{args.qubits}",
-            job_tags=["demo"],
-        )
-        t0 = time.perf_counter()
-        counts = job.result(timeout=300).get_counts(0)
-        print(
-            f"\n{name}: job {job.job_id()} {job.status().name} "
-            f"({args.shots} shots, {time.perf_counter() - t0:.2f} s)"
-        )
-        print(histogram(counts))
-    again = provider.backend.retrieve_job(job.job_id())
-    print(f"\nretrieved job {again.job_id()} from the database: {again.status().name}")
-    server.stop()
+    with EmbeddedServer(executor=args.executor) as server:  # stopped on any exit
+        provider = OpenQX.enable_account(server.token, url=server.url)
+        print(f"  service at {server.url} ({time.perf_counter() - started:.1f} s)")
+        circuit = ghz_circuit(args.qubits)
+        for name in ("ibmq_qasm_simulator", args.device):
+            backend = provider.get_backend(name)
+            job = backend.run(
+                transpile(circuit, backend, seed_transpiler=7),
+                shots=args.shots,
+                job_name=f"demo-ghz{args.qubits}",
+                job_tags=["demo"],
+            )
+            t0 = time.perf_counter()
+            counts = job.result(timeout=300).get_counts(0)
+            print(
+                f"\n{name}: job {job.job_id()} {job.status().name} "
+                f"({args.shots} shots, {time.perf_counter() - t0:.2f} s)"
+            )
+            print(histogram(counts))
+        again = provider.backend.retrieve_job(job.job_id())
+        print(f"\nretrieved job {again.job_id()} from the database: {again.status().name}")
     return 0
