@@ -19,7 +19,6 @@ logged with its name and the reason and skipped; the other devices are served.
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
@@ -30,6 +29,8 @@ from openqx.devices.pulse_defaults import IMPLEMENTED_MEAS_LEVELS
 from openqx.devices.snapshots import CalibrationSnapshot
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from qiskit.providers import BackendV2
 
     from openqx.devices.catalog import DeviceCatalog
@@ -150,7 +151,7 @@ def _as_backend(obj: object) -> BackendV2:
 
 def load_entry_point_devices(
     catalog: DeviceCatalog,
-    entry_points: Iterable[importlib.metadata.EntryPoint] | None = None,
+    entry_points: Iterable[EntryPoint] | None = None,
     default_job_limit: int | None = None,
     clock: Clock = SYSTEM_CLOCK,
 ) -> list[str]:
@@ -164,7 +165,11 @@ def load_entry_point_devices(
         clock: what "now" is for their histories.
     """
     if entry_points is None:
-        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        # Imported here: scanning installed distributions is only needed when building a
+        # catalog, not when importing openqx.devices.
+        from importlib.metadata import entry_points as installed
+
+        entry_points = installed(group=ENTRY_POINT_GROUP)
     added: list[str] = []
     for entry_point in entry_points:
         name = entry_point.name

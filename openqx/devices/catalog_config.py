@@ -32,12 +32,11 @@ naming the file and the field; an entry point that fails is logged and skipped.
 from __future__ import annotations
 
 import fnmatch
-import importlib.metadata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.devices import backend_devices, custom, fake_import
@@ -50,6 +49,9 @@ from openqx.devices.catalog import (
 )
 from openqx.devices.custom import DeviceConfigError
 from openqx.devices.drift import DriftModel
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 __all__ = ["CatalogConfig", "CustomDeviceSpec", "DeviceOptions", "build_catalog"]
 
@@ -149,7 +151,7 @@ class CatalogConfig:
 def build_catalog(
     config: CatalogConfig | None = None,
     clock: Clock = SYSTEM_CLOCK,
-    entry_points: Iterable[importlib.metadata.EntryPoint] | None = None,
+    entry_points: Iterable[EntryPoint] | None = None,
 ) -> DeviceCatalog:
     """Build the catalog a server serves.
 
