@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import Any
 
+from pydantic import BaseModel
 from qiskit import QuantumCircuit
 
 from openqx.core import circuit_payload, errors, run_options
@@ -52,9 +54,8 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
     on failure."""
     device = service.catalog.get(body.backend)
     configuration = device.configuration
+    _check_name_and_tags(body.name, body.tags)
     try:
-        run_options.validate_job_tags(body.tags)
-        run_options.validate_job_name(body.name)
         if body.share_level is not None:
             run_options.validate_share_level(body.share_level)
         shots = (
@@ -87,19 +88,18 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
         logger.info(
             "unknown run options kept", extra={"action": "submit_job", "warnings": warnings}
         )
-    job = new_job(
-        body.model_dump(),
-        id=new_job_id(),
+    return _store_new_job(
+        service,
+        user,
+        body,
+        payload,
         kind="circuits",
         backend=device.name,
-        owner_id=user.id,
-        instance=resolve_instance(user),
         num_circuits=experiments,
         shots=shots,
         share_level=body.share_level or "none",
         snapshot_id=snapshot_id,
     )
-    return store_job(service, job, payload)
 
 
 def submit_runtime_job(service: Service, user: UserRecord, body: RuntimeJobSubmission) -> JobRecord:
@@ -115,26 +115,45 @@ def submit_runtime_job(service: Service, user: UserRecord, body: RuntimeJobSubmi
             f"Unknown program {body.program_id!r}; available programs: {PROGRAM_ID}."
         )
     device = service.catalog.get(body.backend)
-    try:
-        run_options.validate_job_tags(body.tags)
-        run_options.validate_job_name(body.name)
-    except (TypeError, ValueError) as exc:
-        raise _value_error(exc) from exc
+    _check_name_and_tags(body.name, body.tags)
     summary = validate_circuit_runner_params(body.params, device)
     snapshot = device.current_snapshot()
-    job = new_job(
-        body.model_dump(),
-        id=new_job_id(),
+    return _store_new_job(
+        service,
+        user,
+        body,
+        json.dumps(body.params).encode(),
         kind="runtime",
         backend=device.name,
-        owner_id=user.id,
-        instance=resolve_instance(user),
         num_circuits=summary.num_circuits,
         shots=summary.shots,
         options={k: v for k, v in body.params.items() if k != "circuits"},
         snapshot_id=snapshot.id if snapshot else None,
     )
-    return store_job(service, job, json.dumps(body.params).encode())
+
+
+def _check_name_and_tags(name: str | None, tags: list[str]) -> None:
+    """The job name and tags rules (``core.run_options``), as ``InvalidInputError``."""
+    try:
+        run_options.validate_job_tags(tags)
+        run_options.validate_job_name(name)
+    except (TypeError, ValueError) as exc:
+        raise _value_error(exc) from exc
+
+
+def _store_new_job(
+    service: Service, user: UserRecord, body: BaseModel, payload: bytes, **fields: Any
+) -> JobRecord:
+    """Store a validated submission: the body's fields that are job fields, the validated
+    ``fields``, a new id and the owner's instance."""
+    job = new_job(
+        body.model_dump(),
+        id=new_job_id(),
+        owner_id=user.id,
+        instance=resolve_instance(user),
+        **fields,
+    )
+    return store_job(service, job, payload)
 
 
 def store_job(service: Service, job: NewJob, payload: bytes) -> JobRecord:
