@@ -18,7 +18,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openqx.core import errors, wire
+from openqx.core import circuit_payload, errors
+from openqx.core.circuit_runner import (
+    KNOWN_PARAMS,
+    PROGRAM_ID,
+    TRANSPILE_OPTIONS,
+    check_optimization_level,
+)
 from openqx.core.run_options import DEFAULT_SHOTS
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.device import Device
@@ -36,36 +42,9 @@ __all__ = [
     "validate_circuit_runner_params",
 ]
 
-PROGRAM_ID = "circuit-runner"
 CALIBRATION_SHOTS = 8192
 """Shots per readout calibration circuit (all-zeros and all-ones)."""
 
-_TRANSPILE_OPTIONS = (
-    "initial_layout",
-    "layout_method",
-    "routing_method",
-    "translation_method",
-    "seed_transpiler",
-    "optimization_level",
-)
-KNOWN_PARAMS = frozenset(
-    {
-        "circuits",
-        "shots",
-        *_TRANSPILE_OPTIONS,
-        "init_qubits",
-        "rep_delay",
-        "transpiler_options",
-        "measurement_error_mitigation",
-        "use_measure_esp",
-        # extra run_config keys accepted by backend.run
-        "memory",
-        "seed_simulator",
-        "meas_level",
-        "meas_return",
-        "parameter_binds",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -83,8 +62,8 @@ def _decode_circuits(value: Any) -> list[Any]:
         if not isinstance(part, str):
             raise errors.InvalidInputError("'circuits' must be base64 QPY text.")
         try:
-            loaded += circuit_tools.load_qpy(wire.b64decode(part))
-        except (ValueError, ExecutionError) as exc:
+            loaded += circuit_payload.decode_circuits(part, source="'circuits'")
+        except ValueError as exc:
             raise errors.InvalidInputError(f"'circuits' is not valid base64 QPY: {exc}") from exc
     return loaded
 
@@ -122,8 +101,11 @@ def _checked(params: Mapping[str, Any], device: Device) -> tuple[CircuitRunnerSu
                 f"{device.name!r} has only {device.num_qubits}."
             )
     level = params.get("optimization_level")
-    if level is not None and (isinstance(level, bool) or level not in (0, 1, 2, 3)):
-        raise errors.InvalidInputError(f"optimization_level must be 0, 1, 2 or 3, not {level!r}.")
+    if level is not None:
+        try:
+            check_optimization_level(level)
+        except ValueError as exc:
+            raise errors.InvalidInputError(str(exc)) from exc
     layout = params.get("initial_layout")
     if layout is not None:
         values = list(layout.values()) if isinstance(layout, dict) else list(layout)
@@ -157,7 +139,7 @@ def _transpile(
     from qiskit import transpile
 
     options: dict[str, Any] = {
-        k: params[k] for k in _TRANSPILE_OPTIONS if params.get(k) is not None
+        k: params[k] for k in TRANSPILE_OPTIONS if params.get(k) is not None
     }
     options.update(params.get("transpiler_options") or {})
     try:
