@@ -11,7 +11,6 @@ import shutil
 import socket
 import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +37,27 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+class _NotifyingServer(uvicorn.Server):
+    """A uvicorn server that sets ``ready`` once its start-up is over, listening or not."""
+
+    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
+        super().__init__(config)
+        self.ready = ready
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        try:
+            await super().startup(sockets=sockets)
+        finally:
+            self.ready.set()
+
+    def run_then_notify(self) -> None:
+        """``run``, and set ``ready`` however it ends (start-up may never be reached)."""
+        try:
+            self.run()
+        finally:
+            self.ready.set()
 
 
 class EmbeddedServer:
@@ -94,20 +114,19 @@ class EmbeddedServer:
             lifespan="on",
             access_log=False,
         )
-        self._server = uvicorn.Server(config)
+        ready = threading.Event()
+        server = self._server = _NotifyingServer(config, ready)
         self._thread = threading.Thread(
-            target=self._server.run, name="openqx-embedded", daemon=True
+            target=server.run_then_notify, name="openqx-embedded", daemon=True
         )
         self._thread.start()
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                self._server.should_exit = True
-                self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
-                service.close()
-                return False
-            time.sleep(0.02)
-        return True
+        ready.wait(START_TIMEOUT_SECONDS)
+        if server.started:
+            return True
+        server.should_exit = True
+        self._thread.join(timeout=STOP_TIMEOUT_SECONDS)
+        service.close()
+        return False
 
     def stop(self) -> None:
         """Stop the server (its lifespan closes the service: dispatcher, executor, database)
