@@ -85,8 +85,17 @@ class CalibrationHistory:
             return list(self._anchors)
 
     def current(self) -> CalibrationSnapshot | None:
-        """The snapshot in force now (``None`` when the history is empty or starts later)."""
-        return self.snapshot_at(self.clock.now())
+        """The snapshot in force now; ``None`` only when the history is empty.
+
+        When now is before the first real snapshot (a clock set in the past, a snapshot from
+        the future), the first real snapshot is current: a device with calibration data always
+        runs with some calibration. ``snapshot_at`` keeps the strict rule.
+        """
+        found = self.snapshot_at(self.clock.now())
+        if found is None:
+            with self._lock:
+                return self._anchors[0] if self._anchors else None
+        return found
 
     def snapshot_at(self, when: datetime | str) -> CalibrationSnapshot | None:
         """The snapshot in force at ``when``: the newest dated at or before it (naive = UTC)."""
@@ -107,8 +116,12 @@ class CalibrationHistory:
         return anchor.id if step == 0 else self._generated_id(anchor, step)
 
     def current_id(self) -> str | None:
-        """The id of the snapshot in force now, without generating it (cheap listings)."""
-        return self.snapshot_id_at(self.clock.now())
+        """The id of ``current()``, without generating the snapshot (cheap listings)."""
+        found = self.snapshot_id_at(self.clock.now())
+        if found is None:
+            with self._lock:
+                return self._anchors[0].id if self._anchors else None
+        return found
 
     def snapshot_before(self, when: datetime | str) -> CalibrationSnapshot | None:
         """The newest snapshot dated strictly before ``when`` (the seed's ``properties(datetime)``

@@ -276,3 +276,11 @@ def test_shipped_snapshots_pass_the_import_check(folder: str) -> None:
     with (fake_provider_dir() / folder / f"props_{folder}.json").open() as handle:
         props = json.load(handle)
     assert check_properties(props, num_qubits=len(props["qubits"])) == props
+
+
+def test_a_clock_before_the_first_snapshot_still_runs_with_the_real_calibration() -> None:
+    device = _device(now=START - 10 * DAY)
+    assert device.snapshot_at(START - 10 * DAY) is None  # the seed's rule for dates
+    assert device.current_snapshot() is device.snapshots[0]
+    assert device.current_snapshot_id() == device.snapshots[0].id
+    assert device.resolve_snapshot(None) is device.snapshots[0]
