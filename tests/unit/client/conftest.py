@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +24,8 @@ URL = "http://openqx.test"
 
 def _fake_json(name: str) -> dict[str, Any]:
     folder = resources.files("qiskit_ibm_runtime.fake_provider.backends.manila")
-    return json.loads((folder / name).read_text())
+    data: dict[str, Any] = json.loads((folder / name).read_text())
+    return data
 
 
 MANILA_CONF = _fake_json("conf_manila.json")
@@ -87,7 +89,7 @@ class FakeServer:
         }
         info.update(fields)
         self.jobs[job_id] = wire.JobInfo.model_validate(info).model_dump(mode="json")
-        return job_id
+        return str(job_id)
 
     def script(self, job_id: str, *steps: JobStatus | tuple[JobStatus, int]) -> None:
         """Statuses the job goes through, one per status request or SSE event."""
@@ -315,7 +317,7 @@ def provider(api: ApiClient) -> AccountProvider:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_accounts(tmp_path, monkeypatch) -> Iterator[None]:
+def _isolated_accounts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("OPENQX_CONFIG_DIR", str(tmp_path / "config"))
     for name in ("OPENQX_TOKEN", "OPENQX_URL", "OPENQX_INSTANCE"):
         monkeypatch.delenv(name, raising=False)

@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ TOKEN = "secret-token"
 URL = "http://openqx.test"
 
 
-def test_enable_account(transport):
+def test_enable_account(transport: httpx.MockTransport) -> None:
     provider = OpenQX.enable_account(TOKEN, URL, transport=transport)
     assert provider.instance == "h/g/p"
     assert OpenQX.active_account() == {"token": TOKEN, "url": URL}
@@ -27,7 +29,7 @@ def test_enable_account(transport):
         OpenQX.disable_account()
 
 
-def test_enable_account_instance(transport):
+def test_enable_account_instance(transport: httpx.MockTransport) -> None:
     assert (
         OpenQX.enable_account(TOKEN, URL, instance="h/g/q", transport=transport).instance == "h/g/q"
     )
@@ -36,7 +38,7 @@ def test_enable_account_instance(transport):
         OpenQX.enable_account(TOKEN, URL, instance="x/y/z", transport=transport)
 
 
-def test_wrong_token(transport):
+def test_wrong_token(transport: httpx.MockTransport) -> None:
     with pytest.raises(
         exc.OpenQXAccountCredentialsInvalidToken, match="refused the API token"
     ) as info:
@@ -46,14 +48,14 @@ def test_wrong_token(transport):
     assert "Invalid token." in str(info.value)
 
 
-def test_wrong_url():
-    def handler(request):
+def test_wrong_url() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, text="<html>not openqx</html>")
 
     with pytest.raises(exc.OpenQXAccountCredentialsInvalidUrl):
         OpenQX.enable_account(TOKEN, URL, transport=httpx.MockTransport(handler), retries=0)
 
-    def refused(request):
+    def refused(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
     with pytest.raises(exc.OpenQXAccountCredentialsInvalidUrl):
@@ -63,17 +65,17 @@ def test_wrong_url():
 
 
 @pytest.mark.parametrize("token", ["", "   ", None, 42])
-def test_save_account_invalid_token(token):
+def test_save_account_invalid_token(token: Any) -> None:
     with pytest.raises(exc.OpenQXAccountCredentialsInvalidToken):
         OpenQX.save_account(token, URL)
 
 
-def test_save_account_invalid_url():
+def test_save_account_invalid_url() -> None:
     with pytest.raises(exc.OpenQXAccountCredentialsInvalidUrl):
         OpenQX.save_account(TOKEN, "ftp://x")
 
 
-def test_save_load_delete(tmp_path, transport):
+def test_save_load_delete(tmp_path: Path, transport: httpx.MockTransport) -> None:
     OpenQX.save_account(TOKEN, URL)
     path = tmp_path / "config" / "account.json"
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -93,7 +95,9 @@ def test_save_load_delete(tmp_path, transport):
         OpenQX.delete_account()
 
 
-def test_env_overrides_file(monkeypatch, transport):
+def test_env_overrides_file(
+    monkeypatch: pytest.MonkeyPatch, transport: httpx.MockTransport
+) -> None:
     OpenQX.save_account("stale", "http://stale.example")
     monkeypatch.setenv("OPENQX_TOKEN", TOKEN)
     monkeypatch.setenv("OPENQX_URL", URL)
@@ -102,12 +106,12 @@ def test_env_overrides_file(monkeypatch, transport):
     assert provider.api_client.url == URL
 
 
-def test_load_nothing():
+def test_load_nothing() -> None:
     with pytest.raises(exc.OpenQXAccountCredentialsNotFound):
         OpenQX.load_account()
 
 
-def test_xdg_config_home(monkeypatch, tmp_path):
+def test_xdg_config_home(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from openqx.client.account import config_dir
 
     monkeypatch.delenv("OPENQX_CONFIG_DIR")
@@ -117,11 +121,11 @@ def test_xdg_config_home(monkeypatch, tmp_path):
     assert config_dir().parts[-2:] == (".config", "openqx")
 
 
-def test_local_calls_embedded(monkeypatch):
+def test_local_calls_embedded(monkeypatch: pytest.MonkeyPatch) -> None:
     import sys
     import types
 
     module = types.ModuleType("openqx.embedded")
-    module.start_local = lambda **kwargs: ("started", kwargs)
+    setattr(module, "start_local", lambda **kwargs: ("started", kwargs))  # noqa: B010
     monkeypatch.setitem(sys.modules, "openqx.embedded", module)
     assert OpenQX.local(port=0) == ("started", {"port": 0})

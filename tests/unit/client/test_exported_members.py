@@ -4,7 +4,7 @@ import openqx.client
 import openqx.compat.ibmq
 
 
-def test_client_exports_are_pinned():
+def test_client_exports_are_pinned() -> None:
     assert sorted(openqx.client.__all__) == sorted(
         [
             "DEFAULT_URL",
@@ -64,7 +64,7 @@ def test_client_exports_are_pinned():
             assert member.__module__.startswith(("openqx.client", "openqx")), name
 
 
-def test_compat_exports_are_pinned():
+def test_compat_exports_are_pinned() -> None:
     names = set(openqx.compat.ibmq.__all__)
     assert {
         "IBMQ",
@@ -93,7 +93,7 @@ def test_compat_exports_are_pinned():
     assert openqx.compat.ibmq.IBMQJob is openqx.client.OpenQXJob
 
 
-def test_compat_job_manager_resolves():
+def test_compat_job_manager_resolves() -> None:
     from openqx.client.job_manager import JobManager
 
     assert openqx.compat.ibmq.IBMQJobManager is JobManager
@@ -105,7 +105,7 @@ def test_compat_job_manager_resolves():
     assert openqx.compat.ibmq.ManagedJobSet is openqx.client.ManagedJobSet
 
 
-def test_exception_tree():
+def test_exception_tree() -> None:
     from qiskit.providers.exceptions import JobError, JobTimeoutError
 
     from openqx.client import exceptions as exc

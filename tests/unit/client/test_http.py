@@ -5,11 +5,12 @@ import pytest
 
 from openqx.client import ApiClient
 from openqx.client import exceptions as exc
-from openqx.client.http import _sse_events
+from openqx.client.http import Context, _sse_events
 from openqx.core import errors, wire
+from tests.unit.client.conftest import FakeServer
 
 
-def test_headers(api, server):
+def test_headers(api: ApiClient, server: FakeServer) -> None:
     api.account()
     request = server.requests[-1]
     assert request.headers["Authorization"] == "Bearer secret-token"
@@ -17,13 +18,13 @@ def test_headers(api, server):
     assert "qiskit/" in request.headers["User-Agent"]
 
 
-def test_retry_idempotent_on_503(api, server):
+def test_retry_idempotent_on_503(api: ApiClient, server: FakeServer) -> None:
     server.fail_next = [503, 502]
     assert api.backend_status("ibmq_manila").operational
     assert len(server.requests) == 3
 
 
-def test_retries_exhausted(api, server):
+def test_retries_exhausted(api: ApiClient, server: FakeServer) -> None:
     server.fail_next = [503] * 10
     with pytest.raises(exc.OpenQXBackendApiError, match="temporarily unavailable") as info:
         api.backends()
@@ -31,7 +32,7 @@ def test_retries_exhausted(api, server):
     assert len(server.requests) == 4
 
 
-def test_submit_not_retried_after_sending(api, server):
+def test_submit_not_retried_after_sending(api: ApiClient, server: FakeServer) -> None:
     server.fail_next = [503]
     submission = wire.JobSubmission(backend="ibmq_manila", qpy="")
     with pytest.raises(exc.OpenQXBackendApiError):
@@ -39,10 +40,10 @@ def test_submit_not_retried_after_sending(api, server):
     assert len(server.requests) == 1
 
 
-def test_submit_retried_on_connect_error(server):
-    attempts = []
+def test_submit_retried_on_connect_error(server: FakeServer) -> None:
+    attempts: list[httpx.Request] = []
 
-    def handler(request):
+    def handler(request: httpx.Request) -> httpx.Response:
         attempts.append(request)
         if len(attempts) == 1:
             raise httpx.ConnectError("refused", request=request)
@@ -55,10 +56,10 @@ def test_submit_retried_on_connect_error(server):
     assert info.status.value == "QUEUED" and len(attempts) == 2
 
 
-def test_read_error_on_submit_not_retried(server):
-    attempts = []
+def test_read_error_on_submit_not_retried(server: FakeServer) -> None:
+    attempts: list[httpx.Request] = []
 
-    def handler(request):
+    def handler(request: httpx.Request) -> httpx.Response:
         attempts.append(request)
         raise httpx.ReadTimeout("slow", request=request)
 
@@ -91,7 +92,9 @@ def test_read_error_on_submit_not_retried(server):
         (500, "internal", "job", exc.OpenQXJobApiError),
     ],
 )
-def test_error_mapping(status, code, context, expected):
+def test_error_mapping(
+    status: int, code: str, context: Context, expected: type[exc.OpenQXError]
+) -> None:
     from openqx.client.http import _map_error
 
     response = httpx.Response(
@@ -103,7 +106,7 @@ def test_error_mapping(status, code, context, expected):
     assert error.status_code == status and error.code == code and error.job_id == "j1"
 
 
-def test_error_details_may_repeat_our_fields():
+def test_error_details_may_repeat_our_fields() -> None:
     """A 404 whose details carry ``job_id`` (as the real server sends) maps cleanly."""
     from openqx.client.http import _map_error
 
@@ -118,15 +121,15 @@ def test_error_details_may_repeat_our_fields():
     assert _map_error(response, "backend", None).job_id == "j1"
 
 
-def test_non_json_error_body():
+def test_non_json_error_body() -> None:
     from openqx.client.http import _map_error
 
     error = _map_error(httpx.Response(502, text="Bad gateway from proxy"), "backend", None)
     assert isinstance(error, exc.OpenQXBackendApiError) and "Bad gateway from proxy" in str(error)
 
 
-def test_protocol_error(server):
-    def handler(request):
+def test_protocol_error(server: FakeServer) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, json={"unexpected": True})
 
     with ApiClient("http://x", "t", transport=httpx.MockTransport(handler)) as api:
@@ -134,7 +137,7 @@ def test_protocol_error(server):
             api.backend_status("b")
 
 
-def test_sse_parser():
+def test_sse_parser() -> None:
     lines = [
         ": comment",
         "event: status",
@@ -154,7 +157,7 @@ def test_sse_parser():
     ]
 
 
-def test_stream_failure_raises_api_error(api, server):
+def test_stream_failure_raises_api_error(api: ApiClient, server: FakeServer) -> None:
     server.add_job(id="j1")
     server.sse = False
     with pytest.raises(exc.OpenQXError):
@@ -185,7 +188,7 @@ def test_every_domain_error_code_maps_through_the_core_table(
         400, json={"error": {"code": cls.code, "message": "m", "details": {}}}
     )
     for context in ("account", "backend", "job", "job_set", "runtime"):
-        assert type(_map_error(response, context, None)) is family[context]  # type: ignore[arg-type]
+        assert type(_map_error(response, context, None)) is family[context]
 
 
 def test_unknown_code_is_an_api_error() -> None:

@@ -4,6 +4,7 @@ import gc
 import time
 import tracemalloc
 from datetime import datetime
+from typing import Any, Protocol
 
 import pytest
 from qiskit import QuantumCircuit
@@ -12,10 +13,18 @@ from qiskit.result import Result
 
 from openqx.client import OpenQXJob, QueueInfo
 from openqx.client import exceptions as exc
+from openqx.client.provider import AccountProvider
 from openqx.core.status import JobStatus
+from tests.unit.client.conftest import FakeServer
 
 
-def result_dict(job_id: str, success: bool = True, n: int = 1) -> dict:
+class MakeJob(Protocol):
+    """Adds a job to the fake server and returns it as the client sees it."""
+
+    def __call__(self, status: JobStatus = ..., **fields: Any) -> OpenQXJob: ...
+
+
+def result_dict(job_id: str, success: bool = True, n: int = 1) -> dict[str, Any]:
     return {
         "backend_name": "ibmq_manila",
         "backend_version": "1.0.0",
@@ -36,20 +45,20 @@ def result_dict(job_id: str, success: bool = True, n: int = 1) -> dict:
 
 
 @pytest.fixture(autouse=True)
-def fast_polling(monkeypatch):
+def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(OpenQXJob, "POLL_INTERVAL", 0.01)
 
 
 @pytest.fixture
-def make_job(provider, server):
-    def make(status=JobStatus.QUEUED, **fields):
+def make_job(provider: AccountProvider, server: FakeServer) -> MakeJob:
+    def make(status: JobStatus = JobStatus.QUEUED, **fields: Any) -> OpenQXJob:
         job_id = server.add_job(status, **fields)
         return provider.backend.retrieve_job(job_id)
 
     return make
 
 
-def test_status_mapping_and_final_cache(make_job, server):
+def test_status_mapping_and_final_cache(make_job: MakeJob, server: FakeServer) -> None:
     job = make_job(JobStatus.QUEUED)
     server.script(job.job_id(), JobStatus.RUNNING)
     assert job.status() is QJobStatus.RUNNING
@@ -60,7 +69,7 @@ def test_status_mapping_and_final_cache(make_job, server):
     assert len(server.requests) == count  # final: no request
 
 
-def test_result_done_via_sse(make_job, server):
+def test_result_done_via_sse(make_job: MakeJob, server: FakeServer) -> None:
     job = make_job()
     server.script(job.job_id(), (JobStatus.QUEUED, 2), JobStatus.RUNNING, JobStatus.DONE)
     server.results[job.job_id()] = result_dict(job.job_id())
@@ -72,7 +81,7 @@ def test_result_done_via_sse(make_job, server):
     assert job.result(refresh=True) is not result
 
 
-def test_result_cancelled(make_job, server):
+def test_result_cancelled(make_job: MakeJob, server: FakeServer) -> None:
     job = make_job(JobStatus.CANCELLED)
     with pytest.raises(
         exc.OpenQXJobInvalidStateError,
@@ -81,7 +90,7 @@ def test_result_cancelled(make_job, server):
         job.result()
 
 
-def test_result_error_and_partial(make_job, server):
+def test_result_error_and_partial(make_job: MakeJob, server: FakeServer) -> None:
     job = make_job(JobStatus.ERROR, error={"code": "execution_failed", "message": "Boom"})
     with pytest.raises(
         exc.OpenQXJobFailureError, match="Job has failed: Boom. Error code: execution_failed."
@@ -95,7 +104,7 @@ def test_result_error_and_partial(make_job, server):
     assert job.error_message() == "Boom. Error code: execution_failed."
 
 
-def test_error_message_names_failed_experiments(make_job, server) -> None:
+def test_error_message_names_failed_experiments(make_job: MakeJob, server: FakeServer) -> None:
     """Without an error record the message lists the failed experiments (core.results)."""
     job = make_job(JobStatus.ERROR)
     result = result_dict(job.job_id(), n=3)
@@ -107,15 +116,15 @@ def test_error_message_names_failed_experiments(make_job, server) -> None:
     )
 
 
-def test_error_message_falls_back_to_unknown_error(make_job) -> None:
+def test_error_message_falls_back_to_unknown_error(make_job: MakeJob) -> None:
     assert make_job(JobStatus.ERROR).error_message() == "Unknown error."
 
 
-def test_error_message_none_when_done(make_job):
+def test_error_message_none_when_done(make_job: MakeJob) -> None:
     assert make_job(JobStatus.DONE).error_message() is None
 
 
-def test_wait_polling_fallback(make_job, server):
+def test_wait_polling_fallback(make_job: MakeJob, server: FakeServer) -> None:
     server.sse = False
     job = make_job()
     server.script(job.job_id(), JobStatus.QUEUED, JobStatus.RUNNING, JobStatus.DONE)
@@ -126,7 +135,7 @@ def test_wait_polling_fallback(make_job, server):
     assert sum(p.endswith("/status") for p in paths) == 3
 
 
-def test_wait_timeout(make_job, server) -> None:
+def test_wait_timeout(make_job: MakeJob, server: FakeServer) -> None:
     """The job never ends: the wait gives up after its timeout, not before."""
     job = make_job()
     start = time.monotonic()
@@ -138,7 +147,7 @@ def test_wait_timeout(make_job, server) -> None:
     assert job.status() is QJobStatus.QUEUED
 
 
-def test_callback_on_change(make_job, server):
+def test_callback_on_change(make_job: MakeJob, server: FakeServer) -> None:
     job = make_job()
     server.script(
         job.job_id(),
@@ -150,7 +159,9 @@ def test_callback_on_change(make_job, server):
     )
     calls = []
 
-    def callback(job_id, status, job_obj, queue_info=None):
+    def callback(
+        job_id: str, status: QJobStatus, job_obj: OpenQXJob, queue_info: QueueInfo | None = None
+    ) -> None:
         calls.append((job_id, status, queue_info.position if queue_info else None))
         assert job_obj is job
 
@@ -162,7 +173,7 @@ def test_callback_on_change(make_job, server):
     ]
 
 
-def test_callback_paced(make_job, server):
+def test_callback_paced(make_job: MakeJob, server: FakeServer) -> None:
     server.sse = False
     job = make_job()
     server.script(job.job_id(), *([JobStatus.QUEUED] * 30), JobStatus.DONE)
@@ -176,26 +187,26 @@ def test_callback_paced(make_job, server):
     assert QJobStatus.DONE not in calls
 
 
-def test_cancel(make_job):
+def test_cancel(make_job: MakeJob) -> None:
     job = make_job()
     assert job.cancel() is True
     assert job.status() is QJobStatus.CANCELLED
     assert job.cancel() is False
 
 
-def test_update_name(make_job):
+def test_update_name(make_job: MakeJob) -> None:
     job = make_job(name="old")
     assert job.update_name("new") == "new" and job.name() == "new"
     with pytest.raises(exc.OpenQXJobInvalidStateError):
-        job.update_name(3)
+        job.update_name(3)  # type: ignore[arg-type]
 
 
-def test_update_tags_semantics(make_job):
+def test_update_tags_semantics(make_job: MakeJob) -> None:
     job = make_job(tags=["a", "b", "openqx_jobset_1"])
     with pytest.raises(exc.OpenQXJobInvalidStateError):
         job.update_tags()
     with pytest.raises(exc.OpenQXJobInvalidStateError):
-        job.update_tags(additional_tags=[1])
+        job.update_tags(additional_tags=[1])  # type: ignore[list-item]
     assert sorted(job.update_tags(replacement_tags=["x"])) == ["openqx_jobset_1", "x"]
     assert sorted(job.update_tags(additional_tags=["y"], removal_tags=["x", "missing"])) == [
         "openqx_jobset_1",
@@ -209,7 +220,7 @@ def test_update_tags_semantics(make_job):
     assert sorted(job.update_tags(replacement_tags=[])) == ["openqx_jobset_1"]
 
 
-def test_accessors(make_job, server, provider):
+def test_accessors(make_job: MakeJob, server: FakeServer, provider: AccountProvider) -> None:
     backend = provider.get_backend("ibmq_manila")
     qc = QuantumCircuit(1, 1, name="one")
     qc.measure(0, 0)
@@ -228,18 +239,19 @@ def test_accessors(make_job, server, provider):
     info = job.queue_info()
     assert isinstance(info, QueueInfo) and info.position == 1
     assert "queue position: 1" in info.format()
-    assert job.properties().backend_name == "ibmq_manila"
+    props = job.properties()
+    assert props is not None and props.backend_name == "ibmq_manila"
     assert job.scheduling_mode() is None
     with pytest.raises(NotImplementedError):
         job.submit()
 
 
-def test_scheduling_mode_fairshare(make_job):
+def test_scheduling_mode_fairshare(make_job: MakeJob) -> None:
     assert make_job(JobStatus.DONE).scheduling_mode() == "fairshare"
     assert make_job(JobStatus.DONE, run_mode="dedicated").scheduling_mode() == "dedicated"
 
 
-def test_lazy_jobs_memory(provider, server):
+def test_lazy_jobs_memory(provider: AccountProvider, server: FakeServer) -> None:
     for _ in range(10_000):
         server.add_job(JobStatus.DONE, tags=["t"], name="job")
     gc.collect()

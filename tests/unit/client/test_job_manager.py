@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -14,7 +15,7 @@ import pytest
 from qiskit import QuantumCircuit, qpy
 from qiskit.providers import JobStatus as QiskitJobStatus
 
-from openqx.client import ApiClient, JobManager, ManagedJobSet
+from openqx.client import ApiClient, JobManager, ManagedJobSet, OpenQXJob
 from openqx.client import exceptions as exc
 from openqx.client.managed import managed_job
 from openqx.client.provider import AccountProvider
@@ -101,10 +102,17 @@ def server() -> JobSetServer:
 
 
 @pytest.fixture
-def manager():
+def manager() -> Iterator[JobManager]:
     jm = JobManager(progress=False)
     yield jm
     jm.close()
+
+
+def submitted(job_set: ManagedJobSet) -> list[OpenQXJob]:
+    """The set's jobs, each one submitted."""
+    jobs = job_set.jobs()
+    assert all(job is not None for job in jobs)
+    return [job for job in jobs if job is not None]
 
 
 def circuits(n: int) -> list[QuantumCircuit]:
@@ -127,10 +135,17 @@ def submitted_jobs(server: JobSetServer) -> list[dict[str, Any]]:
     ("count", "per_job", "sizes"),
     [(12, 5, [5, 5, 2]), (5, None, [5]), (2, 1, [1, 1]), (301, None, [300, 1]), (7, 1000, [7])],
 )
-def test_splitting_sizes_and_order(provider, server, manager, count, per_job, sizes):
+def test_splitting_sizes_and_order(
+    provider: AccountProvider,
+    server: JobSetServer,
+    manager: JobManager,
+    count: int,
+    per_job: int | None,
+    sizes: list[int],
+) -> None:
     backend = provider.get_backend(BACKEND)
     job_set = manager.run(circuits(count), backend, name="split", max_experiments_per_job=per_job)
-    jobs = job_set.jobs()
+    jobs = submitted(job_set)
     assert [m.experiments_count for m in job_set.managed_jobs()] == sizes
     assert len(jobs) == len(sizes) and all(job is not None for job in jobs)
     names = [[c.name for c in job.circuits()] for job in jobs]
@@ -138,7 +153,9 @@ def test_splitting_sizes_and_order(provider, server, manager, count, per_job, si
     assert [job.name() for job in jobs] == [f"split_{i}_" for i in range(len(sizes))]
 
 
-def test_names_tags_and_ids(provider, server, manager):
+def test_names_tags_and_ids(
+    provider: AccountProvider, server: JobSetServer, manager: JobManager
+) -> None:
     backend = provider.get_backend(BACKEND)
     set1 = manager.run(
         circuits(4), backend, name="tagged", max_experiments_per_job=2, job_tags=["alpha"], shots=10
@@ -146,10 +163,10 @@ def test_names_tags_and_ids(provider, server, manager):
     set2 = manager.run(circuits(1)[0], backend, name="single")
     assert set1.job_set_id() != set2.job_set_id()
     tag = f"openqx_jobset_{set1.job_set_id()}_"
-    for job in set1.jobs():
+    for job in submitted(set1):
         assert sorted(job.tags()) == sorted(["alpha", tag])
     assert set1.tags() == ["alpha"] and set1.name() == "tagged"
-    assert {j.job_id() for j in set1.jobs()}.isdisjoint({j.job_id() for j in set2.jobs()})
+    assert {j.job_id() for j in submitted(set1)}.isdisjoint({j.job_id() for j in submitted(set2)})
     assert len(set2.managed_jobs()) == 1 and set2.managed_jobs()[0].experiments_count == 1
     tagged = [body for body in server.submissions if body["name"].startswith("tagged_")]
     assert len(tagged) == 2 and all(body["shots"] == 10 for body in tagged)
@@ -158,7 +175,9 @@ def test_names_tags_and_ids(provider, server, manager):
     assert set1.job_set_id() in manager.report()
 
 
-def test_update_name_and_tags(provider, server, manager):
+def test_update_name_and_tags(
+    provider: AccountProvider, server: JobSetServer, manager: JobManager
+) -> None:
     backend = provider.get_backend(BACKEND)
     job_set = manager.run(
         circuits(4), backend, name="old", max_experiments_per_job=2, job_tags=["a"]
@@ -196,21 +215,23 @@ def test_update_name_and_tags(provider, server, manager):
         (None, {"name": ""}, "non-empty"),
     ],
 )
-def test_bad_inputs(provider, manager, experiments, kwargs, match):
+def test_bad_inputs(
+    provider: AccountProvider, manager: JobManager, experiments: Any, kwargs: Any, match: str
+) -> None:
     backend = provider.get_backend(BACKEND)
     with pytest.raises(exc.OpenQXJobManagerInvalidStateError, match=match):
         manager.run(circuits(2) if experiments is None else experiments, backend, **kwargs)
     assert manager.job_sets() == []
 
 
-def test_schedule_like_objects_are_refused(provider, manager):
+def test_schedule_like_objects_are_refused(provider: AccountProvider, manager: JobManager) -> None:
     from qiskit.circuit import Gate
 
     with pytest.raises(exc.OpenQXJobManagerInvalidStateError, match="Gate"):
         manager.run([Gate("g", 1, [])], provider.get_backend(BACKEND))
 
 
-def test_non_openqx_backend_is_refused(manager):
+def test_non_openqx_backend_is_refused(manager: JobManager) -> None:
     from qiskit_aer import AerSimulator
 
     with pytest.raises(exc.OpenQXJobManagerInvalidStateError, match="openqx backends"):
@@ -220,7 +241,13 @@ def test_non_openqx_backend_is_refused(manager):
 # --- pacing -----------------------------------------------------------------------------
 
 
-def test_pacing_on_job_limit(provider, server, manager, caplog, monkeypatch):
+def test_pacing_on_job_limit(
+    provider: AccountProvider,
+    server: JobSetServer,
+    manager: JobManager,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setattr(managed_job, "LIMIT_RETRY_PAUSE_SECONDS", 0)
     old = server.add_job(JobStatus.RUNNING, backend=BACKEND, name="someone-else")
     server.script(old, JobStatus.DONE)
@@ -240,7 +267,9 @@ def test_pacing_on_job_limit(provider, server, manager, caplog, monkeypatch):
     assert job_set.statuses() == [QiskitJobStatus.DONE, QiskitJobStatus.DONE]
 
 
-def test_other_submit_error_is_kept_and_others_go_on(provider, server, manager):
+def test_other_submit_error_is_kept_and_others_go_on(
+    provider: AccountProvider, server: JobSetServer, manager: JobManager
+) -> None:
     server.reject_names = {"rej_1_"}
     backend = provider.get_backend(BACKEND)
     job_set = manager.run(circuits(3), backend, name="rej", max_experiments_per_job=1)
@@ -262,7 +291,9 @@ def test_other_submit_error_is_kept_and_others_go_on(provider, server, manager):
 # --- a failed job in the middle -------------------------------------------------------
 
 
-def test_failed_job_in_the_middle(provider, server, manager):
+def test_failed_job_in_the_middle(
+    provider: AccountProvider, server: JobSetServer, manager: JobManager
+) -> None:
     server.fail_names = {"mid_1_"}
     backend = provider.get_backend(BACKEND)
     job_set = manager.run(circuits(6), backend, name="mid", max_experiments_per_job=2)
@@ -280,17 +311,20 @@ def test_failed_job_in_the_middle(provider, server, manager):
     with pytest.raises(exc.OpenQXManagedResultDataNotAvailable, match="cannot be combined"):
         results.combine_results()
     messages = job_set.error_messages()
-    failed_id = job_set.jobs()[1].job_id()
+    assert messages is not None
+    failed_id = submitted(job_set)[1].job_id()
     assert failed_id in messages and "The device broke" in messages
-    assert job_set.jobs()[0].job_id() not in messages
+    assert submitted(job_set)[0].job_id() not in messages
     assert "Failed jobs: 1" in job_set.report()
 
 
-def test_partial_results(provider, server, manager):
+def test_partial_results(
+    provider: AccountProvider, server: JobSetServer, manager: JobManager
+) -> None:
     server.fail_names = {"part_0_"}
     backend = provider.get_backend(BACKEND)
     job_set = manager.run(circuits(4), backend, name="part", max_experiments_per_job=2)
-    failed = job_set.jobs()[0].job_id()
+    failed = submitted(job_set)[0].job_id()
     server.partial_results[failed] = {
         "backend_name": BACKEND,
         "backend_version": "1",
@@ -321,13 +355,15 @@ def test_partial_results(provider, server, manager):
         results.get_counts(1)
 
 
-def test_results_lookup_and_combine(provider, server, manager):
+def test_results_lookup_and_combine(
+    provider: AccountProvider, server: JobSetServer, manager: JobManager
+) -> None:
     backend = provider.get_backend(BACKEND)
     job_set = manager.run(circuits(7), backend, name="ok", max_experiments_per_job=3)
     results = job_set.results()
     assert results.success is True
     assert job_set.results() is results
-    jobs = job_set.jobs()
+    jobs = submitted(job_set)
     for i, circuit in enumerate(circuits(7)):
         expected = jobs[i // 3].result().get_counts(i % 3)
         assert results.get_counts(i) == expected == results.get_counts(circuit)
@@ -343,7 +379,9 @@ def test_results_lookup_and_combine(provider, server, manager):
         job_set.job(-1)
 
 
-def test_results_timeout(provider, server, manager):
+def test_results_timeout(
+    provider: AccountProvider, server: JobSetServer, manager: JobManager
+) -> None:
     server.fail_names = set()
     backend = provider.get_backend(BACKEND)
     job_set = manager.run(circuits(2), backend, name="slow")
@@ -355,7 +393,7 @@ def test_results_timeout(provider, server, manager):
         job_set.results(timeout=0.2)
 
 
-def test_managed_results_mirrors_result_api():
+def test_managed_results_mirrors_result_api() -> None:
     import inspect
 
     from qiskit.result import Result
@@ -371,12 +409,14 @@ def test_managed_results_mirrors_result_api():
 # --- retrieval ------------------------------------------------------------------------
 
 
-def test_retrieve_job_set_from_a_fresh_client_in_one_request(provider, server, manager):
+def test_retrieve_job_set_from_a_fresh_client_in_one_request(
+    provider: AccountProvider, server: JobSetServer, manager: JobManager
+) -> None:
     backend = provider.get_backend(BACKEND)
     job_set = manager.run(
         circuits(5), backend, name="far", max_experiments_per_job=2, job_tags=["x"]
     )
-    original = [job.job_id() for job in job_set.jobs()]
+    original = [job.job_id() for job in submitted(job_set)]
     fresh = AccountProvider(
         ApiClient(URL, TOKEN, transport=httpx.MockTransport(server.handler)), "h/g/p"
     )
@@ -389,7 +429,7 @@ def test_retrieve_job_set_from_a_fresh_client_in_one_request(provider, server, m
         assert server.requests[-1].url.path == f"/v1/job_sets/{job_set.job_set_id()}"
         assert isinstance(found, ManagedJobSet)
         assert found.name() == "far" and found.tags() == ["x"]
-        assert [job.job_id() for job in found.jobs()] == original
+        assert [job.job_id() for job in submitted(found)] == original
         assert [(m.start_index, m.end_index) for m in found.managed_jobs()] == [
             (0, 1),
             (2, 3),
@@ -411,7 +451,7 @@ def test_retrieve_job_set_from_a_fresh_client_in_one_request(provider, server, m
         other.close()
 
 
-def test_retrieve_unknown_job_set(provider, manager):
+def test_retrieve_unknown_job_set(provider: AccountProvider, manager: JobManager) -> None:
     with pytest.raises(exc.OpenQXJobManagerUnknownJobSet, match="not a known job set"):
         manager.retrieve_job_set("nope", provider)
 
@@ -426,7 +466,14 @@ def test_retrieve_unknown_job_set(provider, manager):
         (["s_0_", "s_0_"], [BACKEND, BACKEND], "both claim index 0"),
     ],
 )
-def test_retrieve_inconsistent_job_set(provider, server, manager, names, backends, match):
+def test_retrieve_inconsistent_job_set(
+    provider: AccountProvider,
+    server: JobSetServer,
+    manager: JobManager,
+    names: list[str],
+    backends: list[str],
+    match: str,
+) -> None:
     for name, backend in zip(names, backends, strict=True):
         server.add_job(
             JobStatus.DONE, name=name, backend=backend, tags=["openqx_jobset_bad_"], num_circuits=1
@@ -435,13 +482,18 @@ def test_retrieve_inconsistent_job_set(provider, server, manager, names, backend
         manager.retrieve_job_set("bad", provider)
 
 
-def test_compat_alias(provider):
+def test_compat_alias(provider: AccountProvider) -> None:
     from openqx.compat.ibmq import IBMQJobManager
 
     assert IBMQJobManager is JobManager
 
 
-def test_progress_bar_only_on_a_terminal(provider, server, monkeypatch, capsys):
+def test_progress_bar_only_on_a_terminal(
+    provider: AccountProvider,
+    server: JobSetServer,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     import sys
 
     class Tty(io.StringIO):

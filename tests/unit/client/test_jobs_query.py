@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from qiskit.providers import JobStatus as QJobStatus
 
 from openqx.client import exceptions as exc
+from openqx.client.provider import AccountProvider
 from openqx.core.status import JobStatus
+from tests.unit.client.conftest import FakeServer
 
 
-def test_filters_become_a_job_query(provider, server):
+def test_filters_become_a_job_query(provider: AccountProvider, server: FakeServer) -> None:
     naive = datetime(2024, 5, 1, 12, 0)
     provider.backend.jobs(
         limit=5,
@@ -31,13 +34,13 @@ def test_filters_become_a_job_query(provider, server):
     assert query["status"] == ["RUNNING", "QUEUED", "DONE"]
     assert query["name"] == "^exp-[0-9]+"
     assert datetime.fromisoformat(query["start_datetime"]) == naive.astimezone()
-    assert datetime.fromisoformat(query["start_datetime"]).utcoffset().total_seconds() == 0
+    assert datetime.fromisoformat(query["start_datetime"]).utcoffset() == timedelta(0)
     assert query["tags"] == ["a", "b"] and query["tags_operator"] == "AND"
     assert query["experiment_id"] == "E1" and query["descending"] is False
     assert query["db_filter"] == {"shots": {"gt": 10}}
 
 
-def test_backend_jobs_passes_backend_name(provider, server):
+def test_backend_jobs_passes_backend_name(provider: AccountProvider, server: FakeServer) -> None:
     provider.get_backend("ibmq_manila").jobs(status="ERROR")
     assert server.queries[-1]["backend"] == "ibmq_manila"
     assert server.queries[-1]["status"] == ["ERROR"]
@@ -55,13 +58,15 @@ def test_backend_jobs_passes_backend_name(provider, server):
         ({"limit": -1}, "limit"),
     ],
 )
-def test_bad_filters(provider, server, kwargs, match):
+def test_bad_filters(
+    provider: AccountProvider, server: FakeServer, kwargs: Any, match: str
+) -> None:
     with pytest.raises(exc.OpenQXBackendValueError, match=match):
         provider.backend.jobs(**kwargs)
     assert server.queries == []
 
 
-def test_paging_follows_cursor(provider, server):
+def test_paging_follows_cursor(provider: AccountProvider, server: FakeServer) -> None:
     server.page_size = 10
     ids = [server.add_job(JobStatus.DONE) for _ in range(25)]
     jobs = provider.backend.jobs(limit=None)
@@ -76,7 +81,7 @@ def test_paging_follows_cursor(provider, server):
     ]
 
 
-def test_job_ids_and_active_jobs(provider, server):
+def test_job_ids_and_active_jobs(provider: AccountProvider, server: FakeServer) -> None:
     done = server.add_job(JobStatus.DONE)
     queued = server.add_job(JobStatus.QUEUED)
     assert provider.backend.job_ids() == [queued, done]

@@ -3,10 +3,12 @@ from __future__ import annotations
 import io
 
 from openqx.client import job_monitor
+from openqx.client.provider import AccountProvider
 from openqx.core.status import JobStatus
+from tests.unit.client.conftest import FakeServer
 
 
-def test_job_monitor(provider, server):
+def test_job_monitor(provider: AccountProvider, server: FakeServer) -> None:
     job_id = server.add_job(JobStatus.QUEUED)
     server.script(job_id, (JobStatus.QUEUED, 3), JobStatus.RUNNING, JobStatus.DONE)
     job = provider.backend.retrieve_job(job_id)
@@ -19,7 +21,9 @@ def test_job_monitor(provider, server):
     assert text.endswith("\n")
 
 
-def test_job_monitor_writes_to_the_current_stdout(provider, server):
+def test_job_monitor_writes_to_the_current_stdout(
+    provider: AccountProvider, server: FakeServer
+) -> None:
     """``sys.stdout`` is looked up at call time, so ``redirect_stdout`` captures the line."""
     from contextlib import redirect_stdout
 

@@ -1,10 +1,11 @@
 from __future__ import annotations
 
-import io
 import json
+from typing import Any
 
+import httpx
 import pytest
-from qiskit import QuantumCircuit, qpy, transpile
+from qiskit import QuantumCircuit, transpile
 from qiskit.circuit import Parameter
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 
@@ -17,7 +18,10 @@ from openqx.client import (
 from openqx.client import (
     exceptions as exc,
 )
-from openqx.core import wire
+from openqx.client.http import ApiClient
+from openqx.client.provider import AccountProvider
+from openqx.core import circuit_payload
+from tests.unit.client.conftest import FakeServer
 
 
 def bell() -> QuantumCircuit:
@@ -28,7 +32,7 @@ def bell() -> QuantumCircuit:
     return qc
 
 
-def test_get_backend(provider):
+def test_get_backend(provider: AccountProvider) -> None:
     backend = provider.get_backend("ibmq_manila")
     assert isinstance(backend, OpenQXBackend) and backend.name == "ibmq_manila"
     with pytest.raises(QiskitBackendNotFoundError, match="No backend matches the criteria"):
@@ -38,7 +42,7 @@ def test_get_backend(provider):
     assert provider.get_backend(simulator=True).name == "simulator_statevector"
 
 
-def test_backends_filters(provider):
+def test_backends_filters(provider: AccountProvider) -> None:
     assert [b.name for b in provider.backends(min_num_qubits=6)] == ["simulator_statevector"]
     assert [b.name for b in provider.backends(operational=True, simulator=False)] == ["ibmq_manila"]
     # configuration field, then status field
@@ -51,7 +55,7 @@ def test_backends_filters(provider):
     assert provider.backends(filters=lambda b: b.num_qubits == 5)[0].name == "ibmq_manila"
 
 
-def test_backend_service_attributes(provider):
+def test_backend_service_attributes(provider: AccountProvider) -> None:
     assert provider.backend.ibmq_manila is provider.get_backend("ibmq_manila")
     assert "simulator_statevector" in dir(provider.backend)
     with pytest.raises(AttributeError):
@@ -59,7 +63,7 @@ def test_backend_service_attributes(provider):
     assert provider.backend.backends(simulator=True)[0].name == "simulator_statevector"
 
 
-def test_services(provider):
+def test_services(provider: AccountProvider) -> None:
     assert provider.has_service("backend") and provider.has_service("runtime")
     assert set(provider.services()) == {"backend", "runtime"}
     assert provider.service("backend") is provider.backend
@@ -69,7 +73,7 @@ def test_services(provider):
         provider.has_service("foo")
 
 
-def test_provider_repr_eq(provider, api):
+def test_provider_repr_eq(provider: AccountProvider, api: ApiClient) -> None:
     from openqx.client import AccountProvider
 
     assert provider == AccountProvider(api, "h/g/p")
@@ -77,7 +81,7 @@ def test_provider_repr_eq(provider, api):
     assert "h/g/p" in repr(provider)
 
 
-def test_target_and_transpile(provider):
+def test_target_and_transpile(provider: AccountProvider) -> None:
     backend = provider.get_backend("ibmq_manila")
     assert backend.num_qubits == 5
     assert backend.max_circuits == 300
@@ -92,12 +96,12 @@ def test_target_and_transpile(provider):
     assert dict(on_sim.count_ops()) == {"h": 1, "cx": 1, "measure": 2}
 
 
-def test_configuration_properties_status(provider, server):
+def test_configuration_properties_status(provider: AccountProvider, server: FakeServer) -> None:
     backend = provider.get_backend("ibmq_manila")
     conf = backend.configuration()
     assert conf.backend_name == "ibmq_manila" and backend.configuration() is conf
     props = backend.properties()
-    assert props.backend_name == "ibmq_manila"
+    assert props is not None and props.backend_name == "ibmq_manila"
     count = len(server.requests)
     backend.properties()
     assert len(server.requests) == count  # cached
@@ -108,9 +112,9 @@ def test_configuration_properties_status(provider, server):
     backend.properties(datetime=datetime(2024, 1, 1))
     assert "datetime=" in str(server.requests[-1].url)
     with pytest.raises(TypeError):
-        backend.properties(refresh="yes")
+        backend.properties(refresh="yes")  # type: ignore[arg-type]
     with pytest.raises(TypeError):
-        backend.properties(datetime="2024")
+        backend.properties(datetime="2024")  # type: ignore[arg-type]
     assert provider.get_backend("simulator_statevector").properties() is None
     status = backend.status()
     assert status.operational and status.pending_jobs == 7 and status.status_msg == "active"
@@ -119,15 +123,18 @@ def test_configuration_properties_status(provider, server):
     assert backend.reservations() == []
 
 
-def test_properties_after_target_reuse_its_fetch(provider, server):
+def test_properties_after_target_reuse_its_fetch(
+    provider: AccountProvider, server: FakeServer
+) -> None:
     backend = provider.get_backend("ibmq_manila")
     assert backend.target.num_qubits == 5
     count = len(server.requests)
-    assert backend.properties().backend_name == "ibmq_manila"
+    props = backend.properties()
+    assert props is not None and props.backend_name == "ibmq_manila"
     assert len(server.requests) == count
 
 
-def test_default_options(provider, server):
+def test_default_options(provider: AccountProvider, server: FakeServer) -> None:
     backend = provider.get_backend("ibmq_manila")
     assert backend.options.shots == 4000
     assert backend.options.meas_level == 2 and backend.options.memory_slot_size == 100
@@ -140,11 +147,11 @@ def test_default_options(provider, server):
         backend.set_options(bogus=1)
 
 
-def _decode(body) -> list[QuantumCircuit]:
-    return list(qpy.load(io.BytesIO(wire.b64decode(body["qpy"]))))
+def _decode(body: dict[str, Any]) -> list[QuantumCircuit]:
+    return circuit_payload.decode_circuits(body["qpy"])
 
 
-def test_run_payload(provider, server):
+def test_run_payload(provider: AccountProvider, server: FakeServer) -> None:
     backend = provider.get_backend("ibmq_manila")
     theta = Parameter("theta")
     qc = QuantumCircuit(1, 1, name="param")
@@ -179,7 +186,7 @@ def test_run_payload(provider, server):
     assert job.name() == "exp-1" and job.tags() == ["a", "b"] and job.share_level() == "project"
 
 
-def test_run_options_precedence(provider, server):
+def test_run_options_precedence(provider: AccountProvider, server: FakeServer) -> None:
     backend = provider.get_backend("ibmq_manila")
     backend.set_options(shots=50)
     backend.run(bell())
@@ -192,7 +199,7 @@ def test_run_options_precedence(provider, server):
     assert server.submissions[-1]["shots"] is None
 
 
-def test_run_unknown_option_warns(provider, server):
+def test_run_unknown_option_warns(provider: AccountProvider, server: FakeServer) -> None:
     backend = provider.get_backend("ibmq_manila")
     with pytest.warns(UserWarning, match="foo is not a recognized runtime option"):
         backend.run(bell(), foo="bar")
@@ -217,14 +224,16 @@ def test_run_unknown_option_warns(provider, server):
         ({"parameter_binds": [{"nope": 1}]}, "Mismatch"),
     ],
 )
-def test_run_validation(provider, server, kwargs, match):
+def test_run_validation(
+    provider: AccountProvider, server: FakeServer, kwargs: Any, match: str
+) -> None:
     backend = provider.get_backend("ibmq_manila")
     with pytest.raises(exc.OpenQXBackendValueError, match=match):
         backend.run(bell(), **kwargs)
     assert server.submissions == []
 
 
-def test_run_rejects_non_circuits(provider):
+def test_run_rejects_non_circuits(provider: AccountProvider) -> None:
     backend = provider.get_backend("ibmq_manila")
     with pytest.raises(exc.OpenQXBackendValueError, match="pulse schedules"):
         backend.run("OPENQASM 2.0;")
@@ -232,7 +241,7 @@ def test_run_rejects_non_circuits(provider):
         backend.run([])
 
 
-def test_run_job_limit(provider, server):
+def test_run_job_limit(provider: AccountProvider, server: FakeServer) -> None:
     server.job_limit_reached = True
     with pytest.raises(
         exc.OpenQXBackendJobLimitError, match="Maximum number of active jobs"
@@ -242,7 +251,7 @@ def test_run_job_limit(provider, server):
     assert len(server.submissions) == 1  # never retried
 
 
-def test_retrieve_job(provider, server):
+def test_retrieve_job(provider: AccountProvider, server: FakeServer) -> None:
     job_id = server.add_job(backend="simulator_statevector")
     assert provider.backend.retrieve_job(job_id).backend().name == "simulator_statevector"
     manila = provider.get_backend("ibmq_manila")
@@ -256,19 +265,17 @@ def test_retrieve_job(provider, server):
         provider.backend.retrieve_job("missing")
 
 
-def test_least_busy(provider):
+def test_least_busy(provider: AccountProvider) -> None:
     assert least_busy(provider.backends()).name == "simulator_statevector"
     with pytest.raises(exc.OpenQXError):
         least_busy([])
 
 
-def test_runtime_run_circuits(provider, server):
-    seen = {}
+def test_runtime_run_circuits(provider: AccountProvider, server: FakeServer) -> None:
+    seen: dict[str, Any] = {}
 
-    def handler(request):
+    def handler(request: httpx.Request) -> httpx.Response:
         seen.update(json.loads(request.content))
-        import httpx
-
         return httpx.Response(
             201,
             json={
@@ -285,10 +292,12 @@ def test_runtime_run_circuits(provider, server):
 
     original = server.handler
 
-    def server_handler(request):
-        return handler(request) if request.url.path == "/v1/runtime/jobs" else original(request)  # noqa: E731
+    def server_handler(request: httpx.Request) -> httpx.Response:
+        return handler(request) if request.url.path == "/v1/runtime/jobs" else original(request)
 
-    provider.api_client._http._transport.handler = server_handler
+    transport = provider.api_client._http._transport
+    assert isinstance(transport, httpx.MockTransport)
+    transport.handler = server_handler
     job = provider.run_circuits(bell(), "ibmq_manila", shots=0, seed_transpiler=0)
     assert job.job_id() == "rt-1"
     assert seen["program_id"] == "circuit-runner" and seen["backend"] == "ibmq_manila"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import json
 from typing import Any
 
 import httpx
 import pytest
-from qiskit import QuantumCircuit, qpy
+from qiskit import QuantumCircuit
 from qiskit.exceptions import QiskitError
 from qiskit.providers import JobStatus as QiskitJobStatus
 from qiskit.result import QuasiDistribution
@@ -16,7 +15,8 @@ from qiskit.transpiler import Layout
 
 from openqx.client import RunnerResult, RuntimeJob
 from openqx.client import exceptions as exc
-from openqx.core import wire
+from openqx.client.provider import AccountProvider
+from openqx.core import circuit_payload, wire
 from openqx.core.status import JobStatus
 from tests.unit.client.conftest import FakeServer
 
@@ -88,7 +88,7 @@ def ghz(n: int = 3) -> QuantumCircuit:
 # --- RunnerResult -----------------------------------------------------------------------
 
 
-def test_quasiprobabilities_are_decoded_and_padded():
+def test_quasiprobabilities_are_decoded_and_padded() -> None:
     result = RunnerResult.from_dict(RESULT)
     both = result.get_quasiprobabilities()
     assert isinstance(both, list) and len(both) == 2
@@ -101,7 +101,7 @@ def test_quasiprobabilities_are_decoded_and_padded():
     assert result.get_counts(0)["111"] == 470
 
 
-def test_quasiprobabilities_missing_is_an_error():
+def test_quasiprobabilities_missing_is_an_error() -> None:
     data = json.loads(json.dumps(RESULT))
     del data["results"][1]["data"]["quasiprobabilities"]
     result = RunnerResult.from_dict(data)
@@ -115,7 +115,7 @@ def test_quasiprobabilities_missing_is_an_error():
 # --- run_circuits payload -------------------------------------------------------------
 
 
-def test_run_circuits_payload(provider, server):
+def test_run_circuits_payload(provider: AccountProvider, server: RuntimeServer) -> None:
     job = provider.run_circuits(
         [ghz(), ghz(2)],
         "ibmq_manila",
@@ -140,17 +140,21 @@ def test_run_circuits_payload(provider, server):
     assert params["memory"] is True
     for absent in ("routing_method", "translation_method", "rep_delay", "use_measure_esp"):
         assert absent not in params
-    sent = qpy.load(io.BytesIO(wire.b64decode(params["circuits"])))
+    sent = circuit_payload.decode_circuits(params["circuits"])
     # Untranspiled: the circuits arrive as written.
     assert [c.count_ops() for c in sent] == [ghz().count_ops(), ghz(2).count_ops()]
     inputs = job.inputs
     assert [c.name for c in inputs["circuits"]] == ["ghz", "ghz"]
     assert inputs["shots"] == 0
-    assert job.program_id == "circuit-runner" and job.backend().name == "ibmq_manila"
+    backend = job.backend()
+    assert job.program_id == "circuit-runner"
+    assert backend is not None and backend.name == "ibmq_manila"
     assert job.creation_date().tzinfo is not None
 
 
-def test_run_circuits_single_circuit_and_defaults(provider, server):
+def test_run_circuits_single_circuit_and_defaults(
+    provider: AccountProvider, server: RuntimeServer
+) -> None:
     provider.run_circuits(ghz(), "ibmq_manila")
     params = server.runtime_submissions[-1]["params"]
     assert set(params) == {
@@ -159,7 +163,7 @@ def test_run_circuits_single_circuit_and_defaults(provider, server):
         "init_qubits",
         "measurement_error_mitigation",
     }
-    assert len(qpy.load(io.BytesIO(wire.b64decode(params["circuits"])))) == 1
+    assert len(circuit_payload.decode_circuits(params["circuits"])) == 1
 
 
 @pytest.mark.parametrize(
@@ -170,12 +174,16 @@ def test_run_circuits_single_circuit_and_defaults(provider, server):
         ({0: 3, 1: 4, 2: 0}, [3, 4, 0]),
     ],
 )
-def test_initial_layout_forms(provider, server, layout, expected):
+def test_initial_layout_forms(
+    provider: AccountProvider, server: RuntimeServer, layout: Any, expected: list[int]
+) -> None:
     provider.run_circuits(ghz(), "ibmq_manila", initial_layout=layout)
     assert server.runtime_submissions[-1]["params"]["initial_layout"] == expected
 
 
-def test_initial_layout_from_qubits_and_layout(provider, server):
+def test_initial_layout_from_qubits_and_layout(
+    provider: AccountProvider, server: RuntimeServer
+) -> None:
     circuit = ghz()
     qubits = circuit.qubits
     provider.run_circuits(
@@ -204,7 +212,9 @@ def test_initial_layout_from_qubits_and_layout(provider, server):
         (None, {"transpiler_options": [1]}, "dict"),
     ],
 )
-def test_run_circuits_bad_inputs(provider, server, args, kwargs, match):
+def test_run_circuits_bad_inputs(
+    provider: AccountProvider, server: RuntimeServer, args: Any, kwargs: Any, match: str
+) -> None:
     circuits = [ghz()] if args is None else args
     with pytest.raises(exc.OpenQXInputValueError, match=match):
         provider.run_circuits(circuits, "ibmq_manila", **kwargs)
@@ -214,21 +224,23 @@ def test_run_circuits_bad_inputs(provider, server, args, kwargs, match):
 # --- RuntimeJob -----------------------------------------------------------------------
 
 
-def test_result_status_logs(provider, server):
+def test_result_status_logs(provider: AccountProvider, server: RuntimeServer) -> None:
     job = provider.run_circuits(ghz(), "ibmq_manila", measurement_error_mitigation=True)
     server.script(job.job_id(), JobStatus.RUNNING, JobStatus.DONE)
     server.results[job.job_id()] = RESULT
     result = job.result(timeout=5)
     assert isinstance(result, RunnerResult)
     assert job.status() is QiskitJobStatus.DONE
-    assert result.get_quasiprobabilities(0).binary_probabilities()["111"] == 0.49
+    quasi = result.get_quasiprobabilities(0)
+    assert not isinstance(quasi, list)
+    assert quasi.binary_probabilities()["111"] == 0.49
     assert job.error_message() is None
     assert "status: DONE" in job.logs()
     with pytest.raises(exc.RuntimeInvalidStateError, match="already DONE"):
         job.cancel()
 
 
-def test_failed_runtime_job(provider, server):
+def test_failed_runtime_job(provider: AccountProvider, server: RuntimeServer) -> None:
     job = provider.run_circuits(ghz(), "ibmq_manila")
     server.jobs[job.job_id()]["error"] = {"code": "transpile_failed", "message": "No layout."}
     server.script(job.job_id(), JobStatus.ERROR)
@@ -238,7 +250,7 @@ def test_failed_runtime_job(provider, server):
     assert "transpile_failed" in job.logs()
 
 
-def test_cancel_runtime_job(provider, server):
+def test_cancel_runtime_job(provider: AccountProvider, server: RuntimeServer) -> None:
     job = provider.run_circuits(ghz(), "ibmq_manila")
     job.cancel()
     assert job.status() is QiskitJobStatus.CANCELLED
@@ -246,7 +258,7 @@ def test_cancel_runtime_job(provider, server):
         job.result()
 
 
-def test_wait_for_final_state_timeout(provider, server):
+def test_wait_for_final_state_timeout(provider: AccountProvider, server: RuntimeServer) -> None:
     from qiskit.providers.exceptions import JobTimeoutError
 
     server.sse = False
@@ -255,7 +267,7 @@ def test_wait_for_final_state_timeout(provider, server):
         job.wait_for_final_state(timeout=0.1)
 
 
-def test_runtime_jobs_and_job(provider, server):
+def test_runtime_jobs_and_job(provider: AccountProvider, server: RuntimeServer) -> None:
     first = provider.run_circuits(ghz(), "ibmq_manila")
     provider.run_circuits(ghz(), "ibmq_manila")
     jobs = provider.runtime.jobs(limit=5, pending=True)
@@ -275,7 +287,9 @@ def test_runtime_jobs_and_job(provider, server):
         provider.runtime.job(plain)
 
 
-def test_runtime_jobs_skip_over_several_pages(provider, server):
+def test_runtime_jobs_skip_over_several_pages(
+    provider: AccountProvider, server: RuntimeServer
+) -> None:
     server.page_size = 4
     ids = [
         server.add_job(JobStatus.DONE, kind="runtime", program_id=program)
@@ -298,7 +312,9 @@ def test_runtime_jobs_skip_over_several_pages(provider, server):
     assert {q["program_id"] for q in server.queries} == {"circuit-runner"}
 
 
-def test_runtime_jobs_stop_on_an_empty_page(provider, server, monkeypatch):
+def test_runtime_jobs_stop_on_an_empty_page(
+    provider: AccountProvider, server: RuntimeServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     pages = iter(
         [wire.JobPage(jobs=[], next_cursor="again"), wire.JobPage(jobs=[], next_cursor="again")]
     )
@@ -306,6 +322,6 @@ def test_runtime_jobs_stop_on_an_empty_page(provider, server, monkeypatch):
     assert provider.runtime.jobs(limit=None) == []
 
 
-def test_services(provider):
+def test_services(provider: AccountProvider) -> None:
     assert provider.has_service("runtime")
     assert provider.services()["runtime"] is provider.runtime
