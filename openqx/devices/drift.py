@@ -144,7 +144,6 @@ class AnchorData:
         self.readout_length = np.zeros(n)
         self.p01 = np.full(n, np.nan)  # prob_meas0_prep1
         self.p10 = np.full(n, np.nan)  # prob_meas1_prep0
-        self.readout_error = np.full(n, np.nan)
         for q, params in enumerate(qubits):
             for item in params:
                 name, value, unit = item.get("name"), item.get("value"), item.get("unit", "")
@@ -160,8 +159,6 @@ class AnchorData:
                     self.p01[q] = value
                 elif name == "prob_meas1_prep0":
                     self.p10[q] = value
-                elif name == "readout_error":
-                    self.readout_error[q] = value
         edges: set[tuple[int, int]] = set()
         for gate in properties.get("gates") or []:
             qs = gate.get("qubits") or []
@@ -202,9 +199,10 @@ class _Deviations:
         for row, j in enumerate(range(first, step + 1)):
             qubit_noise[row], edge_noise[row], tls[row] = _draws(seed, j, n, e)
 
-        def ou(sigma: float, correlation: timedelta) -> FloatArray:
+        def kernel(sigma: float, correlation: timedelta) -> FloatArray:
+            """Weights of the window's draws: a stationary AR(1) of spread ``sigma``."""
             a = math.exp(-(period / correlation))
-            weights = sigma * math.sqrt(1 - a * a) * a**lags
+            weights: FloatArray = sigma * math.sqrt(1 - a * a) * a**lags
             return weights
 
         sigmas = [
@@ -217,14 +215,14 @@ class _Deviations:
         ]
         values = np.empty((_N_STREAMS, n))
         for stream, (sigma, correlation) in enumerate(sigmas):
-            values[stream] = ou(sigma, correlation) @ qubit_noise[:, stream, :]
+            values[stream] = kernel(sigma, correlation) @ qubit_noise[:, stream, :]
         self.ln_t1 = values[_T1]
         self.ln_tphi = values[_TPHI]
         self.frequency_hz = values[_FREQ]
         self.ln_ro0 = values[_RO0]
         self.ln_ro1 = values[_RO1]
         self.ln_gate1 = values[_GATE1]
-        self.ln_gate2 = ou(model.gate_sigma, model.error_correlation) @ edge_noise
+        self.ln_gate2 = kernel(model.gate_sigma, model.error_correlation) @ edge_noise
 
         # TLS drops: an event at step j multiplies T1 by a log-uniform factor that recovers as
         # exp(-(elapsed)/tls_recovery) in log space.
