@@ -16,7 +16,7 @@ from openqx.client import exceptions as exc
 from openqx.client.backend import OpenQXBackend
 from openqx.client.managed import ManagedJobSet
 from openqx.core import run_options
-from openqx.core.job_sets import JOB_SET_TAG_PREFIX
+from openqx.core.job_sets import check_user_tags
 
 if TYPE_CHECKING:
     from openqx.client.provider import AccountProvider
@@ -127,16 +127,13 @@ class JobManager:
             )
         try:
             run_options.validate_job_tags(job_tags)
+            check_user_tags(job_tags)
             run_options.validate_share_level(job_share_level)
         except ValueError as error:
             raise exc.OpenQXJobManagerInvalidStateError(str(error)) from error
         if job_tags and len(job_tags) + 1 > run_options.MAX_TAGS:
             raise exc.OpenQXJobManagerInvalidStateError(
                 f"At most {run_options.MAX_TAGS - 1} job tags fit next to the job-set tag."
-            )
-        if any(tag.startswith(JOB_SET_TAG_PREFIX) for tag in job_tags or []):
-            raise exc.OpenQXJobManagerInvalidStateError(
-                f"Tags starting with {JOB_SET_TAG_PREFIX!r} are reserved for job sets."
             )
         chunks = split_experiments(circuits, backend.max_circuits, max_experiments_per_job)
         job_set = ManagedJobSet(name=name, progress=self._progress)

@@ -30,7 +30,7 @@ from openqx.client import exceptions as exc
 from openqx.client.job import OpenQXJob
 from openqx.client.managed.managed_job import ManagedJob, logger
 from openqx.client.managed.results import ManagedResults
-from openqx.core.job_sets import JOB_SET_TAG_PREFIX, job_set_tag
+from openqx.core.job_sets import check_user_tags, job_set_tag
 
 if TYPE_CHECKING:
     from openqx.client.backend import OpenQXBackend
@@ -485,12 +485,10 @@ class ManagedJobSet:
             raise exc.OpenQXJobManagerInvalidStateError(
                 "The tags cannot be updated since none of the parameters are specified."
             )
-        for tags in (replacement_tags, additional_tags):
-            for tag in tags or []:
-                if isinstance(tag, str) and tag.startswith(JOB_SET_TAG_PREFIX):
-                    raise exc.OpenQXJobManagerInvalidStateError(
-                        f"Tags starting with {JOB_SET_TAG_PREFIX!r} are reserved for job sets."
-                    )
+        try:
+            check_user_tags([*(replacement_tags or []), *(additional_tags or [])])
+        except ValueError as error:
+            raise exc.OpenQXJobManagerInvalidStateError(str(error)) from error
         updated: list[str] | None = None
         for job in self.jobs():
             if job is None:

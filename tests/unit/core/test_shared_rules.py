@@ -106,6 +106,13 @@ def test_job_set_tag_starts_with_the_reserved_prefix() -> None:
     assert tag == "openqx_jobset_abc_" and tag.startswith(job_sets.JOB_SET_TAG_PREFIX)
 
 
+def test_users_may_not_claim_job_set_tags() -> None:
+    job_sets.check_user_tags(None)
+    job_sets.check_user_tags(["alpha", "openqx_jobs"])
+    with pytest.raises(ValueError, match="reserved for job sets"):
+        job_sets.check_user_tags(["alpha", job_sets.job_set_tag("abc")])
+
+
 @pytest.mark.parametrize("limit", [None, 0, 1, 5000])
 def test_limits_accepted(limit: int | None) -> None:
     assert paging.check_limit(limit) == limit
