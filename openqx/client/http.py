@@ -4,7 +4,9 @@
 connection failures and on 502/503/504 for idempotent requests; ``POST /jobs`` is retried
 only when the connection failed before the request was sent, so a job is never submitted
 twice. Every failure leaves this module as one of the provider exceptions, mapped in
-``_map_error`` (the one place where HTTP statuses and server error codes become exceptions).
+``_map_error`` (the one place where server error codes become exceptions): the wire code is
+turned into its domain error with ``openqx.core.errors.error_class_for_code``, and
+``EXCEPTION_FOR_ERROR`` gives the provider exception for that error and the request's context.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from openqx.client import exceptions as exc
 from openqx.core import errors, wire
 
-__all__ = ["DEFAULT_TIMEOUT", "ApiClient", "client_info", "user_agent"]
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "EXCEPTION_FOR_ERROR",
+    "ApiClient",
+    "Context",
+    "client_info",
+    "user_agent",
+]
 
 DEFAULT_TIMEOUT = 30.0
 """Seconds for connecting and for reading one answer."""
