@@ -54,7 +54,7 @@ class Device:
     simulation_method: str | None = None
     snapshots: list[CalibrationSnapshot] = field(default_factory=list)
     default_job_limit: int | None = None
-    drift: DriftModel | None = None
+    drift: DriftModel | None = field(default=None, repr=False)
     clock: Clock = field(default=SYSTEM_CLOCK, repr=False)
     backend: BackendV2 | None = field(default=None, repr=False)
     history: CalibrationHistory = field(init=False, repr=False)
