@@ -79,6 +79,9 @@ class ApiClient:
         timeout: seconds for connecting and for reading one answer.
         retries: extra attempts after a retryable failure.
         backoff_factor: seconds before the first retry, doubled on each further retry.
+
+    Raises:
+        OpenQXAccountCredentialsInvalidUrl: ``url`` is not a valid URL.
     """
 
     def __init__(
@@ -99,16 +102,21 @@ class ApiClient:
         self.retries = retries
         self.backoff_factor = backoff_factor
         self._timeout = timeout
-        self._http = httpx.Client(
-            base_url=base + wire.API_PREFIX,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "User-Agent": user_agent(),
-                "X-Qx-Client-Application": f"openqx/{client_info()['version']}",
-            },
-            transport=transport,
-            timeout=timeout,
-        )
+        try:
+            self._http = httpx.Client(
+                base_url=base + wire.API_PREFIX,
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "User-Agent": user_agent(),
+                    "X-Qx-Client-Application": f"openqx/{client_info()['version']}",
+                },
+                transport=transport,
+                timeout=timeout,
+            )
+        except httpx.InvalidURL as error:
+            raise exc.OpenQXAccountCredentialsInvalidUrl(
+                f"Invalid URL {url!r}: {error}."
+            ) from error
 
     # --- lifecycle --------------------------------------------------------------------
 

@@ -140,7 +140,11 @@ def test_malformed_number_is_one_line(
     _assert_one_line_failure(run, 2, *words)
 
 
-def test_missing_credentials_and_bad_user_name_are_one_line(admin_cli: AdminCli) -> None:
+def test_missing_credentials_bad_url_and_bad_user_name_are_one_line(admin_cli: AdminCli) -> None:
     _assert_one_line_failure(admin_cli("users"), 2, "--url", "--token")
+    no_scheme = admin_cli("--url", "127.0.0.1:8000", "--token", "t", "users")
+    _assert_one_line_failure(no_scheme, 2, "http://")
+    broken = admin_cli("--url", "http://[::1", "--token", "t", "users")
+    _assert_one_line_failure(broken, 1, "Invalid URL")
     run = admin_cli("--url", "http://127.0.0.1:1", "--token", "t", "create-user", "no spaces")
     _assert_one_line_failure(run, 2, "invalid user", "name")

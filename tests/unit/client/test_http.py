@@ -219,3 +219,8 @@ def test_answer_without_error_body_maps_by_status(
     error = _map_error(httpx.Response(status, text="<html>nope</html>"), "job_set", None)
     assert type(error) is expected and error.status_code == status
     assert "nope" in str(error)
+
+
+def test_invalid_url_is_a_provider_error() -> None:
+    with pytest.raises(exc.OpenQXAccountCredentialsInvalidUrl, match=r"Invalid URL 'http://\[::1'"):
+        ApiClient("http://[::1", "secret-token")
