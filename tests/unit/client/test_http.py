@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import httpx
 import pytest
 
@@ -224,3 +227,45 @@ def test_answer_without_error_body_maps_by_status(
 def test_invalid_url_is_a_provider_error() -> None:
     with pytest.raises(exc.OpenQXAccountCredentialsInvalidUrl, match=r"Invalid URL 'http://\[::1'"):
         ApiClient("http://[::1", "secret-token")
+
+
+def test_admin_methods_speak_the_wire_contract() -> None:
+    seen: list[tuple[str, str, Any]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        seen.append((request.method, request.url.path, body))
+        if request.url.path == "/v1/admin/users" and request.method == "POST":
+            return httpx.Response(
+                201,
+                json={"name": "carol", "token": "t0k", "instances": ["h/g/p"], "is_admin": False},
+            )
+        if request.url.path == "/v1/admin/users":
+            return httpx.Response(
+                200,
+                json=[{"user": "admin", "is_admin": True, "instances": ["openqx/main/default"]}],
+            )
+        if request.url.path == "/v1/admin/backends/fake_manila/job_limit":
+            return httpx.Response(200, json={"maximum_jobs": 3, "active_jobs": 0})
+        return httpx.Response(
+            403, json={"error": {"code": "permission_denied", "message": "Admins only."}}
+        )
+
+    with ApiClient("http://x", "secret-token", transport=httpx.MockTransport(handler)) as api:
+        created = api.create_user(wire.UserCreate(name="carol", instances=["h/g/p"]))
+        assert created.token == "t0k"
+        assert [user.user for user in api.users()] == ["admin"]
+        limit = api.set_job_limit("fake_manila", wire.JobLimitUpdate(maximum_jobs=3))
+        assert limit.maximum_jobs == 3
+        with pytest.raises(exc.OpenQXNotAuthorizedError, match="Admins only"):
+            api.set_job_limit("other", wire.JobLimitUpdate(maximum_jobs=None))
+    expected: list[tuple[str, str, Any]] = [
+        (
+            "POST",
+            "/v1/admin/users",
+            {"name": "carol", "instances": ["h/g/p"], "is_admin": False, "token": None},
+        ),
+        ("GET", "/v1/admin/users", None),
+        ("PUT", "/v1/admin/backends/fake_manila/job_limit", {"maximum_jobs": 3}),
+    ]
+    assert seen[:3] == expected
