@@ -228,16 +228,22 @@ class ProcessExecutor:
             return self.running_pid(job_id)
 
     def close(self) -> None:
-        """Cancel pending and running jobs, stop every worker and wait for them to exit."""
+        """Cancel pending and running jobs, stop every worker and wait for them to exit.
+
+        Idle workers are asked to exit; busy ones are killed (their jobs are cancelled).
+        """
         with self._lock:
             if self._state is _State.CLOSED:
                 return
             self._state = _State.CLOSED
             pending = list(self._pending)
             self._pending.clear()
-            running = [w.job for w in self._workers if w.job is not None]
+            busy = [w for w in self._workers if w.job is not None]
+            running = [w.job for w in busy if w.job is not None]
             for worker in self._workers:
                 worker.job = None
+        for worker in busy:
+            worker.kill()
         for _request, future in pending + running:
             future.cancel()
         self._wake()
