@@ -9,6 +9,7 @@ The one codec for the client (encoding what it sends, decoding ``job.circuits()`
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Sequence
 
 from qiskit import qpy
@@ -47,13 +48,42 @@ def load_circuits(data: bytes, *, source: str = "the payload") -> list[QuantumCi
     try:
         loaded = qpy.load(io.BytesIO(data))
     except Exception as error:  # qpy raises many types on corrupt input
-        raise ValueError(f"{source} is not a valid QPY payload: {error}") from error
+        raise ValueError(f"{source} is not a valid QPY payload: {_reason(error)}") from error
     circuits = [item for item in loaded if isinstance(item, QuantumCircuit)]
     if len(circuits) != len(loaded):
         raise ValueError("Only quantum circuits can be run; pulse schedules are not supported.")
     if not circuits:
         raise ValueError(f"{source} holds no circuits.")
     return circuits
+
+
+_ANSI_ESCAPE = re.compile(r"(?:\x1b|\\x1b)\[[0-9;]*[A-Za-z]")
+_MAX_REASON = 300  # characters of a decoder's message kept for the user
+
+
+def _reason(error: Exception) -> str:
+    """A decoder's message for the user: one line, no terminal colour codes, no backtrace.
+
+    Qiskit's Rust QPY reader reports e.g. a truncated payload with a coloured backtrace
+    ("Backtrace", box-drawing rules, ``at crates/qpy/src/...`` lines); keep its sentences.
+    """
+    text = str(error).strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1]  # the Rust message arrives quoted, its newlines escaped
+    text = _ANSI_ESCAPE.sub("", text).replace("\\n", "\n")
+    kept: list[str] = []
+    for raw in text.splitlines():
+        line = re.sub(r"^\d+:\s*", "", raw.strip()).removeprefix("Error: ")
+        if not any(ch.isalnum() for ch in line) or "Backtrace" in line or line.startswith("at "):
+            continue
+        line = "".join(ch for ch in line if ch.isprintable())
+        if line not in kept:
+            kept.append(line)
+    reason = ""
+    for line in kept:
+        reason += line if not reason else (" " if reason.endswith(":") else "; ") + line
+    reason = reason or type(error).__name__
+    return reason if len(reason) <= _MAX_REASON else reason[: _MAX_REASON - 1] + "…"
 
 
 def decode_base64(text: str, *, source: str = "the payload") -> bytes:

@@ -19,7 +19,8 @@ table (``openqx.client.http.EXCEPTION_FOR_ERROR``).
     │   └── JobSetNotFoundError      code "job_set_not_found"
     ├── JobLimitReachedError         code "job_limit_reached"
     ├── InvalidStateError            code "invalid_state"        (e.g. result of a cancelled job)
-    └── ResultNotAvailableError      code "result_not_available"
+    ├── ResultNotAvailableError      code "result_not_available"
+    └── StatementTimeoutError        code "statement_timeout"    (a query over its time budget)
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "PayloadTooLargeError",
     "PermissionDeniedError",
     "ResultNotAvailableError",
+    "StatementTimeoutError",
     "error_class_for_code",
 ]
 
@@ -140,6 +142,12 @@ class ResultNotAvailableError(ServiceError):
     """The job has no result (yet)."""
 
     code = "result_not_available"
+
+
+class StatementTimeoutError(ServiceError):
+    """A database statement ran past its time budget and was stopped; narrow the request."""
+
+    code = "statement_timeout"
 
 
 _BY_CODE: dict[str, type[ServiceError]] = {}

@@ -6,6 +6,8 @@ them again on receipt.
 
 from __future__ import annotations
 
+from openqx.core.bounds import INT64_MAX
+
 __all__ = ["MAX_PAGE", "check_limit", "check_skip", "page_size"]
 
 MAX_PAGE = 1000
@@ -13,25 +15,27 @@ MAX_PAGE = 1000
 
 
 def check_limit(limit: object) -> int | None:
-    """Check a ``limit``: ``None`` (no limit) or a non-negative integer (0 is no limit).
+    """Check a ``limit``: ``None`` (no limit) or an integer in 0..2**63-1 (0 is no limit).
 
     Raises:
         ValueError: anything else.
     """
-    if limit is None or (isinstance(limit, int) and not isinstance(limit, bool) and limit >= 0):
+    if limit is None or (
+        isinstance(limit, int) and not isinstance(limit, bool) and 0 <= limit <= INT64_MAX
+    ):
         return limit
-    raise ValueError(f"limit needs to be a non-negative integer, not {limit!r}.")
+    raise ValueError(f"limit needs to be a non-negative integer below 2**63, not {limit!r}.")
 
 
 def check_skip(skip: object) -> int:
-    """Check a ``skip``: a non-negative integer.
+    """Check a ``skip``: an integer in 0..2**63-1 (the database's ``OFFSET`` range).
 
     Raises:
         ValueError: anything else.
     """
-    if isinstance(skip, int) and not isinstance(skip, bool) and skip >= 0:
+    if isinstance(skip, int) and not isinstance(skip, bool) and 0 <= skip <= INT64_MAX:
         return skip
-    raise ValueError(f"skip needs to be a non-negative integer, not {skip!r}.")
+    raise ValueError(f"skip needs to be a non-negative integer below 2**63, not {skip!r}.")
 
 
 def page_size(limit: int | None, maximum: int = MAX_PAGE) -> int:

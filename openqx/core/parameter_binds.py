@@ -7,6 +7,7 @@ on receipt and the runner before binding, all through ``check_parameter_binds``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from qiskit.circuit import QuantumCircuit
@@ -27,8 +28,9 @@ def check_parameter_binds(circuits: Sequence[QuantumCircuit], binds: object) -> 
 
     Raises:
         ValueError: a circuit has unbound parameters, the binds are not a non-empty list of
-            mappings, a value is not a number, or a bind's names differ from a circuit's
-            parameters.
+            mappings, a value is not a finite number (NaN, infinities and integers too large
+            for a float are refused, naming the parameter), or a bind's names differ from a
+            circuit's parameters.
     """
     if binds is None:
         for circuit in circuits:
@@ -49,6 +51,11 @@ def check_parameter_binds(circuits: Sequence[QuantumCircuit], binds: object) -> 
                 raise ValueError(
                     f"parameter_binds value for {name!r} must be a number, not {value!r}."
                 )
+            if not _finite(value):
+                shown = value if isinstance(value, float) else "an integer too large for a float"
+                raise ValueError(
+                    f"parameter_binds value for {name!r} must be a finite number, not {shown}."
+                )
     for circuit in circuits:
         wanted = {p.name for p in circuit.parameters}
         for bind in binds:
@@ -58,3 +65,11 @@ def check_parameter_binds(circuits: Sequence[QuantumCircuit], binds: object) -> 
                     f"{circuit.name!r}: binds name {sorted(bind)}, circuit has {sorted(wanted)}."
                 )
     return len(binds)
+
+
+def _finite(value: int | float) -> bool:
+    """Whether ``value`` is a finite float or an int that converts to one."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False

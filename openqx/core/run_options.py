@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from openqx.core import bounds as input_bounds
 from openqx.core.wire import SHARE_LEVELS
 
 __all__ = [
@@ -32,11 +33,11 @@ __all__ = [
 
 DEFAULT_SHOTS = 4000
 """Shots when none are given (the seed's default); jobs clamp it to the backend's max_shots."""
-MAX_TAGS = 100
+MAX_TAGS = input_bounds.MAX_TAGS
 """Most tags one job may carry."""
-MAX_TAG_LENGTH = 256
+MAX_TAG_LENGTH = input_bounds.MAX_TAG_LENGTH
 """Longest tag, in characters."""
-MAX_JOB_NAME_LENGTH = 256
+MAX_JOB_NAME_LENGTH = input_bounds.MAX_JOB_NAME_LENGTH
 """Longest job name, in characters."""
 MEAS_RETURN_VALUES = ("avg", "single")
 """Accepted ``meas_return`` values."""
@@ -81,7 +82,8 @@ def validate_job_tags(tags: object) -> list[str] | None:
         The tags (``None`` stays ``None``).
 
     Raises:
-        ValueError: not a list of strings, too many tags, or an empty or too long tag.
+        ValueError: not a list of strings, too many tags, an empty or too long tag, or one
+            with NUL or an unpaired surrogate.
     """
     if tags is None:
         return None
@@ -94,6 +96,7 @@ def validate_job_tags(tags: object) -> list[str] | None:
             raise ValueError("Job tags must not be empty strings.")
         if len(tag) > MAX_TAG_LENGTH:
             raise ValueError(f"Job tag {tag[:20]!r}... is longer than {MAX_TAG_LENGTH} characters.")
+        input_bounds.check_text(tag, "job tag")
     return list(tags)
 
 
@@ -127,7 +130,7 @@ def validate_job_name(name: object) -> str | None:
         The name (``None`` stays ``None``).
 
     Raises:
-        ValueError: not a string, or too long.
+        ValueError: not a string, too long, or holding NUL or an unpaired surrogate.
     """
     if name is None:
         return None
@@ -135,7 +138,7 @@ def validate_job_name(name: object) -> str | None:
         raise ValueError(f"job_name needs to be a string, not {type(name).__name__}.")
     if len(name) > MAX_JOB_NAME_LENGTH:
         raise ValueError(f"job_name is longer than {MAX_JOB_NAME_LENGTH} characters.")
-    return name
+    return input_bounds.check_text(name, "job_name")
 
 
 def validate_shots(shots: object, configuration: Mapping[str, Any]) -> int:
@@ -210,8 +213,15 @@ def validate_run_options(options: Mapping[str, Any], configuration: Mapping[str,
     if "memory" in given and not isinstance(given["memory"], bool):
         raise ValueError("memory needs to be a boolean.")
     seed = given.get("seed_simulator")
-    if seed is not None and (not isinstance(seed, int) or isinstance(seed, bool) or seed < 0):
-        raise ValueError(f"seed_simulator needs to be a non-negative integer, got {seed!r}.")
+    if seed is not None and (
+        not isinstance(seed, int)
+        or isinstance(seed, bool)
+        or not 0 <= seed <= input_bounds.MAX_SEED
+    ):
+        raise ValueError(
+            f"seed_simulator needs to be an integer in 0..{input_bounds.MAX_SEED} (2**63 - 1), "
+            f"got {seed!r}."
+        )
     return warnings
 
 

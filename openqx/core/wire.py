@@ -31,16 +31,31 @@ Endpoints (all JSON, all under ``/v1``, ``Authorization: Bearer <token>`` unless
 
 Errors always come as ``ErrorBody``: ``{"error": {"code": ..., "message": ..., "details": {}}}``
 with ``code`` from ``openqx.core.errors``.
+
+Request bodies are bounded by their schema (``core.bounds``): lengths of names, tags and ids,
+integer ranges the database holds, text without NUL or unpaired surrogates, dates that convert
+to UTC, and free-form JSON (``header``, ``options``, ``params``) no deeper than
+``MAX_JSON_DEPTH`` with finite numbers only. Answers are not constrained.
 """
 
 from __future__ import annotations
 
 import base64
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, StrictStr
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationInfo,
+)
 
+from openqx.core import bounds
 from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.core.status import JobStatus
 
@@ -79,6 +94,38 @@ JobKind = Literal["circuits", "runtime"]
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+def _field(info: ValidationInfo) -> str:
+    return info.field_name or "value"
+
+
+def _clean_text(value: str, info: ValidationInfo) -> str:
+    return bounds.check_text(value, _field(info))
+
+
+def _clean_json(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+    bounds.check_json(value, _field(info))
+    return value
+
+
+def _utc_convertible(value: datetime, info: ValidationInfo) -> datetime:
+    return bounds.check_datetime(value, _field(info))
+
+
+# Strings of bounded length without NUL or unpaired surrogates.
+_Clean = AfterValidator(_clean_text)
+JobName = Annotated[StrictStr, Field(max_length=bounds.MAX_JOB_NAME_LENGTH), _Clean]
+Tag = Annotated[StrictStr, Field(max_length=bounds.MAX_TAG_LENGTH), _Clean]
+BackendName = Annotated[StrictStr, Field(max_length=bounds.MAX_BACKEND_NAME_LENGTH), _Clean]
+Identifier = Annotated[StrictStr, Field(max_length=bounds.MAX_ID_LENGTH), _Clean]
+ShortText = Annotated[StrictStr, Field(max_length=bounds.MAX_TEXT_LENGTH), _Clean]
+Pattern = Annotated[StrictStr, Field(max_length=bounds.MAX_REGEXP_LENGTH), _Clean]
+Tags = Annotated[list[Tag], Field(max_length=bounds.MAX_TAGS)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_clean_json)]
+"""Free-form JSON: no deeper than ``MAX_JSON_DEPTH``, finite numbers, clean text."""
+ClientInfo = Annotated[dict[Identifier, ShortText], Field(max_length=64)]
+UtcDatetime = Annotated[datetime, AfterValidator(_utc_convertible)]
 
 
 def b64encode(data: bytes) -> str:
@@ -168,30 +215,30 @@ class JobSubmission(_Model):
     ``{parameter name: value}``, and any extra ``**run_config`` key).
     """
 
-    backend: StrictStr
+    backend: BackendName
     qpy: StrictStr
     shots: StrictInt | None = None
     memory: StrictBool = False
-    name: StrictStr | None = None
-    tags: list[StrictStr] = Field(default_factory=list)
+    name: JobName | None = None
+    tags: Tags = Field(default_factory=list)
     share_level: ShareLevel | None = None
-    experiment_id: StrictStr | None = None
-    header: dict[str, Any] = Field(default_factory=dict)
-    options: dict[str, Any] = Field(default_factory=dict)
+    experiment_id: Identifier | None = None
+    header: JsonObject = Field(default_factory=dict)
+    options: JsonObject = Field(default_factory=dict)
     live_data_enabled: StrictBool | None = None
-    client_info: dict[str, str] = Field(default_factory=dict)
+    client_info: ClientInfo = Field(default_factory=dict)
 
 
 class RuntimeJobSubmission(_Model):
     """``POST /runtime/jobs``: a program (``circuit-runner``) with its inputs."""
 
-    program_id: StrictStr
-    backend: StrictStr
-    params: dict[str, Any]
+    program_id: Identifier
+    backend: BackendName
+    params: JsonObject
     """Program inputs; ``circuits`` is base64 QPY."""
-    name: StrictStr | None = None
-    tags: list[StrictStr] = Field(default_factory=list)
-    client_info: dict[str, str] = Field(default_factory=dict)
+    name: JobName | None = None
+    tags: Tags = Field(default_factory=list)
+    client_info: ClientInfo = Field(default_factory=dict)
 
 
 class QueueInfo(_Model):
@@ -249,26 +296,27 @@ class JobInfo(_Model):
 class JobQuery(_Model):
     """``POST /jobs/search``: every filter of ``jobs()``; pages follow ``cursor`` (keyset)."""
 
-    limit: StrictInt | None = 10
+    limit: Annotated[StrictInt, Field(le=bounds.INT64_MAX)] | None = 10
     """Jobs per answer; ``None`` or 0 means the server's page maximum (1000)."""
-    skip: StrictInt = 0
-    cursor: StrictStr | None = None
+    skip: Annotated[StrictInt, Field(le=bounds.INT64_MAX)] = 0
+    cursor: ShortText | None = None
     """Opaque cursor from the previous ``JobPage.next_cursor``."""
-    backend: StrictStr | None = None
+    backend: BackendName | None = None
     kind: JobKind | None = None
-    status: list[JobStatus] | None = None
-    name: StrictStr | None = None
-    """Regular expression matched anywhere in the job name."""
-    start_datetime: datetime | None = None
-    end_datetime: datetime | None = None
-    tags: list[StrictStr] | None = None
+    status: Annotated[list[JobStatus], Field(max_length=bounds.MAX_LIST_ITEMS)] | None = None
+    name: Pattern | None = None
+    """Regular expression (RE2 syntax) matched anywhere in the job name."""
+    start_datetime: UtcDatetime | None = None
+    end_datetime: UtcDatetime | None = None
+    tags: Tags | None = None
     tags_operator: Literal["OR", "AND"] = "OR"
-    experiment_id: StrictStr | None = None
-    program_id: StrictStr | None = None
+    experiment_id: Identifier | None = None
+    program_id: Identifier | None = None
     """Runtime jobs of this program only (``circuit-runner``)."""
     descending: StrictBool = True
     db_filter: dict[str, Any] | None = None
-    """LoopBack ``where`` subset, translated to SQL through a whitelist."""
+    """LoopBack ``where`` subset, translated to SQL through a whitelist (which checks its
+    depth, size and values: ``store.db_filter``)."""
     ids_only: StrictBool = False
 
 
@@ -282,8 +330,8 @@ class JobPage(_Model):
 class JobUpdate(_Model):
     """``PATCH /jobs/{id}``: a new name and/or the complete new tag list."""
 
-    name: StrictStr | None = None
-    tags: list[StrictStr] | None = None
+    name: JobName | None = None
+    tags: Tags | None = None
 
 
 class CircuitsPayload(_Model):
@@ -304,9 +352,11 @@ class UserCreate(_Model):
     """``POST /admin/users`` (admin only)."""
 
     name: StrictStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    instances: list[StrictStr] = Field(default_factory=lambda: [DEFAULT_INSTANCE])
+    instances: Annotated[list[Identifier], Field(max_length=bounds.MAX_TAGS)] = Field(
+        default_factory=lambda: [DEFAULT_INSTANCE]
+    )
     is_admin: StrictBool = False
-    token: StrictStr | None = None
+    token: ShortText | None = None
     """A token to use instead of a random one."""
 
 
@@ -322,4 +372,4 @@ class UserCreated(_Model):
 class JobLimitUpdate(_Model):
     """``PUT /admin/backends/{name}/job_limit``: ``None`` removes the limit."""
 
-    maximum_jobs: StrictInt | None = Field(default=None, ge=0)
+    maximum_jobs: StrictInt | None = Field(default=None, ge=0, le=bounds.INT32_MAX)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import math
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +27,7 @@ HTTP_STATUS: dict[type[errors.ServiceError], int] = {
     errors.ResultNotAvailableError: 409,
     errors.PayloadTooLargeError: 413,
     errors.JobLimitReachedError: 429,
+    errors.StatementTimeoutError: 503,
 }
 
 
@@ -41,12 +44,38 @@ def error_response(status: int, code: str, message: str, /, **details: object) -
     The first three parameters are positional-only, so a detail may be called ``status``
     (``InvalidStateError(..., status="CANCELLED")``) without clashing with them.
     """
-    body = ErrorBody(error=ErrorInfo(code=code, message=message, details=dict(details)))
+    body = ErrorBody(
+        error=ErrorInfo(
+            code=code, message=_printable(message), details=_encodable(dict(details))
+        )
+    )
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
 
 
 _ECHO_LIMIT = 80  # longest bad value repeated in a message
+_DETAIL_DEPTH = 8  # deeper detail values are shown as text
+
+
+def _printable(text: str) -> str:
+    """``text`` as UTF-8 can carry it: unpaired surrogates become ``\\udxxx`` escapes."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _encodable(value: object, depth: int = 0) -> Any:
+    """A detail value an error answer can always encode (strict JSON, UTF-8): bad text
+    escaped, non-finite numbers and other objects as text, nesting bounded."""
+    if isinstance(value, str):
+        return _printable(value)
+    if isinstance(value, bool | int) or value is None:
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if depth < _DETAIL_DEPTH and isinstance(value, dict):
+        return {_printable(str(k)): _encodable(v, depth + 1) for k, v in value.items()}
+    if depth < _DETAIL_DEPTH and isinstance(value, list | tuple):
+        return [_encodable(v, depth + 1) for v in value]
+    return _printable(repr(value)[:_ECHO_LIMIT])
 
 
 def _describe_validation(exc: RequestValidationError) -> str:
@@ -81,7 +110,10 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(
             exc.status_code, "http_error"
         )
-        return error_response(exc.status_code, code, str(exc.detail))
+        message = str(exc.detail)
+        if exc.status_code == 400 and message == "There was an error parsing the body":
+            message = "The request body is not valid JSON, or it is nested too deeply."
+        return error_response(exc.status_code, code, message)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         logger.error("unexpected error", exc_info=exc, extra={"action": "request_failed"})

@@ -9,11 +9,12 @@ from typing import Any
 from pydantic import BaseModel
 from qiskit import QuantumCircuit
 
-from openqx.core import circuit_payload, errors, run_options
+from openqx.core import circuit_payload, circuit_runner, errors, run_options
 from openqx.core.ids import new_job_id
 from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.wire import JobSubmission, RuntimeJobSubmission
+from openqx.devices.device import Device
 from openqx.devices.validation import check_circuits
 from openqx.server.service import Service
 from openqx.store import blobs
@@ -75,12 +76,7 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
     except ValueError as exc:
         raise _value_error(exc) from exc
     experiments = len(circuits) * binds
-    if experiments > device.max_experiments:
-        raise errors.InvalidInputError(
-            f"The job has {experiments} experiments but backend {device.name!r} accepts at "
-            f"most {device.max_experiments} (max_experiments); split it into several jobs "
-            "(openqx.JobManager does this for you)."
-        )
+    _check_experiments(experiments, device)
     snapshot = device.current_snapshot()
     snapshot_id = snapshot.id if snapshot is not None else None
     check_circuits(circuits, device, snapshot_id)
@@ -102,6 +98,16 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
     )
 
 
+def _check_experiments(experiments: int, device: Device) -> None:
+    """Refuse a job of more experiments than the device's ``max_experiments``."""
+    if experiments > device.max_experiments:
+        raise errors.InvalidInputError(
+            f"The job has {experiments} experiments but backend {device.name!r} accepts at "
+            f"most {device.max_experiments} (max_experiments); split it into several jobs "
+            "(openqx.JobManager does this for you)."
+        )
+
+
 def submit_runtime_job(service: Service, user: UserRecord, body: RuntimeJobSubmission) -> JobRecord:
     """Validate a ``POST /runtime/jobs`` body (program, backend, name, tags, the program's
     params) and store the job like any other; raises domain errors, stores nothing on
@@ -117,6 +123,11 @@ def submit_runtime_job(service: Service, user: UserRecord, body: RuntimeJobSubmi
     device = service.catalog.get(body.backend)
     _check_name_and_tags(body.name, body.tags)
     summary = validate_circuit_runner_params(body.params, device)
+    try:
+        circuit_runner.check_program_options(body.params, device.num_qubits)
+    except ValueError as exc:
+        raise _value_error(exc) from exc
+    _check_experiments(circuit_runner.experiment_count(summary.num_circuits, body.params), device)
     snapshot = device.current_snapshot()
     return _store_new_job(
         service,

@@ -1,17 +1,24 @@
 """The database handle: owns the SQLAlchemy engine and runs the Alembic migrations.
 
-SQLite connections get WAL, ``foreign_keys=ON``, a busy timeout and a ``REGEXP`` function.
+SQLite connections get WAL, ``foreign_keys=ON``, a busy timeout and a ``REGEXP`` function
+(RE2, linear time: ``store.regexps``).
 Their transactions begin ``DEFERRED`` unless the connection carries the execution option
 ``sqlite_begin="IMMEDIATE"`` (write methods of the store do, so a read-then-write transaction
 takes the write lock up front instead of failing when it upgrades). PostgreSQL is reached with
 ``postgresql+psycopg://``.
+
+Every statement has a time budget (``statement_timeout``, seconds): PostgreSQL enforces its
+``statement_timeout`` setting, given to each connection; SQLite runs a progress handler that
+interrupts a statement (its execution and the reading of its rows) once the budget is spent.
+``store.errors`` turns either into ``StatementTimeoutError``. A connection may change or lift
+its budget with the execution option ``statement_timeout`` (SQLite; migrations lift it on both).
 """
 
 from __future__ import annotations
 
 import enum
-import re
 import sqlite3
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -24,17 +31,24 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import StaticPool
 
 from openqx.core.errors import ServiceError
+from openqx.store import regexps
 
 __all__ = [
     "Database",
     "DatabaseNotOpenError",
     "DatabaseState",
     "SQLITE_BUSY_TIMEOUT_MS",
+    "STATEMENT_TIMEOUT_SECONDS",
     "sqlite_url",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite connection waits for a lock before giving up (milliseconds)."""
+
+STATEMENT_TIMEOUT_SECONDS = 30.0
+"""Default time budget of one database statement (seconds); ``None`` lifts it."""
+SQLITE_PROGRESS_STEPS = 10_000
+"""SQLite virtual-machine steps between two looks at the budget (a few hundred microseconds)."""
 
 SQLITE_FILE_NAME = "openqx.sqlite3"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -66,22 +80,38 @@ def sqlite_url(data_dir: str | Path) -> str:
     return f"sqlite:///{path / SQLITE_FILE_NAME}"
 
 
-def _regexp(pattern: str | None, value: str | None) -> bool | None:
-    """SQLite ``value REGEXP pattern`` with Python's ``re.search`` (partial match)."""
-    if pattern is None or value is None:
-        return None
-    return re.search(pattern, value) is not None
+class _StatementBudget:
+    """The deadline of the statement running on one SQLite connection (``None``: none)."""
+
+    def __init__(self) -> None:
+        self.deadline: float | None = None
+
+    def start(self, seconds: float | None) -> None:
+        self.deadline = None if seconds is None else time.monotonic() + seconds
+
+    def stop(self) -> None:
+        self.deadline = None
+
+    def spent(self) -> int:
+        """SQLite's progress handler: non-zero interrupts the statement."""
+        return int(self.deadline is not None and time.monotonic() > self.deadline)
 
 
-def _configure_sqlite(engine: Engine) -> None:
-    """Pragmas, REGEXP and explicit BEGIN on every SQLite connection."""
+_BUDGET_KEY = "openqx_statement_budget"
+
+
+def _configure_sqlite(engine: Engine, statement_timeout: float | None) -> None:
+    """Pragmas, REGEXP, the statement budget and explicit BEGIN on every SQLite connection."""
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+    def _on_connect(dbapi_conn: sqlite3.Connection, record: Any) -> None:
         # Let SQLAlchemy's begin event, not the driver, open transactions (pysqlite's own
         # implicit BEGIN would be DEFERRED and issued too late).
         dbapi_conn.isolation_level = None
-        dbapi_conn.create_function("REGEXP", 2, _regexp, deterministic=True)
+        dbapi_conn.create_function("REGEXP", 2, regexps.search, deterministic=True)
+        budget = _StatementBudget()
+        record.info[_BUDGET_KEY] = budget
+        dbapi_conn.set_progress_handler(budget.spent, SQLITE_PROGRESS_STEPS)
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA foreign_keys = ON")
@@ -94,6 +124,25 @@ def _configure_sqlite(engine: Engine) -> None:
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
+    def _budget(conn: sa.Connection) -> _StatementBudget | None:
+        budget = conn.connection.info.get(_BUDGET_KEY)
+        return budget if isinstance(budget, _StatementBudget) else None
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_statement(conn: sa.Connection, *_args: Any) -> None:
+        # The deadline holds until the next statement, so reading the rows counts too.
+        budget = _budget(conn)
+        if budget is not None:
+            budget.start(conn.get_execution_options().get("statement_timeout", statement_timeout))
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: sa.Connection) -> None:
+        # COMMIT and ROLLBACK are not statements of the caller's: never interrupt them.
+        budget = _budget(conn)
+        if budget is not None:
+            budget.stop()
+
 
 POSTGRES_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 """Plan every statement for its values. psycopg prepares a statement run five times on a
@@ -101,11 +150,18 @@ connection, and PostgreSQL then may switch to a generic plan that ignores the va
 tag listing bound to a few hundred job ids that plan took 19 ms where the custom one takes 6."""
 
 
-def _postgres_args(url: sa.URL) -> dict[str, Any]:
-    """psycopg connection arguments: ``POSTGRES_OPTIONS`` after any ``options`` in the URL."""
+def _postgres_args(url: sa.URL, statement_timeout: float | None) -> dict[str, Any]:
+    """psycopg connection arguments: the statement budget, then any ``options`` in the URL
+    (a ``statement_timeout`` there wins), then ``POSTGRES_OPTIONS``."""
     given = url.query.get("options", "")
     given = given if isinstance(given, str) else " ".join(given)
-    return {"options": f"{given} {POSTGRES_OPTIONS}".strip()}
+    budget = "" if statement_timeout is None else f"-c statement_timeout={_ms(statement_timeout)}"
+    return {"options": " ".join(part for part in (budget, given, POSTGRES_OPTIONS) if part)}
+
+
+def _ms(seconds: float) -> int:
+    """Whole milliseconds, at least 1 (PostgreSQL reads 0 as no budget)."""
+    return max(1, round(seconds * 1000))
 
 
 class Database:
@@ -116,13 +172,21 @@ class Database:
         ...     db.upgrade()
     """
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        statement_timeout: float | None = STATEMENT_TIMEOUT_SECONDS,
+    ) -> None:
         """Remember the URL; nothing connects before ``open()``.
 
         Args:
             url: a SQLAlchemy URL, ``sqlite:///path`` or ``postgresql+psycopg://...``.
             echo: log every statement (debugging).
+            statement_timeout: the time budget of one statement in seconds (``None``: none).
         """
+        self.statement_timeout = statement_timeout
         self.url = url
         self.dialect = sa.make_url(url).get_backend_name()
         """``"sqlite"`` or ``"postgresql"``."""
@@ -157,10 +221,13 @@ class Database:
             if url.database in (None, "", ":memory:"):
                 kwargs["poolclass"] = StaticPool
             engine = sa.create_engine(url, echo=self._echo, **kwargs)
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, self.statement_timeout)
         else:
             engine = sa.create_engine(
-                url, echo=self._echo, pool_pre_ping=True, connect_args=_postgres_args(url)
+                url,
+                echo=self._echo,
+                pool_pre_ping=True,
+                connect_args=_postgres_args(url, self.statement_timeout),
             )
         self._engine = engine
         self.state = DatabaseState.OPEN
@@ -199,9 +266,19 @@ class Database:
         """
         config = self.alembic_config()
         with self.engine.connect() as conn:
+            # A migration may rewrite large tables: no statement budget for it.
+            conn.execution_options(statement_timeout=None)
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("SET statement_timeout = 0")
             config.attributes["connection"] = conn
-            command.upgrade(config, revision)
-            conn.commit()
+            try:
+                command.upgrade(config, revision)
+                conn.commit()
+            finally:
+                if self.dialect == "postgresql":
+                    conn.rollback()
+                    conn.exec_driver_sql("RESET statement_timeout")
+                    conn.commit()
 
     def current_revision(self) -> str | None:
         """The revision the database is at (None when never migrated)."""

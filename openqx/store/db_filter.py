@@ -12,6 +12,11 @@ Only whitelisted job fields are reachable, each mapped to one column (or to the 
 
 Several keys in one object, or several operators on one field, are AND-ed. Anything else
 raises ``InvalidFilterError`` naming the field or operator.
+
+Filters are bounded: ``and``/``or`` nest at most ``MAX_FILTER_DEPTH`` deep, a filter holds at
+most ``MAX_FILTER_CONDITIONS`` conditions and a value list at most ``MAX_LIST_ITEMS`` values;
+integers stay within their column's range, dates within what converts to UTC, text is free of
+NUL and unpaired surrogates, and regular expressions are RE2 patterns (``store.regexps``).
 """
 
 from __future__ import annotations
@@ -25,20 +30,29 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
 
+from openqx.core import bounds
 from openqx.core.errors import InvalidFilterError
 from openqx.core.status import JobStatus
 from openqx.core.times import utc_from_stored
+from openqx.store import regexps
 from openqx.store.models import Job, JobTag, User
 from openqx.store.tag_filters import TagJobs, tagged_jobs
 
 __all__ = [
     "FIELD_NAMES",
+    "MAX_FILTER_CONDITIONS",
+    "MAX_FILTER_DEPTH",
     "OPERATORS",
     "compile_regexp",
     "normalize_status",
     "parse_datetime",
     "translate_where",
 ]
+
+MAX_FILTER_DEPTH = 8
+"""Deepest nesting of ``and``/``or`` in one ``db_filter``."""
+MAX_FILTER_CONDITIONS = 200
+"""Most conditions (field operators and ``and``/``or`` members) in one ``db_filter``."""
 
 OPERATORS = frozenset({"neq", "gt", "gte", "lt", "lte", "inq", "nin", "between", "regexp"})
 _EQUALITY_OPS = frozenset({"eq", "neq", "inq", "nin", "regexp"})
@@ -81,13 +95,18 @@ def parse_datetime(value: object, field: str = "creationDate") -> datetime:
     Raises:
         InvalidFilterError: the value is no date.
     """
-    if isinstance(value, datetime):
-        return utc_from_stored(value)
-    if isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, datetime):
+            return utc_from_stored(value)
+        if isinstance(value, str) and len(value) <= bounds.MAX_TEXT_LENGTH:
             return utc_from_stored(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
-        except ValueError:
-            pass
+    except OverflowError:
+        raise InvalidFilterError(
+            f"Date {value!r} for {field!r} in db_filter is out of range when converted to UTC.",
+            field=field,
+        ) from None
+    except ValueError:
+        pass
     raise InvalidFilterError(f"Invalid date {value!r} for {field!r} in db_filter.", field=field)
 
 
@@ -95,7 +114,8 @@ def compile_regexp(pattern: object, field: str) -> str:
     """Check a ``regexp`` value and return the pattern to send (``/p/i`` → ``(?i)p``).
 
     Raises:
-        InvalidFilterError: not a string, unknown flags, or not a valid regular expression.
+        InvalidFilterError: not a string, unknown flags, or not a pattern RE2 runs
+            (``store.regexps.check_pattern``).
     """
     if not isinstance(pattern, str):
         raise InvalidFilterError(f"regexp for {field!r} must be a string.", field=field)
@@ -108,24 +128,33 @@ def compile_regexp(pattern: object, field: str) -> str:
             )
         if "i" in flags:
             pattern = "(?i)" + pattern
-    try:
-        re.compile(pattern)
-    except re.error as error:
-        raise InvalidFilterError(
-            f"Invalid regular expression {pattern!r} for {field!r}: {error}.", field=field
-        ) from error
-    return pattern
+    return regexps.check_pattern(pattern, field)
 
 
 def _string(value: object, field: str) -> str:
     if not isinstance(value, str):
         raise InvalidFilterError(f"Value {value!r} for {field!r} must be a string.", field=field)
-    return value
+    if len(value) > bounds.MAX_TEXT_LENGTH:
+        raise InvalidFilterError(
+            f"Value for {field!r} is longer than {bounds.MAX_TEXT_LENGTH} characters.",
+            field=field,
+        )
+    try:
+        return bounds.check_text(value, f"Value for {field!r}")
+    except ValueError as error:
+        raise InvalidFilterError(str(error), field=field) from None
 
 
 def _integer(value: object, field: str) -> int:
+    """An integer within a 32-bit column's range (``shots``)."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidFilterError(f"Value {value!r} for {field!r} must be an integer.", field=field)
+    if not -bounds.INT32_MAX - 1 <= value <= bounds.INT32_MAX:
+        raise InvalidFilterError(
+            f"Value {value} for {field!r} is out of range "
+            f"({-bounds.INT32_MAX - 1}..{bounds.INT32_MAX}).",
+            field=field,
+        )
     return value
 
 
@@ -184,6 +213,12 @@ def _compare(field: _Field, name: str, column: Any, op: str, value: object) -> C
     if op in ("inq", "nin"):
         if not isinstance(value, list | tuple):
             raise InvalidFilterError(f"{op!r} for {name!r} needs a list.", field=name)
+        if len(value) > bounds.MAX_LIST_ITEMS:
+            raise InvalidFilterError(
+                f"{op!r} for {name!r} holds {len(value)} values; at most "
+                f"{bounds.MAX_LIST_ITEMS} are allowed.",
+                field=name,
+            )
         values = list(dict.fromkeys(field.convert(v, name) for v in value))
         return column.in_(values) if op == "inq" else column.not_in(values)  # type: ignore[no-any-return]
     if op == "between":
@@ -207,10 +242,10 @@ def _compare(field: _Field, name: str, column: Any, op: str, value: object) -> C
 
 def _closed_regexp(column: Any, pattern: str, values: tuple[str, ...]) -> ColumnElement[bool]:
     """``regexp`` on a column with a small closed set of values, as ``IN`` over the values
-    the pattern matches (Python ``re.search``, as SQLite's ``REGEXP``): exact, and an index
-    can serve it where PostgreSQL's ``~`` forces a scan of every candidate row.
+    the pattern matches (RE2 ``search``, as SQLite's ``REGEXP``): exact, and an index can
+    serve it where PostgreSQL's ``~`` forces a scan of every candidate row.
     """
-    matched = [v for v in values if re.search(pattern, v)]
+    matched = regexps.matching(pattern, values)
     if not matched:
         return sa.false()
     return column == matched[0] if len(matched) == 1 else column.in_(matched)  # type: ignore[no-any-return]
@@ -245,10 +280,32 @@ def _field_condition(
     return Job.owner_id.not_in(owners) if negated else Job.owner_id.in_(owners)
 
 
-def _logical(key: str, value: object, tag_jobs: TagJobs | None) -> ColumnElement[bool]:
+@dataclass(slots=True)
+class _Walk:
+    """One translation: the tag lookup and how many conditions it has met so far."""
+
+    tag_jobs: TagJobs | None
+    conditions: int = 0
+
+    def count(self) -> None:
+        self.conditions += 1
+        if self.conditions > MAX_FILTER_CONDITIONS:
+            raise InvalidFilterError(
+                f"db_filter holds more than {MAX_FILTER_CONDITIONS} conditions; simplify it."
+            )
+
+
+def _logical(key: str, value: object, walk: _Walk, depth: int) -> ColumnElement[bool]:
     if not isinstance(value, list | tuple) or not all(isinstance(v, Mapping) for v in value):
         raise InvalidFilterError(f"{key!r} needs a list of filter objects.", operator=key)
-    parts = [translate_where(v, tag_jobs) for v in value]
+    if depth >= MAX_FILTER_DEPTH:
+        raise InvalidFilterError(
+            f"db_filter nests 'and'/'or' deeper than {MAX_FILTER_DEPTH} levels.", operator=key
+        )
+    parts = []
+    for member in value:
+        walk.count()
+        parts.append(_translate(member, walk, depth + 1))
     if key == "and":
         return sa.and_(sa.true(), *parts)
     return sa.or_(sa.false(), *parts)
@@ -268,14 +325,20 @@ def translate_where(
         An expression to put in ``WHERE`` (values are bound parameters).
 
     Raises:
-        InvalidFilterError: unknown field or operator, or a value of the wrong type.
+        InvalidFilterError: unknown field or operator, a value of the wrong type or out of
+            range, or a filter deeper or larger than the limits.
     """
+    return _translate(where, _Walk(tag_jobs), 0)
+
+
+def _translate(where: object, walk: _Walk, depth: int) -> ColumnElement[bool]:
     if not isinstance(where, Mapping):
         raise InvalidFilterError("db_filter must be an object.")
     parts: list[ColumnElement[bool]] = []
     for key, value in where.items():
+        walk.count()
         if key in ("and", "or"):
-            parts.append(_logical(key, value, tag_jobs))
+            parts.append(_logical(key, value, walk, depth))
             continue
         if key not in _COLUMN_FIELDS:
             raise InvalidFilterError(
@@ -293,7 +356,8 @@ def translate_where(
                         field=key,
                         operator=op,
                     )
-                parts.append(_field_condition(key, op, operand, tag_jobs))
+                walk.count()
+                parts.append(_field_condition(key, op, operand, walk.tag_jobs))
         else:
-            parts.append(_field_condition(key, "eq", value, tag_jobs))
+            parts.append(_field_condition(key, "eq", value, walk.tag_jobs))
     return sa.and_(sa.true(), *parts)
