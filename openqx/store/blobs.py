@@ -122,6 +122,11 @@ class MemoryBlobStore(BlobStore):
         with self._lock:
             return check_key(key) in self._data
 
+    def __len__(self) -> int:
+        """How many blobs are stored (what tests count to see that nothing was left)."""
+        with self._lock:
+            return len(self._data)
+
 
 class LocalBlobStore(BlobStore):
     """Files under a root directory, written to a temp file then ``os.replace``-d."""
