@@ -102,7 +102,7 @@ def parse_datetime(value: object, field: str = "creationDate") -> datetime:
             return utc_from_stored(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
     except OverflowError:
         raise InvalidFilterError(
-            f"Date {value!r} for {field!r} in db_filter is out of range when converted to UTC.",
+            f"Date {value!r} for {field!r} is out of range when converted to UTC.",
             field=field,
         ) from None
     except ValueError:

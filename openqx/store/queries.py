@@ -25,10 +25,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from openqx.core.errors import InvalidFilterError
 from openqx.core.status import ACTIVE_STATUSES, JobStatus
-from openqx.core.times import utc_from_stored
 from openqx.core.wire import JobQuery
 from openqx.store.cursor import Cursor
-from openqx.store.db_filter import compile_regexp, translate_where
+from openqx.store.db_filter import compile_regexp, parse_datetime, translate_where
 from openqx.store.models import BackendSetting, Job, JobTag, User, UserInstance
 from openqx.store.tag_filters import TagJobs, tag_in, tagged_jobs
 
@@ -243,10 +242,12 @@ def search_conditions(
         )
     if query.name is not None:
         conditions.append(jobs.c.name.regexp_match(compile_regexp(query.name, "name")))
+    # parse_datetime: a date that overflows when converted to UTC is a filter error.
     if query.start_datetime is not None:
-        conditions.append(jobs.c.created_at >= utc_from_stored(query.start_datetime))
+        start = parse_datetime(query.start_datetime, "start_datetime")
+        conditions.append(jobs.c.created_at >= start)
     if query.end_datetime is not None:
-        conditions.append(jobs.c.created_at <= utc_from_stored(query.end_datetime))
+        conditions.append(jobs.c.created_at <= parse_datetime(query.end_datetime, "end_datetime"))
     if query.tags:
         conditions.append(_tags_condition(query.tags, query.tags_operator, tag_jobs))
     if query.experiment_id is not None:
