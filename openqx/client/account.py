@@ -2,7 +2,9 @@
 
 Credentials are stored as JSON in ``account.json`` inside the user's config folder:
 ``$OPENQX_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/openqx``, else ``~/.config/openqx``. The file
-is created with mode 0600. ``OPENQX_TOKEN`` and ``OPENQX_URL`` override the stored values.
+is created with mode 0600 and holds ``token``, ``url`` and optionally ``instance``
+(``hub/group/project``), ``proxies`` and ``verify``. ``OPENQX_TOKEN``, ``OPENQX_URL`` and
+``OPENQX_INSTANCE`` override the stored values.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from openqx.client import exceptions as exc
 from openqx.client.http import ApiClient
 from openqx.client.local_service import start_local_service
 from openqx.client.provider import AccountProvider
+from openqx.core import instances
 
-__all__ = ["ACCOUNT_FILE", "DEFAULT_URL", "OpenQX", "config_dir"]
+__all__ = ["ACCOUNT_FILE", "DEFAULT_URL", "OpenQX", "config_dir", "instance_from_parts"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +29,9 @@ DEFAULT_URL = "http://127.0.0.1:8000"
 """Where ``openqx serve`` listens by default."""
 ACCOUNT_FILE = "account.json"
 """Name of the credentials file in the config folder."""
-_CLIENT_OPTIONS = ("transport", "timeout", "retries", "backoff_factor")
+_CLIENT_OPTIONS = ("transport", "timeout", "retries", "backoff_factor", "proxies", "verify")
+_STORED_CONNECTION = ("proxies", "verify")
+"""``ApiClient`` options ``save_account`` may store with the account."""
 
 
 def config_dir() -> Path:
@@ -66,12 +71,77 @@ def _read_stored() -> dict[str, Any]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise exc.OpenQXAccountError(
+        raise exc.OpenQXAccountCredentialsInvalidFormat(
             f"Unable to read the stored account {path}: {error}"
         ) from error
-    if not isinstance(data, dict):
-        raise exc.OpenQXAccountError(f"The stored account {path} is not valid.")
+    if not isinstance(data, dict) or not isinstance(data.get("token", ""), str):
+        raise exc.OpenQXAccountCredentialsInvalidFormat(
+            f"The stored account {path} is not valid: it needs to be a JSON object with a "
+            "'token' string."
+        )
     return data
+
+
+def instance_from_parts(
+    instance: str | None, hub: str | None, group: str | None, project: str | None
+) -> str | None:
+    """Check ``instance`` or ``hub``/``group``/``project`` as given by the user.
+
+    Returns:
+        ``instance``, or ``"hub/group/project"`` when all three parts are given, else ``None``
+        (a partial ``hub``/``group``/``project`` is resolved against the account's instances
+        once connected).
+
+    Raises:
+        OpenQXAccountValueError: a malformed value, or ``instance`` together with parts.
+    """
+    parts = {"hub": hub, "group": group, "project": project}
+    given = {name: value for name, value in parts.items() if value is not None}
+    try:
+        for name, value in given.items():
+            instances.check_instance_part(value, name)
+        if instance is not None:
+            if given:
+                raise ValueError("Give either instance or hub/group/project, not both.")
+            instances.split_instance(instance)
+    except ValueError as error:
+        raise exc.OpenQXAccountValueError(str(error)) from error
+    if len(given) == len(parts):
+        return f"{hub}/{group}/{project}"
+    return instance
+
+
+def _choose_instance(
+    available: list[str],
+    instance: str | None,
+    hub: str | None,
+    group: str | None,
+    project: str | None,
+) -> str | None:
+    """The account instance to use: ``instance``, the one matching the given parts, or the
+    account's first."""
+    if instance is not None:
+        if instance not in available:
+            raise exc.OpenQXProviderError(
+                f"Instance {instance!r} is not one of the account's instances: "
+                f"{', '.join(available) or 'none'}."
+            )
+        return instance
+    if hub is None and group is None and project is None:
+        return available[0] if available else None
+    found = instances.matching_instances(available, hub, group, project)
+    criteria = f"hub={hub!r}, group={group!r}, project={project!r}"
+    if not found:
+        raise exc.OpenQXProviderError(
+            f"No provider matches the specified criteria: {criteria} "
+            f"(the account's instances: {', '.join(available) or 'none'})."
+        )
+    if len(found) > 1:
+        raise exc.OpenQXProviderError(
+            f"More than one provider matches the specified criteria: {criteria} "
+            f"({', '.join(found)})."
+        )
+    return found[0]
 
 
 class OpenQX:
@@ -82,6 +152,8 @@ class OpenQX:
     """
 
     _provider: ClassVar[AccountProvider | None] = None
+    provider_class: ClassVar[type[AccountProvider]] = AccountProvider
+    """The provider class accounts are given (``openqx.compat.ibmq`` uses its own)."""
 
     @classmethod
     def enable_account(
@@ -89,6 +161,10 @@ class OpenQX:
         token: str,
         url: str = DEFAULT_URL,
         instance: str | None = None,
+        *,
+        hub: str | None = None,
+        group: str | None = None,
+        project: str | None = None,
         **kwargs: Any,
     ) -> AccountProvider:
         """Authenticate against a server and return the provider for one instance.
@@ -97,29 +173,47 @@ class OpenQX:
             token: the API token.
             url: the server URL.
             instance: the ``hub/group/project`` instance (default: the account's first).
-            **kwargs: ``ApiClient`` options (``transport``, ``timeout``, ``retries``,
-                ``backoff_factor``).
+            hub: instead of ``instance``: the hub of the instance to use.
+            group: the group of the instance to use.
+            project: the project of the instance to use (given parts must match exactly one
+                of the account's instances).
+            **kwargs: ``ApiClient`` options (``proxies``, ``verify``, ``transport``,
+                ``timeout``, ``retries``, ``backoff_factor``).
 
         Returns:
             The account provider.
 
         Raises:
-            OpenQXAccountError: ``instance`` is not one of the account's.
+            OpenQXAccountValueError: a malformed ``instance``, ``hub``, ``group`` or
+                ``project``.
+            OpenQXProviderError: no single instance of the account matches.
             OpenQXAccountCredentialsInvalidUrl: ``url`` is not an openqx server.
             OpenQXAccountCredentialsInvalidToken: the server refused the token.
         """
         # The seed refused a second enable_account(); a user connecting to another server (or
         # a script run twice in one notebook) wants the new account to take over instead.
-        # Providers handed out earlier keep working.
-        provider = cls._connect(_check_token(token), _check_url(url), instance, **kwargs)
+        # Providers handed out earlier keep working. (``openqx.compat.ibmq.IBMQ`` refuses.)
+        provider = cls._connect(
+            _check_token(token), _check_url(url), instance, hub, group, project, **kwargs
+        )
         cls._provider = provider
         return provider
 
-    @staticmethod
-    def _connect(token: str, url: str, instance: str | None, **kwargs: Any) -> AccountProvider:
+    @classmethod
+    def _connect(
+        cls,
+        token: str,
+        url: str,
+        instance: str | None,
+        hub: str | None = None,
+        group: str | None = None,
+        project: str | None = None,
+        **kwargs: Any,
+    ) -> AccountProvider:
         unknown = set(kwargs) - set(_CLIENT_OPTIONS)
         if unknown:
             raise exc.OpenQXAccountError(f"Unknown account options: {sorted(unknown)}.")
+        instance = instance_from_parts(instance, hub, group, project)
         api = ApiClient(url, token, **kwargs)
         try:
             version = api.version()
@@ -147,15 +241,12 @@ class OpenQX:
         except exc.OpenQXError:
             api.close()
             raise
-        if instance is None:
-            instance = account.instances[0] if account.instances else None
-        elif instance not in account.instances:
+        try:
+            chosen = _choose_instance(account.instances, instance, hub, group, project)
+        except exc.OpenQXError:
             api.close()
-            raise exc.OpenQXAccountError(
-                f"Instance {instance!r} is not one of the account's instances: "
-                f"{', '.join(account.instances) or 'none'}."
-            )
-        return AccountProvider(api, instance)
+            raise
+        return cls.provider_class(api, chosen)
 
     @classmethod
     def disable_account(cls) -> None:
@@ -191,28 +282,55 @@ class OpenQX:
     def load_account(cls, **kwargs: Any) -> AccountProvider:
         """Enable the stored account (``OPENQX_TOKEN``/``OPENQX_URL`` override the file).
 
-        An account already active is replaced.
+        An account already active is replaced. Stored ``proxies`` and ``verify`` are used
+        unless ``kwargs`` gives them.
 
         Args:
             **kwargs: ``ApiClient`` options, as for ``enable_account``.
 
         Raises:
             OpenQXAccountCredentialsNotFound: no token stored or in the environment.
+            OpenQXAccountCredentialsInvalidFormat: the stored account file is not valid.
+            OpenQXAccountValueError: the stored or environment instance is malformed.
+            OpenQXProviderError: the stored instance is not one of the account's.
         """
-        stored = _read_stored()
-        token = os.environ.get("OPENQX_TOKEN") or stored.get("token")
-        url = os.environ.get("OPENQX_URL") or stored.get("url") or DEFAULT_URL
-        instance = os.environ.get("OPENQX_INSTANCE") or stored.get("instance")
+        found = cls._stored_credentials()
+        token = found.pop("token", None)
         if not token:
             raise exc.OpenQXAccountCredentialsNotFound(
-                "No openqx credentials found: call OpenQX.save_account(token, url) or set "
-                "OPENQX_TOKEN."
+                f"No openqx credentials found: call {cls.__name__}.save_account(token, url) or "
+                "set OPENQX_TOKEN."
             )
-        provider = cls._connect(_check_token(token), _check_url(url), instance, **kwargs)
+        url = found.pop("url", None) or DEFAULT_URL
+        instance = found.pop("instance", None)
+        if instance is not None:
+            try:
+                instances.split_instance(instance)
+            except ValueError as error:
+                raise exc.OpenQXAccountValueError(
+                    f"The stored account's instance is malformed: {error} Save the account "
+                    "again with a valid hub, group and project."
+                ) from error
+        options = {key: value for key, value in found.items() if key in _STORED_CONNECTION}
+        options.update(kwargs)
+        provider = cls._connect(_check_token(token), _check_url(url), instance, **options)
         if cls._provider is not None:
             logger.info("Replacing the active account.", extra={"action": "load_account"})
         cls._provider = provider
         return provider
+
+    @classmethod
+    def _stored_credentials(cls) -> dict[str, Any]:
+        """The credentials ``load_account`` uses: the file, overridden by ``OPENQX_*``."""
+        found = dict(_read_stored())
+        for key, variable in (
+            ("token", "OPENQX_TOKEN"),
+            ("url", "OPENQX_URL"),
+            ("instance", "OPENQX_INSTANCE"),
+        ):
+            if os.environ.get(variable):
+                found[key] = os.environ[variable]
+        return found
 
     @staticmethod
     def save_account(
@@ -220,6 +338,12 @@ class OpenQX:
         url: str = DEFAULT_URL,
         overwrite: bool = False,
         instance: str | None = None,
+        *,
+        hub: str | None = None,
+        group: str | None = None,
+        project: str | None = None,
+        proxies: dict[str, Any] | None = None,
+        verify: bool | None = None,
     ) -> None:
         """Store an account on disk (mode 0600) for ``load_account``.
 
@@ -228,14 +352,34 @@ class OpenQX:
             url: the server URL.
             overwrite: replace an account already stored.
             instance: the default instance.
+            hub: instead of ``instance``: its hub (``hub``, ``group`` and ``project`` go
+                together: all three or none).
+            group: its group.
+            project: its project.
+            proxies: proxies to connect through (see ``ApiClient``).
+            verify: whether to check the server's TLS certificate.
 
         Raises:
             OpenQXAccountCredentialsInvalidToken: ``token`` is not a non-empty string.
             OpenQXAccountCredentialsInvalidUrl: ``url`` is not an http(s) URL.
+            OpenQXAccountValueError: a malformed instance, or only some of hub, group and
+                project.
         """
         data: dict[str, Any] = {"token": _check_token(token), "url": _check_url(url)}
+        parts = [part for part in (hub, group, project) if part is not None]
+        if parts and len(parts) != 3:
+            raise exc.OpenQXAccountValueError(
+                "The hub, group, and project parameters must all be specified when storing "
+                "a default instance to disk: "
+                f"hub={hub!r}, group={group!r}, project={project!r}."
+            )
+        instance = instance_from_parts(instance, hub, group, project)
         if instance is not None:
             data["instance"] = instance
+        if proxies:
+            data["proxies"] = dict(proxies)
+        if verify is not None:
+            data["verify"] = bool(verify)
         path = _account_path()
         if path.exists() and not overwrite:
             logger.warning(
@@ -270,7 +414,11 @@ class OpenQX:
     @staticmethod
     def stored_account() -> dict[str, str]:
         """Return the stored ``{"token", "url"}`` (and ``instance``), or ``{}``."""
-        return {key: str(value) for key, value in _read_stored().items()}
+        return {
+            key: str(value)
+            for key, value in _read_stored().items()
+            if key not in _STORED_CONNECTION
+        }
 
     @staticmethod
     def local(**kwargs: Any) -> AccountProvider:

@@ -8,8 +8,12 @@ class docstring is the default message, and structured fields (``job_id``, ``sta
     └── OpenQXError
         ├── OpenQXAccountError
         │   ├── OpenQXAccountCredentialsNotFound
+        │   ├── OpenQXAccountCredentialsInvalidFormat
         │   ├── OpenQXAccountCredentialsInvalidToken
-        │   └── OpenQXAccountCredentialsInvalidUrl
+        │   ├── OpenQXAccountCredentialsInvalidUrl
+        │   ├── OpenQXAccountMultipleCredentialsFound
+        │   └── OpenQXProviderError
+        ├── OpenQXAccountValueError
         ├── OpenQXBackendError
         │   ├── OpenQXBackendApiError
         │   │   └── OpenQXBackendApiProtocolError
@@ -17,6 +21,7 @@ class docstring is the default message, and structured fields (``job_id``, ``sta
         │   └── OpenQXBackendJobLimitError
         ├── OpenQXInputValueError                    (also ValueError)
         ├── OpenQXNotAuthorizedError
+        ├── OpenQXApiError                           (the seed's experiment service; unused)
         ├── OpenQXJobError                           (also qiskit JobError)
         │   ├── OpenQXJobApiError
         │   ├── OpenQXJobFailureError
@@ -33,9 +38,18 @@ class docstring is the default message, and structured fields (``job_id``, ``sta
         │   ├── RuntimeInvalidStateError
         │   └── RuntimeJobNotFound
         └── ApiError                                 (status_code, code)
+            └── RequestsApiError                     (no usable answer: connection failed)
 
 ``QiskitBackendNotFoundError`` (qiskit's own) is what ``get_backend`` raises for zero or
 several matches, as in the seed.
+
+Where each account error comes from: ``OpenQXAccountCredentialsInvalidFormat`` when the stored
+account file cannot be read as an account; ``OpenQXAccountMultipleCredentialsFound`` when two
+sources offer different credentials (``openqx.compat.ibmq``: ``QE_TOKEN`` and ``OPENQX_TOKEN``);
+``OpenQXProviderError`` when ``hub``/``group``/``project`` match none or several of the
+account's instances; ``OpenQXAccountValueError`` when a ``hub``/``group``/``project`` value or
+combination is malformed. ``RequestsApiError`` is the request that got no answer from the server
+while connecting an account.
 """
 
 from __future__ import annotations
@@ -47,10 +61,14 @@ from qiskit.providers.exceptions import JobError, JobTimeoutError
 
 __all__ = [
     "ApiError",
+    "OpenQXAccountCredentialsInvalidFormat",
     "OpenQXAccountCredentialsInvalidToken",
     "OpenQXAccountCredentialsInvalidUrl",
     "OpenQXAccountCredentialsNotFound",
     "OpenQXAccountError",
+    "OpenQXAccountMultipleCredentialsFound",
+    "OpenQXAccountValueError",
+    "OpenQXApiError",
     "OpenQXBackendApiError",
     "OpenQXBackendApiProtocolError",
     "OpenQXBackendError",
@@ -70,10 +88,12 @@ __all__ = [
     "OpenQXJobTimeoutError",
     "OpenQXManagedResultDataNotAvailable",
     "OpenQXNotAuthorizedError",
+    "OpenQXProviderError",
     "OpenQXRuntimeError",
     "RuntimeInvalidStateError",
     "RuntimeJobFailureError",
     "RuntimeJobNotFound",
+    "RequestsApiError",
 ]
 
 
@@ -126,6 +146,22 @@ class OpenQXAccountCredentialsInvalidUrl(OpenQXAccountError):
     """The URL does not point to an openqx server."""
 
 
+class OpenQXAccountCredentialsInvalidFormat(OpenQXAccountError):
+    """The stored credentials are not in a valid format."""
+
+
+class OpenQXAccountMultipleCredentialsFound(OpenQXAccountError):
+    """Several different credentials were found; it is unclear which to use."""
+
+
+class OpenQXProviderError(OpenQXAccountError):
+    """No single instance of the account matches the given hub, group and project."""
+
+
+class OpenQXAccountValueError(OpenQXError):
+    """A value given for the account (hub, group, project) is not valid."""
+
+
 # --- backends -------------------------------------------------------------------------
 
 
@@ -155,6 +191,11 @@ class OpenQXInputValueError(OpenQXError, ValueError):
 
 class OpenQXNotAuthorizedError(OpenQXError):
     """The account is not authorized to use this service."""
+
+
+class OpenQXApiError(OpenQXError):
+    """An error occurred in the experiment service (kept for the seed's family; openqx has no
+    experiment service, so nothing raises it)."""
 
 
 # --- jobs -----------------------------------------------------------------------------
@@ -243,3 +284,7 @@ class ApiError(OpenQXError):
         **kwargs: Any,
     ) -> None:
         super().__init__(*message, status_code=status_code, code=code, **kwargs)
+
+
+class RequestsApiError(ApiError):
+    """A request to the server got no usable answer (connection refused, timeout, proxy)."""

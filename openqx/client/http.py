@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import functools
 import json
+import ssl
 import time
 import typing
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from importlib import metadata
 from typing import Any, Literal, TypeVar
@@ -32,6 +33,7 @@ __all__ = [
     "ApiClient",
     "Context",
     "client_info",
+    "proxy_mounts",
     "user_agent",
 ]
 
@@ -68,6 +70,63 @@ def user_agent() -> str:
     return f"openqx-client/{info['version']} qiskit/{info['qiskit']} python-httpx"
 
 
+def proxy_mounts(
+    proxies: Mapping[str, Any] | None, verify: bool | ssl.SSLContext = True
+) -> dict[str, httpx.BaseTransport] | None:
+    """Turn the seed's ``proxies`` into ``httpx`` mounts (one proxy transport per URL pattern).
+
+    Args:
+        proxies: ``{"urls": {"http": URL, "https": URL, "http://host": URL}}`` as the seed took
+            it (a plain ``{"http": URL}`` mapping is accepted too); ``None`` for no proxy.
+
+    Returns:
+        The mounts, or ``None`` for no proxy.
+
+    Raises:
+        OpenQXAccountError: the mapping is malformed or asks for NTLM authentication.
+    """
+    if not proxies:
+        return None
+    if not isinstance(proxies, Mapping):
+        raise exc.OpenQXAccountError("proxies needs to be a dict such as {'urls': {'https': URL}}.")
+    if proxies.get("username_ntlm") or proxies.get("password_ntlm"):
+        raise exc.OpenQXAccountError(
+            "NTLM proxy authentication is not supported; put the user and password in the proxy "
+            "URL instead (http://user:password@proxy:port)."
+        )
+    urls = proxies.get("urls", {} if "urls" in proxies else proxies)
+    if not isinstance(urls, Mapping):
+        raise exc.OpenQXAccountError("proxies['urls'] needs to be a dict of scheme or host: URL.")
+    mounts: dict[str, httpx.BaseTransport] = {}
+    for key, proxy_url in urls.items():
+        if key in ("username_ntlm", "password_ntlm"):
+            continue
+        if not isinstance(key, str) or not isinstance(proxy_url, str) or not proxy_url:
+            raise exc.OpenQXAccountError(f"Invalid proxy entry {key!r}: {proxy_url!r}.")
+        pattern = key if "://" in key else f"{key}://"
+        try:
+            mounts[pattern] = httpx.HTTPTransport(proxy=proxy_url, verify=verify)
+        except (httpx.InvalidURL, ValueError) as error:
+            raise exc.OpenQXAccountError(f"Invalid proxy URL {proxy_url!r}: {error}") from error
+    return mounts or None
+
+
+def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """``verify``: a bool, or the path of a CA bundle (as ``requests`` took it)."""
+    if isinstance(verify, bool):
+        return verify
+    if isinstance(verify, str):
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as error:
+            raise exc.OpenQXAccountError(
+                f"Unable to load the CA bundle {verify!r} given as verify: {error}"
+            ) from error
+    raise exc.OpenQXAccountError(
+        f"verify needs to be a bool or the path of a CA bundle, not {type(verify).__name__}."
+    )
+
+
 class ApiClient:
     """Typed access to the openqx HTTP API v1.
 
@@ -79,9 +138,13 @@ class ApiClient:
         timeout: seconds for connecting and for reading one answer.
         retries: extra attempts after a retryable failure.
         backoff_factor: seconds before the first retry, doubled on each further retry.
+        proxies: proxies for the connection, in the seed's format (``proxy_mounts``).
+        verify: check the server's TLS certificate (``False``: do not; a path: against that
+            CA bundle).
 
     Raises:
         OpenQXAccountCredentialsInvalidUrl: ``url`` is not a valid URL.
+        OpenQXAccountError: ``proxies`` or ``verify`` is not valid.
     """
 
     def __init__(
@@ -93,6 +156,8 @@ class ApiClient:
         timeout: float = DEFAULT_TIMEOUT,
         retries: int = DEFAULT_RETRIES,
         backoff_factor: float = DEFAULT_BACKOFF,
+        proxies: Mapping[str, Any] | None = None,
+        verify: bool | str = True,
     ) -> None:
         base = url.rstrip("/")
         if base.endswith(wire.API_PREFIX):
@@ -102,6 +167,10 @@ class ApiClient:
         self.retries = retries
         self.backoff_factor = backoff_factor
         self._timeout = timeout
+        self.proxies = dict(proxies) if proxies else None
+        self.verify = verify
+        ssl_verify = _ssl_verify(verify)
+        mounts = proxy_mounts(proxies, ssl_verify)
         try:
             self._http = httpx.Client(
                 base_url=base + wire.API_PREFIX,
@@ -111,6 +180,8 @@ class ApiClient:
                     "X-Qx-Client-Application": f"openqx/{client_info()['version']}",
                 },
                 transport=transport,
+                mounts=mounts,
+                verify=ssl_verify,
                 timeout=timeout,
             )
         except httpx.InvalidURL as error:
@@ -547,7 +618,7 @@ def _transport_error(
     error: httpx.HTTPError, context: Context, job_id: str | None
 ) -> exc.OpenQXError:
     """A request that got no answer."""
-    cls = _API_ERROR[context] if context != "account" else exc.ApiError
+    cls = _API_ERROR[context] if context != "account" else exc.RequestsApiError
     url = getattr(getattr(error, "request", None), "url", "")
     return cls(f"Could not reach the openqx server at {url}: {error}", job_id=job_id)
 
