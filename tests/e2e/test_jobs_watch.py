@@ -49,11 +49,13 @@ class _Requests:
 
 
 def _wait_running(job: OpenQXJob, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while job.status() is not JobStatus.RUNNING:
-        assert job.status() not in FINAL, job
-        assert time.monotonic() < deadline, f"{job} never started"
-        time.sleep(0.05)
+    """Block on the job's event stream until it is RUNNING (fails if it ends first)."""
+    for info in job._api.stream_job_status(job.job_id(), timeout=timeout):
+        status = JobStatus[info.status]
+        assert status not in FINAL, job
+        if status is JobStatus.RUNNING:
+            return
+    raise AssertionError(f"{job} never started")
 
 
 @pytest.fixture()
@@ -66,10 +68,39 @@ def busy(provider: AccountProvider) -> Iterator[OpenQXJob]:
     job.wait_for_final_state(timeout=TIMEOUT)
 
 
-def _cancel_later(job: OpenQXJob, delay: float) -> threading.Timer:
-    timer = threading.Timer(delay, job.cancel)
-    timer.start()
-    return timer
+class _CancelAfter:
+    """Cancels ``job`` (from another thread) once it has been called ``count`` times.
+
+    The tests below watch a queued job and need it to be observed a few times before it ends;
+    counting observations instead of waiting on a timer keeps them independent of speed.
+    """
+
+    def __init__(self, job: OpenQXJob, count: int) -> None:
+        self.job, self.count, self.calls = job, count, 0
+        self.thread: threading.Thread | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        self.calls += 1
+        if self.calls == self.count:
+            self.thread = threading.Thread(target=self.job.cancel)
+            self.thread.start()
+
+    def join(self) -> None:
+        assert self.thread is not None, f"only {self.calls} of {self.count} observations"
+        self.thread.join(TIMEOUT)
+
+
+class _CountingOutput(io.StringIO):
+    """A StringIO that calls ``on_write`` for every write containing ``needle``."""
+
+    def __init__(self, needle: str, on_write: _CancelAfter) -> None:
+        super().__init__()
+        self.needle, self.on_write = needle, on_write
+
+    def write(self, text: str) -> int:
+        if self.needle in text:
+            self.on_write()
+        return super().write(text)
 
 
 def _small(
@@ -103,25 +134,29 @@ def test_callbacks_come_from_the_event_stream(provider: AccountProvider, busy: O
     seen: list[tuple[JobStatus, QueueInfo | None]] = []
     paced_seen: list[JobStatus] = []
 
+    # Both wait behind ``busy`` until cancelled (queued cancels take effect at once): the
+    # waiter after its first callback, the paced one after its third.
+    cancel_waiter, cancel_paced = _CancelAfter(waiter, 1), _CancelAfter(paced, 3)
+
     def callback(job_id: str, status: JobStatus, job: OpenQXJob, queue_info: Any = None) -> None:
         assert job_id == waiter.job_id() and job is waiter
         seen.append((status, queue_info))
+        cancel_waiter()
 
     def paced_callback(job_id: str, status: JobStatus, job: OpenQXJob, **kwargs: Any) -> None:
         paced_seen.append(status)
+        cancel_paced()
 
     paced_thread = threading.Thread(
         target=paced.wait_for_final_state,
         kwargs={"timeout": TIMEOUT, "wait": 0.2, "callback": paced_callback},
     )
-    # Both wait behind ``busy`` until they are cancelled (queued cancels take effect at once).
-    timers = [_cancel_later(waiter, 1.5), _cancel_later(paced, 1.5)]
     with _Requests(provider) as requests:
         paced_thread.start()
         waiter.wait_for_final_state(timeout=TIMEOUT, callback=callback)
         paced_thread.join(TIMEOUT)
-    for timer in timers:
-        timer.join()
+    cancel_waiter.join()
+    cancel_paced.join()
     assert waiter.status() is JobStatus.CANCELLED and paced.status() is JobStatus.CANCELLED
     assert busy.status() is JobStatus.RUNNING
     statuses = [status for status, _ in seen]
@@ -148,12 +183,15 @@ def test_polling_is_the_fallback(
     waiter = _small(provider)
     waiter.POLL_INTERVAL = 0.1
     seen: list[JobStatus] = []
-    timer = _cancel_later(waiter, 1.0)
+    cancel = _CancelAfter(waiter, 3)  # after the third poll's callback
+
+    def callback(job_id: str, status: JobStatus, job: OpenQXJob, **kwargs: Any) -> None:
+        seen.append(status)
+        cancel()
+
     with _Requests(provider) as requests:
-        waiter.wait_for_final_state(
-            timeout=TIMEOUT, callback=lambda job_id, status, job, **kw: seen.append(status)
-        )
-    timer.join()
+        waiter.wait_for_final_state(timeout=TIMEOUT, callback=callback, wait=0.1)
+    cancel.join()
     assert waiter.status() is JobStatus.CANCELLED
     assert JobStatus.QUEUED in seen and not FINAL & set(seen), seen
     assert requests.ending(f"/jobs/{waiter.job_id()}/status") >= 3
@@ -252,10 +290,10 @@ def test_queue_position_queue_info_and_monitor(provider: AccountProvider, busy: 
     assert second.cancel() is True
     assert first.queue_position(refresh=True) == 1
 
-    output = io.StringIO()
-    timer = _cancel_later(first, 1.0)
+    cancel = _CancelAfter(first, 3)  # after the third "queued" line is written
+    output = _CountingOutput("queued (1)", cancel)
     job_monitor(first, interval=0.1, output=output)
-    timer.join()
+    cancel.join()
     text = output.getvalue()
     assert text.startswith("\rJob Status: job is queued (1)")
     assert text.count("\rJob Status: job is queued (1)") >= 3  # a live, rewritten line
