@@ -67,7 +67,7 @@ class Service:
         executor: where jobs run.
         catalog: the devices.
         settings: limits, lease and poll intervals, admin token, worker slots.
-        clock: time for the dispatcher and the queue estimates.
+        clock: time for the dispatcher, status streams and queue estimates.
         on_close: called in order after the executor is closed (e.g. ``Database.close``).
         stop_timeout: seconds of ``clock`` that ``close`` gives running jobs to finish.
     """
@@ -113,6 +113,13 @@ class Service:
 
         The service closes the executor and the database when it is closed; if building a
         part fails, what was already opened is closed before the error propagates.
+
+        Args:
+            settings: where the data lives and how jobs run.
+            clock: for the store's stamps and leases, the dispatcher and the estimates.
+
+        Raises:
+            ValueError: settings that cannot work (checked before anything is opened).
         """
         settings.check()
         if not settings.db_url or not settings.blob_url:
