@@ -220,8 +220,12 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
     def cancel(self) -> bool:
         """Ask the server to cancel the job.
 
+        The server stops a running job before it answers, so a ``True`` answer means the job
+        will not complete and ``status()`` reports ``CANCELLED`` from then on.
+
         Returns:
-            Whether the job was cancelled.
+            Whether the job is cancelled (``False`` when it had already finished, or was
+            still being stopped when the server answered).
 
         Raises:
             OpenQXJobApiError: the request failed.
@@ -230,8 +234,11 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
             answer = self._api.cancel_job(self._job_id)
         except exc.OpenQXJobInvalidStateError:
             return False
+        was_final = self._info.status.is_final
         self._info.status = answer.status
-        return answer.cancelled
+        if answer.status.is_final and not was_final:
+            self.refresh()
+        return answer.cancelled and answer.status is JobStatus.CANCELLED
 
     def update_name(self, name: str) -> str:
         """Rename the job.
@@ -459,6 +466,8 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
     def _fetch_result(self, *, partial: bool, quiet: bool) -> Result | None:
         try:
             data = self._api.job_result(self._job_id, partial=partial)
+            # The seed put the submitting client's versions into every result.
+            data.setdefault("client_version", self.client_version)
             return Result.from_dict(data)
         except exc.OpenQXError:
             if quiet:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -42,6 +43,9 @@ STREAM_POLL_SECONDS = 1.0
 STREAM_KEEPALIVE_SECONDS = 15.0
 STREAM_MAX_SECONDS = 3600.0
 """A stream ends after this long; clients reconnect."""
+CANCEL_WAIT_SECONDS = 30.0
+"""How long a cancel request waits for a running job to stop before it answers (real time:
+it bounds how long the request is held)."""
 
 
 def _position(service: Service, record: JobRecord) -> int | None:
@@ -213,23 +217,44 @@ def queue_info(job_id: str, service: ServiceDep, user: CurrentUser) -> QueueInfo
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=CancelAnswer)
-def cancel_job(job_id: str, service: ServiceDep, user: CurrentUser) -> CancelAnswer:
-    """Cancel a queued job at once, or stop a running one."""
-    record = visible_job(service, user, job_id)
+async def cancel_job(job_id: str, service: ServiceDep, user: CurrentUser) -> CancelAnswer:
+    """Cancel a queued job at once; stop a running one and answer once it has stopped.
+
+    ``cancelled`` is true only when the job ends CANCELLED, so a status read right after a
+    true answer is CANCELLED (the seed's meaning). A running job that has not stopped within
+    ``CANCEL_WAIT_SECONDS`` is answered ``cancelled: false`` with its current status; its
+    cancellation stays requested and it still ends CANCELLED.
+    """
+    record = await run_in_threadpool(visible_job, service, user, job_id)
     if record.status.is_final:
         return CancelAnswer(
             cancelled=record.status is JobStatus.CANCELLED,
             status=record.status,
             message=f"Job {job_id} is already {record.status.value}.",
         )
-    updated = service.store.request_cancel(job_id)
-    service.job_changed(job_id)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + CANCEL_WAIT_SECONDS
+    with service.events.subscribe(job_id) as changed:
+        changed.clear()
+        updated = await run_in_threadpool(service.store.request_cancel, job_id)
+        service.job_changed(job_id)
+        while not updated.status.is_final and loop.time() < deadline:
+            # Woken by the dispatcher's change; re-read now and then for other replicas.
+            await wait_for_event(changed, min(STREAM_POLL_SECONDS, deadline - loop.time()))
+            changed.clear()
+            updated = await run_in_threadpool(service.store.get_job, job_id)
     if updated.status is JobStatus.CANCELLED:
         return CancelAnswer(cancelled=True, status=updated.status, message="Job cancelled.")
+    if updated.status.is_final:
+        return CancelAnswer(
+            cancelled=False,
+            status=updated.status,
+            message=f"Job {job_id} ended {updated.status.value} before it could be stopped.",
+        )
     return CancelAnswer(
-        cancelled=True,
+        cancelled=False,
         status=updated.status,
-        message="Cancellation requested; the run is being stopped.",
+        message="Cancellation requested; the job is still stopping and will end CANCELLED.",
     )
 
 
