@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 from datetime import datetime
 from enum import Enum
@@ -264,6 +265,9 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             use_measure_esp: use ESP readout for terminal measurements.
             live_data_enabled: ask for live data.
             **run_config: more run options, forwarded with a warning when unknown.
+                ``qobj_header`` (the seed's name) stands for ``header`` when that is not
+                given; ``noise_model`` (a qiskit-aer ``NoiseModel`` or its dict) is accepted
+                by simulators only.
 
         Returns:
             The submitted job.
@@ -274,6 +278,13 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             OpenQXBackendApiError: the submission failed.
         """
         circuit_list = self._circuit_list(circuits)
+        if "qobj_header" in run_config:
+            qobj_header = run_config.pop("qobj_header")
+            if header is not None and qobj_header is not None:
+                raise exc.OpenQXBackendValueError(
+                    "Give header or qobj_header (its old name), not both."
+                )
+            header = qobj_header if header is None else header
         try:
             run_options.validate_job_name(job_name)
             run_options.validate_job_tags(job_tags)
@@ -343,9 +354,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
                 "schedule_los is not supported: pulse schedules are not supported."
             )
         if config.get("noise_model") is not None:
-            raise exc.OpenQXBackendValueError(
-                "noise_model is not supported: the server simulates the device's own noise."
-            )
+            config = {**config, "noise_model": _noise_model_dict(config["noise_model"])}
         values = {key: value for key, value in config.items() if value is not None}
         conf = self.configuration_dict()
         try:
@@ -354,8 +363,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             raise exc.OpenQXBackendValueError(str(error)) from error
         for note in notes:
             warnings.warn(note, UserWarning, stacklevel=4)
-        if values.get("use_measure_esp") is None and not self.simulator:
-            values["use_measure_esp"] = bool(conf.get("measure_esp_enabled", False))
+        values["use_measure_esp"] = run_options.use_measure_esp_default(values, conf)
         if "meas_level" in values:
             values["meas_level"] = int(getattr(values["meas_level"], "value", values["meas_level"]))
         if "meas_return" in values:
@@ -431,6 +439,24 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
 
 OpenQXSimulator = OpenQXBackend
 """Simulators are ``OpenQXBackend`` instances whose ``simulator`` flag is set."""
+
+
+def _noise_model_dict(noise_model: Any) -> dict[str, Any]:
+    """A ``NoiseModel`` (anything with ``to_dict``) or its dict, as JSON-safe data."""
+    if isinstance(noise_model, dict):
+        data: Any = noise_model
+    elif callable(getattr(noise_model, "to_dict", None)):
+        data = noise_model.to_dict(serializable=True)
+    else:
+        raise exc.OpenQXBackendValueError(
+            "noise_model needs to be a qiskit_aer NoiseModel or its dict, not "
+            f"{type(noise_model).__name__}."
+        )
+    try:
+        decoded: dict[str, Any] = json.loads(json.dumps(data, allow_nan=False))
+    except (TypeError, ValueError) as error:
+        raise exc.OpenQXBackendValueError(f"noise_model cannot be sent as JSON: {error}") from error
+    return decoded
 
 
 def _serialize_binds(binds: Any, circuits: list[QuantumCircuit]) -> list[dict[str, float]]:

@@ -85,7 +85,8 @@ class BackendService:
         descending: bool = True,
         db_filter: dict[str, Any] | None = None,
     ) -> list[OpenQXJob]:
-        """Return jobs matching the filters.
+        """Return circuit jobs matching the filters (runtime jobs are listed by
+        ``provider.runtime.jobs()``, as in the seed).
 
         Args:
             limit: how many jobs; ``None`` or 0 for all.
@@ -120,6 +121,7 @@ class BackendService:
             experiment_id=experiment_id,
             descending=descending,
             db_filter=db_filter,
+            kind="circuits",
         )
         api = self._provider.api_client
         return [self._job(info) for info in job_query.iter_job_infos(api, query, limit)]
@@ -150,6 +152,7 @@ class BackendService:
             job_tags_operator=job_tags_operator,
             descending=descending,
             ids_only=True,
+            kind="circuits",
         )
         api = self._provider.api_client
         return [info.id for info in job_query.iter_job_infos(api, query, limit)]

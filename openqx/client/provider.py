@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
 
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 
@@ -26,6 +26,11 @@ class AccountProvider:
         api_client: the API client holding the server URL and token.
         instance: the ``hub/group/project`` instance jobs are submitted under.
     """
+
+    backend_class: ClassVar[type[OpenQXBackend]] = OpenQXBackend
+    """The class of the device backends this provider hands out."""
+    simulator_class: ClassVar[type[OpenQXBackend]] = OpenQXBackend
+    """The class of the simulator backends (``openqx.compat.ibmq`` uses its own classes)."""
 
     def __init__(self, api_client: ApiClient, instance: str | None = None) -> None:
         self.api_client = api_client
@@ -56,7 +61,9 @@ class AccountProvider:
     def _catalog(self) -> dict[str, OpenQXBackend]:
         if self._backends is None:
             self._backends = {
-                summary.name: OpenQXBackend(self, self.api_client, summary)
+                summary.name: (self.simulator_class if summary.simulator else self.backend_class)(
+                    self, self.api_client, summary
+                )
                 for summary in self.api_client.backends()
             }
         return self._backends
@@ -72,6 +79,7 @@ class AccountProvider:
         simulator: bool | None = None,
         operational: bool | None = None,
         filters: Callable[[OpenQXBackend], bool] | None = None,
+        input_allowed: str | Sequence[str] | None = None,
         **kwargs: Any,
     ) -> list[OpenQXBackend]:
         """Return the backends matching every filter.
@@ -82,8 +90,12 @@ class AccountProvider:
             simulator: only simulators (``True``) or only devices (``False``).
             operational: only operational (or non-operational) backends.
             filters: a callable applied last.
+            input_allowed: ``"job"``, ``"runtime"`` or a list of them: the backend's
+                configuration ``input_allowed`` must contain every one.
             **kwargs: matched against the catalog entry, then the configuration, then the
-                status of each backend.
+                status of each backend. Where the backend's value is a list, a list filter
+                matches when the backend's list contains all its items and a single value
+                when the list contains it; other values compare equal.
 
         Returns:
             The matching backends.
@@ -97,6 +109,9 @@ class AccountProvider:
             found = [b for b in found if b.summary.simulator == simulator]
         if operational is not None:
             found = [b for b in found if b.summary.operational == operational]
+        if input_allowed is not None:
+            wanted = [input_allowed] if isinstance(input_allowed, str) else list(input_allowed)
+            found = [b for b in found if _matches(b, "input_allowed", wanted)]
         for key, value in kwargs.items():
             found = [b for b in found if _matches(b, key, value)]
         if filters is not None:
@@ -159,9 +174,19 @@ class AccountProvider:
 def _matches(backend: OpenQXBackend, key: str, value: Any) -> bool:
     summary = backend.summary
     if key in type(summary).model_fields:
-        return bool(getattr(summary, key) == value)
+        return _filter_matches(getattr(summary, key), value)
     configuration = backend.configuration_dict()
     if key in configuration:
-        return bool(configuration[key] == value)
+        return _filter_matches(configuration[key], value)
     status = backend.status()
-    return bool(getattr(status, key, object()) == value)
+    return _filter_matches(getattr(status, key, object()), value)
+
+
+def _filter_matches(actual: Any, wanted: Any) -> bool:
+    """A list value contains the wanted item(s) (the seed's ``input_allowed`` rule); other
+    values compare equal."""
+    if isinstance(actual, list | tuple):
+        if isinstance(wanted, list | tuple):
+            return actual == wanted or all(item in actual for item in wanted)
+        return wanted in actual
+    return bool(actual == wanted)

@@ -43,8 +43,10 @@ def build_job_query(
     descending: bool = True,
     db_filter: dict[str, Any] | None = None,
     ids_only: bool = False,
+    kind: wire.JobKind | None = None,
 ) -> wire.JobQuery:
-    """Validate ``jobs()`` filters and return the first-page query.
+    """Validate ``jobs()`` filters and return the first-page query (``kind``: only circuit
+    or only runtime jobs).
 
     Raises:
         OpenQXBackendValueError: a filter value is not valid.
@@ -97,6 +99,7 @@ def build_job_query(
         descending=bool(descending),
         db_filter=db_filter,
         ids_only=ids_only,
+        kind=kind,
     )
 
 

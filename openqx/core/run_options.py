@@ -24,6 +24,9 @@ __all__ = [
     "MAX_TAG_LENGTH",
     "MAX_TAGS",
     "MEAS_RETURN_VALUES",
+    "SIMULATOR_METHODS",
+    "SIMULATOR_PRECISIONS",
+    "use_measure_esp_default",
     "validate_job_name",
     "validate_job_tags",
     "validate_run_options",
@@ -62,10 +65,24 @@ KNOWN_RUN_OPTIONS = frozenset(
         "seed_simulator",
         "noise_model",
         "method",
+        "precision",
         "dynamic",
     }
 )
 """Run option names the service understands; any other key draws a warning."""
+
+SIMULATOR_METHODS = (
+    "automatic",
+    "statevector",
+    "density_matrix",
+    "matrix_product_state",
+    "stabilizer",
+    "extended_stabilizer",
+)
+"""Aer methods a simulator job may ask for with ``method`` (``unitary`` and ``superop`` give no
+counts)."""
+SIMULATOR_PRECISIONS = ("single", "double")
+"""Accepted ``precision`` values on simulators."""
 
 _US = 1e-6  # seconds per microsecond
 _GHZ = 1e9  # hertz per gigahertz
@@ -200,6 +217,7 @@ def validate_run_options(options: Mapping[str, Any], configuration: Mapping[str,
     _check_rep_time(given, configuration)
     _check_meas(given, configuration)
     _check_esp(given, configuration)
+    _check_simulator_options(given, configuration, warnings)
     for key, range_key in (("qubit_lo_freq", "qubit_lo_range"), ("meas_lo_freq", "meas_lo_range")):
         if key in given:
             _check_lo(key, given[key], configuration.get(range_key))
@@ -297,6 +315,44 @@ def _check_esp(given: Mapping[str, Any], configuration: Mapping[str, Any]) -> No
             "ESP readout not supported on this device. Set use_measure_esp to False or "
             "leave it unset."
         )
+
+
+def use_measure_esp_default(options: Mapping[str, Any], configuration: Mapping[str, Any]) -> bool:
+    """The ``use_measure_esp`` a job records: the value given, else the backend's
+    ``measure_esp_enabled`` (``False`` when absent, simulators included), as the seed did."""
+    value = options.get("use_measure_esp")
+    if value is None:
+        return bool(configuration.get("measure_esp_enabled", False))
+    return bool(value)
+
+
+def _check_simulator_options(
+    given: Mapping[str, Any], configuration: Mapping[str, Any], warnings: list[str]
+) -> None:
+    """``noise_model``, ``method`` and ``precision``: simulator options (the seed's
+    ``IBMQSimulator`` ``backend_options``). The noise model's content is checked by the server
+    (``openqx.devices.user_noise``); here only its place and type."""
+    simulator = bool(configuration.get("simulator", False))
+    if "noise_model" in given:
+        if not simulator:
+            raise ValueError(
+                "noise_model is accepted by simulators only: an emulated device runs with "
+                "the noise of its own calibration."
+            )
+        if not isinstance(given["noise_model"], Mapping):
+            raise ValueError(
+                "noise_model needs to be a qiskit_aer NoiseModel or its dict "
+                "(NoiseModel.to_dict(serializable=True))."
+            )
+    for key, allowed in (("method", SIMULATOR_METHODS), ("precision", SIMULATOR_PRECISIONS)):
+        if key not in given:
+            continue
+        if not simulator:
+            warnings.append(f"{key} is chosen by the service on emulated devices; it is ignored.")
+        elif given[key] not in allowed:
+            raise ValueError(
+                f"{key} {given[key]!r} is not supported; use one of {', '.join(allowed)}."
+            )
 
 
 def _check_lo(key: str, value: object, ranges: object) -> None:
