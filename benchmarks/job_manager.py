@@ -15,6 +15,7 @@ import time
 from qiskit import QuantumCircuit, transpile
 
 from openqx.client import exceptions as exc
+from openqx.client.backend import OpenQXBackend
 
 
 def circuits(count: int) -> list[QuantumCircuit]:
@@ -29,7 +30,9 @@ def circuits(count: int) -> list[QuantumCircuit]:
     return out
 
 
-def one_job_per_circuit(backend, isa: list[QuantumCircuit], shots: int) -> list[dict[str, int]]:
+def one_job_per_circuit(
+    backend: OpenQXBackend, isa: list[QuantumCircuit], shots: int
+) -> list[dict[str, int]]:
     """Submit every circuit as its own job (waiting on the job limit), then collect."""
     jobs = []
     for circuit in isa:
@@ -54,10 +57,11 @@ def main() -> None:
 
     from qiskit_aer import AerSimulator
 
-    from openqx.client import JobManager
-    from openqx.embedded import start_local
+    from openqx.client import JobManager, OpenQX
+    from openqx.embedded import EmbeddedServer
 
-    provider = start_local(executor="local", workers=1)
+    server = EmbeddedServer(executor="local", workers=1).start()
+    provider = OpenQX.enable_account(server.token, url=server.url)
     backend = provider.get_backend("simulator_statevector")
     isa = transpile(circuits(args.circuits), backend)
     aer = AerSimulator()
@@ -92,7 +96,7 @@ def main() -> None:
         f"one backend.run per circuit : {per_circuit:8.2f} s   {per_circuit / direct:8.1f}x "
         f"direct, {per_circuit / managed:.1f}x the job manager"
     )
-    provider.embedded_server.stop()
+    server.stop()
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from openqx.core.status import JobStatus  # noqa: E402
 from openqx.core.wire import JobQuery  # noqa: E402
 from openqx.store import queries as q  # noqa: E402
 from openqx.store.database import Database  # noqa: E402
@@ -200,7 +201,7 @@ def explain(db: Database, store: SqlJobStore, user: UserRecord) -> None:
         ("latest", JobQuery(limit=10)),
         ("cursor", JobQuery(limit=10, cursor=cursor)),
         ("tags AND", JobQuery(limit=10, tags=["tag3", "tag4"], tags_operator="AND")),
-        ("status", JobQuery(limit=10, status=["QUEUED"])),
+        ("status", JobQuery(limit=10, status=[JobStatus.QUEUED])),
     ]:
         stmt = q.search_jobs(
             query, user.id, decode_cursor(query.cursor) if query.cursor else None, 10

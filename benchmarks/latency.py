@@ -13,8 +13,14 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from qiskit import QuantumCircuit, transpile
+
+from openqx.client.backend import OpenQXBackend
+
+if TYPE_CHECKING:
+    from qiskit_aer import AerSimulator
 
 
 def ghz(n: int) -> QuantumCircuit:
@@ -52,7 +58,8 @@ def main() -> None:
     from qiskit_aer import AerSimulator
     from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
-    from openqx.embedded import start_local
+    from openqx.client import OpenQX
+    from openqx.embedded import EmbeddedServer
 
     circuit = ghz(5)
     ideal_aer = AerSimulator()
@@ -60,7 +67,8 @@ def main() -> None:
     ideal_isa = transpile(circuit, ideal_aer)
     noisy_isa = transpile(circuit, noisy_aer, seed_transpiler=1)
 
-    provider = start_local(executor=args.executor, workers=1)
+    server = EmbeddedServer(executor=args.executor, workers=1).start()
+    provider = OpenQX.enable_account(server.token, url=server.url)
     rows = []
     for label, backend_name, aer, isa in (
         ("ideal", "ibmq_qasm_simulator", ideal_aer, ideal_isa),
@@ -68,10 +76,15 @@ def main() -> None:
     ):
         backend = provider.get_backend(backend_name)
         openqx_isa = transpile(circuit, backend, seed_transpiler=1)
-        direct = timed(lambda aer=aer, isa=isa: aer.run(isa, shots=1024).result(), args.repeats)
-        service = timed(
-            lambda b=backend, c=openqx_isa: b.run(c, shots=1024).result(timeout=120), args.repeats
-        )
+
+        def run_direct(aer: AerSimulator = aer, isa: QuantumCircuit = isa) -> object:
+            return aer.run(isa, shots=1024).result()
+
+        def run_openqx(b: OpenQXBackend = backend, c: QuantumCircuit = openqx_isa) -> object:
+            return b.run(c, shots=1024).result(timeout=120)
+
+        direct = timed(run_direct, args.repeats)
+        service = timed(run_openqx, args.repeats)
         ratio = statistics.median(service) / statistics.median(direct)
         rows.append((label, direct, service, ratio))
 
@@ -79,7 +92,7 @@ def main() -> None:
     for label, direct, service, ratio in rows:
         print(f"{label:12s} direct Aer : {describe(direct)}")
         print(f"{label:12s} openqx     : {describe(service)}   ratio {ratio:5.2f}x")
-    provider.embedded_server.stop()
+    server.stop()
 
 
 if __name__ == "__main__":

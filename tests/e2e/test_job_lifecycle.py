@@ -10,10 +10,12 @@ from qiskit import transpile
 from qiskit.providers import JobStatus
 from qiskit.providers.exceptions import QiskitBackendNotFoundError
 
+from openqx.client.provider import AccountProvider
+from openqx.embedded import EmbeddedServer
 from tests.e2e.circuits import ghz, slow_circuit
 
 
-def test_backends_cover_the_catalog(provider) -> None:
+def test_backends_cover_the_catalog(provider: AccountProvider) -> None:
     names = {b.name for b in provider.backends()}
     assert {
         "ibmq_qasm_simulator",
@@ -30,14 +32,14 @@ def test_backends_cover_the_catalog(provider) -> None:
     assert all(b.num_qubits >= 100 for b in provider.backends(min_num_qubits=100))
 
 
-def test_get_backend_errors(provider) -> None:
+def test_get_backend_errors(provider: AccountProvider) -> None:
     with pytest.raises(QiskitBackendNotFoundError):
         provider.get_backend("no_such_device")
     with pytest.raises(QiskitBackendNotFoundError):
         provider.get_backend(simulator=True)  # several match
 
 
-def test_ideal_ghz_runs_and_comes_back(provider) -> None:
+def test_ideal_ghz_runs_and_comes_back(provider: AccountProvider) -> None:
     backend = provider.get_backend("ibmq_qasm_simulator")
     job = backend.run(transpile(ghz(5), backend), shots=1024, job_name="ideal", seed_simulator=3)
     counts = job.result(timeout=120).get_counts(0)
@@ -46,7 +48,7 @@ def test_ideal_ghz_runs_and_comes_back(provider) -> None:
     assert job.status() is JobStatus.DONE
 
 
-def test_noisy_device_job_with_every_field(provider) -> None:
+def test_noisy_device_job_with_every_field(provider: AccountProvider) -> None:
     backend = provider.get_backend("fake_manila")
     circuit = transpile(ghz(3), backend, seed_transpiler=11)
     job = backend.run(
@@ -76,7 +78,7 @@ def test_noisy_device_job_with_every_field(provider) -> None:
     assert again.backend().name == "fake_manila"
 
 
-def test_cancel_a_queued_job(provider) -> None:
+def test_cancel_a_queued_job(provider: AccountProvider) -> None:
     backend = provider.get_backend("simulator_statevector")
     busy = backend.run(slow_circuit(), shots=10)
     queued = backend.run(transpile(ghz(2), backend), shots=10)
@@ -90,7 +92,9 @@ def test_cancel_a_queued_job(provider) -> None:
     busy.wait_for_final_state(timeout=60)
 
 
-def test_job_limit_is_enforced_and_stores_nothing(provider, server) -> None:
+def test_job_limit_is_enforced_and_stores_nothing(
+    provider: AccountProvider, server: EmbeddedServer
+) -> None:
     import httpx
 
     from openqx.client.exceptions import OpenQXBackendJobLimitError

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 from qiskit.providers import JobStatus
 
 from openqx.client import RunnerResult
 from openqx.client import exceptions as exc
+from openqx.client.provider import AccountProvider
 from tests.e2e.circuits import ghz
 
 IDEAL = {"000": 0.5, "111": 0.5}
@@ -20,7 +22,7 @@ def hellinger(p: dict[str, float], q: dict[str, float]) -> float:
     return math.sqrt(total / 2)
 
 
-def test_mitigated_ghz3_is_closer_to_ideal(provider) -> None:
+def test_mitigated_ghz3_is_closer_to_ideal(provider: AccountProvider) -> None:
     job = provider.run_circuits(
         ghz(3),
         "fake_manila",
@@ -34,7 +36,8 @@ def test_mitigated_ghz3_is_closer_to_ideal(provider) -> None:
     assert job.status() is JobStatus.DONE
     counts = result.get_counts(0)
     raw = {k.replace(" ", ""): v / 4000 for k, v in counts.items()}
-    quasi = result.get_quasiprobabilities()
+    quasi = result.get_quasiprobabilities(0)
+    assert not isinstance(quasi, list)
     assert quasi.shots == 4000
     mitigated = quasi.binary_probabilities()
     assert all(len(key) == 3 for key in mitigated)
@@ -46,7 +49,7 @@ def test_mitigated_ghz3_is_closer_to_ideal(provider) -> None:
         job.cancel()
 
 
-def test_without_mitigation_there_are_no_quasiprobabilities(provider) -> None:
+def test_without_mitigation_there_are_no_quasiprobabilities(provider: AccountProvider) -> None:
     from qiskit.exceptions import QiskitError
 
     result = provider.run_circuits([ghz(2), ghz(3)], "fake_manila", shots=100).result(timeout=240)
@@ -65,12 +68,14 @@ def test_without_mitigation_there_are_no_quasiprobabilities(provider) -> None:
         (None, {"not_an_option": 1}, "not_an_option"),
     ],
 )
-def test_bad_inputs_client_side(provider, circuits, kwargs, match) -> None:
+def test_bad_inputs_client_side(
+    provider: AccountProvider, circuits: list[Any] | None, kwargs: dict[str, Any], match: str
+) -> None:
     with pytest.raises(exc.OpenQXInputValueError, match=match):
         provider.run_circuits([ghz(3)] if circuits is None else circuits, "fake_manila", **kwargs)
 
 
-def test_bad_inputs_server_side(provider) -> None:
+def test_bad_inputs_server_side(provider: AccountProvider) -> None:
     # Out of range for a 5-qubit device: only the server knows the device size.
     with pytest.raises(exc.OpenQXInputValueError, match="out of range"):
         provider.run_circuits(ghz(3), "fake_manila", initial_layout=[0, 1, 9])
