@@ -10,9 +10,11 @@ run or failing every experiment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from openqx.core import errors
+from openqx.devices import user_noise
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.device import Device
 from openqx.execution import aer_cache, results
@@ -37,17 +39,31 @@ def run_experiments(
     shots: int,
     memory: bool = False,
     seed_simulator: int | None = None,
+    simulator_options: Mapping[str, Any] | None = None,
 ) -> Any:
     """Run bound circuits on the device's (cached) simulator and return Aer's ``Result``.
 
+    Args:
+        device: the backend.
+        snapshot_id: the calibration snapshot (emulated devices).
+        experiments: bound circuits.
+        shots: shots per experiment.
+        memory: keep per-shot outcomes.
+        seed_simulator: Aer's seed.
+        simulator_options: on an ideal simulator, the user's ``noise_model`` (a dict),
+            ``method`` and ``precision`` (checked at submission); ignored on devices.
+
     Raises:
-        ExecutionError: the snapshot is unknown or Aer refused the whole run.
+        ExecutionError: the snapshot is unknown, the noise model does not decode, or Aer
+            refused the whole run.
     """
     active = frozenset() if device.simulator else circuit_tools.active_qubits(experiments)
     try:
         simulator = aer_cache.simulator_for(device, snapshot_id, active)
     except errors.NotFoundError as exc:
         raise ExecutionError(exc.message, "snapshot_not_found") from exc
+    if device.simulator and simulator_options:
+        simulator = _user_simulator(device, simulator_options)
     run_options: dict[str, Any] = {"shots": shots, "memory": memory}
     if seed_simulator is not None:
         run_options["seed_simulator"] = int(seed_simulator)
@@ -57,20 +73,43 @@ def run_experiments(
         raise ExecutionError(f"simulation failed: {exc}", "simulation_failed") from exc
 
 
+_SIMULATOR_OPTIONS = ("noise_model", "method", "precision")
+
+
+def _user_simulator(device: Device, options: Mapping[str, Any]) -> Any:
+    """An uncached Aer simulator for an ideal simulator job with its own noise model, method
+    or precision (the seed's ``IBMQSimulator`` ``backend_options``)."""
+    from qiskit_aer import AerSimulator
+
+    settings: dict[str, Any] = {"method": device.simulation_method or "automatic"}
+    if options.get("method") is not None:
+        settings["method"] = options["method"]
+    if options.get("precision") is not None:
+        settings["precision"] = options["precision"]
+    if options.get("noise_model") is not None:
+        try:
+            settings["noise_model"] = user_noise.noise_model_from_dict(options["noise_model"])
+        except ValueError as exc:
+            raise ExecutionError(str(exc), "bad_noise_model") from exc
+    return AerSimulator(**settings)
+
+
 def run_request(request: ExecutionRequest, catalog: DeviceCatalog | None = None) -> dict[str, Any]:
     """Run one job and return its qiskit ``Result.to_dict()`` JSON.
 
-    ``circuits`` jobs carry QPY; ``options["parameter_binds"]`` (a list of
-    ``{parameter name: value}``) turns m circuits into m × n experiments, circuit-major, named
-    ``<circuit name>-bind<j>``. ``runtime`` jobs go to their program (``circuit-runner``).
+        ``circuits`` jobs carry QPY; ``options["parameter_binds"]`` (a list of
+        ``{parameter name: value}``) turns m circuits into m × n experiments, circuit-major, named
+        ``<circuit name>-bind<j>``. On an ideal simulator, ``options`` ``noise_model``, ``method``
+    and ``precision`` choose the simulator. ``runtime`` jobs go to their program
+    (``circuit-runner``).
 
-    Args:
-        request: the job.
-        catalog: device catalog (default: the process-wide one).
+        Args:
+            request: the job.
+            catalog: device catalog (default: the process-wide one).
 
-    Raises:
-        ExecutionError: the job cannot run (bad payload, unknown backend or snapshot, unbound
-            parameters, every experiment failed).
+        Raises:
+            ExecutionError: the job cannot run (bad payload, unknown backend or snapshot, unbound
+                parameters, every experiment failed).
     """
     if request.kind == "runtime":
         from openqx.execution import circuit_runner
@@ -89,5 +128,10 @@ def run_request(request: ExecutionRequest, catalog: DeviceCatalog | None = None)
         shots=request.shots,
         memory=request.memory,
         seed_simulator=request.options.get("seed_simulator"),
+        simulator_options={
+            key: request.options[key]
+            for key in _SIMULATOR_OPTIONS
+            if request.options.get(key) is not None
+        },
     )
     return results.result_json(result, request)

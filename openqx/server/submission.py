@@ -14,6 +14,7 @@ from openqx.core.ids import new_job_id
 from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.wire import JobSubmission, RuntimeJobSubmission
+from openqx.devices import user_noise
 from openqx.devices.device import Device
 from openqx.devices.validation import check_circuits
 from openqx.server.service import Service
@@ -66,8 +67,15 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
         )
         run_options.validate_shots(shots, configuration)
         warnings = run_options.validate_run_options(body.options, configuration)
+        if body.options.get("noise_model") is not None:
+            user_noise.check_noise_model(body.options["noise_model"], device.num_qubits)
     except (ValueError, TypeError) as exc:
         raise _value_error(exc) from exc
+    # Recorded for every backend, simulators included, as the seed recorded it.
+    options = {
+        **body.options,
+        "use_measure_esp": run_options.use_measure_esp_default(body.options, configuration),
+    }
     if body.memory and not configuration.get("memory", True):
         raise errors.InvalidInputError(f"Backend {device.name!r} does not support memory=True.")
     payload, circuits = decode_circuits(body.qpy)
@@ -95,6 +103,7 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
         shots=shots,
         share_level=body.share_level or "none",
         snapshot_id=snapshot_id,
+        options=options,
     )
 
 

@@ -17,6 +17,9 @@ __all__ = ["router"]
 router = APIRouter(prefix="/backends")
 
 STATUS_ACTIVE = "active"
+INPUT_ALLOWED = ("job", "runtime")
+"""What every backend accepts: circuit jobs and the ``circuit-runner`` runtime program (the
+configuration's ``input_allowed``, which the seed's ``backends(input_allowed=...)`` filters on)."""
 
 
 def _summary(service: Service, device: Device) -> BackendSummary:
@@ -54,8 +57,12 @@ def get_backend(name: str, service: ServiceDep, user: CurrentUser) -> BackendSum
 
 @router.get("/{name}/configuration")
 def configuration(name: str, service: ServiceDep, user: CurrentUser) -> dict[str, Any]:
-    """The backend configuration (IBM ``BackendConfiguration`` JSON)."""
-    return service.catalog.get(name).configuration
+    """The backend configuration (IBM ``BackendConfiguration`` JSON), with ``input_allowed``
+    when the device's own configuration does not say."""
+    configuration = service.catalog.get(name).configuration
+    if "input_allowed" in configuration:
+        return configuration
+    return {**configuration, "input_allowed": list(INPUT_ALLOWED)}
 
 
 @router.get("/{name}/properties")
