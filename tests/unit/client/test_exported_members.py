@@ -19,10 +19,14 @@ def test_client_exports_are_pinned() -> None:
             "ManagedJobSet",
             "ManagedResults",
             "OpenQX",
+            "OpenQXAccountCredentialsInvalidFormat",
             "OpenQXAccountCredentialsInvalidToken",
             "OpenQXAccountCredentialsInvalidUrl",
             "OpenQXAccountCredentialsNotFound",
             "OpenQXAccountError",
+            "OpenQXAccountMultipleCredentialsFound",
+            "OpenQXAccountValueError",
+            "OpenQXApiError",
             "OpenQXBackend",
             "OpenQXBackendApiError",
             "OpenQXBackendApiProtocolError",
@@ -44,9 +48,11 @@ def test_client_exports_are_pinned() -> None:
             "OpenQXJobTimeoutError",
             "OpenQXManagedResultDataNotAvailable",
             "OpenQXNotAuthorizedError",
+            "OpenQXProviderError",
             "OpenQXRuntimeError",
             "OpenQXSimulator",
             "QueueInfo",
+            "RequestsApiError",
             "RuntimeInvalidStateError",
             "RuntimeJobFailureError",
             "RuntimeJob",
@@ -76,20 +82,48 @@ def test_compat_exports_are_pinned() -> None:
         "least_busy",
         "job_monitor",
     } <= names
-    ibmq_errors = {
-        n
-        for n in names
-        if n.startswith("IBMQ")
-        and n.endswith(
-            ("Error", "NotFound", "InvalidToken", "InvalidUrl", "NotAvailable", "UnknownJobSet")
-        )
+    seed_family = {
+        "IBMQError",
+        "IBMQAccountError",
+        "IBMQAccountCredentialsNotFound",
+        "IBMQAccountCredentialsInvalidFormat",
+        "IBMQAccountCredentialsInvalidToken",
+        "IBMQAccountCredentialsInvalidUrl",
+        "IBMQAccountMultipleCredentialsFound",
+        "IBMQProviderError",
+        "IBMQAccountValueError",
+        "IBMQBackendError",
+        "IBMQBackendApiError",
+        "IBMQBackendApiProtocolError",
+        "IBMQBackendValueError",
+        "IBMQBackendJobLimitError",
+        "IBMQInputValueError",
+        "IBMQNotAuthorizedError",
+        "IBMQApiError",
+        "IBMQJobError",
+        "IBMQJobApiError",
+        "IBMQJobFailureError",
+        "IBMQJobInvalidStateError",
+        "IBMQJobTimeoutError",
+        "IBMQJobManagerError",
+        "IBMQJobManagerInvalidStateError",
+        "IBMQJobManagerTimeoutError",
+        "IBMQJobManagerJobNotFound",
+        "IBMQManagedResultDataNotAvailable",
+        "IBMQJobManagerUnknownJobSet",
     }
-    assert len(ibmq_errors) == 23
-    for name in ibmq_errors:
+    assert seed_family <= names
+    for name in seed_family:
         target = getattr(openqx.compat.ibmq, name)
         assert target is getattr(openqx.client, name.replace("IBMQ", "OpenQX", 1))
-    assert openqx.compat.ibmq.IBMQ is openqx.client.OpenQX
-    assert openqx.compat.ibmq.IBMQBackend is openqx.client.OpenQXBackend
+    for name in ("ApiError", "RequestsApiError", "RuntimeJobFailureError", "RuntimeJobNotFound"):
+        assert getattr(openqx.compat.ibmq, name) is getattr(openqx.client, name)
+    assert openqx.compat.ibmq.QiskitRuntimeError is openqx.client.OpenQXRuntimeError
+    # Own classes where the seed's behaviour differs, subclasses of openqx's.
+    assert issubclass(openqx.compat.ibmq.IBMQ, openqx.client.OpenQX)
+    assert issubclass(openqx.compat.ibmq.IBMQBackend, openqx.client.OpenQXBackend)
+    assert issubclass(openqx.compat.ibmq.IBMQSimulator, openqx.compat.ibmq.IBMQBackend)
+    assert issubclass(openqx.compat.ibmq.AccountProvider, openqx.client.AccountProvider)
     assert openqx.compat.ibmq.IBMQJob is openqx.client.OpenQXJob
 
 
@@ -118,3 +152,12 @@ def test_exception_tree() -> None:
     assert str(error) == "boom" and error.job_id == "j1" and error.code == "x"
     assert str(exc.OpenQXJobError()) == "A job error occurred."
     assert exc.ApiError("x").status_code == -1
+    assert issubclass(exc.RequestsApiError, exc.ApiError)
+    assert issubclass(exc.OpenQXProviderError, exc.OpenQXAccountError)
+    for cls in (
+        exc.OpenQXAccountCredentialsInvalidFormat,
+        exc.OpenQXAccountMultipleCredentialsFound,
+    ):
+        assert issubclass(cls, exc.OpenQXAccountError)
+    assert not issubclass(exc.OpenQXAccountValueError, exc.OpenQXAccountError)
+    assert issubclass(exc.OpenQXApiError, exc.OpenQXError)
