@@ -291,6 +291,8 @@ class JobInfo(_Model):
     error: ErrorInfo | None = None
     live_data_enabled: bool | None = None
     client_info: dict[str, str] = Field(default_factory=dict)
+    attempts: int = 0
+    """How many times the job was started (more than 1 after a worker or server died)."""
 
 
 class JobQuery(_Model):

@@ -102,6 +102,7 @@ class Job(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     priority: Mapped[int] = mapped_column(sa.Integer)
+    attempts: Mapped[int] = mapped_column(sa.Integer, server_default="0")
 
     __table_args__ = (
         sa.Index("ix_jobs_created", "created_at", "id"),

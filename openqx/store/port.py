@@ -61,7 +61,8 @@ class JobStore(Protocol):
 
     def claim_next(self, backend: str, worker: str, lease_seconds: float) -> JobRecord | None:
         """Atomically move the next QUEUED job of ``backend`` (priority desc, created asc) to
-        RUNNING with a lease for ``worker`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL)."""
+        RUNNING with a lease for ``worker`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+        counting the attempt (``attempts``; ``RUNNING``/``RUNNING_<n>`` stamped)."""
 
     def backends_with_queued_jobs(self) -> list[str]:
         """Names of backends that have at least one QUEUED job."""
@@ -77,7 +78,16 @@ class JobStore(Protocol):
     def release_jobs(self, job_ids: Sequence[str], worker: str) -> list[str]:
         """Put those of ``job_ids`` that are RUNNING under ``worker``'s lease back to QUEUED
         now (lease cleared), for a dispatcher that stops before they finish; return the ids
-        requeued. A job whose cancellation was requested ends CANCELLED instead."""
+        requeued. The interrupted attempt does not count. A job whose cancellation was
+        requested ends CANCELLED instead."""
+
+    def retry_job(self, job_id: str, worker: str) -> bool:
+        """Put a RUNNING job under ``worker``'s lease back to QUEUED for another attempt (the
+        attempt stays counted); False when it was not so leased or ends CANCELLED."""
+
+    def release_worker_jobs(self, worker: str) -> list[str]:
+        """Put every RUNNING job under ``worker``'s lease back to QUEUED now (a restarted
+        dispatcher of that name); return their ids. Cancel requested: CANCELLED."""
 
     def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
         """Those of ``job_ids`` whose cancellation was requested."""

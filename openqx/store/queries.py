@@ -47,6 +47,7 @@ __all__ = [
     "select_jobs",
     "user_by_token_hash",
     "user_instances",
+    "worker_leases",
 ]
 
 # Declarative ``__table__`` is typed as FromClause; these are Tables.
@@ -117,7 +118,7 @@ def claim_pick(backend: str) -> sa.Select[Any]:
     """The next QUEUED job of ``backend``; on PostgreSQL locked, skipping rows other
     claimers hold (SQLite renders no lock: its write transaction excludes other writers)."""
     return (
-        sa.select(jobs.c.id, jobs.c.time_per_step)
+        sa.select(jobs.c.id, jobs.c.time_per_step, jobs.c.attempts)
         .where(jobs.c.backend == backend, jobs.c.status == _QUEUED)
         .order_by(*_claim_order())
         .limit(1)
@@ -139,7 +140,7 @@ def expired_leases(now: datetime) -> sa.Select[Any]:
     """RUNNING jobs whose lease ended before ``now`` (with their cancel flag), locked on
     PostgreSQL so a finish or cancel racing with the requeue waits for it."""
     return (
-        sa.select(jobs.c.id, jobs.c.cancel_requested, jobs.c.time_per_step)
+        sa.select(jobs.c.id, jobs.c.cancel_requested, jobs.c.time_per_step, jobs.c.attempts)
         .where(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_expires_at < now)
         .with_for_update()
     )
@@ -149,12 +150,22 @@ def leased_jobs(job_ids: Sequence[str], worker: str) -> sa.Select[Any]:
     """Those of ``job_ids`` that are RUNNING under ``worker``'s lease (with their cancel
     flag), locked on PostgreSQL like ``expired_leases``."""
     return (
-        sa.select(jobs.c.id, jobs.c.cancel_requested, jobs.c.time_per_step)
+        sa.select(jobs.c.id, jobs.c.cancel_requested, jobs.c.time_per_step, jobs.c.attempts)
         .where(
             jobs.c.id.in_(list(job_ids)),
             jobs.c.status == JobStatus.RUNNING.value,
             jobs.c.lease_owner == worker,
         )
+        .with_for_update()
+    )
+
+
+def worker_leases(worker: str) -> sa.Select[Any]:
+    """Every RUNNING job under ``worker``'s lease (with its cancel flag), locked on
+    PostgreSQL like ``expired_leases``: what a restarted dispatcher of that name held."""
+    return (
+        sa.select(jobs.c.id, jobs.c.cancel_requested, jobs.c.time_per_step, jobs.c.attempts)
+        .where(jobs.c.status == JobStatus.RUNNING.value, jobs.c.lease_owner == worker)
         .with_for_update()
     )
 

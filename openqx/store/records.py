@@ -100,6 +100,9 @@ class JobRecord:
     started_at: datetime | None
     finished_at: datetime | None
     priority: int
+    attempts: int
+    """How many times the job was started (claimed): 1 on its first run, one more for each
+    retry after its worker or server died; a stop that hands it back does not count."""
 
 
 NEW_JOB_FIELDS = frozenset(f.name for f in dataclasses.fields(NewJob))

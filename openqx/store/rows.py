@@ -69,6 +69,7 @@ def new_job_values(job: NewJob, now: datetime) -> dict[str, Any]:
         updated_at=now,
         time_per_step=steps_to_json(dict.fromkeys(("CREATING", "VALIDATING", "QUEUED"), now)),
         cancel_requested=False,
+        attempts=0,
     )
     return values
 

@@ -43,9 +43,15 @@ from openqx.store.rows import (
     user_record,
 )
 
-__all__ = ["SqlJobStore"]
+__all__ = ["SqlJobStore", "running_step"]
 
 _jobs = q.jobs
+
+
+def running_step(attempt: int) -> str:
+    """The ``time_per_step`` key stamped when attempt ``attempt`` (1-based) starts:
+    ``RUNNING`` for the first, ``RUNNING_2``, ``RUNNING_3``... for retries."""
+    return "RUNNING" if attempt <= 1 else f"RUNNING_{attempt}"
 
 
 def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str]:
@@ -253,6 +259,7 @@ class SqlJobStore:
             picked = conn.execute(q.claim_pick(backend)).first()
             if picked is None:
                 return None
+            attempt = int(picked.attempts or 0) + 1
             conn.execute(
                 sa.update(_jobs)
                 .where(_jobs.c.id == picked.id)
@@ -263,7 +270,8 @@ class SqlJobStore:
                     started_at=at,
                     updated_at=at,
                     cancel_requested=False,
-                    time_per_step=_stamp(picked.time_per_step, "RUNNING", at),
+                    attempts=attempt,
+                    time_per_step=_stamp(picked.time_per_step, running_step(attempt), at),
                 )
             )
             return self._job(conn, picked.id)
@@ -316,26 +324,57 @@ class SqlJobStore:
             return []
         at = self.clock.now()
         with self._transaction(write=True) as conn:
-            return self._release(conn, q.leased_jobs(job_ids, worker), at)
+            return self._release(conn, q.leased_jobs(job_ids, worker), at, refund=True)
 
-    def _release(self, conn: sa.Connection, leased: sa.Select[Any], at: datetime) -> list[str]:
+    def retry_job(self, job_id: str, worker: str) -> bool:
+        """Put a RUNNING job leased by ``worker`` back to QUEUED for another attempt (its
+        worker died); the attempt stays counted. False (nothing changed) when the job is not
+        RUNNING under that lease, or ends CANCELLED because a cancel was requested."""
+        at = self.clock.now()
+        with self._transaction(write=True) as conn:
+            return bool(self._release(conn, q.leased_jobs([job_id], worker), at))
+
+    def release_worker_jobs(self, worker: str) -> list[str]:
+        """Put every RUNNING job leased by ``worker`` back to QUEUED at once and return their
+        ids: a dispatcher restarting under a stable name takes back what its previous run
+        held, without waiting for the leases to expire. Cancel requested: CANCELLED."""
+        at = self.clock.now()
+        with self._transaction(write=True) as conn:
+            return self._release(conn, q.worker_leases(worker), at)
+
+    def _release(
+        self, conn: sa.Connection, leased: sa.Select[Any], at: datetime, *, refund: bool = False
+    ) -> list[str]:
         """Clear the lease of the RUNNING jobs ``leased`` selects (rows locked): QUEUED again,
-        or CANCELLED when a cancel was requested. Returns the ids put back in the queue."""
+        or CANCELLED when a cancel was requested. Returns the ids put back in the queue.
+        ``refund``: the interrupted attempt does not count (a stop, not a failure)."""
         requeued: list[str] = []
         for row in conn.execute(leased).all():
             final = row.cancel_requested
             status = JobStatus.CANCELLED if final else JobStatus.QUEUED
+            attempts = int(row.attempts or 0)
+            steps = row.time_per_step
+            if refund and not final and attempts > 0:
+                steps = steps_to_json(
+                    {
+                        step: when
+                        for step, when in steps_from_json(steps).items()
+                        if step != running_step(attempts) or attempts == 1
+                    }
+                )
+                attempts -= 1
             conn.execute(
                 sa.update(_jobs)
                 .where(_jobs.c.id == row.id)
                 .values(
+                    attempts=attempts,
                     status=status.value,
                     lease_owner=None,
                     lease_expires_at=None,
                     started_at=None,
                     updated_at=at,
                     finished_at=at if final else None,
-                    time_per_step=_stamp(row.time_per_step, status.value, at),
+                    time_per_step=_stamp(steps, status.value, at),
                 )
             )
             if not final:

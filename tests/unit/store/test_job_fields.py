@@ -76,7 +76,7 @@ def test_job_info_copies_shared_fields_and_words_the_rest() -> None:
         program_id="circuit-runner", created_at=at, updated_at=at, num_circuits=2, shots=5,
         memory=True, header={"a": 1}, options={"o": [1]}, payload_key="k",
         error_code="c", error_message="m", live_data_enabled=False, client_info={"q": "1"},
-        cancel_requested=False, priority=0,
+        cancel_requested=False, priority=0, attempts=2,
         time_per_step={"RUNNING": at + timedelta(seconds=1), "QUEUED": at, "CREATING": at},
     )  # fmt: skip
     record = JobRecord(**values)
