@@ -41,8 +41,11 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedSe
         yield server
 
 
-def run_schemathesis(server: EmbeddedServer, examples: int, seed: int) -> tuple[int, str]:
-    """Run ``schemathesis run`` against ``server``; return its exit status and output."""
+def run_schemathesis(
+    server: EmbeddedServer, examples: int, seed: int, workdir: Path
+) -> tuple[int, str]:
+    """Run ``schemathesis run`` against ``server`` in ``workdir`` (where it keeps its cache);
+    return its exit status and output."""
     command = [
         sys.executable,
         "-m",
@@ -65,7 +68,9 @@ def run_schemathesis(server: EmbeddedServer, examples: int, seed: int) -> tuple[
         *(arg for path in SKIPPED_OPERATIONS for arg in ("--exclude-path", path)),
     ]
     env = {**os.environ, "NO_COLOR": "1", "SCHEMATHESIS_TELEMETRY": "false"}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=3600)
+    done = subprocess.run(
+        command, capture_output=True, text=True, env=env, timeout=3600, cwd=workdir
+    )
     return done.returncode, done.stdout + done.stderr
 
 
@@ -75,8 +80,8 @@ def generated_cases(output: str) -> int:
     return int(found.group(1)) if found else 0
 
 
-def test_no_request_gets_a_server_error(fuzz_server: EmbeddedServer) -> None:
-    status, output = run_schemathesis(fuzz_server, FUZZ_EXAMPLES, FUZZ_SEED)
+def test_no_request_gets_a_server_error(fuzz_server: EmbeddedServer, tmp_path: Path) -> None:
+    status, output = run_schemathesis(fuzz_server, FUZZ_EXAMPLES, FUZZ_SEED, tmp_path)
     cases = generated_cases(output)
     print(f"schemathesis: {cases} cases, seed {FUZZ_SEED}, exit status {status}")
     assert status == 0, output[-6000:]
