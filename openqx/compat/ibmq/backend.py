@@ -35,10 +35,17 @@ class IBMQBackend(OpenQXBackend):
     """A device backend as the seed's scripts use it (``backend.name()``,
     ``backend.provider()``, ``qobj_header=``)."""
 
-    @property
+    _backend_name: BackendName
+
+    @property  # type: ignore[override]
     def name(self) -> BackendName:
         """The backend name; also callable: ``backend.name()``."""
-        return BackendName(self._name)
+        return self._backend_name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        # BackendV2.__init__ assigns the name as a plain attribute.
+        self._backend_name = BackendName(value)
 
 
 class IBMQSimulator(IBMQBackend):

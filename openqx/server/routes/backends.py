@@ -57,12 +57,15 @@ def get_backend(name: str, service: ServiceDep, user: CurrentUser) -> BackendSum
 
 @router.get("/{name}/configuration")
 def configuration(name: str, service: ServiceDep, user: CurrentUser) -> dict[str, Any]:
-    """The backend configuration (IBM ``BackendConfiguration`` JSON), with ``input_allowed``
-    when the device's own configuration does not say."""
+    """The backend configuration (IBM ``BackendConfiguration`` JSON); ``input_allowed`` lists
+    what this service accepts for it, whatever the device's snapshot said."""
     configuration = service.catalog.get(name).configuration
-    if "input_allowed" in configuration:
+    stated = configuration.get("input_allowed")
+    known = list(stated) if isinstance(stated, list) else []
+    allowed = known + [kind for kind in INPUT_ALLOWED if kind not in known]
+    if allowed == stated:
         return configuration
-    return {**configuration, "input_allowed": list(INPUT_ALLOWED)}
+    return {**configuration, "input_allowed": allowed}
 
 
 @router.get("/{name}/properties")
