@@ -27,11 +27,13 @@ import enum
 import logging
 import multiprocessing.connection
 import os
+import pickle
 import signal
 import socket
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import Future
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -46,7 +48,13 @@ logger = logging.getLogger(__name__)
 JOIN_TIMEOUT_S = 5.0
 """How long ``close`` waits for a worker to exit before killing it."""
 
-_Job = tuple[ExecutionRequest, "Future[dict[str, Any]]"]
+FAILED_PASS_PAUSE_S = 0.1
+"""Pause after a dispatch pass failed, before the next one (seconds)."""
+SUPERVISE_INTERVAL_S = 1.0
+"""How often the supervisor checks the dispatch thread (seconds)."""
+
+_Job = tuple[ExecutionRequest, "Future[dict[str, Any]]", bytes]
+"""A request, its future, and the request pickled (once, by ``submit``)."""
 
 
 class ExecutorClosedError(RuntimeError):
@@ -91,7 +99,18 @@ def worker_main(channel: int, lifeline: int) -> None:
             answer = ("error", exc.code, exc.message)
         except Exception as exc:
             answer = ("error", "internal", f"internal error: {type(exc).__name__}: {exc}")
-        conn.send(answer)
+        try:
+            data = pickle.dumps(answer)
+        except Exception as exc:  # e.g. a result too deeply nested to pickle
+            data = pickle.dumps(
+                ("error", "internal", f"the result could not be sent back: {_describe(exc)}")
+            )
+        conn.send_bytes(data)
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception, for a user-facing error."""
+    return f"{type(exc).__name__}: {exc}"
 
 
 def _worker_command(channel: int, lifeline: int) -> list[str]:
@@ -144,7 +163,10 @@ class ProcessExecutor:
 
     Futures stay pending (never "running") until their job ends, so ``future.cancel()``
     always works and goes through ``cancel``. A worker that dies on its own fails its job with
-    ``ExecutionError("worker process died ...")`` and is replaced.
+    ``ExecutionError(code="worker_died")`` and is replaced. A request is pickled by ``submit``
+    (one that cannot be is refused there, ``start_failed``); a pass of the dispatch thread
+    that fails is logged and the thread goes on; a supervisor thread restarts the dispatch
+    thread if it ends anyway, logging why (``restarts`` counts it).
 
     Args:
         workers: number of worker processes (at least 1).
@@ -159,11 +181,12 @@ class ProcessExecutor:
         self._pending: collections.deque[_Job] = collections.deque()
         self._workers: list[_Worker] = [self._start_worker() for _ in range(workers)]
         self._state = _State.OPEN
+        self._thread_error = ""
+        self.restarts = 0
+        """How many times the supervisor restarted the dispatch thread."""
         self._wake_recv, self._wake_send = multiprocessing.connection.Pipe(duplex=False)
-        self._thread = threading.Thread(
-            target=self._dispatch_loop, name="openqx-process-executor", daemon=True
-        )
-        self._thread.start()
+        self._thread = self._start_thread(self._dispatch_loop, "openqx-process-executor")
+        self._supervisor = self._start_thread(self._supervise, "openqx-process-supervisor")
 
     # -- public API -------------------------------------------------------------------------
 
@@ -172,12 +195,19 @@ class ProcessExecutor:
 
         Raises:
             ExecutorClosedError: the executor is closed.
+            ExecutionError: the request cannot be sent to a worker (``start_failed``).
         """
+        try:
+            data = pickle.dumps(request)
+        except Exception as exc:  # e.g. a header nested too deeply to pickle
+            raise ExecutionError(
+                f"the job could not be prepared for a worker: {_describe(exc)}", "start_failed"
+            ) from exc
         future: Future[dict[str, Any]] = Future()
         with self._lock:
             if self._state is _State.CLOSED:
                 raise ExecutorClosedError("the process executor is closed")
-            self._pending.append((request, future))
+            self._pending.append((request, future, data))
         future.add_done_callback(lambda f: self._on_done(request.job_id, f))
         self._wake()
         return future
@@ -244,10 +274,11 @@ class ProcessExecutor:
                 worker.job = None
         for worker in busy:
             worker.kill()
-        for _request, future in pending + running:
-            future.cancel()
+        for job in pending + running:
+            job[1].cancel()
         self._wake()
         self._thread.join(JOIN_TIMEOUT_S * 2)
+        self._supervisor.join(JOIN_TIMEOUT_S)
         for worker in self._workers:
             self._stop(worker)
         self._wake_recv.close()
@@ -299,47 +330,87 @@ class ProcessExecutor:
             worker.join(JOIN_TIMEOUT_S)
         worker.close()
 
-    def _dispatch_loop(self) -> None:
+    def _start_thread(self, target: Any, name: str) -> threading.Thread:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        thread.start()
+        return thread
+
+    def _supervise(self) -> None:
+        """Restart the dispatch thread if it ended while the executor is open (it should
+        not: each pass catches its errors; this is the net under that net)."""
         while True:
+            self._thread.join(SUPERVISE_INTERVAL_S)
             with self._lock:
                 if self._state is _State.CLOSED:
                     return
-                self._assign()
-                # A worker's channel becomes readable with its answer, or at EOF when the
-                # worker exits: that is how a death is noticed. File numbers, not the
-                # connections: a cancel may close a channel (replacing its worker) meanwhile.
-                channels = [self._wake_recv.fileno()]
-                channels += [worker.conn.fileno() for worker in self._workers]
+                if self._thread.is_alive():
+                    continue
+                logger.error(
+                    "executor dispatch thread died; restarting it (%s)",
+                    self._thread_error,
+                    extra={"action": "restart_thread", "thread_name": self._thread.name},
+                )
+                self.restarts += 1
+                self._thread = self._start_thread(self._dispatch_loop, "openqx-process-executor")
+
+    def _dispatch_loop(self) -> None:
+        try:
+            self._dispatch_passes()
+        except BaseException as exc:  # noqa: BLE001 - the thread ends; the supervisor says why
+            self._thread_error = _describe(exc)
+            logger.exception("executor dispatch thread failed", extra={"action": "dispatch"})
+
+    def _dispatch_passes(self) -> None:
+        while True:
             try:
-                multiprocessing.connection.wait(channels, timeout=1.0)
-            except OSError:  # a channel closed while this thread waited on it
-                pass
-            with self._lock:
-                if self._state is _State.CLOSED:  # type: ignore[comparison-overlap]
+                if self._dispatch_pass():
                     return
-                while self._wake_recv.poll():
-                    self._wake_recv.recv_bytes()
-                for worker in list(self._workers):
-                    if worker.conn.poll():  # an answer, or EOF
-                        self._receive(worker)
-                    if not worker.alive():
-                        self._replace(worker)
+            except Exception:  # one bad pass must not end the thread that serves every job
+                logger.exception("executor dispatch pass failed", extra={"action": "dispatch"})
+                time.sleep(FAILED_PASS_PAUSE_S)  # not a hot loop if the failure repeats
+
+    def _dispatch_pass(self) -> bool:
+        """One wait for answers and deaths; True when the executor is closed."""
+        with self._lock:
+            if self._state is _State.CLOSED:
+                return True
+            self._assign()
+            # A worker's channel becomes readable with its answer, or at EOF when the
+            # worker exits: that is how a death is noticed. File numbers, not the
+            # connections: a cancel may close a channel (replacing its worker) meanwhile.
+            channels = [self._wake_recv.fileno()]
+            channels += [worker.conn.fileno() for worker in self._workers]
+        try:
+            multiprocessing.connection.wait(channels, timeout=1.0)
+        except OSError:  # a channel closed while this thread waited on it
+            pass
+        with self._lock:
+            if self._state is _State.CLOSED:  # type: ignore[comparison-overlap]
+                return True
+            while self._wake_recv.poll():
+                self._wake_recv.recv_bytes()
+            for worker in list(self._workers):
+                if worker.conn.poll():  # an answer, or EOF
+                    self._receive(worker)
+                if not worker.alive():
+                    self._replace(worker)
+        return False
 
     def _assign(self) -> None:
         assigned = False
         for worker in self._workers:
             while worker.job is None and self._pending and worker.alive():
-                request, future = self._pending.popleft()
-                if future.done():
+                job = self._pending.popleft()
+                if job[1].done():
                     continue
                 try:
-                    worker.conn.send(request)
+                    worker.conn.send_bytes(job[2])
                 except (OSError, ValueError) as exc:  # broken pipe: the worker is gone
-                    self._pending.appendleft((request, future))
+                    self._pending.appendleft(job)
                     worker.hung_up = True
                     logger.warning("worker unreachable: %s", exc, extra={"action": "dispatch"})
                     break
-                worker.job = (request, future)
+                worker.job = job
                 assigned = True
         if assigned:
             self._lock.notify_all()
@@ -350,6 +421,8 @@ class ProcessExecutor:
         except (EOFError, OSError):
             worker.hung_up = True  # the worker died; _replace handles it
             return
+        except Exception as exc:  # an answer that does not unpickle fails its job only
+            answer = ("error", "internal", f"the worker's answer was unreadable: {_describe(exc)}")
         job, worker.job = worker.job, None
         if job is None:
             return
