@@ -13,10 +13,25 @@ ends a job CANCELLED: a job that finishes within the timeout is recorded as usua
 running at the deadline is handed back to the queue (``JobStore.release_jobs``) for this or
 another service to run, and what its future reports afterwards (an executor that is closed
 cancels it) is ignored. Only a cancel the user asked for ends a job CANCELLED.
+
+One job cannot take the loop down: each step of a job (building its request, submitting it,
+recording its result) that fails ends that job ERROR with the reason, and the loop goes on.
+A supervisor thread restarts the loop thread if it ends anyway, logging why.
+
+Time limits: a job running longer than its backend's limit (``time_limit``) is stopped
+(``executor.cancel``: its worker is killed and replaced) and ends ERROR
+``time_limit_exceeded``. Retries: a job whose worker died (``worker_died``) goes back to the
+queue for a fresh worker until it has been started ``max_attempts`` times, then ends ERROR
+with the reason; a job claimed after ``max_attempts`` starts (its server kept dying under it)
+ends ERROR ``too_many_attempts`` instead of running again. Restarts: ``start`` first puts
+back in the queue the jobs still leased under this dispatcher's name (``worker_id``) by a
+previous run of it that died, so a server restarted under a stable name recovers its jobs at
+once instead of after their lease.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import functools
 import json
@@ -35,10 +50,16 @@ from openqx.store.blobs import BlobStore, job_result_key
 from openqx.store.port import JobStore
 from openqx.store.records import JobRecord
 
-__all__ = ["Dispatcher", "DispatcherState"]
+__all__ = ["DEFAULT_MAX_ATTEMPTS", "WORKER_DIED", "Dispatcher", "DispatcherState", "TimeLimit"]
 
 logger = logging.getLogger(__name__)
 
+SUPERVISE_INTERVAL_SECONDS = 1.0
+"""How often the supervisor checks that the loop thread is alive."""
+DEFAULT_MAX_ATTEMPTS = 3
+"""Starts a job gets before a dying worker or server ends it ERROR (1 = no retry)."""
+WORKER_DIED = "worker_died"
+"""``ExecutionError.code`` of a job whose worker process died under it."""
 HEARTBEAT_FRACTION = 1 / 3
 """Leases are renewed (and expired ones requeued) every lease_seconds × this."""
 DRAIN_POLL_SECONDS = 0.05
@@ -47,6 +68,8 @@ a job that finishes wakes it at once."""
 RUN_MODE = "fairshare"
 
 _Result = dict[str, Any]
+TimeLimit = Callable[[str], float | None]
+"""Backend name → the time limit of its jobs in seconds (``None``: no limit)."""
 
 
 class DispatcherState(enum.Enum):
@@ -69,9 +92,12 @@ class Dispatcher:
         lease_seconds: how long a claim holds without a heartbeat.
         poll_seconds: the loop's wake-up interval when nothing calls ``wake``.
         on_change: called with a job id whenever this dispatcher changes the job.
-        worker_id: the name leases are taken under (default: a random one).
-        clock: heartbeat intervals and the deadline of ``stop`` (the store stamps leases from
-            its own clock).
+        worker_id: the name leases are taken under (default: a random one). A stable name
+            (one per replica) lets ``start`` take back the jobs a dead run of it held.
+        clock: heartbeat intervals, time limits and the deadline of ``stop`` (the store
+            stamps leases from its own clock).
+        time_limit: the time limit of a backend's jobs in seconds (default: none).
+        max_attempts: starts a job gets when its worker or server dies (at least 1).
     """
 
     def __init__(
@@ -86,6 +112,8 @@ class Dispatcher:
         on_change: Callable[[str], None] | None = None,
         worker_id: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
+        time_limit: TimeLimit | None = None,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -95,6 +123,8 @@ class Dispatcher:
         self.poll_seconds = poll_seconds
         self.worker_id = worker_id or f"dispatcher-{uuid.uuid4().hex[:12]}"
         self.clock = clock
+        self.time_limit: TimeLimit = time_limit or (lambda backend: None)
+        self.max_attempts = max(1, max_attempts)
         self._on_change = on_change or (lambda job_id: None)
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -105,7 +135,15 @@ class Dispatcher:
         self._recording: set[str] = set()
         """Jobs whose future completed and whose end is being written to the store."""
         self._cancelling: set[str] = set()
+        self._started: dict[str, _Started] = {}
+        """Attempt number and time limit of each job in ``_inflight``."""
+        self._timed_out: dict[str, float] = {}
+        """Jobs stopped for running past their limit (job id → the limit in seconds)."""
         self._thread: threading.Thread | None = None
+        self._supervisor: threading.Thread | None = None
+        self._thread_error = ""
+        self.restarts = 0
+        """How many times the supervisor restarted the loop thread."""
         self._last_heartbeat: float | None = None
         self.state = DispatcherState.NEW
 
@@ -120,9 +158,54 @@ class Dispatcher:
             if self.state is not DispatcherState.NEW:
                 raise RuntimeError(f"dispatcher is {self.state.value}; it can start only once")
             self.state = DispatcherState.RUNNING
-        self._thread = threading.Thread(target=self._run, name=self.worker_id, daemon=True)
-        self._thread.start()
-        logger.info("dispatcher started", extra={"action": "start_dispatcher"})
+        self._recover()
+        self._thread = self._start_loop()
+        self._supervisor = threading.Thread(
+            target=self._supervise, name=f"{self.worker_id}-supervisor", daemon=True
+        )
+        self._supervisor.start()
+        logger.info(
+            "dispatcher started", extra={"action": "start_dispatcher", "worker": self.worker_id}
+        )
+
+    def _recover(self) -> None:
+        """Requeue the jobs a previous run under this name held when it died."""
+        try:
+            requeued = self.store.release_worker_jobs(self.worker_id)
+        except Exception:
+            logger.exception(
+                "could not take back this dispatcher's jobs; they return when leases expire",
+                extra={"action": "recover_jobs", "worker": self.worker_id},
+            )
+            return
+        for job_id in requeued:
+            logger.warning(
+                "job of a previous run requeued",
+                extra={"action": "recover_jobs", "job_id": job_id, "worker": self.worker_id},
+            )
+            self._notify(job_id)
+
+    def _start_loop(self) -> threading.Thread:
+        thread = threading.Thread(target=self._run, name=self.worker_id, daemon=True)
+        thread.start()
+        return thread
+
+    def _supervise(self) -> None:
+        """Restart the loop thread if it ended before ``stop`` (logging why)."""
+        while not self._stopping.is_set():
+            thread = self._thread
+            if thread is None:
+                return
+            thread.join(SUPERVISE_INTERVAL_SECONDS)
+            if thread.is_alive() or self._stopping.is_set():
+                continue
+            logger.error(
+                "dispatcher loop thread died; restarting it (%s)",
+                self._thread_error or "no exception recorded",
+                extra={"action": "restart_thread", "worker": self.worker_id},
+            )
+            self.restarts += 1
+            self._thread = self._start_loop()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop claiming, give running jobs until ``timeout`` to finish, hand back the rest.
@@ -143,6 +226,8 @@ class Dispatcher:
         deadline = self.clock.monotonic() + timeout
         self._stopping.set()
         self._wake.set()
+        if self._supervisor is not None:
+            self._supervisor.join(max(0.0, deadline - self.clock.monotonic()))
         if self._thread is not None:
             self._thread.join(max(0.0, deadline - self.clock.monotonic()))
         with self._lock:
@@ -158,6 +243,9 @@ class Dispatcher:
             left = sorted(self._inflight)
             self._inflight.clear()
             self._cancelling.difference_update(left)
+            for job_id in left:
+                self._started.pop(job_id, None)
+                self._timed_out.pop(job_id, None)
         if left:
             self._release(left)
         with self._lock:
@@ -189,18 +277,61 @@ class Dispatcher:
         if self._last_heartbeat is None or now - self._last_heartbeat >= interval:
             self._last_heartbeat = now
             self._heartbeat()
+        self._check_time_limits()
         self._check_cancellations()
         self._dispatch()
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
-            # Clear before the pass: a wake-up that lands during the pass is kept.
-            self._wake.clear()
+        try:
+            while not self._stopping.is_set():
+                # Clear before the pass: a wake-up that lands during the pass is kept.
+                self._wake.clear()
+                try:
+                    self.run_once()
+                except Exception:  # keep the loop alive; the store may be briefly unavailable
+                    logger.exception("dispatch pass failed", extra={"action": "dispatch_tick"})
+                self._wake.wait(self.poll_seconds)
+        except BaseException as exc:  # noqa: BLE001 - the thread ends; the supervisor says why
+            self._thread_error = f"{type(exc).__name__}: {exc}"
+            logger.exception("dispatcher loop thread failed", extra={"action": "dispatch_tick"})
+
+    def _check_time_limits(self) -> None:
+        """Stop the jobs running past their time limit (they end ERROR)."""
+        now = self.clock.monotonic()
+        with self._lock:
+            overdue = [
+                (job_id, started.limit or 0.0)
+                for job_id, started in self._started.items()
+                if started.deadline is not None
+                and now >= started.deadline
+                and job_id in self._inflight
+                and job_id not in self._timed_out
+            ]
+            for job_id, limit in overdue:
+                self._timed_out[job_id] = limit
+        for job_id, limit in overdue:
+            logger.warning(
+                "job over its time limit; stopping it",
+                extra={"action": "time_limit", "job_id": job_id, "limit_s": limit},
+            )
             try:
-                self.run_once()
-            except Exception:  # keep the loop alive; the store may be briefly unavailable
-                logger.exception("dispatch pass failed", extra={"action": "dispatch_tick"})
-            self._wake.wait(self.poll_seconds)
+                stopped = self.executor.cancel(job_id)
+            except Exception:
+                logger.exception(
+                    "could not stop a job over its time limit",
+                    extra={"action": "time_limit", "job_id": job_id},
+                )
+                stopped = False
+            if not stopped:
+                # The executor cannot stop it (a thread): end it now, ignore what it reports.
+                with self._lock:
+                    future = self._inflight.pop(job_id, None)
+                    self._started.pop(job_id, None)
+                    self._cancelling.discard(job_id)
+                    self._timed_out.pop(job_id, None)
+                    self._lock.notify_all()
+                if future is not None:
+                    self._finish(job_id, JobStatus.ERROR, error=_time_limit_error(limit))
 
     def _heartbeat(self) -> None:
         with self._lock:
@@ -211,11 +342,13 @@ class Dispatcher:
             logger.warning(
                 "lease expired; job requeued", extra={"action": "requeue_job", "job_id": job_id}
             )
-            self._on_change(job_id)
+            self._notify(job_id)
 
     def _check_cancellations(self) -> None:
         with self._lock:
-            running = [j for j in self._inflight if j not in self._cancelling]
+            running = [
+                j for j in self._inflight if j not in self._cancelling and j not in self._timed_out
+            ]
         if not running:
             return
         for job_id in self.store.cancel_requested(running):
@@ -223,7 +356,13 @@ class Dispatcher:
                 if job_id not in self._inflight:
                     continue
                 self._cancelling.add(job_id)
-            stopped = self.executor.cancel(job_id)
+            try:
+                stopped = self.executor.cancel(job_id)
+            except Exception:
+                logger.exception(
+                    "could not cancel", extra={"action": "cancel_job", "job_id": job_id}
+                )
+                stopped = False
             logger.info(
                 "cancelling running job",
                 extra={"action": "cancel_job", "job_id": job_id, "stopped": stopped},
@@ -250,7 +389,10 @@ class Dispatcher:
         if self._stopping.is_set():  # claimed while stop() began: not ours to run any more
             self._release([record.id])
             return
-        self._on_change(record.id)
+        self._notify(record.id)
+        if record.attempts > self.max_attempts:
+            self._finish(record.id, JobStatus.ERROR, error=_too_many_attempts(record.attempts))
+            return
         try:
             request = ExecutionRequest(
                 job_id=record.id,
@@ -264,15 +406,27 @@ class Dispatcher:
                 options=dict(record.options),
                 program_id=record.program_id,
             )
+            limit = self.time_limit(record.backend)
             future = self.executor.submit(request)
+        except ExecutionError as exc:
+            logger.warning(
+                "job could not start: %s",
+                exc.message,
+                extra={"action": "start_job", "job_id": record.id},
+            )
+            self._finish(record.id, JobStatus.ERROR, error=(exc.code, exc.message))
+            return
         except Exception as exc:
             logger.exception(
                 "job could not start", extra={"action": "start_job", "job_id": record.id}
             )
-            self._finish(record.id, JobStatus.ERROR, error=("start_failed", str(exc)))
+            message = f"The job could not be started: {type(exc).__name__}: {exc}"
+            self._finish(record.id, JobStatus.ERROR, error=("start_failed", message))
             return
+        deadline = None if limit is None else self.clock.monotonic() + limit
         with self._lock:
             self._inflight[record.id] = future
+            self._started[record.id] = _Started(max(1, record.attempts), limit, deadline)
         future.add_done_callback(functools.partial(self._completed, record.id))
 
     # --- completion -----------------------------------------------------------------------
@@ -283,8 +437,19 @@ class Dispatcher:
             del self._inflight[job_id]
             self._recording.add(job_id)
             cancelling = job_id in self._cancelling
+            timed_out = self._timed_out.pop(job_id, None)
+            started = self._started.pop(job_id, None)
         try:
-            self._record(job_id, future, cancelling=cancelling)
+            if timed_out is not None:
+                self._finish(job_id, JobStatus.ERROR, error=_time_limit_error(timed_out))
+            else:
+                self._record(job_id, future, cancelling=cancelling, started=started)
+        except Exception as exc:  # the job ends ERROR; the thread that called us goes on
+            logger.exception(
+                "job result could not be recorded", extra={"action": "record_job", "job_id": job_id}
+            )
+            message = f"The job's result could not be recorded: {type(exc).__name__}: {exc}"
+            self._finish(job_id, JobStatus.ERROR, error=("recording_failed", message))
         finally:
             with self._lock:
                 self._recording.discard(job_id)
@@ -292,7 +457,14 @@ class Dispatcher:
                 self._lock.notify_all()
             self._wake.set()
 
-    def _record(self, job_id: str, future: Future[_Result], *, cancelling: bool) -> None:
+    def _record(
+        self,
+        job_id: str,
+        future: Future[_Result],
+        *,
+        cancelling: bool,
+        started: _Started | None,
+    ) -> None:
         if future.cancelled():
             if cancelling:
                 self._finish(job_id, JobStatus.CANCELLED)
@@ -302,6 +474,9 @@ class Dispatcher:
         try:
             result = future.result()
         except ExecutionError as exc:
+            if exc.code == WORKER_DIED and not cancelling:
+                self._retry_or_fail(job_id, exc, started.attempt if started else 1)
+                return
             self._finish(job_id, JobStatus.ERROR, error=(exc.code, exc.message))
             return
         except Exception as exc:
@@ -312,7 +487,13 @@ class Dispatcher:
             self._finish(job_id, JobStatus.CANCELLED)
             return
         result_key = job_result_key(job_id)
-        self.blobs.put(result_key, json.dumps(result).encode())
+        try:
+            encoded = json.dumps(result).encode()
+        except (TypeError, ValueError, RecursionError) as exc:
+            message = f"The job's result could not be encoded as JSON: {type(exc).__name__}: {exc}"
+            self._finish(job_id, JobStatus.ERROR, error=("result_unencodable", message))
+            return
+        self.blobs.put(result_key, encoded)
         failure = results.failed_experiments_message(result)
         if failure is None and not result.get("success", True):
             failure = str(result.get("status") or "The job failed.")
@@ -325,6 +506,34 @@ class Dispatcher:
                 result_key=result_key,
                 error=("experiments_failed", failure),
             )
+
+    def _retry_or_fail(self, job_id: str, error: ExecutionError, attempt: int) -> None:
+        """A job whose worker died: back to the queue for a fresh worker, or ERROR after its
+        last attempt."""
+        if attempt >= self.max_attempts:
+            message = f"{error.message}; the job was tried {attempt} times and is not retried"
+            self._finish(job_id, JobStatus.ERROR, error=(error.code, message))
+            return
+        try:
+            self.store.retry_job(job_id, self.worker_id)
+        except Exception:
+            logger.exception(
+                "could not requeue a job whose worker died; its lease will expire",
+                extra={"action": "retry_job", "job_id": job_id},
+            )
+            return
+        logger.warning(
+            "worker died; job requeued for another attempt: %s",
+            error.message,
+            extra={"action": "retry_job", "job_id": job_id, "attempt": attempt},
+        )
+        self._notify(job_id)
+
+    def _notify(self, job_id: str) -> None:
+        try:
+            self._on_change(job_id)
+        except Exception:  # a listener's failure is not the job's
+            logger.exception("change listener failed", extra={"action": "notify", "job_id": job_id})
 
     def _release(self, job_ids: Sequence[str]) -> None:
         """Hand jobs back to the queue (or end them CANCELLED where the user asked)."""
@@ -341,7 +550,7 @@ class Dispatcher:
                 "job handed back to the queue" if job_id in requeued else "job not requeued",
                 extra={"action": "release_job", "job_id": job_id, "requeued": job_id in requeued},
             )
-            self._on_change(job_id)
+            self._notify(job_id)
 
     def _finish(
         self,
@@ -369,4 +578,29 @@ class Dispatcher:
             "job finished",
             extra={"action": "finish_job", "job_id": job_id, "status": status.value},
         )
-        self._on_change(job_id)
+        self._notify(job_id)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Started:
+    """What the dispatcher keeps about a job it handed to the executor."""
+
+    attempt: int
+    limit: float | None
+    deadline: float | None
+    """``clock.monotonic()`` past which the job is stopped (``None``: no limit)."""
+
+
+def _time_limit_error(limit: float) -> tuple[str, str]:
+    return (
+        "time_limit_exceeded",
+        f"The job ran longer than its time limit of {limit:g} s and was stopped.",
+    )
+
+
+def _too_many_attempts(attempts: int) -> tuple[str, str]:
+    return (
+        "too_many_attempts",
+        f"The job was started {attempts - 1} times and never finished (its worker or server "
+        "stopped each time); it is not run again.",
+    )

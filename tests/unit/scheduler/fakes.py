@@ -95,10 +95,17 @@ class LogWatcher(logging.Handler):
         action = getattr(record, "action", None)
         if isinstance(action, str):
             self._event(action).set()
+            job_id = getattr(record, "job_id", None)
+            if isinstance(job_id, str):
+                self._event(f"{action} {job_id}").set()
 
     def wait(self, action: str) -> None:
         """Wait until a line with ``action`` has been logged."""
         assert self._event(action).wait(WAIT_S), f"no {action!r} log line"
+
+    def wait_job(self, action: str, job_id: str) -> None:
+        """Wait until a line with ``action`` about ``job_id`` has been logged."""
+        assert self._event(f"{action} {job_id}").wait(WAIT_S), f"no {action!r} for {job_id}"
 
 
 @contextmanager
