@@ -123,7 +123,8 @@ def _choose_instance(
     if instance is not None:
         if instance not in available:
             raise exc.OpenQXProviderError(
-                f"Instance {instance!r} is not one of the account's instances: "
+                f"No provider matches the specified criteria: instance {instance!r} is not one "
+                "of the account's instances: "
                 f"{', '.join(available) or 'none'}."
             )
         return instance

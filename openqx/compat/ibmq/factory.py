@@ -5,7 +5,8 @@ account is active raises ``IBMQAccountError``; the positional order of ``save_ac
 ``(token, url, hub, group, project, overwrite)``; ``load_account`` also reads the seed's
 environment variables ``QE_TOKEN``, ``QE_URL``, ``QE_HUB``, ``QE_GROUP`` and ``QE_PROJECT``
 (``QE_TOKEN`` and ``QE_URL`` together), raising ``IBMQAccountMultipleCredentialsFound`` when
-they name another token than ``OPENQX_TOKEN``. Providers are the compat ``AccountProvider``.
+they name another token than ``OPENQX_TOKEN``; a server that does not answer raises the
+seed's ``RequestsApiError``. Providers are the compat ``AccountProvider``.
 """
 
 from __future__ import annotations
@@ -67,6 +68,28 @@ class IBMQFactory(OpenQX):
                 "IBMQ.disable_account() first to use another one."
             )
         return super().enable_account(token, url, hub=hub, group=group, project=project, **kwargs)
+
+    @classmethod
+    def _connect(
+        cls,
+        token: str,
+        url: str,
+        instance: str | None,
+        hub: str | None = None,
+        group: str | None = None,
+        project: str | None = None,
+        **kwargs: Any,
+    ) -> _AccountProvider:
+        try:
+            return super()._connect(token, url, instance, hub, group, project, **kwargs)
+        except exc.OpenQXAccountCredentialsInvalidUrl as error:
+            # The seed let the failed request itself out when the server did not answer.
+            failed = error.__cause__
+            if isinstance(failed, exc.RequestsApiError):
+                raise exc.RequestsApiError(
+                    str(failed), status_code=failed.status_code
+                ) from failed.__cause__
+            raise
 
     @staticmethod
     def save_account(  # type: ignore[override]
