@@ -29,6 +29,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--workers", type=int, help="local worker processes (OPENQX_WORKERS)")
     serve.add_argument("--dask-address", help="Dask scheduler address (OPENQX_DASK_ADDRESS)")
+    serve.add_argument(
+        "--job-time-limit",
+        help="seconds a job may run before it ends ERROR (OPENQX_JOB_TIME_LIMIT, default 3600; "
+        "0 or none: no limit)",
+    )
+    serve.add_argument(
+        "--stop-timeout",
+        type=float,
+        help="seconds running jobs get to finish on shutdown (OPENQX_STOP_TIMEOUT, default 5)",
+    )
     serve.add_argument("--log-level", default="info", help="log level (default info)")
 
     demo = sub.add_parser("demo", help="start an embedded service and run a GHZ circuit")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 
@@ -16,7 +17,7 @@ def serve(args: argparse.Namespace) -> int:
     from openqx.cli.main import configure_logging
     from openqx.server.app import create_app
     from openqx.server.service import Service
-    from openqx.server.settings import Settings
+    from openqx.server.settings import Settings, parse_time_limit
 
     configure_logging(args.log_level)
     try:
@@ -29,7 +30,11 @@ def serve(args: argparse.Namespace) -> int:
             executor=args.executor,
             workers=args.workers,
             dask_address=args.dask_address,
+            stop_timeout=getattr(args, "stop_timeout", None),
         )
+        if getattr(args, "job_time_limit", None) is not None:
+            limit = parse_time_limit(args.job_time_limit)
+            settings = dataclasses.replace(settings, job_time_limit=limit)
         settings.check()
     except ValueError as exc:
         print(f"openqx serve: {exc}", file=sys.stderr)

@@ -24,8 +24,9 @@ from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.execution.executors import default_workers, make_executor
 from openqx.execution.port import JobExecutor
 from openqx.scheduler.dispatcher import Dispatcher
+from openqx.scheduler.identity import claim_identity
 from openqx.server.events import JobEvents
-from openqx.server.settings import Settings
+from openqx.server.settings import DEFAULT_STOP_TIMEOUT, Settings
 from openqx.store.blobs import BlobStore, make_blob_store
 from openqx.store.database import Database
 from openqx.store.port import JobStore
@@ -41,9 +42,9 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ADMIN_NAME = "admin"
-STOP_TIMEOUT_SECONDS = 5.0
+STOP_TIMEOUT_SECONDS = DEFAULT_STOP_TIMEOUT
 """How long ``close`` lets running jobs finish by default before handing them back to the
-queue (seconds)."""
+queue (seconds; ``Settings.stop_timeout``, ``OPENQX_STOP_TIMEOUT``)."""
 
 
 class ServiceStatus(enum.Enum):
@@ -69,7 +70,8 @@ class Service:
         settings: limits, lease and poll intervals, admin token, worker slots.
         clock: time for the dispatcher, status streams and queue estimates.
         on_close: called in order after the executor is closed (e.g. ``Database.close``).
-        stop_timeout: seconds of ``clock`` that ``close`` gives running jobs to finish.
+        stop_timeout: seconds of ``clock`` that ``close`` gives running jobs to finish
+            (default: ``settings.stop_timeout``).
     """
 
     def __init__(
@@ -82,7 +84,7 @@ class Service:
         settings: Settings | None = None,
         clock: Clock = SYSTEM_CLOCK,
         on_close: Sequence[Callable[[], None]] = (),
-        stop_timeout: float = STOP_TIMEOUT_SECONDS,
+        stop_timeout: float | None = None,
     ) -> None:
         self.store = store
         self.blobs = blobs
@@ -92,7 +94,7 @@ class Service:
         self.clock = clock
         self.events = JobEvents()
         self._on_close = list(on_close)
-        self.stop_timeout = stop_timeout
+        self.stop_timeout = self.settings.stop_timeout if stop_timeout is None else stop_timeout
         self._lifecycle = threading.Lock()
         self.dispatcher = Dispatcher(
             store,
@@ -103,6 +105,9 @@ class Service:
             poll_seconds=self.settings.poll_seconds,
             on_change=self.events.notify,
             clock=clock,
+            worker_id=self.settings.dispatcher_id,
+            time_limit=self.settings.time_limit_for,
+            max_attempts=self.settings.max_attempts,
         )
         self.status = ServiceStatus.NEW
 
@@ -122,9 +127,17 @@ class Service:
             ValueError: settings that cannot work (checked before anything is opened).
         """
         settings.check()
-        if not settings.db_url or not settings.blob_url:
+        if not settings.db_url or not settings.blob_url or not settings.dispatcher_id:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as undo:
+            closers: list[Callable[[], None]] = []
+            if settings.dispatcher_id is None:
+                # A stable name, held while this server runs: jobs a killed run of it left
+                # RUNNING go back to the queue as soon as it restarts.
+                identity = claim_identity(settings.data_dir)
+                undo.callback(identity.close)
+                closers.append(identity.close)
+                settings = settings.with_overrides(dispatcher_id=identity.name)
             database = Database(settings.database_url).open()
             undo.callback(database.close)
             database.upgrade()
@@ -142,7 +155,7 @@ class Service:
                 catalog=default_catalog(),
                 settings=settings,
                 clock=clock,
-                on_close=[database.close],
+                on_close=[database.close, *closers],
             )
             undo.pop_all()
         return service

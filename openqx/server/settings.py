@@ -9,8 +9,23 @@ from pathlib import Path
 from typing import Any
 
 from openqx.execution.executors import EXECUTOR_KINDS
+from openqx.scheduler.dispatcher import DEFAULT_MAX_ATTEMPTS
 
-__all__ = ["EXECUTOR_KINDS", "Settings", "default_data_dir"]
+__all__ = [
+    "DEFAULT_JOB_TIME_LIMIT",
+    "DEFAULT_STOP_TIMEOUT",
+    "EXECUTOR_KINDS",
+    "Settings",
+    "default_data_dir",
+    "parse_time_limit",
+    "parse_time_limits",
+]
+
+DEFAULT_JOB_TIME_LIMIT = 3600.0
+"""A job's time limit when none is configured (seconds): an hour, far above any emulated
+device job, low enough that a never-ending circuit frees its worker the same day."""
+DEFAULT_STOP_TIMEOUT = 5.0
+"""Seconds a stopping server lets running jobs finish when none is configured."""
 
 
 def default_data_dir() -> Path:
@@ -47,12 +62,35 @@ class Settings:
     printed once when unset."""
     max_payload_bytes: int = 64 * 1024 * 1024
     """Largest accepted request body (``OPENQX_MAX_PAYLOAD_MB``)."""
-    lease_seconds: float = 60.0
-    """How long a claimed job stays leased without a heartbeat before it is requeued."""
+    lease_seconds: float = 30.0
+    """How long a claimed job stays leased without a heartbeat before another replica may
+    requeue it (``OPENQX_LEASE_SECONDS``); renewed every third of it. A restarted server
+    requeues its own jobs at once, without waiting for this."""
     poll_seconds: float = 0.5
     """Scheduler wake-up interval when nothing signals it (seconds)."""
     job_limits: Mapping[str, int] = field(default_factory=dict)
     """Default per-user active-job limits by backend (``OPENQX_JOB_LIMITS=name=N,...``)."""
+    job_time_limit: float | None = DEFAULT_JOB_TIME_LIMIT
+    """Seconds a job may run before it is stopped and ends ERROR (``OPENQX_JOB_TIME_LIMIT``,
+    ``--job-time-limit``; 0 or ``none``: no limit)."""
+    job_time_limits: Mapping[str, float | None] = field(default_factory=dict)
+    """Time limits of particular backends, over ``job_time_limit``
+    (``OPENQX_JOB_TIME_LIMITS=name=seconds,...``)."""
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    """Starts a job gets when its worker or server dies under it (``OPENQX_JOB_MAX_ATTEMPTS``;
+    1: no retry)."""
+    stop_timeout: float = DEFAULT_STOP_TIMEOUT
+    """Seconds a stopping server lets running jobs finish before handing them back to the
+    queue (``OPENQX_STOP_TIMEOUT``)."""
+    dispatcher_id: str | None = None
+    """The name this server's dispatcher takes leases under (``OPENQX_DISPATCHER_ID``); must
+    differ between live replicas. Default: a name kept in ``data_dir`` and locked while the
+    server runs, so a restarted server requeues its own jobs at once."""
+
+    def time_limit_for(self, backend: str) -> float | None:
+        """The time limit of ``backend``'s jobs in seconds (``None``: no limit)."""
+        limit = self.job_time_limits.get(backend, self.job_time_limit)
+        return limit if limit else None
 
     @property
     def database_url(self) -> str:
@@ -104,6 +142,18 @@ class Settings:
             values["max_payload_bytes"] = int(number("OPENQX_MAX_PAYLOAD_MB", float) * 2**20)
         if env.get("OPENQX_JOB_LIMITS"):
             values["job_limits"] = parse_job_limits(env["OPENQX_JOB_LIMITS"])
+        if "OPENQX_LEASE_SECONDS" in env:
+            values["lease_seconds"] = number("OPENQX_LEASE_SECONDS", float)
+        if env.get("OPENQX_JOB_TIME_LIMIT"):
+            values["job_time_limit"] = parse_time_limit(env["OPENQX_JOB_TIME_LIMIT"])
+        if env.get("OPENQX_JOB_TIME_LIMITS"):
+            values["job_time_limits"] = parse_time_limits(env["OPENQX_JOB_TIME_LIMITS"])
+        if "OPENQX_JOB_MAX_ATTEMPTS" in env:
+            values["max_attempts"] = number("OPENQX_JOB_MAX_ATTEMPTS", int)
+        if "OPENQX_STOP_TIMEOUT" in env:
+            values["stop_timeout"] = number("OPENQX_STOP_TIMEOUT", float)
+        if env.get("OPENQX_DISPATCHER_ID"):
+            values["dispatcher_id"] = env["OPENQX_DISPATCHER_ID"]
         settings = cls(**values)
         settings.check()
         return settings
@@ -117,6 +167,15 @@ class Settings:
             raise ValueError("the dask executor needs a scheduler address (--dask-address)")
         if not 0 < self.port < 65536:
             raise ValueError(f"port {self.port} is out of range")
+        if self.lease_seconds <= 0:
+            raise ValueError(f"the lease ({self.lease_seconds} s) must be positive")
+        if self.stop_timeout < 0:
+            raise ValueError(f"the stop timeout ({self.stop_timeout} s) must not be negative")
+        if self.max_attempts < 1:
+            raise ValueError(f"max attempts ({self.max_attempts}) must be at least 1")
+        for limit in (self.job_time_limit, *self.job_time_limits.values()):
+            if limit is not None and limit < 0:
+                raise ValueError(f"a job time limit ({limit} s) must not be negative")
 
 
 def parse_job_limits(text: str) -> dict[str, int]:
@@ -127,4 +186,28 @@ def parse_job_limits(text: str) -> dict[str, int]:
         if not sep or not value.strip().isdigit():
             raise ValueError(f"bad job limit {item!r}; expected backend=N")
         limits[name.strip()] = int(value)
+    return limits
+
+
+def parse_time_limit(text: str) -> float | None:
+    """Parse a time limit in seconds; ``0`` or ``none`` means no limit."""
+    if text.strip().lower() in ("none", "0"):
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"bad job time limit {text!r}; expected seconds or 'none'") from None
+    if not value >= 0 or value == float("inf"):
+        raise ValueError(f"bad job time limit {text!r}; expected seconds or 'none'")
+    return value or None
+
+
+def parse_time_limits(text: str) -> dict[str, float | None]:
+    """Parse ``name=seconds,name2=none`` into a dict."""
+    limits: dict[str, float | None] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"bad job time limit {item!r}; expected backend=seconds")
+        limits[name.strip()] = parse_time_limit(value)
     return limits
