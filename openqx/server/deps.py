@@ -7,10 +7,19 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 
 from openqx.core import errors
+from openqx.core.access import INSTANCE_HEADER
+from openqx.server import permissions
 from openqx.server.service import Service
 from openqx.store.records import JobRecord, UserRecord
 
-__all__ = ["AdminUser", "CurrentUser", "ServiceDep", "get_service", "visible_job"]
+__all__ = [
+    "AdminUser",
+    "CurrentUser",
+    "RequestInstance",
+    "ServiceDep",
+    "get_service",
+    "visible_job",
+]
 
 
 def get_service(request: Request) -> Service:
@@ -45,18 +54,25 @@ CurrentUser = Annotated[UserRecord, Depends(current_user)]
 
 
 def admin_user(user: CurrentUser) -> UserRecord:
-    """The current user, who must be an admin."""
-    if not user.is_admin:
-        raise errors.PermissionDeniedError("This operation needs an admin token.")
+    """The current user, who must be a server administrator."""
+    permissions.require_server_admin(user)
     return user
 
 
 AdminUser = Annotated[UserRecord, Depends(admin_user)]
 
 
+def request_instance(
+    user: CurrentUser,
+    instance: Annotated[str | None, Header(alias=INSTANCE_HEADER)] = None,
+) -> str:
+    """The instance the request acts through (``permissions.request_instance``)."""
+    return permissions.request_instance(user, instance)
+
+
+RequestInstance = Annotated[str, Depends(request_instance)]
+
+
 def visible_job(service: Service, user: UserRecord, job_id: str) -> JobRecord:
-    """A job the user may see; others' jobs look absent (their existence is not leaked)."""
-    record = service.store.get_job(job_id)
-    if record.owner_id != user.id and not user.is_admin:
-        raise errors.JobNotFoundError(job_id)
-    return record
+    """A job the user may read; others look absent (``permissions.readable_job``)."""
+    return permissions.readable_job(service, user, job_id)

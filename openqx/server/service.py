@@ -208,11 +208,11 @@ class Service:
         self.dispatcher.wake()
 
     def job_limit(self, backend: str) -> int | None:
-        """The per-user active-job limit on ``backend``: database, then settings, then the
-        device default."""
-        configured = self.store.backend_job_limit(backend)
-        if configured is not None:
-            return configured
+        """The per-user active-job limit on ``backend``: database (where configured, None
+        being no limit), then settings, then the device default."""
+        configured, limit = self.store.configured_job_limit(backend)
+        if configured:
+            return limit
         if backend in self.settings.job_limits:
             return self.settings.job_limits[backend]
         return self.catalog.get(backend).default_job_limit

@@ -11,15 +11,16 @@ from qiskit import QuantumCircuit
 
 from openqx.core import circuit_payload, circuit_runner, errors, run_options
 from openqx.core.ids import new_job_id
-from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.wire import JobSubmission, RuntimeJobSubmission
 from openqx.devices import user_noise
 from openqx.devices.device import Device
 from openqx.devices.validation import check_circuits
+from openqx.server import permissions
 from openqx.server.service import Service
 from openqx.store import blobs
 from openqx.store.records import JobRecord, NewJob, UserRecord, new_job
+from openqx.store.tenancy_store import DeviceGrant
 
 __all__ = [
     "decode_circuits",
@@ -42,19 +43,25 @@ def decode_circuits(text: str, *, field: str = "qpy") -> tuple[bytes, list[Quant
         raise _value_error(exc) from exc
 
 
-def resolve_instance(user: UserRecord) -> str:
-    """The instance a job is filed under: the user's first (the default one if none)."""
-    return user.instances[0] if user.instances else DEFAULT_INSTANCE
+def resolve_instance(user: UserRecord, requested: str | None = None) -> str:
+    """The instance a job is filed under: ``requested`` (checked against the user's
+    memberships by ``permissions.request_instance``), else the user's default."""
+    return permissions.request_instance(user, requested)
 
 
 def _value_error(exc: Exception) -> errors.InvalidInputError:
     return errors.InvalidInputError(str(exc))
 
 
-def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission) -> JobRecord:
-    """Validate a ``POST /jobs`` body and store the job; raises domain errors, stores nothing
-    on failure."""
+def submit_circuits_job(
+    service: Service, user: UserRecord, body: JobSubmission, *, instance: str | None = None
+) -> JobRecord:
+    """Validate a ``POST /jobs`` body and store the job, filed under ``instance`` (the
+    request's; default: the user's default); raises domain errors, stores nothing on
+    failure."""
     device = service.catalog.get(body.backend)
+    instance = resolve_instance(user, instance)
+    grant = permissions.device_grant(service, instance, device.name)
     configuration = device.configuration
     _check_name_and_tags(body.name, body.tags)
     try:
@@ -66,6 +73,7 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
             else min(run_options.DEFAULT_SHOTS, device.max_shots)
         )
         run_options.validate_shots(shots, configuration)
+        _check_grant_shots(grant, shots)
         warnings = run_options.validate_run_options(body.options, configuration)
         if body.options.get("noise_model") is not None:
             user_noise.check_noise_model(body.options["noise_model"], device.num_qubits)
@@ -85,6 +93,7 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
         raise _value_error(exc) from exc
     experiments = len(circuits) * binds
     _check_experiments(experiments, device)
+    _check_grant_circuits(grant, experiments)
     snapshot = device.current_snapshot()
     snapshot_id = snapshot.id if snapshot is not None else None
     check_circuits(circuits, device, snapshot_id)
@@ -104,7 +113,26 @@ def submit_circuits_job(service: Service, user: UserRecord, body: JobSubmission)
         share_level=body.share_level or "none",
         snapshot_id=snapshot_id,
         options=options,
+        instance=instance,
     )
+
+
+def _check_grant_shots(grant: DeviceGrant | None, shots: int) -> None:
+    """Refuse more shots than the project's grant of the device allows (ValueError)."""
+    if grant is not None and grant.max_shots is not None and shots > grant.max_shots:
+        raise ValueError(
+            f"{shots} shots exceed the maximum of {grant.max_shots} for {grant.backend!r} "
+            f"in instance {grant.instance!r}."
+        )
+
+
+def _check_grant_circuits(grant: DeviceGrant | None, experiments: int) -> None:
+    """Refuse more circuits than the project's grant of the device allows."""
+    if grant is not None and grant.max_circuits is not None and experiments > grant.max_circuits:
+        raise errors.InvalidInputError(
+            f"The job has {experiments} circuits but instance {grant.instance!r} may run at "
+            f"most {grant.max_circuits} per job on {grant.backend!r}."
+        )
 
 
 def _check_experiments(experiments: int, device: Device) -> None:
@@ -117,7 +145,13 @@ def _check_experiments(experiments: int, device: Device) -> None:
         )
 
 
-def submit_runtime_job(service: Service, user: UserRecord, body: RuntimeJobSubmission) -> JobRecord:
+def submit_runtime_job(
+    service: Service,
+    user: UserRecord,
+    body: RuntimeJobSubmission,
+    *,
+    instance: str | None = None,
+) -> JobRecord:
     """Validate a ``POST /runtime/jobs`` body (program, backend, name, tags, the program's
     params) and store the job like any other; raises domain errors, stores nothing on
     failure."""
@@ -130,13 +164,21 @@ def submit_runtime_job(service: Service, user: UserRecord, body: RuntimeJobSubmi
             f"Unknown program {body.program_id!r}; available programs: {PROGRAM_ID}."
         )
     device = service.catalog.get(body.backend)
+    instance = resolve_instance(user, instance)
+    grant = permissions.device_grant(service, instance, device.name)
     _check_name_and_tags(body.name, body.tags)
     summary = validate_circuit_runner_params(body.params, device)
+    try:
+        _check_grant_shots(grant, summary.shots)
+    except ValueError as exc:
+        raise _value_error(exc) from exc
     try:
         circuit_runner.check_program_options(body.params, device.num_qubits)
     except ValueError as exc:
         raise _value_error(exc) from exc
-    _check_experiments(circuit_runner.experiment_count(summary.num_circuits, body.params), device)
+    experiments = circuit_runner.experiment_count(summary.num_circuits, body.params)
+    _check_experiments(experiments, device)
+    _check_grant_circuits(grant, experiments)
     snapshot = device.current_snapshot()
     return _store_new_job(
         service,
@@ -149,6 +191,7 @@ def submit_runtime_job(service: Service, user: UserRecord, body: RuntimeJobSubmi
         shots=summary.shots,
         options={k: v for k, v in body.params.items() if k != "circuits"},
         snapshot_id=snapshot.id if snapshot else None,
+        instance=instance,
     )
 
 
@@ -170,7 +213,6 @@ def _store_new_job(
         body.model_dump(),
         id=new_job_id(),
         owner_id=user.id,
-        instance=resolve_instance(user),
         **fields,
     )
     return store_job(service, job, payload)
@@ -182,7 +224,7 @@ def store_job(service: Service, job: NewJob, payload: bytes) -> JobRecord:
     payload_key = blobs.job_payload_key(job.id, job.kind)
     service.blobs.put(payload_key, payload)
     try:
-        limit = service.job_limit(job.backend)
+        limit = permissions.job_limit_for(service, job.instance, job.backend)
         record = service.store.create_job(job, max_active=limit)
     except BaseException:
         service.blobs.delete(payload_key)

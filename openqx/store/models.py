@@ -17,7 +17,20 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from openqx.store.sqltypes import JSONType, UTCDateTime
 
-__all__ = ["BackendSetting", "Base", "Job", "JobTag", "User", "UserInstance", "metadata"]
+__all__ = [
+    "AuditEntry",
+    "BackendSetting",
+    "Base",
+    "Hub",
+    "HubGroup",
+    "Job",
+    "JobTag",
+    "Project",
+    "ProjectDevice",
+    "User",
+    "UserInstance",
+    "metadata",
+]
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -47,10 +60,13 @@ class User(Base):
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
     is_admin: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    disabled: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
 
 
 class UserInstance(Base):
-    """Membership of a user in a ``hub/group/project`` instance; position 0 is the default."""
+    """A membership: a user's ``role`` over a scope (``instance``: a project
+    ``hub/group/project`` for ``member``/``project_admin``, ``hub/group`` for ``group_admin``,
+    ``hub`` for ``hub_admin``). Among project roles, the lowest ``position`` is the default."""
 
     __tablename__ = "user_instances"
 
@@ -59,6 +75,9 @@ class UserInstance(Base):
     )
     instance: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     position: Mapped[int] = mapped_column(sa.Integer)
+    role: Mapped[str] = mapped_column(sa.String(32), server_default="member")
+
+    __table_args__ = (sa.Index("ix_user_instances_instance", "instance"),)
 
 
 class Job(Base):
@@ -117,6 +136,9 @@ class Job(Base):
         sa.Index("ix_jobs_status_lease", "status", "lease_expires_at"),
         sa.Index("ix_jobs_experiment", "experiment_id"),
         sa.Index("ix_jobs_owner_name", "owner_id", "name"),
+        sa.Index("ix_jobs_share_created", "share_level", "created_at", "id"),
+        sa.Index("ix_jobs_instance_created", "instance", "created_at", "id"),
+        sa.Index("ix_jobs_hub_group_created", "hub", "hub_group", "created_at", "id"),
     )
 
 
@@ -134,9 +156,85 @@ class JobTag(Base):
 
 
 class BackendSetting(Base):
-    """Per-backend settings; ``maximum_jobs`` is the per-user active-job limit (None: none)."""
+    """Per-backend settings; ``maximum_jobs`` is the per-user active-job limit. A row with
+    ``maximum_jobs`` NULL means no limit; no row means the configured or device default."""
 
     __tablename__ = "backend_settings"
 
     backend: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
     maximum_jobs: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class Hub(Base):
+    """A hub: the top of the ``hub/group/project`` tree; ``share`` weighs it in fair share."""
+
+    __tablename__ = "hubs"
+
+    name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    share: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class HubGroup(Base):
+    """A group of a hub."""
+
+    __tablename__ = "hub_groups"
+
+    hub: Mapped[str] = mapped_column(
+        sa.ForeignKey("hubs.name", ondelete="CASCADE", onupdate="CASCADE"), primary_key=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    share: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Project(Base):
+    """A project of a group; ``instance`` is its ``hub/group/project`` name."""
+
+    __tablename__ = "projects"
+
+    instance: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    hub: Mapped[str] = mapped_column(sa.String(255))
+    hub_group: Mapped[str] = mapped_column(sa.String(255))
+    name: Mapped[str] = mapped_column(sa.String(255))
+    share: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (sa.Index("ix_projects_hub_group", "hub", "hub_group"),)
+
+
+class ProjectDevice(Base):
+    """A device enabled for a project, with its share and limits (NULL: no limit).
+
+    A project with no rows here may use every device (the server's default limits apply)."""
+
+    __tablename__ = "project_devices"
+
+    instance: Mapped[str] = mapped_column(
+        sa.ForeignKey("projects.instance", ondelete="CASCADE", onupdate="CASCADE"),
+        primary_key=True,
+    )
+    backend: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    share: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    job_limit: Mapped[int | None] = mapped_column(sa.Integer)
+    max_shots: Mapped[int | None] = mapped_column(sa.Integer)
+    max_circuits: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class AuditEntry(Base):
+    """One administrative action, or an action on another user's job: who, what, when.
+
+    ``scope`` is the unit the action concerns (a hub, group or project name; empty for
+    server-wide actions), so hub administrators read only their hub's entries."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(sa.String(255))
+    action: Mapped[str] = mapped_column(sa.String(64))
+    target: Mapped[str] = mapped_column(sa.String(1024))
+    scope: Mapped[str] = mapped_column(sa.String(255))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+    __table_args__ = (sa.Index("ix_audit_log_scope", "scope", "id"),)

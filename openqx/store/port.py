@@ -16,12 +16,13 @@ from typing import Protocol
 from openqx.core.status import JobStatus
 from openqx.core.wire import JobQuery
 from openqx.store.records import JobRecord, NewJob, UserRecord
+from openqx.store.tenancy_port import TenancyPort
 
 __all__ = ["JobStore"]
 
 
-class JobStore(Protocol):
-    """Named queries over users and jobs."""
+class JobStore(TenancyPort, Protocol):
+    """Named queries over users and jobs (and, from ``TenancyPort``, the tenancy tables)."""
 
     # --- users --------------------------------------------------------------------------
     def count_users(self) -> int:
@@ -113,12 +114,19 @@ class JobStore(Protocol):
         """One job; JobNotFoundError when absent."""
 
     def search_jobs(
-        self, query: JobQuery, *, visible_to: UserRecord | None = None
+        self,
+        query: JobQuery,
+        *,
+        visible_to: UserRecord | None = None,
+        scope: str = "own",
+        instance: str | None = None,
     ) -> tuple[list[JobRecord], str | None]:
         """Jobs matching every filter of ``query``, newest first unless ``descending`` is
         False, with keyset pagination on (created_at, id); returns the page and the cursor of
-        the next page (None at the end). ``visible_to`` restricts to jobs the user may see
-        (own jobs, for now). Bad ``db_filter``/regexp: InvalidFilterError."""
+        the next page (None at the end). ``visible_to`` restricts to the jobs of that user's
+        listing ``scope`` (``store.access``: ``own``, ``shared`` or ``all``); ``instance``
+        keeps the jobs filed under that instance. Bad
+        ``db_filter``/regexp: InvalidFilterError."""
 
     def count_active(self, owner_id: int, backend: str) -> int:
         """Active (non-final) jobs of one user on one backend."""

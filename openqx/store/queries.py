@@ -276,6 +276,8 @@ def search_jobs(
     cursor: Cursor | None,
     limit: int,
     tag_jobs: TagJobs | None = None,
+    *,
+    visible: ColumnElement[bool] | None = None,
 ) -> sa.Select[Any]:
     """One page (plus one row, to know whether another page follows) of matching jobs.
 
@@ -283,6 +285,8 @@ def search_jobs(
         InvalidFilterError: a bad filter, or a cursor of the other direction.
     """
     conditions = search_conditions(query, owner_id, tag_jobs)
+    if visible is not None:
+        conditions.append(visible)
     key = sa.tuple_(jobs.c.created_at, jobs.c.id)
     if cursor is not None:
         if cursor.descending != query.descending:

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from openqx.core.access import Membership, Role, Viewer
+from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.core.status import JobStatus
 
 __all__ = ["NEW_JOB_FIELDS", "JobRecord", "NewJob", "UserRecord", "new_job"]
@@ -24,13 +26,30 @@ __all__ = ["NEW_JOB_FIELDS", "JobRecord", "NewJob", "UserRecord", "new_job"]
 
 @dataclass(frozen=True, slots=True)
 class UserRecord:
-    """A user and the instances (``hub/group/project``) it belongs to, default first."""
+    """A user, the instances (``hub/group/project``) it belongs to, default first, and every
+    membership (``core.access``: roles over projects, groups and hubs)."""
 
     id: int
     name: str
     is_admin: bool
     instances: tuple[str, ...]
     created_at: datetime
+    memberships: tuple[Membership, ...] = ()
+    disabled: bool = False
+
+    @property
+    def projects(self) -> tuple[str, ...]:
+        """The instances the user acts through, default first: ``instances``, or the default
+        instance for a user without any (where their jobs are filed)."""
+        return self.instances or (DEFAULT_INSTANCE,)
+
+    @property
+    def viewer(self) -> Viewer:
+        """What this user may see and change (``core.access.Viewer``)."""
+        held = self.memberships or tuple(Membership(i, Role.MEMBER) for i in self.instances)
+        if not self.instances:
+            held = (*held, Membership(DEFAULT_INSTANCE, Role.MEMBER))
+        return Viewer(self.id, self.is_admin, held)
 
 
 @dataclass(slots=True)

@@ -7,12 +7,13 @@ Both directions go by field name: a ``JobRecord`` field is the ``jobs`` column o
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row
 
+from openqx.core.access import PROJECT_ROLES, Membership, Role
 from openqx.core.status import JobStatus
 from openqx.core.times import utc_from_stored
 from openqx.store.blobs import job_payload_key
@@ -107,13 +108,17 @@ def job_record(row: Row[Any]) -> JobRecord:
     )
 
 
-def user_record(row: Row[Any], instances: tuple[str, ...]) -> UserRecord:
-    """A ``UserRecord`` from a ``users`` row and its ordered instances."""
+def user_record(row: Row[Any], memberships: Sequence[Row[Any]]) -> UserRecord:
+    """A ``UserRecord`` from a ``users`` row and its ``user_instances`` rows (by position):
+    the instances are the project memberships, in order."""
     m = row._mapping
+    held = tuple(Membership(r.instance, Role(r.role)) for r in memberships)
     return UserRecord(
         id=m["id"],
         name=m["name"],
         is_admin=bool(m["is_admin"]),
-        instances=instances,
+        instances=tuple(h.scope for h in held if h.role in PROJECT_ROLES),
         created_at=m["created_at"],
+        memberships=held,
+        disabled=bool(m.get("disabled") or False),
     )

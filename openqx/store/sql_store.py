@@ -29,8 +29,8 @@ from openqx.core.errors import (
 from openqx.core.ids import hash_token
 from openqx.core.status import FINAL_STATUSES, JobStatus
 from openqx.core.wire import JobQuery
+from openqx.store import access, tag_filters
 from openqx.store import queries as q
-from openqx.store import tag_filters
 from openqx.store.cursor import Cursor, decode_cursor, encode_cursor
 from openqx.store.database import Database
 from openqx.store.errors import wrap_exceptions
@@ -42,6 +42,7 @@ from openqx.store.rows import (
     steps_to_json,
     user_record,
 )
+from openqx.store.tenancy_store import TenancyStore
 
 __all__ = ["SqlJobStore", "running_step"]
 
@@ -61,7 +62,7 @@ def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str
     return steps_to_json(steps)
 
 
-class SqlJobStore:
+class SqlJobStore(TenancyStore):
     """The job store on a ``Database`` (open it before use; the store does not own it)."""
 
     def __init__(self, database: Database, *, clock: Clock = SYSTEM_CLOCK) -> None:
@@ -97,8 +98,7 @@ class SqlJobStore:
         return job_record(row)
 
     def _user(self, conn: sa.Connection, row: sa.Row[Any]) -> UserRecord:
-        instances = conn.execute(q.user_instances([row.id])).all()
-        return user_record(row, tuple(i.instance for i in instances))
+        return user_record(row, conn.execute(q.user_instances([row.id])).all())
 
     # --- users ----------------------------------------------------------------------------
     def count_users(self) -> int:
@@ -128,6 +128,8 @@ class SqlJobStore:
                 .returning(*q.users.c)
             ).one()
             unique = list(dict.fromkeys(instances))
+            for instance in unique:
+                self._ensure_units(conn, instance)
             if unique:
                 conn.execute(
                     sa.insert(q.user_instance_table),
@@ -136,7 +138,7 @@ class SqlJobStore:
                         for i, inst in enumerate(unique)
                     ],
                 )
-            return user_record(row, tuple(unique))
+            return self._user(conn, row)
 
     def user_for_token(self, token: str) -> UserRecord:
         """The user owning ``token``.
@@ -146,7 +148,7 @@ class SqlJobStore:
         """
         with self._transaction() as conn:
             row = conn.execute(q.user_by_token_hash(hash_token(token))).first()
-            if row is None:
+            if row is None or row.disabled:
                 raise AuthenticationError()
             return self._user(conn, row)
 
@@ -154,11 +156,11 @@ class SqlJobStore:
         """Every user, by id."""
         with self._transaction() as conn:
             rows = conn.execute(sa.select(q.users).order_by(q.users.c.id)).all()
-            instances: dict[int, list[str]] = {}
+            held: dict[int, list[Any]] = {}
             if rows:
                 for inst in conn.execute(q.user_instances([r.id for r in rows])):
-                    instances.setdefault(inst.user_id, []).append(inst.instance)
-            return [user_record(r, tuple(instances.get(r.id, ()))) for r in rows]
+                    held.setdefault(inst.user_id, []).append(inst)
+            return [user_record(r, held.get(r.id, [])) for r in rows]
 
     # --- backend settings -------------------------------------------------------------------
     def backend_job_limit(self, backend: str) -> int | None:
@@ -205,7 +207,9 @@ class SqlJobStore:
             if max_active is not None:
                 if self._postgresql:
                     conn.execute(q.lock_user(job.owner_id))
-                active = conn.execute(q.count_active(job.owner_id, job.backend)).scalar_one()
+                active = conn.execute(
+                    access.count_active_in(job.owner_id, job.backend, job.instance)
+                ).scalar_one()
                 if active >= max_active:
                     raise JobLimitReachedError(
                         f"Maximum number of active jobs ({max_active}) on backend "
@@ -466,7 +470,12 @@ class SqlJobStore:
             return self._job(conn, job_id)
 
     def search_jobs(
-        self, query: JobQuery, *, visible_to: UserRecord | None = None
+        self,
+        query: JobQuery,
+        *,
+        visible_to: UserRecord | None = None,
+        scope: str = "own",
+        instance: str | None = None,
     ) -> tuple[list[JobRecord], str | None]:
         """One page of jobs matching every filter of ``query``, and the next page's cursor.
 
@@ -484,7 +493,12 @@ class SqlJobStore:
                 raise InvalidFilterError(str(exc), field=name) from None
         limit = paging.page_size(query.limit)
         cursor = decode_cursor(query.cursor) if query.cursor else None
-        owner_id = visible_to.id if visible_to is not None else None
+        visible = (
+            access.listing_condition(visible_to.viewer, scope) if visible_to is not None else None
+        )
+        if instance is not None:
+            in_instance = q.jobs.c.instance == instance
+            visible = in_instance if visible is None else sa.and_(visible, in_instance)
         with self._transaction() as conn:
 
             def tag_jobs(tags: Sequence[str]) -> list[str] | None:
@@ -494,7 +508,7 @@ class SqlJobStore:
                     return None
                 return joined.split(",") if joined else []
 
-            stmt = q.search_jobs(query, owner_id, cursor, limit, tag_jobs)
+            stmt = q.search_jobs(query, None, cursor, limit, tag_jobs, visible=visible)
             rows = conn.execute(stmt).all()
         page = [job_record(r) for r in rows[:limit]]
         next_cursor = None

@@ -9,7 +9,8 @@ from fastapi import APIRouter
 
 from openqx.core.wire import BackendStatusInfo, BackendSummary, JobLimitInfo
 from openqx.devices.catalog import Device
-from openqx.server.deps import CurrentUser, ServiceDep
+from openqx.server import permissions
+from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep
 from openqx.server.service import Service
 
 __all__ = ["router"]
@@ -44,9 +45,17 @@ def _summary(service: Service, device: Device) -> BackendSummary:
 
 
 @router.get("", response_model=list[BackendSummary])
-def list_backends(service: ServiceDep, user: CurrentUser) -> list[BackendSummary]:
-    """Every backend in the catalog."""
-    return [_summary(service, device) for device in service.catalog.devices()]
+def list_backends(
+    service: ServiceDep, user: CurrentUser, instance: RequestInstance
+) -> list[BackendSummary]:
+    """The backends enabled for the request's instance (every backend in the catalog for a
+    project without device grants)."""
+    enabled = permissions.enabled_backends(service, instance)
+    return [
+        _summary(service, device)
+        for device in service.catalog.devices()
+        if enabled is None or device.name in enabled
+    ]
 
 
 @router.get("/{name}", response_model=BackendSummary)
@@ -96,9 +105,12 @@ def status(name: str, service: ServiceDep, user: CurrentUser) -> BackendStatusIn
 
 
 @router.get("/{name}/job_limit", response_model=JobLimitInfo)
-def job_limit(name: str, service: ServiceDep, user: CurrentUser) -> JobLimitInfo:
-    """The caller's limit and active jobs on this backend."""
+def job_limit(
+    name: str, service: ServiceDep, user: CurrentUser, instance: RequestInstance
+) -> JobLimitInfo:
+    """The caller's limit and active jobs on this backend through the request's instance."""
     service.catalog.get(name)
     return JobLimitInfo(
-        maximum_jobs=service.job_limit(name), active_jobs=service.store.count_active(user.id, name)
+        maximum_jobs=permissions.job_limit_for(service, instance, name),
+        active_jobs=service.store.count_active_in(user.id, name, instance),
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from openqx.core import errors, paging, run_options
+from openqx.core.access import INSTANCE_HEADER
 from openqx.core.job_sets import job_set_tag
 from openqx.core.status import JobStatus
 from openqx.core.wire import (
@@ -27,7 +28,8 @@ from openqx.core.wire import (
     b64encode,
 )
 from openqx.scheduler import estimates
-from openqx.server.deps import CurrentUser, ServiceDep, visible_job
+from openqx.server import permissions
+from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep, visible_job
 from openqx.server.events import wait_for_event
 from openqx.server.service import Service
 from openqx.server.submission import submit_circuits_job
@@ -59,15 +61,26 @@ def _read_status(service: Service, job_id: str) -> tuple[JobRecord, JobStatusInf
 
 
 @router.post("/jobs", response_model=JobInfo, status_code=201)
-def submit_job(body: JobSubmission, service: ServiceDep, user: CurrentUser) -> JobInfo:
-    """Validate and queue a job of circuits."""
-    record = submit_circuits_job(service, user, body)
+def submit_job(
+    body: JobSubmission, service: ServiceDep, user: CurrentUser, instance: RequestInstance
+) -> JobInfo:
+    """Validate and queue a job of circuits, filed under the request's instance."""
+    record = submit_circuits_job(service, user, body, instance=instance)
     return job_info(record, queue_position=_position(service, record))
 
 
 @router.post("/jobs/search", response_model=JobPage)
-def search_jobs(query: JobQuery, service: ServiceDep, user: CurrentUser) -> JobPage:
-    """Jobs visible to the caller matching every filter, one keyset page at a time."""
+def search_jobs(
+    query: JobQuery,
+    service: ServiceDep,
+    user: CurrentUser,
+    scope: str = "own",
+    instance: Annotated[str | None, Header(alias=INSTANCE_HEADER)] = None,
+) -> JobPage:
+    """Jobs matching every filter, one keyset page at a time: the caller's own (``scope``
+    ``own``, the default), others' jobs the caller may read (``shared``: shared with one of
+    their projects, groups or hubs, ``global``, or in a unit they administer), or both
+    (``all``). With the instance header, own jobs are those filed under that instance."""
     try:
         paging.check_limit(query.limit)
         paging.check_skip(query.skip)
@@ -78,7 +91,12 @@ def search_jobs(query: JobQuery, service: ServiceDep, user: CurrentUser) -> JobP
             run_options.validate_job_tags(query.tags)
         except (TypeError, ValueError) as exc:
             raise errors.InvalidFilterError(str(exc)) from exc
-    records, cursor = service.store.search_jobs(query, visible_to=user)
+    own_instance = None
+    if instance is not None and scope == "own":
+        own_instance = permissions.request_instance(user, instance)
+    records, cursor = service.store.search_jobs(
+        query, visible_to=user, scope=scope, instance=own_instance
+    )
     return JobPage(jobs=[job_info(r) for r in records], next_cursor=cursor)
 
 
@@ -91,10 +109,8 @@ def get_job(job_id: str, service: ServiceDep, user: CurrentUser) -> JobInfo:
 
 @router.patch("/jobs/{job_id}", response_model=JobInfo)
 def update_job(job_id: str, body: JobUpdate, service: ServiceDep, user: CurrentUser) -> JobInfo:
-    """Rename a job and/or replace its tags."""
-    record = visible_job(service, user, job_id)
-    if record.owner_id != user.id:
-        raise errors.PermissionDeniedError("Only the job's owner may change it.")
+    """Rename a job and/or replace its tags (its owner, or an administrator over it)."""
+    record = permissions.changeable_job(service, user, job_id)
     if body.name is None and body.tags is None:
         raise errors.InvalidInputError("Give a new 'name' and/or 'tags'.")
     try:
@@ -103,6 +119,10 @@ def update_job(job_id: str, body: JobUpdate, service: ServiceDep, user: CurrentU
     except (TypeError, ValueError) as exc:
         raise errors.InvalidInputError(str(exc)) from exc
     updated = service.store.update_job(job_id, name=body.name, tags=body.tags)
+    if record.owner_id != user.id:
+        permissions.audit(
+            service, user, "update_job", job_id, record.instance, name=body.name, tags=body.tags
+        )
     service.job_changed(job_id)
     return job_info(updated, queue_position=_position(service, updated))
 
@@ -225,7 +245,7 @@ async def cancel_job(job_id: str, service: ServiceDep, user: CurrentUser) -> Can
     ``CANCEL_WAIT_SECONDS`` is answered ``cancelled: false`` with its current status; its
     cancellation stays requested and it still ends CANCELLED.
     """
-    record = await run_in_threadpool(visible_job, service, user, job_id)
+    record = await run_in_threadpool(permissions.changeable_job, service, user, job_id)
     if record.status.is_final:
         return CancelAnswer(
             cancelled=record.status is JobStatus.CANCELLED,
@@ -237,6 +257,10 @@ async def cancel_job(job_id: str, service: ServiceDep, user: CurrentUser) -> Can
     with service.events.subscribe(job_id) as changed:
         changed.clear()
         updated = await run_in_threadpool(service.store.request_cancel, job_id)
+        if record.owner_id != user.id:
+            await run_in_threadpool(
+                permissions.audit, service, user, "cancel_job", job_id, record.instance
+            )
         service.job_changed(job_id)
         while not updated.status.is_final and loop.time() < deadline:
             # Woken by the dispatcher's change; re-read now and then for other replicas.

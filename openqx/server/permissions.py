@@ -1,0 +1,169 @@
+"""The one permission module: every route asks it who may see, change and administer what.
+
+The rules themselves are ``core.access`` (the listing condition is their SQL form in
+``store.access``); this module applies them to requests:
+
+- ``request_instance``: the instance a request acts through, from the ``X-OpenQX-Instance``
+  header (``core.access.INSTANCE_HEADER``) or the user's default, checked against the user's
+  memberships (never from a body field);
+- ``readable_job`` / ``changeable_job``: a job the caller may not read is a 404 (ids cannot be
+  probed); one they may read but not change is a 403;
+- ``device_grant``: the devices of a project and their limits (a project without grants may
+  use every device with the server's default limits);
+- ``require_admin_over`` / ``require_server_admin``: administrative routes;
+- ``audit``: the audit log of administrative actions and actions on others' jobs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openqx.core import errors
+from openqx.core.access import Role
+from openqx.core.instances import split_instance
+from openqx.server.service import Service
+from openqx.store.records import JobRecord, UserRecord
+from openqx.store.tenancy_store import DeviceGrant
+
+__all__ = [
+    "audit",
+    "changeable_job",
+    "device_grant",
+    "job_limit_for",
+    "readable_job",
+    "request_instance",
+    "require_admin_over",
+    "require_server_admin",
+]
+
+
+def _instances_text(user: UserRecord) -> str:
+    return ", ".join(user.projects)
+
+
+def request_instance(user: UserRecord, requested: str | None) -> str:
+    """The instance a request of ``user`` acts through.
+
+    Args:
+        user: the caller.
+        requested: the ``X-OpenQX-Instance`` header, if sent.
+
+    Returns:
+        ``requested`` when it is one of the user's instances; without it, the user's
+        default (the first), or the server's default instance for a user with none.
+
+    Raises:
+        InvalidInputError: a malformed instance name.
+        PermissionDeniedError: an instance the user does not belong to (the message lists
+            theirs).
+    """
+    if requested is None:
+        return user.projects[0]
+    try:
+        split_instance(requested)
+    except ValueError as exc:
+        raise errors.InvalidInputError(str(exc), field="instance") from None
+    if requested not in user.projects:
+        raise errors.PermissionDeniedError(
+            f"You are not a member of instance {requested!r}; your instances: "
+            f"{_instances_text(user)}.",
+            instance=requested,
+            instances=list(user.projects),
+        )
+    return requested
+
+
+def readable_job(service: Service, user: UserRecord, job_id: str) -> JobRecord:
+    """A job the user may read; every other job looks absent.
+
+    Raises:
+        JobNotFoundError: no such job, or one the user may not read.
+    """
+    record = service.store.get_job(job_id)
+    if not user.viewer.can_read(record.owner_id, record.instance, record.share_level):
+        raise errors.JobNotFoundError(job_id)
+    return record
+
+
+def changeable_job(service: Service, user: UserRecord, job_id: str) -> JobRecord:
+    """A job the user may cancel, rename or retag (its owner, or an admin over it).
+
+    Raises:
+        JobNotFoundError: no such job, or one the user may not read.
+        PermissionDeniedError: the user may read it but not change it.
+    """
+    record = readable_job(service, user, job_id)
+    if not user.viewer.can_change(record.owner_id, record.instance):
+        raise errors.PermissionDeniedError(
+            f"Only the owner of job {job_id} and administrators of {record.instance} may change it."
+        )
+    return record
+
+
+def require_server_admin(user: UserRecord) -> None:
+    """Raises PermissionDeniedError unless the user is a server administrator."""
+    if not user.is_admin:
+        raise errors.PermissionDeniedError("This operation needs a server administrator.")
+
+
+def require_admin_over(user: UserRecord, scope: str) -> None:
+    """Raises PermissionDeniedError unless the user administers ``scope`` (a hub, group or
+    project) or a unit above it."""
+    if not user.viewer.administers(scope):
+        raise errors.PermissionDeniedError(
+            f"This operation needs an administrator of {scope!r} (or of a unit above it).",
+            scope=scope,
+        )
+
+
+def admin_scopes(user: UserRecord) -> list[str] | None:
+    """The units the user administers (None: everything, a server administrator)."""
+    if user.is_admin:
+        return None
+    return sorted(m.scope for m in user.memberships if m.role is not Role.MEMBER)
+
+
+def device_grant(service: Service, instance: str, backend: str) -> DeviceGrant | None:
+    """The grant of ``backend`` to project ``instance``; None when the project has no
+    grants (every device, default limits).
+
+    Raises:
+        PermissionDeniedError: the project has grants, and none for ``backend``.
+    """
+    grants = service.store.device_grants(instance)
+    if not grants:
+        return None
+    for grant in grants:
+        if grant.backend == backend:
+            return grant
+    enabled = ", ".join(g.backend for g in grants)
+    raise errors.PermissionDeniedError(
+        f"Device {backend!r} is not enabled for instance {instance!r}; enabled: {enabled}.",
+        backend=backend,
+        instance=instance,
+    )
+
+
+def enabled_backends(service: Service, instance: str) -> set[str] | None:
+    """Devices enabled for the project (None: every device)."""
+    grants = service.store.device_grants(instance)
+    return {g.backend for g in grants} if grants else None
+
+
+def job_limit_for(service: Service, instance: str, backend: str) -> int | None:
+    """Active-job limit of one user on ``backend`` through ``instance`` (None: no limit).
+
+    Raises:
+        PermissionDeniedError: the device is not enabled for the project.
+    """
+    grant = device_grant(service, instance, backend)
+    if grant is not None:
+        return grant.job_limit
+    return service.job_limit(backend)
+
+
+def audit(
+    service: Service, actor: UserRecord, action: str, target: str, scope: str, **details: Any
+) -> None:
+    """Record an administrative action, or an action on another user's job."""
+    service.store.record_audit(actor.name, action, target, scope, details)
