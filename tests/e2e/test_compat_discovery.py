@@ -71,3 +71,21 @@ def test_circuit_runner_jobs_stay_out_of_backend_jobs(provider: AccountProvider)
     assert runtime_job.job_id() not in provider.backend.job_ids(limit=None)
     assert runtime_job.job_id() not in {j.job_id() for j in provider.backend.jobs(limit=None)}
     assert runtime_job.job_id() in {j.job_id() for j in provider.runtime.jobs(limit=None)}
+
+
+def test_name_and_provider_are_callable_as_in_the_seed(
+    provider: AccountProvider, server: EmbeddedServer
+) -> None:
+    from openqx.client import OpenQX
+
+    device = provider.get_backend("fake_manila")
+    assert device.name() == "fake_manila" and device.name == "fake_manila"
+    assert device.provider() is provider and device.provider is provider
+    job = device.run(transpile(ghz(2), device, seed_transpiler=2), shots=10)
+    assert job.backend().name() == "fake_manila"
+    assert provider.backend.retrieve_job(job.job_id()).backend().provider() is provider
+    job.wait_for_final_state(timeout=TIMEOUT)
+    # openqx's own names keep Qiskit's BackendV2: name is a plain str attribute.
+    plain = OpenQX.enable_account(server.token, server.url).get_backend("fake_manila")
+    assert type(plain.name) is str and not callable(plain.name)
+    assert not callable(plain.provider)
