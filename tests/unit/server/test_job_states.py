@@ -109,6 +109,27 @@ def test_cancel_a_running_job_stops_it(held_harness: Harness, held: HeldExecutor
     assert _get(h, f"/v1/jobs/{job_id}/status", token)["status"] == "CANCELLED"
 
 
+def test_a_running_job_that_does_not_stop_in_time_is_answered_false(
+    held_harness: Harness, held: HeldExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from openqx.server.routes import jobs as job_routes
+
+    h = held_harness
+    token = h.new_user()
+    job_id = h.submit(token)["id"]
+    assert held.next_job() == job_id
+    monkeypatch.setattr(job_routes, "CANCEL_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(held, "cancel", lambda job_id: False)  # the run cannot be stopped
+    answer = h.client.post(f"/v1/jobs/{job_id}/cancel", headers=h.headers(token))
+    assert answer.json() == {
+        "cancelled": False,
+        "status": "RUNNING",
+        "message": "Cancellation requested; the job is still stopping and will end CANCELLED.",
+    }
+    held.finish(job_id)  # the simulation ends: the requested cancel still wins
+    assert h.wait_final(job_id, token) == "CANCELLED"
+
+
 def test_a_failed_job_reports_its_error(held_harness: Harness, held: HeldExecutor) -> None:
     h = held_harness
     token = h.new_user()
