@@ -38,7 +38,15 @@ def _serve(data_dir: Path, port: int, output: list[str]) -> Iterator[str]:
     """Run `openqx serve` until the block ends, then stop it with SIGTERM (as a service
     manager does) and append what it printed to ``output``."""
     # One worker process, one thread for Aer: a job's length varies less between machines.
-    env = dict(os.environ, OPENQX_ADMIN_TOKEN=TOKEN, OPENQX_WORKERS="1", OMP_NUM_THREADS="1")
+    # No drain on stop: a job running at SIGTERM goes back to the queue at once, however
+    # fast this machine would have finished it.
+    env = dict(
+        os.environ,
+        OPENQX_ADMIN_TOKEN=TOKEN,
+        OPENQX_WORKERS="1",
+        OMP_NUM_THREADS="1",
+        OPENQX_STOP_TIMEOUT="0",
+    )
     process = subprocess.Popen(
         [
             sys.executable,
@@ -101,11 +109,13 @@ def _wait_until_running(url: str, job_id: str) -> None:
     raise AssertionError(f"the event stream of {job_id} ended before it ran")
 
 
-def _stored(data_dir: Path, job_id: str) -> tuple[str, str | None]:
-    """The job's status and lease owner in the database, read while no server runs."""
+def _stored(data_dir: Path, job_id: str) -> tuple[str, str | None, int]:
+    """The job's status, lease owner and attempts in the database, read while no server runs."""
     with sqlite3.connect(data_dir / "openqx.sqlite3") as db:
-        row = db.execute("SELECT status, lease_owner FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return str(row[0]), row[1]
+        row = db.execute(
+            "SELECT status, lease_owner, attempts FROM jobs WHERE id = ?", (job_id,)
+        ).fetchone()
+    return str(row[0]), row[1], int(row[2])
 
 
 def test_jobs_results_and_a_running_job_survive_a_restart(tmp_path: Path) -> None:
@@ -123,16 +133,17 @@ def test_jobs_results_and_a_running_job_survive_a_restart(tmp_path: Path) -> Non
         )
         counts = job.result(timeout=180).get_counts(0)
         job_id = job.job_id()
-        # Several seconds of simulation: still running when the server is told to stop and
-        # the stop's drain (5 s) is over.
+        # Several seconds of simulation: still running when the server is told to stop
+        # (with OPENQX_STOP_TIMEOUT=0 the stop does not wait for it).
         running = provider.get_backend("simulator_statevector").run(
             slow_circuit(num_qubits=20, layers=100), shots=10, job_name="across a stop"
         )
         _wait_until_running(url, running.job_id())
     assert (tmp_path / "openqx.sqlite3").exists()
     assert "Traceback" not in output[-1], output[-1]
-    # Handed back to the queue by the stop, not cancelled, and no lease left to expire.
-    assert _stored(tmp_path, running.job_id()) == ("QUEUED", None)
+    # Handed back to the queue by the stop, not cancelled, and no lease left to expire; the
+    # interrupted run does not count as an attempt.
+    assert _stored(tmp_path, running.job_id()) == ("QUEUED", None, 0)
 
     with _serve(tmp_path, port, output) as url:
         provider = OpenQX.enable_account(TOKEN, url=url)
@@ -142,4 +153,5 @@ def test_jobs_results_and_a_running_job_survive_a_restart(tmp_path: Path) -> Non
         resumed = provider.get_backend("simulator_statevector").retrieve_job(running.job_id())
         assert sum(resumed.result(timeout=180).get_counts(0).values()) == 10
         assert resumed.status().name == "DONE"
+        assert resumed._info.attempts == 1
     assert "Traceback" not in output[-1], output[-1]
