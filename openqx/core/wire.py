@@ -56,7 +56,7 @@ from pydantic import (
 )
 
 from openqx.core import bounds
-from openqx.core.instances import DEFAULT_INSTANCE
+from openqx.core.instances import DEFAULT_INSTANCE, split_instance
 from openqx.core.status import JobStatus
 
 __all__ = [
@@ -109,6 +109,11 @@ def _clean_json(value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
     return value
 
 
+def _instance(value: str) -> str:
+    split_instance(value)  # ValueError naming the instance
+    return value
+
+
 def _utc_convertible(value: datetime, info: ValidationInfo) -> datetime:
     return bounds.check_datetime(value, _field(info))
 
@@ -124,6 +129,8 @@ Pattern = Annotated[StrictStr, Field(max_length=bounds.MAX_REGEXP_LENGTH), _Clea
 Tags = Annotated[list[Tag], Field(max_length=bounds.MAX_TAGS)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_clean_json)]
 """Free-form JSON: no deeper than ``MAX_JSON_DEPTH``, finite numbers, clean text."""
+Instance = Annotated[Identifier, AfterValidator(_instance)]
+"""``hub/group/project``, each part checked by ``core.instances``."""
 ClientInfo = Annotated[dict[Identifier, ShortText], Field(max_length=64)]
 UtcDatetime = Annotated[datetime, AfterValidator(_utc_convertible)]
 
@@ -354,7 +361,7 @@ class UserCreate(_Model):
     """``POST /admin/users`` (admin only)."""
 
     name: StrictStr = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    instances: Annotated[list[Identifier], Field(max_length=bounds.MAX_TAGS)] = Field(
+    instances: Annotated[list[Instance], Field(max_length=bounds.MAX_TAGS)] = Field(
         default_factory=lambda: [DEFAULT_INSTANCE]
     )
     is_admin: StrictBool = False

@@ -242,6 +242,13 @@ CASES: dict[str, Case] = {
         400,
         ("seed_transpiler",),
     ),
+    # admin input
+    "instance not hub/group/project": Case(
+        "/v1/admin/users", '{"name":"inst","instances":["b\\u0080"]}', 400, ("hub/group/project",)
+    ),
+    "instance with NUL": Case(
+        "/v1/admin/users", '{"name":"inst","instances":["h/g/p\\u0000"]}', 400, ("NUL",)
+    ),
     # payloads
     "truncated QPY": Case("/v1/jobs", _job("", _truncated_qpy()), 400, ("qpy", "QPY")),
     "unparsable body": Case("/v1/jobs/search", '{"limit": 1', 400, ("JSON",)),
@@ -249,9 +256,10 @@ CASES: dict[str, Case] = {
 }
 
 
-def _stored(harness: Harness) -> tuple[int, int]:
+def _stored(harness: Harness) -> tuple[int, int, int]:
+    """Jobs, blobs and users in the service."""
     records, _ = harness.store.search_jobs(wire.JobQuery(limit=None))
-    return len(records), len(harness.blobs)
+    return len(records), len(harness.blobs), len(harness.store.list_users())
 
 
 def _send(harness: Harness, case: Case, job_id: str) -> Any:
