@@ -25,3 +25,16 @@ def slow_circuit(num_qubits: int = 22, layers: int = 30) -> QuantumCircuit:
             circuit.cx(qubit, qubit + 1)
     circuit.measure_all()
     return circuit
+
+
+def not_clifford(num_qubits: int = 2) -> QuantumCircuit:
+    """A measured GHZ state with a T gate: the server accepts it, and Aer's ``stabilizer``
+    method refuses it at run time, so ``run(..., method="stabilizer")`` makes a job that
+    fails on the worker."""
+    circuit = QuantumCircuit(num_qubits, name=f"t-ghz{num_qubits}")
+    circuit.h(0)
+    circuit.t(0)
+    for qubit in range(num_qubits - 1):
+        circuit.cx(qubit, qubit + 1)
+    circuit.measure_all()
+    return circuit

@@ -26,7 +26,7 @@ from openqx.client.least_busy import least_busy
 from openqx.client.provider import AccountProvider
 from openqx.core.status import JobStatus as OpenQXStatus
 from openqx.embedded import EmbeddedServer
-from tests.e2e.circuits import ghz, slow_circuit
+from tests.e2e.circuits import ghz, not_clifford, slow_circuit
 
 TIMEOUT = 120
 N_STAB = 25
@@ -78,11 +78,11 @@ def corpus(provider: AccountProvider) -> Corpus:
     assert cancelled.cancel()
     assert busy.cancel()
     failed = qasm.run(
-        transpile(ghz(2), qasm),
+        transpile(not_clifford(), qasm),
         shots=10,
         job_name=f"{prefix}-err",
         job_tags=[prefix],
-        seed_simulator=2**70,  # Aer refuses it at run time: the job fails on the worker
+        method="stabilizer",  # Aer refuses the T gate at run time: the job fails on the worker
     )
     circuit = transpile(ghz(2), stab)
     stab_jobs = [
