@@ -32,6 +32,7 @@ __all__ = [
     "MAX_TAGS",
     "MAX_TAG_LENGTH",
     "MAX_TEXT_LENGTH",
+    "MIN_TOKEN_LENGTH",
     "check_datetime",
     "check_json",
     "check_text",
@@ -53,6 +54,8 @@ MAX_BACKEND_NAME_LENGTH = 256
 """Longest backend name, in characters."""
 MAX_ID_LENGTH = 256
 """Longest id (job, experiment, program, instance, cursor), in characters."""
+MIN_TOKEN_LENGTH = 8
+"""Shortest API token an administrator may choose (generated ones have 64 hex digits)."""
 MAX_TEXT_LENGTH = 4096
 """Longest free text in a filter value or other short string."""
 MAX_REGEXP_LENGTH = 1024

@@ -129,6 +129,11 @@ Pattern = Annotated[StrictStr, Field(max_length=bounds.MAX_REGEXP_LENGTH), _Clea
 Tags = Annotated[list[Tag], Field(max_length=bounds.MAX_TAGS)]
 JsonObject = Annotated[dict[str, Any], AfterValidator(_clean_json)]
 """Free-form JSON: no deeper than ``MAX_JSON_DEPTH``, finite numbers, clean text."""
+Token = Annotated[
+    StrictStr,
+    Field(min_length=bounds.MIN_TOKEN_LENGTH, max_length=bounds.MAX_ID_LENGTH, pattern=r"^[!-~]+$"),
+]
+"""An API token: printable ASCII without spaces (it travels in an HTTP header)."""
 Instance = Annotated[Identifier, AfterValidator(_instance)]
 """``hub/group/project``, each part checked by ``core.instances``."""
 ClientInfo = Annotated[dict[Identifier, ShortText], Field(max_length=64)]
@@ -365,7 +370,7 @@ class UserCreate(_Model):
         default_factory=lambda: [DEFAULT_INSTANCE]
     )
     is_admin: StrictBool = False
-    token: ShortText | None = None
+    token: Token | None = None
     """A token to use instead of a random one."""
 
 

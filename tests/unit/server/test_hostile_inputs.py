@@ -246,6 +246,11 @@ CASES: dict[str, Case] = {
     "instance not hub/group/project": Case(
         "/v1/admin/users", '{"name":"inst","instances":["b\\u0080"]}', 400, ("hub/group/project",)
     ),
+    "empty token": Case("/v1/admin/users", '{"name":"tok","token":""}', 400, ("token",)),
+    "one-letter token": Case("/v1/admin/users", '{"name":"tok","token":"x"}', 400, ("token",)),
+    "token with spaces": Case(
+        "/v1/admin/users", '{"name":"tok","token":"a token with spaces"}', 400, ("token",)
+    ),
     "instance with NUL": Case(
         "/v1/admin/users", '{"name":"inst","instances":["h/g/p\\u0000"]}', 400, ("NUL",)
     ),
