@@ -5,10 +5,20 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh dev
+# The browser tests (tests/browser) drive Debian's chromium through chromedriver; as root on
+# Debian, install both once when missing (without them the browser tests fail, or skip when OPENQX_REQUIRE_BROWSER=0).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+    && { ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; }; then
+    echo "== apt-get install chromium chromium-driver"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
 echo "== ruff"
 .venv/bin/ruff check openqx tests benchmarks
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"
 export OPENQX_REQUIRE_POSTGRES="${OPENQX_REQUIRE_POSTGRES:-1}"
+export OPENQX_REQUIRE_BROWSER="${OPENQX_REQUIRE_BROWSER:-1}"
 exec .venv/bin/python -m pytest -q "$@"
