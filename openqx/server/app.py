@@ -44,5 +44,9 @@ def create_app(service: Service) -> FastAPI:
     install_error_handlers(app)
     for module in (account, backends, jobs, runtime):
         app.include_router(module.router, prefix=API_PREFIX)
+    # The dashboard (openqx.web) sits above the API: its pages call these routes' functions.
+    from openqx import web
+
+    web.install(app, service)
     app.add_middleware(BodySizeLimit, max_bytes=service.settings.max_payload_bytes)
     return app
