@@ -1,0 +1,88 @@
+"""`openqx serve` as a subprocess for the crash tests: start it, wait until it answers, stop
+it with SIGTERM or kill it with SIGKILL, and keep what it printed."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+__all__ = ["ServeProcess", "free_port"]
+
+START_TIMEOUT_S = 90.0
+STOP_TIMEOUT_S = 60.0
+
+
+def free_port() -> int:
+    """A loopback port that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServeProcess:
+    """One run of `openqx serve` on ``data_dir`` (and ``db_url`` if given).
+
+    Args:
+        data_dir: the data folder (its dispatcher name survives restarts).
+        port: TCP port.
+        token: the admin token.
+        db_url: a database URL (default: SQLite in ``data_dir``).
+        env: extra ``OPENQX_*`` variables.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        token: str,
+        *,
+        db_url: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        self.url = f"http://127.0.0.1:{port}"
+        command = [
+            sys.executable, "-m", "openqx.cli.main", "serve", "--port", str(port),
+            "--data-dir", str(data_dir), "--executor", "local", "--log-level", "warning",
+        ]  # fmt: skip
+        if db_url:
+            command += ["--db", db_url]
+        environ = dict(os.environ, OPENQX_ADMIN_TOKEN=token, OMP_NUM_THREADS="1", **(env or {}))
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        self.output = ""
+
+    def wait_answering(self) -> float:
+        """Poll until the server answers (it is another process); return ``monotonic()``."""
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                if httpx.get(f"{self.url}/v1/version", timeout=1).status_code == 200:
+                    return time.monotonic()
+            except httpx.TransportError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.kill()
+                raise AssertionError(f"openqx serve did not start:\n{self.output}")
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL the server (its workers follow it through their lifeline)."""
+        self.process.kill()
+        self.output += self.process.communicate()[0] or ""
+
+    def stop(self) -> None:
+        """SIGTERM, as a service manager stops it; kill it if it does not exit in time."""
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.output += self.process.communicate(timeout=STOP_TIMEOUT_S)[0] or ""
+        except subprocess.TimeoutExpired:
+            self.kill()
