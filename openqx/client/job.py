@@ -383,8 +383,10 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
                     ) from item
                 if item is not None:
                     self._apply(item)
-                    if self._info.status.is_final:
-                        return
+                if self._info.status.is_final:
+                    # Also when another thread's cancel() or refresh() ended it: the callback
+                    # is never called with a final status.
+                    return
                 if deadline is not None and time.monotonic() >= deadline:
                     raise exc.OpenQXJobTimeoutError(
                         f"Timeout while waiting for job {self._job_id}.", job_id=self._job_id
