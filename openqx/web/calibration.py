@@ -105,24 +105,54 @@ def _colour(value: float | None, worst: float) -> str:
     return f"hsl({hue:.0f},70%,42%)"
 
 
+def _crossings(points: Sequence[tuple[float, float]], edges: Sequence[tuple[int, int]]) -> int:
+    """How many pairs of edges without a common qubit cross in this drawing."""
+
+    def side(p: tuple[float, float], q: tuple[float, float], r: tuple[float, float]) -> float:
+        return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+    count = 0
+    for i, (a, b) in enumerate(edges):
+        for c, d in edges[i + 1 :]:
+            if len({a, b, c, d}) < 4:
+                continue
+            pa, pb, pc, pd = points[a], points[b], points[c], points[d]
+            if side(pa, pb, pc) * side(pa, pb, pd) < 0 and side(pc, pd, pa) * side(pc, pd, pb) < 0:
+                count += 1
+    return count
+
+
+LAYOUT_SEEDS = 6
+"""Spring layouts tried per device; the one with the fewest crossing couplers is drawn."""
+
+
 @lru_cache(maxsize=128)
 def _layout(num_qubits: int, edges: tuple[tuple[int, int], ...]) -> tuple[tuple[float, float], ...]:
-    """Positions in [0, 1]² from a seeded spring layout (the same drawing every time)."""
+    """Positions in [0, 1]² from seeded spring layouts (the same drawing every time)."""
     import rustworkx as rx
 
+    if num_qubits == 1:
+        return ((0.5, 0.5),)
     graph = rx.PyGraph()
     graph.add_nodes_from(range(num_qubits))
     graph.add_edges_from_no_data(list(edges))
-    if num_qubits == 1:
-        return ((0.5, 0.5),)
-    raw = rx.spring_layout(graph, seed=7, num_iter=300)
-    xs = [raw[i][0] for i in range(num_qubits)]
-    ys = [raw[i][1] for i in range(num_qubits)]
-    span_x = (max(xs) - min(xs)) or 1.0
-    span_y = (max(ys) - min(ys)) or 1.0
-    return tuple(
-        ((xs[i] - min(xs)) / span_x, (ys[i] - min(ys)) / span_y) for i in range(num_qubits)
-    )
+    best: tuple[int, tuple[tuple[float, float], ...]] | None = None
+    for seed in range(LAYOUT_SEEDS):
+        raw = rx.spring_layout(graph, seed=seed, num_iter=300)
+        xs = [raw[i][0] for i in range(num_qubits)]
+        ys = [raw[i][1] for i in range(num_qubits)]
+        span_x = (max(xs) - min(xs)) or 1.0
+        span_y = (max(ys) - min(ys)) or 1.0
+        points = tuple(
+            ((xs[i] - min(xs)) / span_x, (ys[i] - min(ys)) / span_y) for i in range(num_qubits)
+        )
+        crossings = _crossings(points, edges)
+        if best is None or crossings < best[0]:
+            best = (crossings, points)
+        if crossings == 0:
+            break
+    assert best is not None
+    return best[1]
 
 
 def coupling_map_svg(
