@@ -1,4 +1,5 @@
-"""``openqx admin``: user and limit management through the HTTP API.
+"""``openqx admin``: users, roles, tokens, hubs/groups/projects, devices, job limits and the
+audit log, through the HTTP API (``/admin``).
 
 The commands speak to the server through the client's ``ApiClient``, so failures arrive as the
 provider's exceptions (``openqx.client.exceptions``). Every failure ends the command with one
@@ -8,6 +9,7 @@ line on stderr and exit status 1 (2 for a bad argument); nothing prints a traceb
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -16,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from openqx.client import exceptions as exc
 from openqx.client.account import OpenQX
 from openqx.client.http import ApiClient
+from openqx.core import tenancy_wire as tw
 from openqx.core import wire
 
 __all__ = ["ADMIN_RETRIES", "admin", "parse_maximum_jobs"]
@@ -36,7 +39,8 @@ class UsageError(Exception):
 
 
 def parse_maximum_jobs(value: str) -> int | None:
-    """Return the job limit ``value`` means: a non-negative whole number, or ``none``.
+    """Return the job limit ``value`` means: a non-negative whole number, or ``none`` (no
+    limit; ``default`` is handled by the caller: back to the device default).
 
     Raises:
         UsageError: anything else.
@@ -67,9 +71,100 @@ def _credentials(args: argparse.Namespace) -> tuple[str, str]:
     return url, token
 
 
+def _number(value: str, what: str, *, allow_none: bool = False) -> int | None:
+    """A whole number >= 0 from the command line (``none`` when ``allow_none``)."""
+    text = value.strip()
+    if allow_none and text.lower() == "none":
+        return None
+    try:
+        number = int(text)
+    except ValueError:
+        other = " or 'none'" if allow_none else ""
+        raise UsageError(f"{what} must be a whole number{other}, not {value!r}.") from None
+    if number < 0:
+        raise UsageError(f"{what} must be 0 or more, not {number}.")
+    return number
+
+
+def _body(model: type[BaseModel], **fields: object) -> BaseModel:
+    """A request body, or a UsageError naming what is wrong."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'value'}: {e['msg']}" for e in error.errors()
+        )
+        raise UsageError(f"invalid {model.__name__}: {problems}.") from None
+
+
+def _dump(data: object) -> str:
+    return json.dumps(data, indent=2, default=str)
+
+
+def _run_tenancy(api: ApiClient, args: argparse.Namespace) -> str | None:
+    """The units, roles, tokens, devices and audit commands (None: not one of them)."""
+    command = args.admin_command
+    user = getattr(args, "name", None)
+    if command == "user":
+        return _dump(api.admin("GET", f"/admin/users/{user}"))
+    if command == "rotate-token":
+        return _dump(api.admin("POST", f"/admin/users/{user}/token"))
+    if command == "revoke-token":
+        api.admin("DELETE", f"/admin/users/{user}/token")
+        return _dump({"user": user, "token": "revoked"})
+    if command in ("disable-user", "enable-user"):
+        disable = tw.UserDisable(disabled=command == "disable-user")
+        return _dump(api.admin("PUT", f"/admin/users/{user}/disabled", body=disable))
+    if command == "set-server-admin":
+        promote = tw.ServerAdminUpdate(is_admin=args.value == "true")
+        return _dump(api.admin("PUT", f"/admin/users/{user}/server_admin", body=promote))
+    if command == "units":
+        params = {"under": args.under} if args.under else None
+        return _dump(api.admin("GET", "/admin/units", params=params))
+    if command == "create-unit":
+        unit = _body(tw.UnitCreate, name=args.name, share=_number(args.share, "share"))
+        return _dump(api.admin("POST", "/admin/units", body=unit))
+    if command == "rename-unit":
+        rename = _body(tw.UnitRename, name=args.name, new_name=args.new_name)
+        return _dump(api.admin("POST", "/admin/units/rename", body=rename))
+    if command == "set-share":
+        share = _body(tw.UnitShare, name=args.name, share=_number(args.share, "share"))
+        return _dump(api.admin("PUT", "/admin/units/share", body=share))
+    if command == "add-member":
+        role = _body(tw.MembershipUpdate, user=args.user, scope=args.scope, role=args.role)
+        return _dump(api.admin("PUT", "/admin/memberships", body=role))
+    if command == "remove-member":
+        api.admin("DELETE", "/admin/memberships", params={"name": args.user, "scope": args.scope})
+        return _dump({"user": args.user, "scope": args.scope, "removed": True})
+    if command == "enable-device":
+        grant = _body(
+            tw.DeviceGrantUpdate,
+            instance=args.instance,
+            backend=args.backend,
+            share=_number(args.share, "share"),
+            job_limit=_number(args.job_limit, "job-limit", allow_none=True),
+            max_shots=_number(args.max_shots, "max-shots", allow_none=True),
+            max_circuits=_number(args.max_circuits, "max-circuits", allow_none=True),
+        )
+        return _dump(api.admin("PUT", "/admin/devices", body=grant))
+    if command == "disable-device":
+        params = {"instance": args.instance, "backend": args.backend}
+        api.admin("DELETE", "/admin/devices", params=params)
+        return _dump({**params, "enabled": False})
+    if command == "devices":
+        return _dump(api.admin("GET", "/admin/devices", params={"instance": args.instance}))
+    if command == "audit":
+        limit = _number(args.limit, "limit")
+        return _dump(api.admin("GET", "/admin/audit", params={"limit": str(limit)}))
+    return None
+
+
 def _run(api: ApiClient, args: argparse.Namespace) -> str:
     """Run the sub-command and return the answer as JSON text."""
     answer: BaseModel
+    tenancy = _run_tenancy(api, args)
+    if tenancy is not None:
+        return tenancy
     if args.admin_command == "create-user":
         fields: dict[str, object] = {"name": args.name, "is_admin": args.admin}
         if args.instance:
@@ -84,6 +179,8 @@ def _run(api: ApiClient, args: argparse.Namespace) -> str:
         answer = api.create_user(user)
     elif args.admin_command == "users":
         return _ACCOUNTS.dump_json(api.users(), indent=2).decode()
+    elif args.maximum_jobs.strip().lower() == "default":
+        answer = api.reset_job_limit(args.backend)
     else:
         maximum = parse_maximum_jobs(args.maximum_jobs)
         answer = api.set_job_limit(args.backend, wire.JobLimitUpdate(maximum_jobs=maximum))

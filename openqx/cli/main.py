@@ -7,6 +7,8 @@ import logging
 import sys
 from pathlib import Path
 
+from openqx.cli.admin_parser import add_admin_parser
+
 __all__ = ["build_parser", "main"]
 
 
@@ -49,18 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--executor", default="local", choices=["local", "inline"])
 
-    admin = sub.add_parser("admin", help="administer a running service (needs an admin token)")
-    admin.add_argument("--url", help="service URL (default OPENQX_URL or saved account)")
-    admin.add_argument("--token", help="admin token (default OPENQX_TOKEN or saved account)")
-    admin_sub = admin.add_subparsers(dest="admin_command", required=True)
-    create = admin_sub.add_parser("create-user", help="create a user and print its token")
-    create.add_argument("name")
-    create.add_argument("--instance", action="append", help="hub/group/project (repeatable)")
-    create.add_argument("--admin", action="store_true", help="make the user an admin")
-    admin_sub.add_parser("users", help="list users")
-    limit = admin_sub.add_parser("set-job-limit", help="per-user active-job limit of a backend")
-    limit.add_argument("backend")
-    limit.add_argument("maximum_jobs", help="a number, or 'none' to remove the limit")
+    add_admin_parser(sub)
     return parser
 
 

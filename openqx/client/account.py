@@ -153,6 +153,8 @@ class OpenQX:
     """
 
     _provider: ClassVar[AccountProvider | None] = None
+    _instances: ClassVar[tuple[str, ...]] = ()
+    """The active account's instances (``hub/group/project``), default first."""
     provider_class: ClassVar[type[AccountProvider]] = AccountProvider
     """The provider class accounts are given (``openqx.compat.ibmq`` uses its own)."""
 
@@ -247,7 +249,11 @@ class OpenQX:
         except exc.OpenQXError:
             api.close()
             raise
-        return cls.provider_class(api, chosen)
+        cls._instances = tuple(account.instances)
+        if chosen is None:
+            return cls.provider_class(api, chosen)
+        api.close()
+        return cls.provider_class(api.for_instance(chosen), chosen)
 
     @classmethod
     def disable_account(cls) -> None:
@@ -269,15 +275,49 @@ class OpenQX:
         return {"token": cls._provider.api_client.token, "url": cls._provider.api_client.url}
 
     @classmethod
-    def get_provider(cls) -> AccountProvider:
-        """Return the active account's provider.
+    def providers(
+        cls, hub: str | None = None, group: str | None = None, project: str | None = None
+    ) -> list[AccountProvider]:
+        """The active account's providers, one per instance whose parts equal every part
+        given (all of them without arguments), default first.
 
         Raises:
             OpenQXAccountCredentialsNotFound: no account is active.
         """
+        active = cls.get_provider()
+        found = instances.matching_instances(list(cls._instances), hub, group, project)
+        return [
+            active
+            if instance == active.instance
+            else cls.provider_class(active.api_client.for_instance(instance), instance)
+            for instance in found
+        ]
+
+    @classmethod
+    def get_provider(
+        cls, hub: str | None = None, group: str | None = None, project: str | None = None
+    ) -> AccountProvider:
+        """Return the active account's provider, or with ``hub``/``group``/``project`` the
+        one provider of the instance matching them.
+
+        Raises:
+            OpenQXAccountCredentialsNotFound: no account is active.
+            OpenQXProviderError: none or more than one instance matches (the message lists
+                the account's instances).
+        """
         if cls._provider is None:
             raise exc.OpenQXAccountCredentialsNotFound("No account is in use for the session.")
-        return cls._provider
+        if hub is None and group is None and project is None:
+            return cls._provider
+        found = cls.providers(hub, group, project)
+        criteria = f"hub={hub!r}, group={group!r}, project={project!r}"
+        if len(found) != 1:
+            many = "More than one provider matches" if found else "No provider matches"
+            raise exc.OpenQXProviderError(
+                f"{many} the specified criteria: {criteria} (the account's instances: "
+                f"{', '.join(cls._instances) or 'none'})."
+            )
+        return found[0]
 
     @classmethod
     def load_account(cls, **kwargs: Any) -> AccountProvider:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from openqx.client import exceptions as exc
 from openqx.core import errors, wire
+from openqx.core.access import INSTANCE_HEADER
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -158,7 +159,17 @@ class ApiClient:
         backoff_factor: float = DEFAULT_BACKOFF,
         proxies: Mapping[str, Any] | None = None,
         verify: bool | str = True,
+        instance: str | None = None,
     ) -> None:
+        self._options: dict[str, Any] = {
+            "transport": transport,
+            "timeout": timeout,
+            "retries": retries,
+            "backoff_factor": backoff_factor,
+            "proxies": proxies,
+            "verify": verify,
+        }
+        self.instance = instance
         base = url.rstrip("/")
         if base.endswith(wire.API_PREFIX):
             base = base[: -len(wire.API_PREFIX)]
@@ -178,6 +189,7 @@ class ApiClient:
                     "Authorization": f"Bearer {token}",
                     "User-Agent": user_agent(),
                     "X-Qx-Client-Application": f"openqx/{client_info()['version']}",
+                    **({INSTANCE_HEADER: instance} if instance else {}),
                 },
                 transport=transport,
                 mounts=mounts,
@@ -188,6 +200,11 @@ class ApiClient:
             raise exc.OpenQXAccountCredentialsInvalidUrl(
                 f"Invalid URL {url!r}: {error}."
             ) from error
+
+    def for_instance(self, instance: str | None) -> ApiClient:
+        """A client of the same server, token and options acting through ``instance`` (sent
+        as the ``X-OpenQX-Instance`` header; None: the account's default)."""
+        return ApiClient(self.url, self.token, instance=instance, **self._options)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -274,9 +291,18 @@ class ApiClient:
             idempotent=False,
         )
 
-    def search_jobs(self, query: wire.JobQuery) -> wire.JobPage:
-        """``POST /jobs/search`` (a read: retried like a ``GET``)."""
-        return self._model("POST", "/jobs/search", wire.JobPage, body=query, context="backend")
+    def search_jobs(self, query: wire.JobQuery, *, scope: str = "own") -> wire.JobPage:
+        """``POST /jobs/search`` (a read: retried like a ``GET``). ``scope``: ``own`` (the
+        caller's jobs, of this client's instance when it has one), ``shared`` (others' jobs
+        the caller may read) or ``all``."""
+        data = self._json(
+            "POST",
+            "/jobs/search",
+            params=None if scope == "own" else {"scope": scope},
+            body=query,
+            context="backend",
+        )
+        return _validate_model(wire.JobPage, data, "backend", None)
 
     def job(self, job_id: str, *, context: Context = "job") -> wire.JobInfo:
         """``GET /jobs/{id}``."""
@@ -403,6 +429,32 @@ class ApiClient:
             wire.JobLimitInfo,
             body=update,
             context="backend",
+        )
+
+    def reset_job_limit(self, backend: str) -> wire.JobLimitInfo:
+        """``DELETE /admin/backends/{name}/job_limit``: back to the default limit."""
+        return self._model(
+            "DELETE", f"/admin/backends/{backend}/job_limit", wire.JobLimitInfo, context="backend"
+        )
+
+    def admin(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: BaseModel | None = None,
+        params: dict[str, str] | None = None,
+    ) -> Any:
+        """Call an administration route (``/admin/...``, see ``core.tenancy_wire``) and return
+        its JSON answer (None for 204). Reads and full replacements (GET, PUT, DELETE) are
+        retried; POST is not."""
+        return self._json(
+            method,
+            path,
+            params=params,
+            body=body,
+            context="account",
+            idempotent=method.upper() != "POST",
         )
 
     # --- plumbing ---------------------------------------------------------------------

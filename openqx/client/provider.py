@@ -10,6 +10,7 @@ from qiskit.providers.exceptions import QiskitBackendNotFoundError
 from openqx.client import exceptions as exc
 from openqx.client.backend import OpenQXBackend
 from openqx.client.backend_service import BackendService
+from openqx.client.credentials import Credentials
 from openqx.client.http import ApiClient
 from openqx.client.runtime import RuntimeService
 
@@ -38,6 +39,12 @@ class AccountProvider:
         self._backends: dict[str, OpenQXBackend] | None = None
         self._backend_service = BackendService(self)
         self._runtime = RuntimeService(self)
+
+    @property
+    def credentials(self) -> Credentials:
+        """Token, URL and ``hub``/``group``/``project`` of this provider."""
+        hub, group, project = self.instance.split("/") if self.instance else (None, None, None)
+        return Credentials(self.api_client.token, self.api_client.url, hub, group, project)
 
     def __repr__(self) -> str:
         return (

@@ -12,8 +12,9 @@ from openqx import __version__
 from openqx.core.wire import API_PREFIX
 from openqx.server.errors import install_error_handlers
 from openqx.server.limits import BodySizeLimit
-from openqx.server.routes import account, backends, jobs, runtime
+from openqx.server.routes import account, admin, backends, jobs, runtime
 from openqx.server.service import Service
+from openqx.server.throttle import AuthThrottle
 
 __all__ = ["create_app"]
 
@@ -42,11 +43,12 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (account, backends, jobs, runtime):
+    for module in (account, admin, backends, jobs, runtime):
         app.include_router(module.router, prefix=API_PREFIX)
     # The dashboard (openqx.web) sits above the API: its pages call these routes' functions.
     from openqx import web
 
     web.install(app, service)
     app.add_middleware(BodySizeLimit, max_bytes=service.settings.max_payload_bytes)
+    app.add_middleware(AuthThrottle, clock=service.clock)
     return app

@@ -167,3 +167,63 @@ def audit(
 ) -> None:
     """Record an administrative action, or an action on another user's job."""
     service.store.record_audit(actor.name, action, target, scope, details)
+
+
+def parent_scope(scope: str) -> str | None:
+    """The unit above ``scope`` (None above a hub: the server)."""
+    return scope.rsplit("/", 1)[0] if "/" in scope else None
+
+
+def require_admin_over_parent(user: UserRecord, scope: str) -> None:
+    """Creating, renaming or weighing a unit, or giving an admin role over it, needs an
+    administrator of the unit above it (a server administrator for hubs).
+
+    Raises:
+        PermissionDeniedError: the user lacks that role.
+    """
+    parent = parent_scope(scope)
+    if parent is None:
+        if not user.is_admin:
+            raise errors.PermissionDeniedError(
+                f"Only server administrators may do this to hub {scope!r}.", scope=scope
+            )
+        return
+    require_admin_over(user, parent)
+
+
+def require_role_grant(user: UserRecord, target: str, scope: str, role: Role) -> None:
+    """Whether ``user`` may give or take ``target``'s ``role`` over ``scope``: members need an
+    administrator of the scope, admin roles one of the unit above; nobody but a server
+    administrator changes their own roles.
+
+    Raises:
+        PermissionDeniedError: not allowed.
+    """
+    if target == user.name and not user.is_admin:
+        raise errors.PermissionDeniedError("You cannot change your own roles.")
+    if role is Role.MEMBER:
+        require_admin_over(user, scope)
+    else:
+        require_admin_over_parent(user, scope)
+
+
+def require_manages_user(user: UserRecord, target: UserRecord) -> None:
+    """Managing a user (tokens, disabling, reading their details) needs a server
+    administrator, or an administrator of every unit the user belongs to (a hub
+    administrator manages the users of their hub, not users who belong elsewhere too).
+
+    Raises:
+        PermissionDeniedError: not allowed.
+    """
+    if user.is_admin:
+        return
+    viewer = user.viewer
+    if (
+        target.is_admin
+        or not target.memberships
+        or not all(viewer.administers(m.scope) for m in target.memberships)
+    ):
+        raise errors.PermissionDeniedError(
+            f"Managing user {target.name!r} needs an administrator of every unit they belong to.",
+            user=target.name,
+        )

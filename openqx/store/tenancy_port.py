@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from openqx.core.access import Membership, Role
+from openqx.store.records import UserRecord
 from openqx.store.tenancy_store import AuditRecord, DeviceGrant, UnitRecord
 
 __all__ = ["TenancyPort"]
@@ -31,6 +32,9 @@ class TenancyPort(Protocol):
 
     def rename_unit(self, scope: str, new_name: str) -> UnitRecord:
         """Rename a unit's last part; every job, membership and grant follows."""
+
+    def user_by_name(self, name: str) -> UserRecord:
+        """One user by name (NotFoundError when absent)."""
 
     def user_memberships(self, name: str) -> list[Membership]:
         """A user's memberships (project roles by position, then the others)."""

@@ -35,6 +35,8 @@ from openqx.store.models import (
     User,
     UserInstance,
 )
+from openqx.store.records import UserRecord
+from openqx.store.rows import user_record
 
 __all__ = [
     "AuditRecord",
@@ -368,6 +370,23 @@ class TenancyStore:
         if found is None:
             raise NotFoundError(f"There is no user {name!r}.")
         return int(found)
+
+    def user_by_name(self, name: str) -> UserRecord:
+        """One user by name.
+
+        Raises:
+            NotFoundError: no such user.
+        """
+        with self._transaction() as conn:
+            row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+            if row is None:
+                raise NotFoundError(f"There is no user {name!r}.")
+            held = conn.execute(
+                sa.select(memberships)
+                .where(memberships.c.user_id == row.id)
+                .order_by(memberships.c.position)
+            ).all()
+        return user_record(row, held)
 
     def user_memberships(self, name: str) -> list[Membership]:
         """A user's memberships (project roles by position, then the others).

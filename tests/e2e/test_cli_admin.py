@@ -107,9 +107,12 @@ def test_create_user_list_users_and_set_a_job_limit(
     limited = admin_cli(*creds, "set-job-limit", "fake_manila", "3")
     assert limited.status == 0, limited
     assert json.loads(limited.stdout)["maximum_jobs"] == 3
-    # 'none' removes the override: the backend's default limit applies again.
+    # 'none' removes the limit for real (issue 10: it used to fall back to the default);
+    # 'default' forgets the setting, so the backend's default limit applies again.
     cleared = admin_cli(*creds, "set-job-limit", "fake_manila", "none")
-    assert cleared.status == 0 and json.loads(cleared.stdout)["maximum_jobs"] == default
+    assert cleared.status == 0 and json.loads(cleared.stdout)["maximum_jobs"] is None
+    reset = admin_cli(*creds, "set-job-limit", "fake_manila", "default")
+    assert reset.status == 0 and json.loads(reset.stdout)["maximum_jobs"] == default
 
     # The new user's token is not an admin token: refused, in one line.
     refused = admin_cli("--url", server.url, "--token", user["token"], "users")

@@ -16,7 +16,7 @@ import json
 import queue
 import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +39,7 @@ from openqx.server.service import Service
 from openqx.server.settings import Settings
 from openqx.store.blobs import MemoryBlobStore
 from openqx.store.memory_store import MemoryJobStore
+from openqx.store.sql_store import SqlJobStore
 
 with warnings.catch_warnings():
     # starlette 1.x prefers the httpx2 fork; the client speaks httpx, and with httpx the
@@ -158,7 +159,7 @@ class Harness:
 
     service: Service
     client: TestClient
-    store: MemoryJobStore
+    store: SqlJobStore
     blobs: MemoryBlobStore
 
     def headers(self, token: str = ADMIN_TOKEN) -> dict[str, str]:
@@ -220,6 +221,7 @@ def open_harness(
     catalog: DeviceCatalog | None = None,
     clock: Clock = SYSTEM_CLOCK,
     stop_timeout: float = 0.0,
+    store: SqlJobStore | None = None,
     **settings: Any,
 ) -> Iterator[Harness]:
     """Start a service on in-memory parts; close it (and the store) on exit.
@@ -229,6 +231,8 @@ def open_harness(
         catalog: default: ``small_catalog()``.
         clock: the service's (and the store's) clock.
         stop_timeout: what closing gives running jobs (none: a held job is handed back).
+        store: default: a new ``MemoryJobStore`` (closed on exit); a given store (e.g.
+            ``SqlJobStore`` on SQLite or PostgreSQL) stays open.
         settings: ``Settings`` fields (defaults: 1 worker, ``ADMIN_TOKEN``, a 256 KiB body
             limit).
     """
@@ -241,7 +245,10 @@ def open_harness(
             **settings,
         }
     )
-    store = MemoryJobStore(clock=clock)
+    on_close: list[Callable[[], None]] = []
+    if store is None:
+        store = MemoryJobStore(clock=clock)
+        on_close.append(store.close)
     blobs = MemoryBlobStore()
     service = Service(
         store=store,
@@ -250,7 +257,7 @@ def open_harness(
         catalog=catalog,
         settings=config,
         clock=clock,
-        on_close=[store.close],
+        on_close=on_close,
         stop_timeout=stop_timeout,
     )
     with TestClient(create_app(service), base_url=BASE_URL) as client:
