@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
+from pydantic import ValidationError
 
 from openqx.core import errors
 from openqx.core.status import JobStatus
@@ -208,22 +209,38 @@ async def job_events(
     return await jobs_api.job_events(job_id, request, service, signed_in.user)
 
 
+def _describe(exc: ValidationError) -> str:
+    """A form field's validation errors in one sentence (``name: ...``)."""
+    return "; ".join(
+        f"{'.'.join(str(part) for part in error['loc']) or 'form'}: {error['msg']}"
+        for error in exc.errors()
+    )
+
+
+def _change_refused(
+    request: Request, service: Service, signed_in: SignedIn, job_id: str, message: str
+) -> Response:
+    context = _detail(request, service, signed_in, job_id)
+    context["problem"] = message
+    return render(request, "job.html", context, status_code=400)
+
+
 async def _change(
     request: Request, service: Service, signed_in: SignedIn, job_id: str, field: str
 ) -> Response:
     form = await read_form(request)
     require_csrf(request, form, signed_in.session)
-    if field == "name":
-        update = JobUpdate(name=form.get("name", "").strip() or None)
-    else:
-        tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
-        update = JobUpdate(tags=tags)
     try:
+        if field == "name":
+            update = JobUpdate(name=form.get("name", "").strip() or None)
+        else:
+            tags = [t.strip() for t in form.get("tags", "").split(",") if t.strip()]
+            update = JobUpdate(tags=tags)
         jobs_api.update_job(job_id, update, service, signed_in.user)
+    except ValidationError as exc:
+        return _change_refused(request, service, signed_in, job_id, _describe(exc))
     except errors.InvalidInputError as exc:
-        context = _detail(request, service, signed_in, job_id)
-        context["problem"] = exc.message
-        return render(request, "job.html", context, status_code=400)
+        return _change_refused(request, service, signed_in, job_id, exc.message)
     notice = "renamed" if field == "name" else "retagged"
     return RedirectResponse(f"/jobs/{job_id}?notice={notice}", status_code=303)
 
