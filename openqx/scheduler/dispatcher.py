@@ -26,7 +26,10 @@ with the reason; a job claimed after ``max_attempts`` starts (its server kept dy
 ends ERROR ``too_many_attempts`` instead of running again. Restarts: ``start`` first puts
 back in the queue the jobs still leased under this dispatcher's name (``worker_id``) by a
 previous run of it that died, so a server restarted under a stable name recovers its jobs at
-once instead of after their lease.
+once instead of after their lease. Fencing: a job whose lease the heartbeat finds gone
+(another replica requeued it) is stopped without being recorded, and when the heartbeat
+cannot renew leases for two thirds of a lease, every running job is stopped, before another
+replica may take it.
 """
 
 from __future__ import annotations
@@ -62,6 +65,10 @@ WORKER_DIED = "worker_died"
 """``ExecutionError.code`` of a job whose worker process died under it."""
 HEARTBEAT_FRACTION = 1 / 3
 """Leases are renewed (and expired ones requeued) every lease_seconds × this."""
+FENCE_FRACTION = 2 / 3
+"""When leases could not be renewed for lease_seconds × this, the running jobs are stopped
+before their leases run out and another replica may start them: a job never runs twice at
+once (as long as the replicas' clocks agree)."""
 DRAIN_POLL_SECONDS = 0.05
 """While ``stop`` waits for running jobs it re-reads its clock at least this often (seconds);
 a job that finishes wakes it at once."""
@@ -145,6 +152,8 @@ class Dispatcher:
         self.restarts = 0
         """How many times the supervisor restarted the loop thread."""
         self._last_heartbeat: float | None = None
+        self._last_renewal: float | None = None
+        """``clock.monotonic()`` of the last heartbeat whose lease renewal succeeded."""
         self.state = DispatcherState.NEW
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -276,7 +285,7 @@ class Dispatcher:
         interval = self.lease_seconds * HEARTBEAT_FRACTION
         if self._last_heartbeat is None or now - self._last_heartbeat >= interval:
             self._last_heartbeat = now
-            self._heartbeat()
+            self._heartbeat(now)
         self._check_time_limits()
         self._check_cancellations()
         self._dispatch()
@@ -333,16 +342,48 @@ class Dispatcher:
                 if future is not None:
                     self._finish(job_id, JobStatus.ERROR, error=_time_limit_error(limit))
 
-    def _heartbeat(self) -> None:
+    def _heartbeat(self, now: float) -> None:
         with self._lock:
             running = list(self._inflight)
-        if running:
-            self.store.renew_lease(running, self.worker_id, self.lease_seconds)
+        try:
+            held = set(self.store.renew_lease(running, self.worker_id, self.lease_seconds))
+        except Exception:
+            logger.exception("could not renew leases", extra={"action": "renew_lease"})
+            if self._last_renewal is not None and (
+                now - self._last_renewal >= self.lease_seconds * FENCE_FRACTION
+            ):
+                self._abandon(running, "leases could not be renewed in time")
+            return
+        self._last_renewal = now
+        self._abandon([j for j in running if j not in held], "lease lost")
         for job_id in self.store.requeue_expired():
             logger.warning(
                 "lease expired; job requeued", extra={"action": "requeue_job", "job_id": job_id}
             )
             self._notify(job_id)
+
+    def _abandon(self, job_ids: Sequence[str], reason: str) -> None:
+        """Stop running jobs whose leases are (or may soon be) another replica's, without
+        recording anything: whoever holds the lease now runs and records them."""
+        for job_id in job_ids:
+            with self._lock:
+                if self._inflight.pop(job_id, None) is None:
+                    continue  # finished meanwhile
+                self._started.pop(job_id, None)
+                self._cancelling.discard(job_id)
+                self._timed_out.pop(job_id, None)
+                self._lock.notify_all()
+            logger.error(
+                "stopping a job this dispatcher may no longer hold: %s",
+                reason,
+                extra={"action": "abandon_job", "job_id": job_id},
+            )
+            try:
+                self.executor.cancel(job_id)
+            except Exception:
+                logger.exception(
+                    "could not stop", extra={"action": "abandon_job", "job_id": job_id}
+                )
 
     def _check_cancellations(self) -> None:
         with self._lock:

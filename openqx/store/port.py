@@ -68,8 +68,9 @@ class JobStore(TenancyPort, Protocol):
     def backends_with_queued_jobs(self) -> list[str]:
         """Names of backends that have at least one QUEUED job."""
 
-    def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> None:
-        """Extend the lease of RUNNING jobs held by ``worker``."""
+    def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> list[str]:
+        """Extend the lease of RUNNING jobs held by ``worker``; return the ids renewed (the
+        others are no longer this worker's: finished, or requeued after their lease ran out)."""
 
     def requeue_expired(self) -> list[str]:
         """Put RUNNING jobs whose lease expired back to QUEUED; return their ids.

@@ -292,13 +292,14 @@ class SqlJobStore(TenancyStore):
         with self._transaction() as conn:
             return set(conn.execute(q.cancel_requested(job_ids)).scalars())
 
-    def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> None:
-        """Extend the lease of RUNNING jobs held by ``worker`` to now + ``lease_seconds``."""
+    def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> list[str]:
+        """Extend the lease of RUNNING jobs held by ``worker`` to now + ``lease_seconds``;
+        return the ids renewed (a job missing from them is no longer this worker's)."""
         if not job_ids:
-            return
+            return []
         at = self.clock.now()
         with self._transaction(write=True) as conn:
-            conn.execute(
+            renewed = conn.execute(
                 sa.update(_jobs)
                 .where(
                     _jobs.c.id.in_(list(job_ids)),
@@ -306,7 +307,9 @@ class SqlJobStore(TenancyStore):
                     _jobs.c.status == JobStatus.RUNNING.value,
                 )
                 .values(lease_expires_at=at + timedelta(seconds=lease_seconds), updated_at=at)
+                .returning(_jobs.c.id)
             )
+            return list(renewed.scalars())
 
     def requeue_expired(self) -> list[str]:
         """Put RUNNING jobs whose lease expired back to QUEUED and return their ids.

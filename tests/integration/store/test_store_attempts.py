@@ -94,3 +94,15 @@ def test_0004_adds_attempts_to_existing_jobs(store: JobStore, job_factory: JobFa
     store.database.upgrade()
     assert store.database.current_revision() == "0005"
     assert store.get_job(job.id).attempts == 0
+
+
+def test_renew_returns_the_leases_still_held(store: JobStore, job_factory: JobFactory) -> None:
+    held, finished, taken = (job_factory() for _ in range(3))
+    for _ in range(3):
+        store.claim_next("fake_manila", "w", 10)
+    store.finish_job(finished.id, JobStatus.DONE)
+    store.release_jobs([taken.id], "w")
+    store.claim_next("fake_manila", "other", 10)
+    renewed = store.renew_lease([held.id, finished.id, taken.id], "w", 10)
+    assert renewed == [held.id]
+    assert store.renew_lease([], "w", 10) == []

@@ -3,13 +3,17 @@ the memory store and a manual clock."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from openqx.core.clock import ManualClock
 from openqx.core.status import JobStatus
 from openqx.execution.port import ExecutionError
-from openqx.scheduler.dispatcher import WORKER_DIED
+from openqx.scheduler.dispatcher import WORKER_DIED, Dispatcher
+from openqx.store.blobs import MemoryBlobStore
 from openqx.store.memory_store import MemoryJobStore
+from openqx.store.records import NewJob
 
 from .conftest import LEASE_S, MakeDispatcher, SubmitJob
 from .fakes import ControlledExecutor, ok_result, watch_log
@@ -217,3 +221,63 @@ def test_start_takes_back_the_jobs_a_dead_run_of_the_same_name_held(
         )
     assert store.get_job(theirs.id).lease_owner == "replica-b"  # another replica's: untouched
     assert theirs.id not in executor.requests
+
+
+# --- fencing: never twice at once -------------------------------------------------------------
+
+
+def test_a_job_whose_lease_another_replica_took_is_stopped_unrecorded(
+    store: MemoryJobStore, clock: ManualClock, make_dispatcher: MakeDispatcher, submit: SubmitJob
+) -> None:
+    executor = ControlledExecutor(can_stop_running=False)  # so that its late result arrives
+    job = submit()
+    stalled = make_dispatcher(job_executor=executor, worker_id="stalled")
+    stalled.run_once()
+    clock.advance(LEASE_S + 1)  # its heartbeats did not happen (a pause, a partition)
+    assert store.requeue_expired() == [job.id]  # by another replica
+    assert store.claim_next(job.backend, "other", LEASE_S) is not None
+
+    stalled.run_once()  # its heartbeat finds the lease gone
+
+    assert executor.cancel_calls == [job.id]
+    assert stalled.inflight_count() == 0
+    executor.finish(job.id)  # late news is ignored
+    taken = store.get_job(job.id)
+    assert (taken.status, taken.lease_owner) == (JobStatus.RUNNING, "other")
+
+
+class _Unreachable(MemoryJobStore):
+    """A store whose lease renewals fail while ``down``."""
+
+    down = False
+
+    def renew_lease(self, job_ids: Sequence[str], worker: str, lease_seconds: float) -> list[str]:
+        if self.down:
+            raise ConnectionError("database unreachable")
+        return super().renew_lease(job_ids, worker, lease_seconds)
+
+
+def test_jobs_are_stopped_before_their_leases_can_run_out(
+    blobs: MemoryBlobStore, executor: ControlledExecutor, clock: ManualClock
+) -> None:
+    with _Unreachable(clock=clock) as store:
+        owner = store.create_user("dave", "dave-token", instances=["h/g/p"])
+        job = store.create_job(
+            NewJob(
+                id="job-1", kind="circuits", backend="fake_manila", owner_id=owner.id,
+                instance="h/g/p", num_circuits=1, shots=1,
+            )
+        )  # fmt: skip
+        blobs.put(job.payload_key, b"x")
+        dispatcher = Dispatcher(
+            store, blobs, executor, capacity=1, lease_seconds=LEASE_S, clock=clock
+        )
+        dispatcher.run_once()
+        store.down = True
+        clock.advance(LEASE_S / 3)
+        dispatcher.run_once()  # one renewal missed: keep going
+        assert executor.cancel_calls == [] and dispatcher.inflight_count() == 1
+        clock.advance(LEASE_S / 3)
+        dispatcher.run_once()  # two thirds of a lease without renewal: stop before expiry
+        assert executor.cancel_calls == [job.id] and dispatcher.inflight_count() == 0
+        dispatcher.stop(timeout=0)
