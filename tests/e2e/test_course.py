@@ -140,7 +140,7 @@ def test_course(course: Course) -> None:
     other_team = course.provider(students["student3"][1])
     with pytest.raises(exc.OpenQXError) as missing:
         other_team.backend.retrieve_job(first.job_id())
-    assert missing.value.status_code == 404  # type: ignore[attr-defined]
+    assert missing.value.status_code == 404
 
     # The instructor lists every job of the group and cancels any of them.
     listed = course.api(prof).search_jobs(wire.JobQuery(limit=50), scope="shared")
