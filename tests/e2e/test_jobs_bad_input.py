@@ -135,7 +135,9 @@ def test_update_of_unknown_job_is_404(api: httpx.Client) -> None:
     assert answer.json()["error"]["message"]
 
 
-def test_old_style_script_runs_after_changing_one_import(server: EmbeddedServer) -> None:
+def test_old_style_script_runs_after_changing_one_import(
+    server: EmbeddedServer, request: pytest.FixtureRequest
+) -> None:
     # The body below is a qiskit-ibmq-provider 0.20 script; only the import line changed
     # (``from qiskit import IBMQ`` ... ``from qiskit.providers.ibmq import ...``).
     from openqx.compat.ibmq import (
@@ -149,6 +151,8 @@ def test_old_style_script_runs_after_changing_one_import(server: EmbeddedServer)
     )
 
     provider = IBMQ.enable_account(server.token, url=server.url)
+    # As in the seed, one account per session: the next parametrization enables its own.
+    request.addfinalizer(IBMQ.disable_account)
     backend = provider.get_backend("ibmq_qasm_simulator")
     assert isinstance(backend, IBMQBackend)
     job = backend.run(transpile(ghz(3), backend), shots=256, job_name="old", job_tags=["old"])
