@@ -170,8 +170,9 @@ def coupling_map_svg(
     readout = qubit_values(properties or {}, "readout_error")
     t1 = qubit_values(properties or {}, "T1")
     couplers = edge_errors(properties or {})
+    size = max(size, int(64 * math.sqrt(num_qubits)))  # room for large devices
     margin = 24
-    radius = max(5, min(16, int(size / (2.5 * max(1, math.sqrt(num_qubits))))))
+    radius = max(6, min(16, int(size / (4 * max(1, math.sqrt(num_qubits))))))
     inner = size - 2 * margin
 
     def point(q: int) -> tuple[float, float]:

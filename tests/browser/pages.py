@@ -46,6 +46,7 @@ def sign_in(driver: WebDriver, base_url: str, token: str, path: str = "/") -> No
 def screenshot(driver: WebDriver, folder: Path, name: str) -> Path:
     """Save the whole page as ``<folder>/<name>.png`` (and copy it to
     ``$OPENQX_SCREENSHOTS_DIR`` when set)."""
+    driver.set_window_size(1360, 900)  # measure the page, not the last window
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     width = int(driver.execute_script("return document.documentElement.scrollWidth"))
     driver.set_window_size(max(1360, width), min(max(900, height + 140), 4000))
