@@ -10,6 +10,8 @@ run or failing every experiment.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -76,19 +78,33 @@ def run_experiments(
 _SIMULATOR_OPTIONS = ("noise_model", "method", "precision")
 
 
+USER_SIMULATOR_CACHE_SIZE = 8
+"""Simulators with a user's noise model, method or precision kept per process (a job set split
+into many jobs reuses one; decoding a 27-qubit device's model takes about a second)."""
+
+
 def _user_simulator(device: Device, options: Mapping[str, Any]) -> Any:
-    """An uncached Aer simulator for an ideal simulator job with its own noise model, method
-    or precision (the seed's ``IBMQSimulator`` ``backend_options``)."""
+    """The Aer simulator for an ideal simulator job with its own noise model, method or
+    precision (the seed's ``IBMQSimulator`` ``backend_options``), cached by their values."""
+    noise = options.get("noise_model")
+    noise_json = None if noise is None else json.dumps(noise, sort_keys=True)
+    return _cached_user_simulator(
+        options.get("method") or device.simulation_method or "automatic",
+        options.get("precision"),
+        noise_json,
+    )
+
+
+@functools.lru_cache(maxsize=USER_SIMULATOR_CACHE_SIZE)
+def _cached_user_simulator(method: str, precision: str | None, noise_json: str | None) -> Any:
     from qiskit_aer import AerSimulator
 
-    settings: dict[str, Any] = {"method": device.simulation_method or "automatic"}
-    if options.get("method") is not None:
-        settings["method"] = options["method"]
-    if options.get("precision") is not None:
-        settings["precision"] = options["precision"]
-    if options.get("noise_model") is not None:
+    settings: dict[str, Any] = {"method": method}
+    if precision is not None:
+        settings["precision"] = precision
+    if noise_json is not None:
         try:
-            settings["noise_model"] = user_noise.noise_model_from_dict(options["noise_model"])
+            settings["noise_model"] = user_noise.noise_model_from_dict(json.loads(noise_json))
         except ValueError as exc:
             raise ExecutionError(str(exc), "bad_noise_model") from exc
     return AerSimulator(**settings)
@@ -97,19 +113,19 @@ def _user_simulator(device: Device, options: Mapping[str, Any]) -> Any:
 def run_request(request: ExecutionRequest, catalog: DeviceCatalog | None = None) -> dict[str, Any]:
     """Run one job and return its qiskit ``Result.to_dict()`` JSON.
 
-        ``circuits`` jobs carry QPY; ``options["parameter_binds"]`` (a list of
-        ``{parameter name: value}``) turns m circuits into m × n experiments, circuit-major, named
-        ``<circuit name>-bind<j>``. On an ideal simulator, ``options`` ``noise_model``, ``method``
+    ``circuits`` jobs carry QPY; ``options["parameter_binds"]`` (a list of
+    ``{parameter name: value}``) turns m circuits into m × n experiments, circuit-major, named
+    ``<circuit name>-bind<j>``. On an ideal simulator, ``options`` ``noise_model``, ``method``
     and ``precision`` choose the simulator. ``runtime`` jobs go to their program
     (``circuit-runner``).
 
-        Args:
-            request: the job.
-            catalog: device catalog (default: the process-wide one).
+    Args:
+        request: the job.
+        catalog: device catalog (default: the process-wide one).
 
-        Raises:
-            ExecutionError: the job cannot run (bad payload, unknown backend or snapshot, unbound
-                parameters, every experiment failed).
+    Raises:
+        ExecutionError: the job cannot run (bad payload, unknown backend or snapshot, unbound
+            parameters, every experiment failed).
     """
     if request.kind == "runtime":
         from openqx.execution import circuit_runner
