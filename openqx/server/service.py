@@ -127,17 +127,26 @@ class Service:
             ValueError: settings that cannot work (checked before anything is opened).
         """
         settings.check()
-        if not settings.db_url or not settings.blob_url or not settings.dispatcher_id:
+        if not settings.db_url or not settings.blob_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as undo:
             closers: list[Callable[[], None]] = []
             if settings.dispatcher_id is None:
                 # A stable name, held while this server runs: jobs a killed run of it left
                 # RUNNING go back to the queue as soon as it restarts.
-                identity = claim_identity(settings.data_dir)
-                undo.callback(identity.close)
-                closers.append(identity.close)
-                settings = settings.with_overrides(dispatcher_id=identity.name)
+                try:
+                    identity = claim_identity(settings.data_dir)
+                except OSError as exc:  # e.g. a read-only data folder beside a remote database
+                    logger.warning(
+                        "no stable dispatcher name (%s); after a crash this server's jobs "
+                        "return to the queue when their leases expire",
+                        exc,
+                        extra={"action": "claim_identity"},
+                    )
+                else:
+                    undo.callback(identity.close)
+                    closers.append(identity.close)
+                    settings = settings.with_overrides(dispatcher_id=identity.name)
             database = Database(settings.database_url).open()
             undo.callback(database.close)
             database.upgrade()
