@@ -449,8 +449,10 @@ class ProcessExecutor:
                     "worker_died",
                 )
             )
-        logger.info(
-            "replacing worker pid %s (exit code %s)",
+        # A worker that died under a job is news; one killed by cancel() had its job taken.
+        logger.log(
+            logging.WARNING if job is not None else logging.INFO,
+            "worker pid %s died (exit code %s); starting a new one",
             worker.pid,
             exitcode,
             extra={"action": "replace_worker", "job_id": job[0].job_id if job else None},
