@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from openqx.server.service import Service
-from openqx.web import auth_pages, device_pages, job_pages
+from openqx.web import auth_pages, device_pages, instance_pages, job_pages
 from openqx.web.sessions import SessionStore
 
 __all__ = ["STATIC_DIR", "install"]
@@ -23,8 +23,8 @@ STATIC_DIR = Path(__file__).with_name("static")
 
 def install(app: FastAPI, service: Service) -> None:
     """Serve the dashboard from ``app``: ``/`` (→ ``/jobs``), ``/signin``, ``/jobs``,
-    ``/devices`` and ``/static``; sessions expire on ``service.clock``."""
+    ``/devices``, ``/instances`` and ``/static``; sessions expire on ``service.clock``."""
     app.state.web_sessions = SessionStore(service.clock)
-    for module in (auth_pages, job_pages, device_pages):
+    for module in (auth_pages, job_pages, device_pages, instance_pages):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

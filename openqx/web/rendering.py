@@ -23,7 +23,9 @@ from starlette.templating import Jinja2Templates
 
 from openqx import __version__
 from openqx.core import errors
+from openqx.server import permissions
 from openqx.server.errors import HTTP_STATUS
+from openqx.store.records import UserRecord
 from openqx.web.security import CsrfError, SignInRequired
 
 __all__ = ["PageRoute", "error_page", "render", "templates"]
@@ -45,6 +47,12 @@ def _number(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+def _administers(user: UserRecord) -> bool:
+    """Whether the user administers a unit (the Instances link)."""
+    scopes = permissions.admin_scopes(user)
+    return scopes is None or bool(scopes)
+
+
 def _json_script(value: Any) -> Markup:
     """JSON safe inside ``<script type="application/json">``."""
     text = json.dumps(value, default=str).replace("<", "\\u003c").replace(">", "\\u003e")
@@ -52,7 +60,7 @@ def _json_script(value: Any) -> Markup:
 
 
 templates.env.filters.update(when=_when, percent=_percent, number=_number, json_script=_json_script)
-templates.env.globals.update(version=__version__)
+templates.env.globals.update(version=__version__, administers=_administers)
 
 
 def render(

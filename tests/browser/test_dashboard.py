@@ -210,3 +210,20 @@ def test_sign_out_and_an_expired_session(browser: WebDriver, server: EmbeddedSer
     sign_in_field = browser.find_element(By.ID, "token")
     sign_in_field.send_keys(server.token + "\n")
     wait_for(browser, lambda d: d.current_url.endswith("/devices"), "back to the devices page")
+
+
+def test_an_administrator_opens_an_instance(
+    browser: WebDriver, server: EmbeddedServer, users: None, screenshots: Path
+) -> None:
+    sign_in(browser, server.url, server.token, "/jobs")
+    browser.find_element(By.LINK_TEXT, "Instances").click()
+    link = wait_for(browser, lambda d: d.find_elements(By.LINK_TEXT, DEFAULT_INSTANCE), "units")
+    screenshot(browser, screenshots, "instances")
+    link[0].click()
+    wait_for(browser, lambda d: d.find_elements(By.ID, "members-title"), "the instance page")
+    members = {
+        row.get_attribute("data-member")
+        for row in browser.find_elements(By.CSS_SELECTOR, "tr[data-member]")
+    }
+    assert {"alice", "bob"} <= members
+    screenshot(browser, screenshots, "instance")
