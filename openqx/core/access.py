@@ -19,7 +19,6 @@ job, and the store turns ``Viewer`` into the SQL condition of listings (``store.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from openqx.core.instances import split_instance
@@ -168,7 +167,3 @@ class Viewer:
         """Whether the user may cancel, rename or retag a job."""
         return owner_id == self.user_id or self.administers(instance)
 
-
-def admin_units(memberships: Iterable[Membership]) -> list[str]:
-    """The scopes a set of memberships administers, for messages."""
-    return sorted(m.scope for m in memberships if m.role.is_admin)

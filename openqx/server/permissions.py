@@ -10,7 +10,8 @@ The rules themselves are ``core.access`` (the listing condition is their SQL for
   probed); one they may read but not change is a 403;
 - ``device_grant``: the devices of a project and their limits (a project without grants may
   use every device with the server's default limits);
-- ``require_admin_over`` / ``require_server_admin``: administrative routes;
+- ``require_admin_over``, ``require_admin_over_parent``, ``require_role_grant``,
+  ``require_manages_user``, ``require_server_admin``: administrative routes;
 - ``audit``: the audit log of administrative actions and actions on others' jobs.
 """
 
@@ -26,13 +27,19 @@ from openqx.store.records import JobRecord, UserRecord
 from openqx.store.tenancy_store import DeviceGrant
 
 __all__ = [
+    "admin_scopes",
     "audit",
     "changeable_job",
     "device_grant",
+    "enabled_backends",
     "job_limit_for",
+    "parent_scope",
     "readable_job",
     "request_instance",
     "require_admin_over",
+    "require_admin_over_parent",
+    "require_manages_user",
+    "require_role_grant",
     "require_server_admin",
 ]
 
