@@ -166,4 +166,3 @@ class Viewer:
     def can_change(self, owner_id: int, instance: str) -> bool:
         """Whether the user may cancel, rename or retag a job."""
         return owner_id == self.user_id or self.administers(instance)
-
