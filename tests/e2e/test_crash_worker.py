@@ -71,7 +71,7 @@ def test_a_job_whose_worker_is_killed_runs_again_and_is_done(
     server: EmbeddedServer, provider: AccountProvider
 ) -> None:
     job = provider.get_backend("simulator_statevector").run(
-        slow_circuit(num_qubits=20, layers=30), shots=10
+        slow_circuit(num_qubits=19, layers=24), shots=10
     )
     wait_running(job)
     killed = _kill_worker_of(server, job)
