@@ -74,6 +74,7 @@ def browser(browser_binaries: tuple[str, str]) -> Iterator[WebDriver]:
         f"--window-size={WINDOW[0]},{WINDOW[1]}",
     ):
         options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})  # console errors
     os.environ.setdefault("SE_OFFLINE", "true")  # never let selenium-manager download
     driver = webdriver.Chrome(options=options, service=Service(executable_path=driver_path))
     driver.set_page_load_timeout(60)

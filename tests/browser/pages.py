@@ -59,6 +59,13 @@ def screenshot(driver: WebDriver, folder: Path, name: str) -> Path:
     return path
 
 
+def console_errors(driver: WebDriver) -> list[str]:
+    """Errors the page logged to the console since the last call (a script that failed, a
+    resource refused by the Content-Security-Policy, a missing file)."""
+    entries = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    return [str(entry["message"]) for entry in entries]
+
+
 def mark_page(driver: WebDriver) -> None:
     """Mark the loaded document; ``still_same_page`` is false after any reload."""
     driver.execute_script("window.__openqxMark = 'kept';")

@@ -18,7 +18,14 @@ from openqx.client.provider import AccountProvider
 from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.core.wire import UserCreate
 from openqx.embedded import EmbeddedServer
-from tests.browser.pages import mark_page, screenshot, sign_in, still_same_page, wait_for
+from tests.browser.pages import (
+    console_errors,
+    mark_page,
+    screenshot,
+    sign_in,
+    still_same_page,
+    wait_for,
+)
 
 ALICE_TOKEN = "alice-browser-token-0123456789"
 BOB_TOKEN = "bob-browser-token-0123456789"
@@ -115,6 +122,7 @@ def test_a_submitted_job_appears_and_reaches_done_without_reload(
     ).text
     assert browser.find_elements(By.CSS_SELECTOR, "pre.circuit")
     screenshot(browser, screenshots, "job")
+    assert console_errors(browser) == []
 
 
 def test_a_job_page_follows_the_status_stream(
@@ -152,6 +160,7 @@ def test_devices_list_and_a_device_page_with_its_map_and_history(
     for canvas_id in ("chart-coherence", "chart-errors"):
         wait_for(browser, _drawn(canvas_id), f"the {canvas_id} chart")
     screenshot(browser, screenshots, "device")
+    assert console_errors(browser) == []
 
 
 def test_private_jobs_are_404_and_project_shared_ones_open(

@@ -252,3 +252,12 @@ def test_static_files_are_served_without_a_cdn(harness: Harness) -> None:
     assert scripts and all(src.startswith("/static/") for src in scripts)
     for src in scripts:
         assert client.get(src).status_code == 200
+
+
+def test_pages_forbid_framing_and_foreign_scripts(harness: Harness) -> None:
+    client = browser_for(harness, ADMIN_TOKEN)
+    for path in ("/jobs", "/devices", "/signin", "/jobs/missing"):
+        headers = client.get(path).headers
+        policy = headers["content-security-policy"]
+        assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+        assert headers["x-frame-options"] == "DENY" and headers["cache-control"] == "no-store"
