@@ -221,6 +221,19 @@ class ApiClient:
     def __repr__(self) -> str:
         return f"<ApiClient {self.url!r}>"
 
+    # --- copies and pickles -------------------------------------------------------------
+    # The ``httpx.Client`` holds locks and sockets: a deep copy shares it (the client is
+    # safe to use from several threads and its settings never change), and a pickle
+    # carries only the settings, so unpickling (in this or another process) opens a new
+    # connection pool to the same server with the same token and instance.
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ApiClient:
+        return self
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        options = {key: value for key, value in self._options.items() if value is not None}
+        return (_reopen, (self.url, self.token, self.instance, options))
+
     # --- account ----------------------------------------------------------------------
 
     def version(self) -> wire.VersionInfo:
@@ -524,6 +537,11 @@ class ApiClient:
     def _sleep(self, attempt: int) -> int:
         time.sleep(self.backoff_factor * (2**attempt))
         return attempt + 1
+
+
+def _reopen(url: str, token: str, instance: str | None, options: dict[str, Any]) -> ApiClient:
+    """Rebuild a pickled ``ApiClient`` (a new connection pool, the same settings)."""
+    return ApiClient(url, token, instance=instance, **options)
 
 
 _SUMMARIES: TypeAdapter[list[wire.BackendSummary]] = TypeAdapter(list[wire.BackendSummary])
