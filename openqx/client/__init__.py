@@ -51,6 +51,7 @@ from openqx.client.job_manager import JobManager
 from openqx.client.least_busy import least_busy
 from openqx.client.managed import ManagedJob, ManagedJobSet, ManagedResults
 from openqx.client.monitor import job_monitor
+from openqx.client.primitives import EstimatorV2, PrimitiveJob, SamplerV2
 from openqx.client.provider import AccountProvider
 from openqx.client.queue_info import QueueInfo
 from openqx.client.runner_result import RunnerResult
@@ -65,6 +66,7 @@ __all__ = [
     "ApiError",
     "BackendJobLimit",
     "BackendService",
+    "EstimatorV2",
     "JobManager",
     "ManagedJob",
     "ManagedJobSet",
@@ -102,6 +104,7 @@ __all__ = [
     "OpenQXProviderError",
     "OpenQXRuntimeError",
     "OpenQXSimulator",
+    "PrimitiveJob",
     "QueueInfo",
     "RequestsApiError",
     "RuntimeInvalidStateError",
@@ -110,6 +113,7 @@ __all__ = [
     "RuntimeJobNotFound",
     "RuntimeService",
     "RunnerResult",
+    "SamplerV2",
     "job_monitor",
     "least_busy",
 ]

@@ -284,7 +284,7 @@ class RuntimeService:
             program_id=program_id,
         )
         return [
-            RuntimeJob(self._provider.backend_by_name(info.backend), api, info)
+            _runtime_job(self._provider.backend_by_name(info.backend), api, info)
             for info in iter_job_infos(api, query, limit)
         ]
 
@@ -298,4 +298,14 @@ class RuntimeService:
         info = api.job(job_id, context="runtime")
         if info.kind != "runtime":
             raise exc.RuntimeJobNotFound(f"Job {job_id} is not a runtime job.", job_id=job_id)
-        return RuntimeJob(self._provider.backend_by_name(info.backend), api, info)
+        return _runtime_job(self._provider.backend_by_name(info.backend), api, info)
+
+
+def _runtime_job(backend: Any, api: Any, info: wire.JobInfo) -> RuntimeJob:
+    """A ``PrimitiveJob`` for ``sampler``/``estimator`` jobs, else a ``RuntimeJob``."""
+    from openqx.client.primitives import PrimitiveJob
+    from openqx.core.primitives import PRIMITIVE_PROGRAMS
+
+    if info.program_id in PRIMITIVE_PROGRAMS:
+        return PrimitiveJob(backend, api, info)
+    return RuntimeJob(backend, api, info)

@@ -177,6 +177,11 @@ def _calibration(device: Device, snapshot_id: str | None, qubits: tuple[int, ...
     return mitigator
 
 
+readout_mitigator = _calibration
+"""``(device, snapshot_id, qubits) -> M3Mitigation``: the cached readout calibration, also
+used by the estimator's resilience level 1 (``execution.primitives``)."""
+
+
 def _mitigate(
     data: dict[str, Any], aer_result: Any, transpiled: list[Any], device: Device, snapshot: Any
 ) -> None:

@@ -128,7 +128,11 @@ def run_request(request: ExecutionRequest, catalog: DeviceCatalog | None = None)
             parameters, every experiment failed).
     """
     if request.kind == "runtime":
-        from openqx.execution import circuit_runner
+        from openqx.core.primitives import PRIMITIVE_PROGRAMS
+        from openqx.execution import circuit_runner, primitives
+
+        if request.program_id in PRIMITIVE_PROGRAMS:
+            return primitives.run_primitive_request(request, catalog)
 
         runtime_result: dict[str, Any] = circuit_runner.run_runtime_request(request, catalog)
         return runtime_result

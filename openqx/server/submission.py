@@ -157,11 +157,17 @@ def submit_runtime_job(
     failure."""
     # Imported here: the circuit runner pulls in transpilation and mitigation, which only a
     # runtime submission needs.
+    from openqx.core.primitives import PRIMITIVE_PROGRAMS
     from openqx.execution.circuit_runner import PROGRAM_ID, validate_circuit_runner_params
 
+    if body.program_id in PRIMITIVE_PROGRAMS:
+        from openqx.server.primitive_jobs import submit_primitive_job
+
+        return submit_primitive_job(service, user, body, instance=instance)
     if body.program_id != PROGRAM_ID:
         raise errors.InvalidInputError(
-            f"Unknown program {body.program_id!r}; available programs: {PROGRAM_ID}."
+            f"Unknown program {body.program_id!r}; available programs: {PROGRAM_ID}, "
+            f"{', '.join(sorted(PRIMITIVE_PROGRAMS))}."
         )
     device = service.catalog.get(body.backend)
     instance = resolve_instance(user, instance)

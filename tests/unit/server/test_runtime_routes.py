@@ -73,7 +73,7 @@ def test_api_client_submits_a_runtime_job(harness: Harness) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "code", "needle"),
     [
-        (_runtime(program_id="sampler"), 400, "invalid_input", "Unknown program 'sampler'"),
+        (_runtime(program_id="qaoa"), 400, "invalid_input", "Unknown program 'qaoa'"),
         (_runtime(backend="nope"), 404, "backend_not_found", "nope"),
         (_runtime(params={}), 400, "invalid_input", "'circuits' is required"),
         (_runtime(params={"circuits": BELL, "colour": 1}), 400, "invalid_input", "colour"),
