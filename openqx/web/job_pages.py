@@ -93,12 +93,15 @@ def jobs_table(request: Request, service: ServiceDep, signed_in: PageUser) -> Re
     return render(request, "jobs_table.html", context)
 
 
-def _counts(result: dict[str, Any]) -> list[dict[str, Any]]:
+def _counts(result: Any) -> list[dict[str, Any]]:
     """Each experiment's counts as bit strings (qiskit's formatting), for the histograms."""
     from qiskit.result.postprocess import format_counts
 
-    experiments = []
-    for index, experiment in enumerate(result.get("results") or []):
+    experiments: list[dict[str, Any]] = []
+    found = result.get("results") if isinstance(result, dict) else None
+    for index, experiment in enumerate(found if isinstance(found, list) else []):
+        if not isinstance(experiment, dict):
+            continue
         data = experiment.get("data") or {}
         raw = data.get("counts")
         header = experiment.get("header") or {}

@@ -18,7 +18,9 @@ from tests.unit.server.harness import (
     BASE_URL,
     Harness,
     HeldExecutor,
+    bell,
     open_harness,
+    qpy_b64,
     small_catalog,
 )
 
@@ -261,3 +263,18 @@ def test_pages_forbid_framing_and_foreign_scripts(harness: Harness) -> None:
         policy = headers["content-security-policy"]
         assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
         assert headers["x-frame-options"] == "DENY" and headers["cache-control"] == "no-store"
+
+
+def test_a_circuit_runner_job_has_a_page(harness: Harness) -> None:
+    body = {
+        "program_id": "circuit-runner",
+        "backend": "ibmq_qasm_simulator",
+        "params": {"circuits": qpy_b64(bell()), "shots": 50},
+    }
+    answer = harness.client.post("/v1/runtime/jobs", json=body, headers=harness.headers())
+    assert answer.status_code == 201, answer.text
+    job_id = answer.json()["id"]
+    harness.wait_final(job_id)
+    page = browser_for(harness, ADMIN_TOKEN).get(f"/jobs/{job_id}")
+    assert page.status_code == 200
+    assert 'id="job-status"' in page.text and 'class="circuit"' in page.text
