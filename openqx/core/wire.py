@@ -219,7 +219,7 @@ class JobLimitInfo(_Model):
 
 
 class JobSubmission(_Model):
-    """``POST /jobs``: circuits as base64 QPY plus every run option.
+    """``POST /jobs``: circuits (base64 QPY, or OpenQASM 3 or 2 source) plus every run option.
 
     ``options`` holds the run configuration (``init_qubits``, ``rep_delay``, ``meas_level``,
     ``meas_return``, ``memory_slots``, ``memory_slot_size``, ``use_measure_esp``,
@@ -228,7 +228,12 @@ class JobSubmission(_Model):
     """
 
     backend: BackendName
-    qpy: StrictStr
+    qpy: StrictStr | None = None
+    """Base64 QPY of the circuits; or give ``qasm3`` or ``qasm2`` instead (exactly one)."""
+    qasm3: list[StrictStr] | None = Field(default=None, max_length=bounds.MAX_LIST_ITEMS)
+    """OpenQASM 3 programs, one per circuit."""
+    qasm2: list[StrictStr] | None = Field(default=None, max_length=bounds.MAX_LIST_ITEMS)
+    """OpenQASM 2 programs, one per circuit."""
     shots: StrictInt | None = None
     memory: StrictBool = False
     name: JobName | None = None

@@ -86,7 +86,7 @@ def submit_circuits_job(
     }
     if body.memory and not configuration.get("memory", True):
         raise errors.InvalidInputError(f"Backend {device.name!r} does not support memory=True.")
-    payload, circuits = decode_circuits(body.qpy)
+    payload, circuits = _submitted_circuits(body)
     try:
         binds = check_parameter_binds(circuits, body.options.get("parameter_binds"))
     except ValueError as exc:
@@ -115,6 +115,27 @@ def submit_circuits_job(
         options=options,
         instance=instance,
     )
+
+
+def _submitted_circuits(body: JobSubmission) -> tuple[bytes, list[QuantumCircuit]]:
+    """The job's circuits and their QPY payload, from exactly one of ``qpy``, ``qasm3`` and
+    ``qasm2`` (OpenQASM source is parsed here and stored as QPY)."""
+    given = [name for name in ("qpy", "qasm3", "qasm2") if getattr(body, name) is not None]
+    if len(given) != 1:
+        raise errors.InvalidInputError(
+            "Give the circuits as exactly one of 'qpy', 'qasm3' and 'qasm2'"
+            + (f", not {' and '.join(given)}." if given else ".")
+        )
+    if body.qpy is not None:
+        return decode_circuits(body.qpy)
+    from openqx.server.qasm import circuits_from_qasm
+
+    sources = body.qasm3 if body.qasm3 is not None else body.qasm2
+    assert sources is not None
+    if not sources:
+        raise errors.InvalidInputError(f"'{given[0]}' holds no circuits.")
+    circuits = circuits_from_qasm(sources, 3 if body.qasm3 is not None else 2)
+    return circuit_payload.dump_circuits(circuits), circuits
 
 
 def _check_grant_shots(grant: DeviceGrant | None, shots: int) -> None:

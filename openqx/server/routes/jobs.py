@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from openqx.core import errors, paging, run_options
@@ -98,6 +100,54 @@ def search_jobs(
         query, visible_to=user, scope=scope, instance=own_instance
     )
     return JobPage(jobs=[job_info(r) for r in records], next_cursor=cursor)
+
+
+@router.get("/jobs", response_model=JobPage)
+def list_jobs(
+    service: ServiceDep,
+    user: CurrentUser,
+    limit: int | None = 10,
+    skip: int = 0,
+    cursor: str | None = None,
+    backend: str | None = None,
+    kind: Literal["circuits", "runtime"] | None = None,
+    status: Annotated[list[JobStatus] | None, Query()] = None,
+    name: str | None = None,
+    start_datetime: datetime | None = None,
+    end_datetime: datetime | None = None,
+    tags: Annotated[list[str] | None, Query()] = None,
+    tags_operator: Literal["OR", "AND"] = "OR",
+    experiment_id: str | None = None,
+    program_id: str | None = None,
+    descending: bool = True,
+    scope: str = "own",
+    instance: Annotated[str | None, Header(alias=INSTANCE_HEADER)] = None,
+) -> JobPage:
+    """``POST /jobs/search`` as query parameters (``status`` and ``tags`` repeat), for any
+    HTTP client: the same filters (but ``db_filter``), visibility, scopes and bounds."""
+    given: dict[str, Any] = {
+        "limit": limit,
+        "skip": skip,
+        "cursor": cursor,
+        "backend": backend,
+        "kind": kind,
+        "status": status,
+        "name": name,
+        "start_datetime": start_datetime,
+        "end_datetime": end_datetime,
+        "tags": tags,
+        "tags_operator": tags_operator,
+        "experiment_id": experiment_id,
+        "program_id": program_id,
+        "descending": descending,
+    }
+    try:
+        query = JobQuery.model_validate({k: v for k, v in given.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"]) or "query"
+        raise errors.InvalidFilterError(f"{field}: {first['msg']}") from exc
+    return search_jobs(query, service, user, scope, instance)
 
 
 @router.get("/jobs/{job_id}", response_model=JobInfo)
