@@ -9,6 +9,14 @@ most rows to walk. Target: p95 under 50 ms for every query.
 
     python benchmarks/jobs_listing.py --jobs 100000 --db both [--explain]
 
+``--tenancy`` fills instead a multi-tenant table (issue 10): 1,000 users in 100 projects of
+10 hubs (2 groups of 5 projects each), jobs spread over users with share levels ``none`` 70 %,
+``project`` 10 %, ``group`` 10 %, ``hub`` 5 %, ``global`` 5 %, and times the own listing and
+the shared-with-me listing (``scope="shared"``), first and deep pages, for plain members and
+for a group, a hub and a server administrator.
+
+    python benchmarks/jobs_listing.py --tenancy --jobs 1000000 --db both
+
 PostgreSQL is a throwaway server started with ``tests/pg.py``.
 """
 
@@ -61,6 +69,7 @@ def fill(db: Database, n: int, seed: int = 7) -> None:
     jobs, tags = q.jobs, q.job_tags
     step = 365 * 86400 / n
     with db.engine.begin() as conn:
+        conn.execution_options(statement_timeout=None)  # bulk batches may outlast the budget
         rows: list[dict[str, Any]] = []
         tag_rows: list[dict[str, Any]] = []
         for i in range(n):
@@ -96,7 +105,119 @@ def fill(db: Database, n: int, seed: int = 7) -> None:
                     conn.execute(sa.insert(tags), tag_rows)
                 rows, tag_rows = [], []
     with db.engine.begin() as conn:
+        conn.execution_options(statement_timeout=None)
         conn.exec_driver_sql("ANALYZE")
+
+
+TENANT_USERS = 1000
+TENANT_HUBS = 10
+GROUPS_PER_HUB = 2
+PROJECTS_PER_GROUP = 5
+SHARES = ["none"] * 14 + ["project"] * 2 + ["group"] * 2 + ["hub", "global"]
+
+
+def tenant_projects() -> list[str]:
+    """The 100 projects: ``hub<h>/group<g>/project<p>``."""
+    return [
+        f"hub{h}/group{g}/project{p}"
+        for h in range(TENANT_HUBS)
+        for g in range(GROUPS_PER_HUB)
+        for p in range(PROJECTS_PER_GROUP)
+    ]
+
+
+def fill_tenancy(db: Database, n: int, seed: int = 11) -> None:
+    """Users ``t0``..``t999`` (tokens ``tok<i>``), user ``i`` a member of project ``i % 100``;
+    ``n`` jobs, each of a random user in their project, with a random share level; ``t0`` is
+    also group admin of ``hub0/group0``, ``t1`` hub admin of ``hub0``."""
+    from openqx.core.access import Role
+
+    rnd = random.Random(seed)
+    store = SqlJobStore(db)
+    projects = tenant_projects()
+    for u in range(TENANT_USERS):
+        store.create_user(f"t{u}", f"tok{u}", instances=[projects[u % len(projects)]])
+    store.set_membership("t0", "hub0/group0", Role.GROUP_ADMIN)
+    store.set_membership("t1", "hub0", Role.HUB_ADMIN)
+    with db.engine.connect() as conn:
+        ids = {r.name: r.id for r in conn.execute(sa.select(q.users.c.name, q.users.c.id))}
+    step = 365 * 86400 / n
+    with db.engine.begin() as conn:
+        conn.execution_options(statement_timeout=None)  # bulk batches may outlast the budget
+        rows: list[dict[str, Any]] = []
+        for i in range(n):
+            job_id = f"{i:08x}" + os.urandom(8).hex()
+            created = START + timedelta(seconds=i * step + rnd.random())
+            u = rnd.randrange(TENANT_USERS)
+            instance = projects[u % len(projects)]
+            hub, group, project = instance.split("/")
+            rows.append(
+                {
+                    "id": job_id, "kind": "circuits", "backend": rnd.choice(BACKENDS),
+                    "status": rnd.choice(STATUSES), "owner_id": ids[f"t{u}"],
+                    "instance": instance, "hub": hub, "hub_group": group, "project": project,
+                    "name": rnd.choice(NAMES), "tags": [], "share_level": rnd.choice(SHARES),
+                    "experiment_id": None, "program_id": None,
+                    "created_at": created, "updated_at": created,
+                    "time_per_step": {"QUEUED": created.isoformat()}, "num_circuits": 1,
+                    "shots": 1024, "memory": False, "header": {},
+                    "options": {}, "snapshot_id": None, "payload_key": f"jobs/{job_id}/p",
+                    "result_key": None, "error_code": None, "error_message": None,
+                    "run_mode": None, "live_data_enabled": None, "client_info": {},
+                    "cancel_requested": False, "lease_owner": None, "lease_expires_at": None,
+                    "started_at": None, "finished_at": None, "priority": 0, "attempts": 0,
+                }
+            )  # fmt: skip
+            if len(rows) >= BATCH or i == n - 1:
+                conn.execute(sa.insert(q.jobs), rows)
+                rows = []
+    with db.engine.begin() as conn:
+        conn.execution_options(statement_timeout=None)
+        conn.exec_driver_sql("ANALYZE")
+
+
+def tenancy_cases(store: SqlJobStore, db: Database) -> dict[str, Callable[[], Any]]:
+    """Own and shared listings (first page, a deep page) for members and administrators."""
+    named: dict[str, Callable[[], Any]] = {}
+
+    def deep_cursor(user: UserRecord, scope: str, pages: int) -> tuple[str | None, int]:
+        # Walk up to ``pages`` pages of 100 once, outside timing: the deepest cursor found
+        # and how many rows lie before it.
+        cursor, depth = None, 0
+        for _ in range(pages):
+            page, following = store.search_jobs(
+                JobQuery(limit=100, cursor=cursor), visible_to=user, scope=scope
+            )
+            if following is None:
+                break
+            cursor, depth = following, depth + len(page)
+        return cursor, depth
+
+    def listing(user: UserRecord, scope: str, cursor: str | None) -> Callable[[], Any]:
+        return lambda: store.search_jobs(
+            JobQuery(limit=10, cursor=cursor), visible_to=user, scope=scope
+        )
+
+    for label, token in (
+        ("member", "tok5"),
+        ("member", "tok777"),
+        ("group admin", "tok0"),
+        ("hub admin", "tok1"),
+        ("server admin", None),
+    ):
+        if token is None:
+            user = store.create_user("root", "tok-root", is_admin=True)
+        else:
+            user = store.user_for_token(token)
+        for scope in ("own", "shared"):
+            if token is None and scope == "own":
+                continue
+            name = f"{scope} {label} {user.name}"
+            named[f"{name} first"] = listing(user, scope, None)
+            cursor, depth = deep_cursor(user, scope, 50)
+            if cursor is not None:
+                named[f"{name} deep ({depth:,})"] = listing(user, scope, cursor)
+    return named
 
 
 def cases(store: SqlJobStore, user: UserRecord, db: Database) -> dict[str, Callable[[], Any]]:
@@ -248,6 +369,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--runs", type=int, default=RUNS)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--tenancy", action="store_true", help="own/shared listings (issue 10)")
     args = parser.parse_args(argv)
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
     results: dict[str, dict[str, tuple[float, float]]] = {}
@@ -255,17 +377,19 @@ def main(argv: list[str] | None = None) -> None:
         for kind in kinds:
             with open_database(kind, Path(tmp)) as db:
                 t0 = time.perf_counter()
-                fill(db, args.jobs)
+                (fill_tenancy if args.tenancy else fill)(db, args.jobs)
                 print(f"{kind}: inserted {args.jobs:,} jobs in {time.perf_counter() - t0:.1f} s")
                 store = SqlJobStore(db)
+                if args.tenancy:
+                    results[kind] = time_cases(tenancy_cases(store, db), args.runs)
+                    continue
                 user = store.user_for_token("token0")  # ~60 % of the jobs
                 if args.explain:
                     explain(db, store, user)
                 results[kind] = time_cases(cases(store, user, db), args.runs)
     names = list(next(iter(results.values())))
-    header = f"{'query (limit=10, user with ~60% of jobs)':42}" + "".join(
-        f"{k + ' p50':>16}{k + ' p95':>16}" for k in kinds
-    )
+    title = "query (limit=10)" if args.tenancy else "query (limit=10, user with ~60% of jobs)"
+    header = f"{title:42}" + "".join(f"{k + ' p50':>16}{k + ' p95':>16}" for k in kinds)
     print(f"\n{args.jobs:,} jobs, {args.runs} runs per query, milliseconds")
     print(header)
     for name in names:
