@@ -278,3 +278,16 @@ def test_a_circuit_runner_job_has_a_page(harness: Harness) -> None:
     page = browser_for(harness, ADMIN_TOKEN).get(f"/jobs/{job_id}")
     assert page.status_code == 200
     assert 'id="job-status"' in page.text and 'class="circuit"' in page.text
+
+
+def test_a_failed_job_shows_its_error() -> None:
+    held = HeldExecutor(small_catalog())
+    with open_harness(executor=held) as harness:
+        job = harness.submit(ADMIN_TOKEN)
+        held.next_job()
+        held.fail(job["id"], "the simulator ran out of memory")
+        harness.wait_final(job["id"])
+        page = browser_for(harness, ADMIN_TOKEN).get(f"/jobs/{job['id']}").text
+        error = re.search(r'id="job-error">(.*?)</div>', page, re.S)
+        assert error and "the simulator ran out of memory" in error.group(1)
+        assert 'data-status="ERROR"' in page
