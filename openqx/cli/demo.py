@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from typing import Any
 
 __all__ = ["demo", "ghz_circuit", "histogram"]
 
@@ -43,11 +45,18 @@ def demo(args: argparse.Namespace) -> int:
     from openqx.client.account import OpenQX
     from openqx.embedded import EmbeddedServer
 
+    if args.qubits < 1:
+        return _usage(f"--qubits must be 1 or more, not {args.qubits}.")
+    if args.shots < 1:
+        return _usage(f"--shots must be 1 or more, not {args.shots}.")
     started = time.perf_counter()
     print("openqx demo: starting an embedded service (temporary SQLite, local executor)...")
     with EmbeddedServer(executor=args.executor) as server:  # stopped on any exit
         provider = OpenQX.enable_account(server.token, url=server.url)
         print(f"  service at {server.url} ({time.perf_counter() - started:.1f} s)")
+        problem = _device_problem(provider, args.device, args.qubits)
+        if problem:
+            return _usage(problem)
         circuit = ghz_circuit(args.qubits)
         for name in ("ibmq_qasm_simulator", args.device):
             backend = provider.get_backend(name)
@@ -67,3 +76,20 @@ def demo(args: argparse.Namespace) -> int:
         again = provider.backend.retrieve_job(job.job_id())
         print(f"\nretrieved job {again.job_id()} from the database: {again.status().name}")
     return 0
+
+
+def _usage(message: str) -> int:
+    """Print a bad argument as one line on stderr; return the usage exit status."""
+    print(f"openqx demo: {message}", file=sys.stderr)
+    return 2
+
+
+def _device_problem(provider: Any, device: str, qubits: int) -> str | None:
+    """What makes ``device`` unusable for a GHZ state on ``qubits`` qubits, or ``None``."""
+    found = {backend.name: backend for backend in provider.backends(simulator=False)}
+    if device not in found:
+        return f"no device {device!r}; the devices are: {', '.join(sorted(found))}."
+    width = found[device].num_qubits
+    if qubits > width:
+        return f"--qubits {qubits} does not fit {device}, which has {width} qubits."
+    return None

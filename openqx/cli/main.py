@@ -1,22 +1,51 @@
-"""The ``openqx`` command: ``serve``, ``demo`` and ``admin``."""
+"""The ``openqx`` command: ``serve``, ``demo``, ``admin`` and the user commands (``login``,
+``backends``, ``jobs``, ``job``, ``result``, ``cancel``, ``watch``)."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+import typing
 from pathlib import Path
 
 from openqx.cli.admin_parser import add_admin_parser
+from openqx.cli.user_parser import USER_COMMANDS, add_user_parsers
 
-__all__ = ["build_parser", "main"]
+__all__ = ["DESCRIPTION", "OneLineErrorParser", "build_parser", "main"]
+
+DESCRIPTION = """\
+openqx: a self-hosted quantum computing service and its client.
+
+Run a service with 'openqx serve', try it with 'openqx demo', administer it with
+'openqx admin'. Users log in once with 'openqx login --url URL' and then use
+'openqx backends', 'openqx jobs', 'openqx job ID', 'openqx result ID',
+'openqx cancel ID' and 'openqx watch ID'. 'openqx COMMAND --help' explains each.
+"""
+"""What ``openqx --help`` shows above the commands (plain text)."""
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line on stderr (exit status 2), naming the
+    command and pointing at its ``--help``, instead of the usage block and the message."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every sub-command."""
-    parser = argparse.ArgumentParser(prog="openqx", description=__doc__)
+    parser = OneLineErrorParser(
+        prog="openqx",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="store_true", help="print the version and exit")
-    sub = parser.add_subparsers(dest="command")
+    # Sub-commands are OneLineErrorParsers too; the builders only need ArgumentParser's API.
+    sub = typing.cast(
+        "argparse._SubParsersAction[argparse.ArgumentParser]",
+        parser.add_subparsers(dest="command", parser_class=OneLineErrorParser),
+    )
 
     serve = sub.add_parser("serve", help="run the service (flags override OPENQX_* variables)")
     serve.add_argument("--host", help="address to listen on (OPENQX_HOST, default 127.0.0.1)")
@@ -52,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--executor", default="local", choices=["local", "inline"])
 
     add_admin_parser(sub)
+    add_user_parsers(sub)
     return parser
 
 
@@ -72,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         from openqx.cli.demo import demo
 
         return demo(args)
+    if args.command in USER_COMMANDS:
+        from openqx.client.user_cli import run_user_command
+
+        return run_user_command(args)
     if args.command == "admin":
         from openqx.cli.admin import admin
 
