@@ -250,10 +250,8 @@ class OpenQX:
             api.close()
             raise
         cls._instances = tuple(account.instances)
-        if chosen is None:
-            return cls.provider_class(api, chosen)
-        api.close()
-        return cls.provider_class(api.for_instance(chosen), chosen)
+        api.set_instance(chosen)
+        return cls.provider_class(api, chosen)
 
     @classmethod
     def disable_account(cls) -> None:

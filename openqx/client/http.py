@@ -201,6 +201,14 @@ class ApiClient:
                 f"Invalid URL {url!r}: {error}."
             ) from error
 
+    def set_instance(self, instance: str | None) -> None:
+        """Act through ``instance`` from now on (None: the account's default)."""
+        self.instance = instance
+        if instance:
+            self._http.headers[INSTANCE_HEADER] = instance
+        else:
+            self._http.headers.pop(INSTANCE_HEADER, None)
+
     def for_instance(self, instance: str | None) -> ApiClient:
         """A client of the same server, token and options acting through ``instance`` (sent
         as the ``X-OpenQX-Instance`` header; None: the account's default)."""
