@@ -12,6 +12,7 @@ from openqx import __version__
 from openqx.core.wire import API_PREFIX
 from openqx.server.errors import install_error_handlers
 from openqx.server.limits import BodySizeLimit
+from openqx.server.openapi import install_api_docs
 from openqx.server.routes import account, admin, backends, jobs, runtime
 from openqx.server.service import Service
 from openqx.server.throttle import AuthThrottle
@@ -40,11 +41,14 @@ def create_app(service: Service) -> FastAPI:
         version=__version__,
         description="Self-hosted quantum computing service with an IBM-Quantum-style API.",
         lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     install_error_handlers(app)
     for module in (account, admin, backends, jobs, runtime):
         app.include_router(module.router, prefix=API_PREFIX)
+    install_api_docs(app)  # the completed schema; /docs and /redoc without a CDN
     # The dashboard (openqx.web) sits above the API: its pages call these routes' functions.
     from openqx import web
 

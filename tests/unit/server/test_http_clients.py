@@ -4,6 +4,7 @@ the OpenAPI schema the server publishes."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,6 @@ import httpx
 import jsonschema_rs
 import pytest
 
-from openqx.core.wire import ErrorBody
 from tests.unit.server.harness import BASE_URL, Harness
 
 BELL_QASM3 = """OPENQASM 3.0;
@@ -43,19 +43,26 @@ def http(harness: Harness) -> Iterator[httpx.Client]:
         yield client
 
 
-def _check(harness: Harness, answer: httpx.Response, component: str) -> Any:
-    """The answer's JSON, validated against ``component`` of the served OpenAPI schema."""
-    document = harness.client.get("/openapi.json").json()
-    schema = {"$ref": f"#/components/schemas/{component}", "components": document["components"]}
+def _schema(harness: Harness) -> dict[str, Any]:
+    document: dict[str, Any] = harness.client.get("/openapi.json").json()
+    return document
+
+
+def _check(harness: Harness, method: str, path: str, answer: httpx.Response) -> Any:
+    """The answer's JSON, validated against what the served OpenAPI schema declares for this
+    operation and status (every status an operation answers must be declared)."""
+    document = _schema(harness)
+    declared = document["paths"][path][method]["responses"]
+    assert str(answer.status_code) in declared, (path, method, answer.status_code)
+    schema = declared[str(answer.status_code)]["content"]["application/json"]["schema"]
     body = answer.json()
-    jsonschema_rs.validator_for(schema).validate(body)
+    jsonschema_rs.validator_for({**schema, "components": document["components"]}).validate(body)
     return body
 
 
-def _check_error(answer: httpx.Response, status: int) -> str:
-    assert answer.status_code == status, answer.text
-    body = answer.json()
-    jsonschema_rs.validator_for(ErrorBody.model_json_schema()).validate(body)
+def _check_error(harness: Harness, method: str, path: str, answer: httpx.Response) -> str:
+    assert answer.status_code >= 400, answer.text
+    body = _check(harness, method, path, answer)
     message: str = body["error"]["message"]
     return message
 
@@ -68,27 +75,28 @@ def test_submit_watch_and_read_a_qasm3_job_with_plain_httpx(
         json={"backend": "ibmq_qasm_simulator", "qasm3": [BELL_QASM3], "shots": 100},
     )
     assert answer.status_code == 201, answer.text
-    job = _check(harness, answer, "JobInfo")
+    job = _check(harness, "post", "/v1/jobs", answer)
     statuses = []
     with http.stream("GET", f"/v1/jobs/{job['id']}/events") as events:
         for line in events.iter_lines():
             if line.startswith("data: "):
                 statuses.append(json.loads(line.removeprefix("data: ")))
+    document = _schema(harness)
+    stream = document["paths"]["/v1/jobs/{job_id}/events"]["get"]["responses"]["200"]
+    item = stream["x-events"]["status"]
     for status in statuses:
-        jsonschema_rs.validator_for(
-            {
-                "$ref": "#/components/schemas/JobStatusInfo",
-                "components": harness.client.get("/openapi.json").json()["components"],
-            }
-        ).validate(status)
+        jsonschema_rs.validator_for({**item, "components": document["components"]}).validate(status)
     assert statuses[-1]["status"] == "DONE"
-    _check(harness, http.get(f"/v1/jobs/{job['id']}/status"), "JobStatusInfo")
-    result = http.get(f"/v1/jobs/{job['id']}/result").json()
+    _check(harness, "get", "/v1/jobs/{job_id}/status", http.get(f"/v1/jobs/{job['id']}/status"))
+    _check(harness, "get", "/v1/jobs/{job_id}", http.get(f"/v1/jobs/{job['id']}"))
+    result = _check(
+        harness, "get", "/v1/jobs/{job_id}/result", http.get(f"/v1/jobs/{job['id']}/result")
+    )
     counts = result["results"][0]["data"]["counts"]
     assert sum(counts.values()) == 100
     assert set(counts) <= {"0x0", "0x3"}
 
-    page = _check(harness, http.get("/v1/jobs", params={"status": "DONE"}), "JobPage")
+    page = _check(harness, "get", "/v1/jobs", http.get("/v1/jobs", params={"status": "DONE"}))
     assert [j["id"] for j in page["jobs"]] == [job["id"]]
     assert http.get("/v1/jobs", params={"status": "QUEUED"}).json()["jobs"] == []
     searched = http.post("/v1/jobs/search", json={"status": ["DONE"]}).json()
@@ -99,7 +107,7 @@ def test_qasm2_source_runs(harness: Harness, http: httpx.Client) -> None:
     answer = http.post(
         "/v1/jobs", json={"backend": "ibmq_qasm_simulator", "qasm2": [BELL_QASM2, BELL_QASM2]}
     )
-    job = _check(harness, answer, "JobInfo")
+    job = _check(harness, "post", "/v1/jobs", answer)
     assert job["num_circuits"] == 2
     assert harness.wait_final(job["id"], http.headers["Authorization"].split()[1]) == "DONE"
 
@@ -120,7 +128,8 @@ def test_malformed_source_is_a_400_naming_line_and_column(
 ) -> None:
     before = len(harness.blobs._data)
     answer = http.post("/v1/jobs", json={"backend": "ibmq_qasm_simulator", **body})
-    assert needle in _check_error(answer, 400)
+    assert answer.status_code == 400
+    assert needle in _check_error(harness, "post", "/v1/jobs", answer)
     assert len(harness.blobs._data) == before
 
 
@@ -132,14 +141,72 @@ def test_malformed_source_is_a_400_naming_line_and_column(
         ({"status": "SLEEPING"}, "status"),
     ],
 )
-def test_bad_list_filters_are_client_errors(
-    http: httpx.Client, params: dict[str, Any], needle: str
+def test_bad_list_filters_are_400_envelopes(
+    harness: Harness, http: httpx.Client, params: dict[str, Any], needle: str
 ) -> None:
     answer = http.get("/v1/jobs", params=params)
-    assert answer.status_code in (400, 422), answer.text
-    assert needle in answer.text
+    assert answer.status_code == 400, answer.text
+    assert needle in _check_error(harness, "get", "/v1/jobs", answer)
 
 
 def test_listing_needs_a_token(harness: Harness) -> None:
     answer = httpx.Client(base_url=BASE_URL, transport=harness.client._transport).get("/v1/jobs")
-    _check_error(answer, 401)
+    assert answer.status_code == 401
+    _check_error(harness, "get", "/v1/jobs", answer)
+    missing = http_get(harness, "/v1/jobs/nosuchjob")
+    assert missing.status_code == 404
+    _check_error(harness, "get", "/v1/jobs/{job_id}", missing)
+
+
+def http_get(harness: Harness, path: str) -> httpx.Response:
+    token = harness.new_user()
+    with httpx.Client(base_url=BASE_URL, transport=harness.client._transport) as client:
+        return client.get(path, headers={"Authorization": f"Bearer {token}"})
+
+
+def test_schema_declares_bearer_security_and_error_envelopes(harness: Harness) -> None:
+    document = _schema(harness)
+    assert document["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An openqx API token: ``Authorization: Bearer <token>``.",
+    }
+    paths = document["paths"]
+    assert paths["/v1/version"]["get"]["security"] == []
+    assert "401" not in paths["/v1/version"]["get"]["responses"]
+    operations = [(p, m, op) for p, ops in paths.items() for m, op in ops.items()]
+    assert len(operations) > 20
+    for path, method, operation in operations:
+        if path != "/v1/version":
+            assert operation["security"] == [{"bearerAuth": []}], (path, method)
+        for status, answer in operation["responses"].items():
+            assert status != "422", (path, method)
+            if status.startswith(("4", "5")):
+                schema = answer["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, method)
+    result = paths["/v1/jobs/{job_id}/result"]["get"]["responses"]["200"]
+    assert result["content"]["application/json"]["schema"]["$ref"].endswith("JobResult")
+
+
+@pytest.mark.parametrize(
+    ("page", "assets"),
+    [
+        ("/docs", ["swagger-ui-bundle.js", "swagger-ui.css"]),
+        ("/redoc", ["redoc.standalone.js"]),
+    ],
+)
+def test_docs_pages_load_their_assets_from_openqx(
+    harness: Harness, page: str, assets: list[str]
+) -> None:
+    html = harness.client.get(page)
+    assert html.status_code == 200
+    sources = re.findall(r'(?:src|href)="([^"]+)"', html.text)
+    assert sources
+    assert all(source.startswith("/") for source in sources), sources
+    assert "cdn" not in html.text.lower()
+    assert "fonts.googleapis" not in html.text
+    for asset in assets:
+        assert f"/docs-assets/{asset}" in sources
+        served = harness.client.get(f"/docs-assets/{asset}")
+        assert served.status_code == 200
+        assert len(served.content) > 100_000
