@@ -65,6 +65,7 @@ __all__ = [
     "AccountInfo",
     "BackendStatusInfo",
     "BackendSummary",
+    "CalibrationSnapshotInfo",
     "CancelAnswer",
     "CircuitsPayload",
     "ErrorBody",
@@ -80,6 +81,7 @@ __all__ = [
     "RuntimeJobSubmission",
     "UserCreate",
     "UserCreated",
+    "UtcDatetime",
     "JobLimitUpdate",
     "VersionInfo",
     "b64decode",
@@ -138,6 +140,8 @@ Instance = Annotated[Identifier, AfterValidator(_instance)]
 """``hub/group/project``, each part checked by ``core.instances``."""
 ClientInfo = Annotated[dict[Identifier, ShortText], Field(max_length=64)]
 UtcDatetime = Annotated[datetime, AfterValidator(_utc_convertible)]
+"""A date that converts to UTC without overflow (naive is UTC): for bodies and query parameters
+(``name: UtcDatetime | None = None`` in a route answers 400 naming the parameter)."""
 
 
 def b64encode(data: bytes) -> str:
@@ -392,3 +396,13 @@ class JobLimitUpdate(_Model):
     """``PUT /admin/backends/{name}/job_limit``: ``None`` removes the limit."""
 
     maximum_jobs: StrictInt | None = Field(default=None, ge=0, le=bounds.INT32_MAX)
+
+
+class CalibrationSnapshotInfo(_Model):
+    """One snapshot of a device's calibration history (``GET /backends/{name}/snapshots``,
+    ``POST /backends/{name}/properties``)."""
+
+    snapshot_id: str
+    last_update_date: datetime
+    imported: bool = False
+    """True for a snapshot an administrator imported."""
