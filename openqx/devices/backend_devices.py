@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.devices.device import Device
-from openqx.devices.pulse_defaults import IMPLEMENTED_MEAS_LEVELS
 from openqx.devices.snapshots import CalibrationSnapshot
 
 if TYPE_CHECKING:
@@ -76,7 +75,7 @@ def configuration_from_backend(name: str, backend: BackendV2) -> dict[str, Any]:
         "supported_instructions": operations,
         "description": str(backend.description or f"{name} (served through an entry point)"),
         "online_date": "2021-01-01T00:00:00+00:00",
-        "meas_levels": list(IMPLEMENTED_MEAS_LEVELS),
+        "meas_levels": [2],  # its own backend runs the jobs: classified counts only
         "n_registers": 1,
         "credits_required": False,
         "dt": target.dt,

@@ -21,9 +21,9 @@ __all__ = [
     "pulse_defaults",
 ]
 
-IMPLEMENTED_MEAS_LEVELS: tuple[int, ...] = (2,)
-"""Measurement levels openqx's execution layer returns (classified counts only, today).
-Whoever implements kerneled (1) or raw (0) readout adds the level here."""
+IMPLEMENTED_MEAS_LEVELS: tuple[int, ...] = (1, 2)
+"""Measurement levels openqx's execution layer returns: kerneled IQ points (1) and classified
+bits (2) (``openqx.execution.readout``); raw traces (0) are refused."""
 
 _GHZ = {"Hz": 1e-9, "kHz": 1e-6, "MHz": 1e-3, "GHz": 1.0}
 

@@ -17,7 +17,13 @@ from openqx.devices.device import Device
 if TYPE_CHECKING:
     from qiskit_aer import AerSimulator
 
-__all__ = ["DENSITY_MATRIX_MAX_QUBITS", "SIMULATOR_CACHE_SIZE", "noisy_method", "simulator_for"]
+__all__ = [
+    "DENSITY_MATRIX_MAX_QUBITS",
+    "SIMULATOR_CACHE_SIZE",
+    "noisy_method",
+    "readout_free_simulator",
+    "simulator_for",
+]
 
 SIMULATOR_CACHE_SIZE = 128
 """Simulators kept per process."""
@@ -58,4 +64,40 @@ def _cached(device: Device, snapshot_id: str | None, active: frozenset[int]) -> 
         if snapshot_id is None:
             return AerSimulator(method=device.simulation_method or "automatic")
         model = noise.reduced_noise_model(device, snapshot_id, active)
+        return AerSimulator(method=noisy_method(len(active)), noise_model=model)
+
+
+def readout_free_simulator(
+    device: Device, snapshot_id: str, active: frozenset[int]
+) -> AerSimulator:
+    """Return the (cached) simulator of an emulated device's snapshot without readout errors.
+
+    Jobs on emulated devices measure ideally in Aer and apply the snapshot's (asymmetric)
+    readout afterwards (``openqx.execution.readout``), so the true post-measurement outcomes
+    stay known (``init_qubits=False`` needs them) and kerneled readout has something to blur.
+
+    Raises:
+        NotFoundError: ``snapshot_id`` names no snapshot of the device.
+    """
+    snapshot = device.resolve_snapshot(snapshot_id)
+    if snapshot is None:
+        return _cached(device, None, frozenset())
+    return _cached_readout_free(device, snapshot.id, frozenset(active))
+
+
+@functools.lru_cache(maxsize=SIMULATOR_CACHE_SIZE)
+def _cached_readout_free(device: Device, snapshot_id: str, active: frozenset[int]) -> AerSimulator:
+    from qiskit_aer import AerSimulator
+    from qiskit_aer.noise import NoiseModel
+
+    with _lock:
+        reduced = noise.reduced_noise_model(device, snapshot_id, active)
+        model = NoiseModel(basis_gates=reduced.basis_gates)
+        # The same private dicts noise.reduced_noise_model walks; readout errors left out.
+        for name, by_qubits in reduced._local_quantum_errors.items():
+            for qubits, error in by_qubits.items():
+                model.add_quantum_error(error, name, qubits, warnings=False)
+        for name, error in reduced._default_quantum_errors.items():
+            model.add_all_qubit_quantum_error(error, name, warnings=False)
+        model._custom_noise_passes = list(reduced._custom_noise_passes)
         return AerSimulator(method=noisy_method(len(active)), noise_model=model)

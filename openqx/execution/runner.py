@@ -141,6 +141,8 @@ def run_request(request: ExecutionRequest, catalog: DeviceCatalog | None = None)
     device = _device(request, catalog)
     loaded = circuit_tools.load_qpy(request.payload)
     experiments = circuit_tools.bind_parameters(loaded, request.options.get("parameter_binds"))
+    if not device.simulator and device.backend is None:
+        return _run_emulated(device, request, experiments)
     result = run_experiments(
         device,
         request.snapshot_id,
@@ -155,3 +157,23 @@ def run_request(request: ExecutionRequest, catalog: DeviceCatalog | None = None)
         },
     )
     return results.result_json(result, request)
+
+
+def _run_emulated(
+    device: Device, request: ExecutionRequest, experiments: list[Any]
+) -> dict[str, Any]:
+    """A job on an emulated device, with the physics of its run options (``emulation``)."""
+    from qiskit.result import Result
+
+    from openqx.execution import emulation
+
+    data = emulation.run_emulated(
+        device,
+        request.snapshot_id,
+        experiments,
+        shots=request.shots,
+        memory=request.memory,
+        options=request.options,
+        seed_simulator=request.options.get("seed_simulator"),
+    )
+    return results.result_json(Result.from_dict(data), request)

@@ -145,7 +145,7 @@ def test_every_fake_provider_device_is_listed_without_loading_any() -> None:
 def test_emulated_configurations_are_honest() -> None:
     device = default_catalog().get("fake_manila")
     assert device.configuration["open_pulse"] is False
-    assert device.configuration["meas_levels"] == [2]
+    assert device.configuration["meas_levels"] == [1, 2]
     # what describes the device stays
     assert len(device.configuration["qubit_lo_range"]) == 5
     assert device.configuration["dt"] == pytest.approx(0.2222222222222222)

@@ -34,7 +34,7 @@ def test_a_custom_device_from_json_files(tmp_path: Path) -> None:
     assert device.name == "lab_chip" and device.num_qubits == 3
     assert device.configuration["backend_name"] == "lab_chip"
     assert device.configuration["open_pulse"] is False
-    assert device.configuration["meas_levels"] == [2]
+    assert device.configuration["meas_levels"] == [1, 2]
     assert [s.last_update_date.month for s in device.snapshots] == [1, 2]
     current = device.current_snapshot()
     assert current is not None and current.id.startswith(device.snapshots[1].id + ".")

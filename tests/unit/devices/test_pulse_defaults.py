@@ -65,7 +65,7 @@ def test_defaults_of_catalog_devices() -> None:
 
 @pytest.mark.parametrize(
     ("advertised", "expected"),
-    [([1, 2], [2]), ([0, 1, 2], [2]), ([1], [2]), (None, [2])],
+    [([1, 2], [1, 2]), ([0, 1, 2], [1, 2]), ([1], [1]), ([2], [2]), (None, [1, 2])],
 )
 def test_honest_configuration(advertised: list[int] | None, expected: list[int]) -> None:
     configuration = small_configuration()
