@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         help="seconds running jobs get to finish on shutdown (OPENQX_STOP_TIMEOUT, default 5)",
     )
+    serve.add_argument(
+        "--devices-config",
+        type=Path,
+        help="TOML file with a [devices] table: served devices and their options "
+        "(OPENQX_DEVICES_CONFIG)",
+    )
     serve.add_argument("--log-level", default="info", help="log level (default info)")
 
     demo = sub.add_parser("demo", help="start an embedded service and run a GHZ circuit")

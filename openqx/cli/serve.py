@@ -31,6 +31,7 @@ def serve(args: argparse.Namespace) -> int:
             workers=args.workers,
             dask_address=args.dask_address,
             stop_timeout=getattr(args, "stop_timeout", None),
+            devices_config=getattr(args, "devices_config", None),
         )
         if getattr(args, "job_time_limit", None) is not None:
             limit = parse_time_limit(args.job_time_limit)

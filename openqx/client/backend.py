@@ -18,6 +18,7 @@ from openqx.client.job import OpenQXJob
 from openqx.client.job_limit import BackendJobLimit
 from openqx.core import circuit_payload, run_options, targets, times, wire
 from openqx.core.parameter_binds import check_parameter_binds
+from openqx.core.pulse_defaults import PulseDefaults
 from openqx.core.status import ACTIVE_STATUSES
 
 if TYPE_CHECKING:
@@ -68,6 +69,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
         self._configuration: BackendConfiguration | None = None
         self._properties: BackendProperties | None = None
         self._properties_dict: dict[str, Any] | None = None
+        self._defaults: PulseDefaults | None = None
         self._target: Target | None = None
         self._options.update_options(shots=min(DEFAULT_SHOTS, summary.max_shots))
         if summary.simulator:
@@ -180,6 +182,25 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             # Also built from the dict ``target`` fetched, without asking again.
             self._properties = BackendProperties.from_dict(self._properties_dict)
         return self._properties
+
+    def defaults(self, refresh: bool = False) -> PulseDefaults | None:
+        """Return the pulse defaults (qubit and measurement frequency estimates from the
+        calibration in force), or ``None`` for simulators and devices without them.
+
+        Args:
+            refresh: ask the server again instead of using the cached value.
+
+        Raises:
+            TypeError: ``refresh`` is not a bool.
+        """
+        if not isinstance(refresh, bool):
+            raise TypeError(f"The 'refresh' argument needs to be a boolean, not {refresh!r}.")
+        if self.simulator:
+            return None
+        if refresh or self._defaults is None:
+            data = self._api.backend_defaults(self.name)
+            self._defaults = PulseDefaults.from_dict(data) if data else None
+        return self._defaults
 
     def status(self) -> BackendStatus:
         """Return the backend status (always asks the server)."""

@@ -22,7 +22,7 @@ from importlib import metadata
 from typing import Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, RootModel, TypeAdapter, ValidationError
 
 from openqx.client import exceptions as exc
 from openqx.core import errors, wire
@@ -286,6 +286,52 @@ class ApiClient:
                 f"Unexpected properties received from the server for backend {name}."
             )
         return data or None
+
+    def backend_defaults(self, name: str) -> dict[str, Any] | None:
+        """``GET /backends/{name}/defaults``: the pulse defaults dict or ``None``."""
+        data = self._json("GET", f"/backends/{name}/defaults", context="backend")
+        if data is not None and not isinstance(data, dict):
+            raise exc.OpenQXBackendApiProtocolError(
+                f"Unexpected pulse defaults received from the server for backend {name}."
+            )
+        return data or None
+
+    def backend_snapshots(
+        self,
+        name: str,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int | None = None,
+    ) -> list[wire.CalibrationSnapshotInfo]:
+        """``GET /backends/{name}/snapshots``: the calibration history's snapshots dated in
+        ``[start, end]`` (aware datetimes; default the last 30 days), oldest first."""
+        params = {
+            key: value
+            for key, value in (
+                ("start", start.isoformat() if start else None),
+                ("end", end.isoformat() if end else None),
+                ("limit", str(limit) if limit is not None else None),
+            )
+            if value is not None
+        }
+        data = self._json(
+            "GET", f"/backends/{name}/snapshots", params=params or None, context="backend"
+        )
+        return _validate(_SNAPSHOTS, data, "backend")
+
+    def import_backend_properties(
+        self, name: str, properties: dict[str, Any]
+    ) -> wire.CalibrationSnapshotInfo:
+        """``POST /backends/{name}/properties`` (admin): import a ``BackendProperties`` JSON
+        snapshot into the device's calibration history."""
+        return self._model(
+            "POST",
+            f"/backends/{name}/properties",
+            wire.CalibrationSnapshotInfo,
+            body=RootModel[dict[str, Any]](properties),
+            context="backend",
+            idempotent=False,
+        )
 
     def backend_status(self, name: str) -> wire.BackendStatusInfo:
         """``GET /backends/{name}/status``."""
@@ -553,6 +599,9 @@ def _reopen(url: str, token: str, instance: str | None, options: dict[str, Any])
 
 
 _SUMMARIES: TypeAdapter[list[wire.BackendSummary]] = TypeAdapter(list[wire.BackendSummary])
+_SNAPSHOTS: TypeAdapter[list[wire.CalibrationSnapshotInfo]] = TypeAdapter(
+    list[wire.CalibrationSnapshotInfo]
+)
 _JOB_INFOS: TypeAdapter[list[wire.JobInfo]] = TypeAdapter(list[wire.JobInfo])
 _ACCOUNTS: TypeAdapter[list[wire.AccountInfo]] = TypeAdapter(list[wire.AccountInfo])
 _T = TypeVar("_T")

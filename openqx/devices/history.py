@@ -72,6 +72,7 @@ class CalibrationHistory:
         self.num_qubits = num_qubits
         anchors.sort(key=lambda s: s.last_update_date)
         self._anchors = anchors
+        self._built = {a.id for a in anchors}
         self._lock = threading.RLock()
         self._generated: OrderedDict[str, CalibrationSnapshot] = OrderedDict()
         self._parsed: dict[str, drift.AnchorData] = {}
@@ -149,6 +150,35 @@ class CalibrationHistory:
                 found.extend(self._generate(anchor, step) for step in range(low, high + 1))
         return found
 
+    def ids_between(
+        self, start: datetime | str, end: datetime | str, limit: int | None = None
+    ) -> list[tuple[str, datetime]]:
+        """``(id, date)`` of every snapshot dated in ``[start, end]`` (and not after now),
+        oldest first, at most ``limit`` of them, without generating any snapshot."""
+        first = parse_datetime(start)
+        last = min(parse_datetime(end), self.clock.now())
+        found: list[tuple[str, datetime]] = []
+        with self._lock:
+            for index, anchor in enumerate(self._anchors):
+                if limit is not None and len(found) >= limit:
+                    break
+                if first <= anchor.last_update_date <= last:
+                    found.append((anchor.id, anchor.last_update_date))
+                if self.model is None or anchor.last_update_date > last:
+                    continue
+                period = self.model.period
+                low = max(1, math.ceil((first - anchor.last_update_date) / period))
+                high = min(
+                    math.floor((last - anchor.last_update_date) / period), self._last_step(index)
+                )
+                if limit is not None:
+                    high = min(high, low + limit - len(found) - 1)
+                found.extend(
+                    (self._generated_id(anchor, step), anchor.last_update_date + step * period)
+                    for step in range(low, high + 1)
+                )
+        return found if limit is None else found[:limit]
+
     def get(self, snapshot_id: str) -> CalibrationSnapshot | None:
         """The snapshot with id ``snapshot_id``, real or generated, or ``None``.
 
@@ -170,6 +200,19 @@ class CalibrationHistory:
                 if anchor.id == anchor_id:
                     return self._generate(anchor, step)
         return None
+
+    def anchor_of(self, snapshot_id: str) -> CalibrationSnapshot | None:
+        """The real snapshot ``snapshot_id`` is (or was generated from), or ``None``."""
+        anchor_id = snapshot_id.split(".", 1)[0]
+        with self._lock:
+            return next((a for a in self._anchors if a.id == anchor_id), None)
+
+    def is_imported(self, snapshot_id: str) -> bool:
+        """Whether real snapshot ``snapshot_id`` was imported (not built with the device)."""
+        with self._lock:
+            return snapshot_id not in self._built and any(
+                a.id == snapshot_id for a in self._anchors
+            )
 
     # ----------------------------------------------------------------------------- import
 

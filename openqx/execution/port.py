@@ -12,6 +12,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from openqx.devices.worker_setup import DeviceSetup
+
 __all__ = ["ExecutionError", "ExecutionRequest", "JobExecutor"]
 
 
@@ -30,6 +32,9 @@ class ExecutionRequest:
     header: dict[str, Any] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
     program_id: str | None = None
+    devices: DeviceSetup | None = None
+    """The server's catalog configuration and imported snapshot, for workers that build their
+    own catalog (``None``: the worker's catalog or the process-wide default)."""
 
 
 class ExecutionError(Exception):

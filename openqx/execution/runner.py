@@ -16,9 +16,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from openqx.core import errors
-from openqx.devices import user_noise
+from openqx.devices import user_noise, worker_setup
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.device import Device
+from openqx.devices.worker_setup import DeviceSetup
 from openqx.execution import aer_cache, results
 from openqx.execution import circuits as circuit_tools
 from openqx.execution.port import ExecutionError, ExecutionRequest
@@ -31,6 +32,17 @@ def _device(request: ExecutionRequest, catalog: DeviceCatalog | None) -> Device:
         return (catalog or default_catalog()).get(request.backend)
     except errors.BackendNotFoundError as exc:
         raise ExecutionError(exc.message, "backend_not_found") from exc
+
+
+def _worker_catalog(request: ExecutionRequest, setup: DeviceSetup) -> DeviceCatalog:
+    """The server's catalog rebuilt in this process, with the job's imported snapshot."""
+    try:
+        worker_setup.worker_device(setup, request.backend)
+    except errors.BackendNotFoundError as exc:
+        raise ExecutionError(exc.message, "backend_not_found") from exc
+    except ValueError as exc:  # an imported snapshot that does not fit the device
+        raise ExecutionError(str(exc), "snapshot_not_found") from exc
+    return worker_setup.worker_catalog(setup.config)
 
 
 def run_experiments(
@@ -59,6 +71,11 @@ def run_experiments(
         ExecutionError: the snapshot is unknown, the noise model does not decode, or Aer
             refused the whole run.
     """
+    if device.backend is not None:  # a BackendV2 served through the entry point runs its jobs
+        try:
+            return device.backend.run(experiments, shots=shots, memory=memory).result()
+        except Exception as exc:
+            raise ExecutionError(f"the backend failed: {exc}", "simulation_failed") from exc
     active = frozenset() if device.simulator else circuit_tools.active_qubits(experiments)
     try:
         simulator = aer_cache.simulator_for(device, snapshot_id, active)
@@ -127,6 +144,8 @@ def run_request(request: ExecutionRequest, catalog: DeviceCatalog | None = None)
         ExecutionError: the job cannot run (bad payload, unknown backend or snapshot, unbound
             parameters, every experiment failed).
     """
+    if catalog is None and request.devices is not None:
+        catalog = _worker_catalog(request, request.devices)
     if request.kind == "runtime":
         from openqx.core.primitives import PRIMITIVE_PROGRAMS
         from openqx.execution import circuit_runner, primitives

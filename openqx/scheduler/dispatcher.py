@@ -49,6 +49,7 @@ from openqx.core import results
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.status import JobStatus
 from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
+from openqx.scheduler.calibration import JobCalibration
 from openqx.store.blobs import BlobStore, job_result_key
 from openqx.store.port import JobStore
 from openqx.store.records import JobRecord
@@ -105,6 +106,8 @@ class Dispatcher:
             stamps leases from its own clock).
         time_limit: the time limit of a backend's jobs in seconds (default: none).
         max_attempts: starts a job gets when its worker or server dies (at least 1).
+        calibration: the snapshot each job starts with (recorded at its claim) and the device
+            setup its worker needs; ``None``: jobs keep the snapshot of their submission.
     """
 
     def __init__(
@@ -121,8 +124,10 @@ class Dispatcher:
         clock: Clock = SYSTEM_CLOCK,
         time_limit: TimeLimit | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        calibration: JobCalibration | None = None,
     ) -> None:
         self.store = store
+        self.calibration = calibration
         self.blobs = blobs
         self.executor = executor
         self.capacity = max(1, capacity)
@@ -416,7 +421,11 @@ class Dispatcher:
             for backend in list(backends):
                 if self._stopping.is_set() or self.inflight_count() >= self.capacity:
                     return
-                record = self.store.claim_next(backend, self.worker_id, self.lease_seconds)
+                # The calibration in force when the job starts is the one it runs with.
+                snapshot_id = self.calibration.snapshot_id(backend) if self.calibration else None
+                record = self.store.claim_next(
+                    backend, self.worker_id, self.lease_seconds, snapshot_id=snapshot_id
+                )
                 if record is None:
                     backends.remove(backend)
                     continue
@@ -446,6 +455,11 @@ class Dispatcher:
                 header=dict(record.header),
                 options=dict(record.options),
                 program_id=record.program_id,
+                devices=(
+                    self.calibration.setup(record.backend, record.snapshot_id)
+                    if self.calibration
+                    else None
+                ),
             )
             limit = self.time_limit(record.backend)
             future = self.executor.submit(request)

@@ -16,18 +16,24 @@ import logging
 import sys
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.ids import new_token
 from openqx.core.instances import DEFAULT_INSTANCE
-from openqx.devices.catalog import DeviceCatalog, default_catalog
+from openqx.devices.catalog import DeviceCatalog
+from openqx.devices.catalog_config import CatalogConfig, build_catalog
+from openqx.devices.server_config import load_devices_config
+from openqx.devices.snapshots import CalibrationSnapshot
 from openqx.execution.executors import default_workers, make_executor
 from openqx.execution.port import JobExecutor
+from openqx.scheduler.calibration import JobCalibration
 from openqx.scheduler.dispatcher import Dispatcher
 from openqx.scheduler.identity import claim_identity
 from openqx.server.events import JobEvents
 from openqx.server.settings import DEFAULT_STOP_TIMEOUT, Settings
 from openqx.store.blobs import BlobStore, make_blob_store
+from openqx.store.calibrations import CalibrationStore, ImportedSnapshot, SqlCalibrationStore
 from openqx.store.database import Database
 from openqx.store.port import JobStore
 from openqx.store.sql_store import SqlJobStore
@@ -72,6 +78,10 @@ class Service:
         on_close: called in order after the executor is closed (e.g. ``Database.close``).
         stop_timeout: seconds of ``clock`` that ``close`` gives running jobs to finish
             (default: ``settings.stop_timeout``).
+        catalog_config: the configuration ``catalog`` was built from; worker processes
+            rebuild the same catalog from it (``None``: workers use their own catalog).
+        calibrations: where imported calibration snapshots are kept (``None``: in memory
+            only); ``open`` imports the kept ones into the catalog.
     """
 
     def __init__(
@@ -85,8 +95,12 @@ class Service:
         clock: Clock = SYSTEM_CLOCK,
         on_close: Sequence[Callable[[], None]] = (),
         stop_timeout: float | None = None,
+        catalog_config: CatalogConfig | None = None,
+        calibrations: CalibrationStore | None = None,
     ) -> None:
         self.store = store
+        self.catalog_config = catalog_config
+        self.calibrations = calibrations
         self.blobs = blobs
         self.executor = executor
         self.catalog = catalog
@@ -108,6 +122,7 @@ class Service:
             worker_id=self.settings.dispatcher_id,
             time_limit=self.settings.time_limit_for,
             max_attempts=self.settings.max_attempts,
+            calibration=JobCalibration(catalog, catalog_config),
         )
         self.status = ServiceStatus.NEW
 
@@ -150,6 +165,12 @@ class Service:
             database = Database(settings.database_url).open()
             undo.callback(database.close)
             database.upgrade()
+            config = (
+                load_devices_config(settings.devices_config)
+                if settings.devices_config
+                else CatalogConfig()
+            )
+            catalog = build_catalog(config, clock=clock)
             blobs = make_blob_store(settings.blob_location)
             executor = make_executor(
                 settings.executor,
@@ -157,14 +178,17 @@ class Service:
                 address=settings.dask_address,
             )
             undo.callback(executor.close)
+            store = SqlJobStore(database, clock=clock)
             service = cls(
-                store=SqlJobStore(database, clock=clock),
+                store=store,
                 blobs=blobs,
                 executor=executor,
-                catalog=default_catalog(),
+                catalog=catalog,
                 settings=settings,
                 clock=clock,
                 on_close=[database.close, *closers],
+                catalog_config=config,
+                calibrations=SqlCalibrationStore(store),
             )
             undo.pop_all()
         return service
@@ -180,6 +204,7 @@ class Service:
             if self.status is not ServiceStatus.NEW:
                 raise RuntimeError(f"the service is {self.status.value}; open it only once")
             self._bootstrap_admin()
+            self.restore_imported_snapshots()
             self.dispatcher.start()
             self.status = ServiceStatus.OPEN
 
@@ -225,6 +250,55 @@ class Service:
         if backend in self.settings.job_limits:
             return self.settings.job_limits[backend]
         return self.catalog.get(backend).default_job_limit
+
+    def import_properties(self, backend: str, properties: dict[str, Any]) -> CalibrationSnapshot:
+        """Check a ``BackendProperties`` JSON snapshot, add it to ``backend``'s history and
+        keep it (``calibrations``), so every process and restart serves it.
+
+        Raises:
+            BackendNotFoundError: no such device.
+            InvalidInputError: an ideal simulator, or a snapshot dated like another one.
+            InvalidPropertiesError: a malformed field (``.field``); nothing is stored.
+        """
+        device = self.catalog.get(backend)
+        snapshot = device.import_properties(properties)
+        if self.calibrations is not None:
+            self.calibrations.save_snapshot(
+                ImportedSnapshot(
+                    backend=backend,
+                    snapshot_id=snapshot.id,
+                    last_update_date=snapshot.last_update_date,
+                    properties=snapshot.properties,
+                )
+            )
+        logger.info(
+            "calibration snapshot imported",
+            extra={"action": "import_snapshot", "backend": backend, "snapshot_id": snapshot.id},
+        )
+        return snapshot
+
+    def restore_imported_snapshots(self) -> int:
+        """Import the kept snapshots into the catalog (those of devices no longer served, or
+        no longer valid for them, are logged and skipped); return how many were imported."""
+        if self.calibrations is None:
+            return 0
+        restored = 0
+        for kept in self.calibrations.imported_snapshots():
+            if kept.backend not in self.catalog:
+                continue
+            try:
+                self.catalog.get(kept.backend).import_properties(kept.properties)
+            except Exception as exc:  # one bad row must not stop the server
+                logger.warning(
+                    "kept calibration snapshot %s of %s not restored: %s",
+                    kept.snapshot_id,
+                    kept.backend,
+                    exc,
+                    extra={"action": "restore_snapshot", "backend": kept.backend},
+                )
+                continue
+            restored += 1
+        return restored
 
     def _bootstrap_admin(self) -> None:
         if self.store.count_users() > 0:

@@ -86,6 +86,10 @@ class Settings:
     """The name this server's dispatcher takes leases under (``OPENQX_DISPATCHER_ID``); must
     differ between live replicas. Default: a name kept in ``data_dir`` and locked while the
     server runs, so a restarted server requeues its own jobs at once."""
+    devices_config: Path | None = None
+    """TOML file whose ``[devices]`` table chooses the served devices and their options
+    (``OPENQX_DEVICES_CONFIG``, ``--devices-config``; ``docs/devices.md``); default: every
+    simulator and fake-provider device, daily drift, installed entry points."""
 
     def time_limit_for(self, backend: str) -> float | None:
         """The time limit of ``backend``'s jobs in seconds (``None``: no limit)."""
@@ -154,6 +158,8 @@ class Settings:
             values["stop_timeout"] = number("OPENQX_STOP_TIMEOUT", float)
         if env.get("OPENQX_DISPATCHER_ID"):
             values["dispatcher_id"] = env["OPENQX_DISPATCHER_ID"]
+        if env.get("OPENQX_DEVICES_CONFIG"):
+            values["devices_config"] = Path(env["OPENQX_DEVICES_CONFIG"]).expanduser()
         settings = cls(**values)
         settings.check()
         return settings

@@ -21,6 +21,7 @@ __all__ = [
     "AuditEntry",
     "BackendSetting",
     "Base",
+    "CalibrationSnapshotRow",
     "Hub",
     "HubGroup",
     "Job",
@@ -238,3 +239,16 @@ class AuditEntry(Base):
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
     __table_args__ = (sa.Index("ix_audit_log_scope", "scope", "id"),)
+
+
+class CalibrationSnapshotRow(Base):
+    """A calibration snapshot an administrator imported into a device's history (the
+    ``BackendProperties`` JSON as checked); every server process re-imports them at start-up."""
+
+    __tablename__ = "calibration_snapshots"
+
+    backend: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    snapshot_id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_update_date: Mapped[datetime] = mapped_column(UTCDateTime())
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())

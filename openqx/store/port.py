@@ -60,10 +60,13 @@ class JobStore(TenancyPort, Protocol):
     ) -> JobRecord:
         """Set name and/or the full tag list."""
 
-    def claim_next(self, backend: str, worker: str, lease_seconds: float) -> JobRecord | None:
+    def claim_next(
+        self, backend: str, worker: str, lease_seconds: float, snapshot_id: str | None = None
+    ) -> JobRecord | None:
         """Atomically move the next QUEUED job of ``backend`` (priority desc, created asc) to
         RUNNING with a lease for ``worker`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
-        counting the attempt (``attempts``; ``RUNNING``/``RUNNING_<n>`` stamped)."""
+        counting the attempt (``attempts``; ``RUNNING``/``RUNNING_<n>`` stamped) and, when
+        ``snapshot_id`` is given, recording it as the calibration the job runs with."""
 
     def backends_with_queued_jobs(self) -> list[str]:
         """Names of backends that have at least one QUEUED job."""

@@ -252,8 +252,11 @@ class SqlJobStore(TenancyStore):
                     )
             return self._job(conn, job_id)
 
-    def claim_next(self, backend: str, worker: str, lease_seconds: float) -> JobRecord | None:
-        """Move the next QUEUED job of ``backend`` to RUNNING, leased to ``worker``.
+    def claim_next(
+        self, backend: str, worker: str, lease_seconds: float, snapshot_id: str | None = None
+    ) -> JobRecord | None:
+        """Move the next QUEUED job of ``backend`` to RUNNING, leased to ``worker`` (and
+        running with calibration ``snapshot_id`` when given).
 
         The pick locks its row on PostgreSQL (skipping rows other claimers hold); on SQLite the
         write transaction (``BEGIN IMMEDIATE``) already excludes other writers.
@@ -264,10 +267,12 @@ class SqlJobStore(TenancyStore):
             if picked is None:
                 return None
             attempt = int(picked.attempts or 0) + 1
+            calibration = {} if snapshot_id is None else {"snapshot_id": snapshot_id}
             conn.execute(
                 sa.update(_jobs)
                 .where(_jobs.c.id == picked.id)
                 .values(
+                    **calibration,
                     status=JobStatus.RUNNING.value,
                     lease_owner=worker,
                     lease_expires_at=at + timedelta(seconds=lease_seconds),

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Query
 
-from openqx.core.wire import BackendStatusInfo, BackendSummary, JobLimitInfo
+from openqx.core import errors
+from openqx.core.wire import (
+    BackendStatusInfo,
+    BackendSummary,
+    CalibrationSnapshotInfo,
+    JobLimitInfo,
+)
 from openqx.devices.catalog import Device
 from openqx.server import permissions
-from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep
+from openqx.server.deps import AdminUser, CurrentUser, RequestInstance, ServiceDep
 from openqx.server.service import Service
 
-__all__ = ["router"]
+__all__ = ["MAX_SNAPSHOTS", "router"]
 
 router = APIRouter(prefix="/backends")
 
@@ -21,11 +27,15 @@ STATUS_ACTIVE = "active"
 INPUT_ALLOWED = ("job", "runtime")
 """What every backend accepts: circuit jobs and the ``circuit-runner`` runtime program (the
 configuration's ``input_allowed``, which the seed's ``backends(input_allowed=...)`` filters on)."""
+MAX_SNAPSHOTS = 1000
+"""Most snapshots one ``GET /backends/{name}/snapshots`` lists."""
+DEFAULT_SNAPSHOT_DAYS = 30
+"""The window ``GET /backends/{name}/snapshots`` lists when ``start`` is not given (days)."""
 
 
 def _summary(service: Service, device: Device) -> BackendSummary:
     configuration = device.configuration
-    snapshot = device.current_snapshot()
+    snapshot_id = device.current_snapshot_id()
     return BackendSummary(
         name=device.name,
         simulator=device.simulator,
@@ -40,7 +50,7 @@ def _summary(service: Service, device: Device) -> BackendSummary:
         max_experiments=device.max_experiments,
         simulation_method=device.simulation_method,
         processor_type=configuration.get("processor_type"),
-        snapshot_id=snapshot.id if snapshot else None,
+        snapshot_id=snapshot_id,
     )
 
 
@@ -81,14 +91,76 @@ def configuration(name: str, service: ServiceDep, user: CurrentUser) -> dict[str
 def properties(
     name: str, service: ServiceDep, user: CurrentUser, datetime: datetime | None = None
 ) -> dict[str, Any] | None:
-    """Calibration properties: the current snapshot, or with ``datetime`` the newest one
-    strictly older than it; ``null`` for ideal simulators."""
+    """Calibration properties: the snapshot in force now, or with ``datetime`` the newest one
+    strictly older than it (the seed's rule; a naive ``datetime`` is UTC, and ``null`` before
+    the first snapshot); ``null`` for ideal simulators."""
     device = service.catalog.get(name)
     if datetime is None:
         current = device.current_snapshot()
         return current.properties if current else None
     snapshot = device.snapshot_before(datetime)
     return snapshot.properties if snapshot else None
+
+
+@router.post("/{name}/properties", response_model=CalibrationSnapshotInfo, status_code=201)
+def import_properties(
+    name: str,
+    service: ServiceDep,
+    user: AdminUser,
+    properties: Annotated[dict[str, Any], Body()],
+) -> CalibrationSnapshotInfo:
+    """Import a real ``BackendProperties`` JSON snapshot into the device's history (admin).
+
+    A malformed field is a 400 naming it (``details.field``) and nothing is stored; a
+    different snapshot with the same date is a 400 too; importing the same one again answers
+    the stored snapshot.
+    """
+    snapshot = service.import_properties(name, properties)
+    return CalibrationSnapshotInfo(
+        snapshot_id=snapshot.id, last_update_date=snapshot.last_update_date, imported=True
+    )
+
+
+@router.get("/{name}/snapshots", response_model=list[CalibrationSnapshotInfo])
+def snapshots(
+    name: str,
+    service: ServiceDep,
+    user: CurrentUser,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_SNAPSHOTS)] = 100,
+) -> list[CalibrationSnapshotInfo]:
+    """The snapshots dated in ``[start, end]`` (default: the last ``DEFAULT_SNAPSHOT_DAYS``
+    days up to now; naive times are UTC), oldest first, at most ``limit``; empty for ideal
+    simulators."""
+    device = service.catalog.get(name)
+    last = _utc(end) if end is not None else service.clock.now()
+    first = _utc(start) if start is not None else last - timedelta(days=DEFAULT_SNAPSHOT_DAYS)
+    if first > last:
+        raise errors.InvalidInputError("start is after end.", field="start")
+    if device.simulator:
+        return []
+    history = device.history
+    return [
+        CalibrationSnapshotInfo(
+            snapshot_id=snapshot_id,
+            last_update_date=date,
+            imported=history.is_imported(snapshot_id),
+        )
+        for snapshot_id, date in history.ids_between(first, last, limit=limit)
+    ]
+
+
+@router.get("/{name}/defaults")
+def defaults(name: str, service: ServiceDep, user: CurrentUser) -> dict[str, Any] | None:
+    """Pulse defaults derived from the snapshot in force (the seed's ``PulseDefaults`` JSON);
+    ``null`` for simulators and devices without frequency calibration."""
+    found = service.catalog.get(name).defaults()
+    return found.to_dict() if found is not None else None
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @router.get("/{name}/status", response_model=BackendStatusInfo)
