@@ -63,6 +63,14 @@ class AccountProvider:
     def __hash__(self) -> int:
         return hash((self.api_client.url, self.api_client.token, self.instance))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What copies and pickles carry: everything but the embedded server of
+        ``OpenQX.local()`` (threads and sockets), which stays with the original; the copy is
+        a client of the same server (``ApiClient`` shares or re-opens the connection)."""
+        state = self.__dict__.copy()
+        state.pop("embedded_server", None)
+        return state
+
     # --- backends ---------------------------------------------------------------------
 
     def _catalog(self) -> dict[str, OpenQXBackend]:

@@ -217,3 +217,19 @@ def test_experiments_t2ramsey_rb_and_quantum_volume_run(backend: OpenQXBackend) 
     epc = rb.analysis_results("EPC", dataframe=True).iloc[0]["value"].nominal_value
     assert 0 < epc < 0.05
     assert len(qv.analysis_results(dataframe=True)) >= 1
+
+
+def test_a_local_service_backend_copies_without_its_server() -> None:
+    from qiskit_ibm_runtime import SamplerV2
+
+    provider = OpenQX.local(executor="inline")
+    try:
+        backend = provider.get_backend(DEVICE)
+        clone = pickle.loads(pickle.dumps(backend))
+        assert clone.status().operational
+        assert not hasattr(clone.provider, "embedded_server")
+        assert hasattr(provider, "embedded_server")  # the original keeps (and owns) it
+        result = SamplerV2(mode=backend).run([_bell(backend)], shots=30).result()
+        assert sum(result[0].data.meas.get_counts().values()) == 30
+    finally:
+        provider.embedded_server.stop()  # type: ignore[attr-defined]
