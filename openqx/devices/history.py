@@ -24,7 +24,7 @@ import threading
 from bisect import bisect_right, insort
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from openqx.core import errors
@@ -127,7 +127,10 @@ class CalibrationHistory:
     def snapshot_before(self, when: datetime | str) -> CalibrationSnapshot | None:
         """The newest snapshot dated strictly before ``when`` (the seed's ``properties(datetime)``
         rule; naive = UTC)."""
-        return self.snapshot_at(parse_datetime(when) - _ONE_US)
+        moment = parse_datetime(when)
+        if moment - datetime.min.replace(tzinfo=UTC) < _ONE_US:
+            return None  # nothing is dated before the first moment of year 1
+        return self.snapshot_at(moment - _ONE_US)
 
     def snapshots_between(
         self, start: datetime | str, end: datetime | str

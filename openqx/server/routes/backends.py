@@ -13,6 +13,7 @@ from openqx.core.wire import (
     BackendSummary,
     CalibrationSnapshotInfo,
     JobLimitInfo,
+    UtcDatetime,
 )
 from openqx.devices.catalog import Device
 from openqx.server import permissions
@@ -89,7 +90,7 @@ def configuration(name: str, service: ServiceDep, user: CurrentUser) -> dict[str
 
 @router.get("/{name}/properties")
 def properties(
-    name: str, service: ServiceDep, user: CurrentUser, datetime: datetime | None = None
+    name: str, service: ServiceDep, user: CurrentUser, datetime: UtcDatetime | None = None
 ) -> dict[str, Any] | None:
     """Calibration properties: the snapshot in force now, or with ``datetime`` the newest one
     strictly older than it (the seed's rule; a naive ``datetime`` is UTC, and ``null`` before
@@ -126,8 +127,8 @@ def snapshots(
     name: str,
     service: ServiceDep,
     user: CurrentUser,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    start: UtcDatetime | None = None,
+    end: UtcDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_SNAPSHOTS)] = 100,
 ) -> list[CalibrationSnapshotInfo]:
     """The snapshots dated in ``[start, end]`` (default: the last ``DEFAULT_SNAPSHOT_DAYS``
@@ -135,7 +136,7 @@ def snapshots(
     simulators."""
     device = service.catalog.get(name)
     last = _utc(end) if end is not None else service.clock.now()
-    first = _utc(start) if start is not None else last - timedelta(days=DEFAULT_SNAPSHOT_DAYS)
+    first = _utc(start) if start is not None else _days_before(last, DEFAULT_SNAPSHOT_DAYS)
     if first > last:
         raise errors.InvalidInputError("start is after end.", field="start")
     if device.simulator:
@@ -161,6 +162,14 @@ def defaults(name: str, service: ServiceDep, user: CurrentUser) -> dict[str, Any
 
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _days_before(moment: datetime, days: int) -> datetime:
+    """``moment`` less ``days`` days, or the earliest date when that is before year 1."""
+    try:
+        return moment - timedelta(days=days)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC)
 
 
 @router.get("/{name}/status", response_model=BackendStatusInfo)

@@ -303,6 +303,37 @@ def test_hostile_request_is_refused_cleanly(harness: Harness, existing_job: str,
     assert harness.client.get("/v1/account", headers=harness.headers()).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("query", "needle"),
+    [
+        ("properties?datetime=0001-01-01T00:00:00%2B14:00", "datetime"),
+        ("snapshots?start=0001-01-01T00:00:00%2B14:00", "start"),
+        ("snapshots?end=9999-12-31T23:59:59-14:00", "end"),
+    ],
+)
+def test_backend_dates_that_overflow_utc_are_refused(
+    harness: Harness, query: str, needle: str
+) -> None:
+    answer = harness.client.get(f"/v1/backends/fake_manila/{query}", headers=harness.headers())
+    assert answer.status_code == 400, answer.text
+    assert needle in answer.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "properties?datetime=0001-01-01T00:00:00Z",
+        "snapshots?end=0001-01-02T00:00:00Z",
+        "snapshots?start=0001-01-01T00:00:00Z&end=0001-01-02T00:00:00Z",
+    ],
+)
+def test_backend_dates_at_year_one_answer_empty(harness: Harness, query: str) -> None:
+    """Nothing is dated before year 1 (the fuzzer's 500: ``datetime.min`` less 1 µs)."""
+    answer = harness.client.get(f"/v1/backends/fake_manila/{query}", headers=harness.headers())
+    assert answer.status_code == 200, answer.text
+    assert answer.json() in (None, [])
+
+
 def test_a_rename_refused_for_its_name_leaves_the_job_unchanged(
     harness: Harness, existing_job: str
 ) -> None:
