@@ -139,9 +139,17 @@ class Service:
             clock: for the store's stamps and leases, the dispatcher and the estimates.
 
         Raises:
-            ValueError: settings that cannot work (checked before anything is opened).
+            ValueError: settings that cannot work, or a malformed device configuration file
+                (``DeviceConfigError``, naming the file and key), checked before anything is
+                opened.
         """
         settings.check()
+        # A malformed device file stops the start before anything is opened.
+        config = (
+            load_devices_config(settings.devices_config)
+            if settings.devices_config
+            else CatalogConfig()
+        )
         if not settings.db_url or not settings.blob_url:
             settings.data_dir.mkdir(parents=True, exist_ok=True)
         with contextlib.ExitStack() as undo:
@@ -165,11 +173,6 @@ class Service:
             database = Database(settings.database_url).open()
             undo.callback(database.close)
             database.upgrade()
-            config = (
-                load_devices_config(settings.devices_config)
-                if settings.devices_config
-                else CatalogConfig()
-            )
             catalog = build_catalog(config, clock=clock)
             blobs = make_blob_store(settings.blob_location)
             executor = make_executor(
@@ -276,6 +279,20 @@ class Service:
             extra={"action": "import_snapshot", "backend": backend, "snapshot_id": snapshot.id},
         )
         return snapshot
+
+    def job_snapshot(self, backend: str, snapshot_id: str) -> CalibrationSnapshot:
+        """The snapshot ``snapshot_id`` of ``backend`` (a job's calibration); when this
+        process does not know it (imported through another replica since this one started),
+        the kept snapshots are imported again first.
+
+        Raises:
+            BackendNotFoundError: no such device.
+            NotFoundError: no such snapshot, even among the kept ones.
+        """
+        device = self.catalog.get(backend)
+        if device.history.get(snapshot_id) is None:
+            self.restore_imported_snapshots()
+        return device.snapshot(snapshot_id)
 
     def restore_imported_snapshots(self) -> int:
         """Import the kept snapshots into the catalog (those of devices no longer served, or

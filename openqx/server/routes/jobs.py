@@ -259,7 +259,7 @@ def job_properties(job_id: str, service: ServiceDep, user: CurrentUser) -> dict[
     record = visible_job(service, user, job_id)
     if record.snapshot_id is None:
         return None
-    return service.catalog.get(record.backend).snapshot(record.snapshot_id).properties
+    return service.job_snapshot(record.backend, record.snapshot_id).properties
 
 
 @router.get("/jobs/{job_id}/queue_info", response_model=QueueInfo)

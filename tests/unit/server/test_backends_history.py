@@ -274,8 +274,7 @@ def test_an_imported_snapshot_is_served_kept_restored_and_sent_to_workers() -> N
             assert snapshot_id in [a.id for a in device.history.anchors]
             assert device.history.is_imported(snapshot_id)
             assert (
-                restarted.get(f"/jobs/{job}/properties")
-                == device.snapshot(job_snapshot).properties
+                restarted.get(f"/jobs/{job}/properties") == device.snapshot(job_snapshot).properties
             )
             setup = restarted.service.dispatcher.calibration
             assert setup is not None
@@ -363,3 +362,25 @@ def test_time_zones_of_the_datetime_parameter() -> None:
         a = world.get("/backends/fake_manila/properties", datetime=when.isoformat())
         b = world.get("/backends/fake_manila/properties", datetime=other_zone.isoformat())
         assert a == b
+
+
+def test_a_replica_finds_a_snapshot_another_one_imported_since_it_started() -> None:
+    store = MemoryJobStore()
+    try:
+        with (
+            _world(["fake_manila"], store=store) as first,
+            _world(["fake_manila"], store=store) as second,
+        ):
+            properties = _imported(first, "fake_manila", 4)
+            snapshot_id = first.service.import_properties("fake_manila", properties).id
+            in_force = first.service.catalog.get("fake_manila").current_snapshot_id()
+            assert in_force is not None and in_force.startswith(snapshot_id + ".")
+            device = second.service.catalog.get("fake_manila")
+            assert device.history.get(in_force) is None  # not known there yet
+            found = second.service.job_snapshot("fake_manila", in_force)
+            assert (
+                found.properties
+                == first.service.catalog.get("fake_manila").snapshot(in_force).properties
+            )
+    finally:
+        store.close()
