@@ -384,3 +384,15 @@ def test_a_replica_finds_a_snapshot_another_one_imported_since_it_started() -> N
             )
     finally:
         store.close()
+
+
+def test_the_devices_file_is_a_setting_and_a_serve_flag() -> None:
+    from pathlib import Path
+
+    from openqx.cli.main import build_parser
+
+    env = Settings.from_env({"OPENQX_DEVICES_CONFIG": "/etc/openqx/devices.toml"})
+    assert env.devices_config == Path("/etc/openqx/devices.toml")
+    assert Settings.from_env({}).devices_config is None
+    args = build_parser().parse_args(["serve", "--devices-config", "lab.toml"])
+    assert args.devices_config == Path("lab.toml")
