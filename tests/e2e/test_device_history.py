@@ -174,3 +174,22 @@ def test_an_imported_snapshot_is_served_and_a_malformed_one_refused(
     assert [s.snapshot_id for s in listed if s.imported] == [info.snapshot_id]
     dates = {s.last_update_date for s in listed}
     assert datetime(2026, 7, 1, tzinfo=UTC) in dates  # a recalibration, not the refused one
+
+
+def test_a_job_after_an_import_runs_in_a_worker_with_its_recalibration(
+    provider: AccountProvider,
+) -> None:
+    chip = provider.get_backend("lab_chip")
+    api = chip._api
+    imported = small_properties(2, date="2026-08-01T00:00:00+00:00", t1_us=61.0)
+    info = api.import_backend_properties("lab_chip", imported)
+    in_force = chip.properties(refresh=True)
+    assert in_force is not None
+    newest = api.backend_snapshots("lab_chip", limit=1000)[-1]
+    assert newest.snapshot_id.startswith(info.snapshot_id + ".")  # drifted from the import
+    # the worker process knew nothing of the import: the job carries it there
+    job = chip.run(_bell(), shots=100, seed_simulator=5)
+    assert sum(job.result(timeout=300).get_counts().values()) == 100
+    ran_with = job.properties()
+    assert ran_with is not None
+    assert ran_with.to_dict() == in_force.to_dict()
