@@ -1,10 +1,18 @@
-"""End-to-end submit→result latency through openqx vs direct in-process Aer, same run.
+"""One job through openqx vs the direct alternative, every latency row of issue 14 in one run.
 
-GHZ-5 with ``measure_all``, 1024 shots, on an ideal simulator and on ``fake_manila``.
-openqx runs a real embedded server (uvicorn on loopback, SQLite, the default local executor
-with one worker process); Aer runs in this process with its simulators prebuilt.
+openqx runs a real embedded server (uvicorn on loopback, SQLite, the local executor with its
+default workers); each sample is ``backend.run(...).result()`` over HTTP. The direct
+alternative runs in this process with its simulator prebuilt. Rows:
 
-    python benchmarks/latency.py [--repeats 30] [--executor local|inline]
+- ideal simulator, GHZ-5, 1,024 shots, vs ``AerSimulator()``;
+- ``fake_manila``, GHZ-5, 1,024 shots, vs ``AerSimulator.from_backend(FakeManilaV2())``;
+- ``fake_manila`` vs qiskit-ibm-runtime local mode (``SamplerV2(mode=FakeManilaV2())``);
+- ``fake_sherbrooke`` (127 q), GHZ-5, 1,024 shots, vs ``AerSimulator.from_backend``;
+- ideal simulator, a 20-qubit statevector circuit, 1,000 shots, vs ``AerSimulator()``.
+
+Times are medians (and p95) of ``--repeats`` after warm-up runs; the heavy rows use fewer.
+
+    python benchmarks/latency.py [--repeats 20] [--executor local|inline] [--workers N]
 """
 
 from __future__ import annotations
@@ -12,15 +20,11 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+import warnings
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 from qiskit import QuantumCircuit, transpile
-
-from openqx.client.backend import OpenQXBackend
-
-if TYPE_CHECKING:
-    from qiskit_aer import AerSimulator
 
 
 def ghz(n: int) -> QuantumCircuit:
@@ -28,6 +32,19 @@ def ghz(n: int) -> QuantumCircuit:
     qc.h(0)
     for q in range(n - 1):
         qc.cx(q, q + 1)
+    qc.measure_all()
+    return qc
+
+
+def statevector_circuit(n: int, layers: int = 10) -> QuantumCircuit:
+    """A 20-qubit brick of rotations and CX layers: statevector-bound, every outcome likely."""
+    qc = QuantumCircuit(n)
+    for layer in range(layers):
+        for q in range(n):
+            qc.rx(0.3 + 0.1 * q + 0.05 * layer, q)
+            qc.rz(0.7 + 0.03 * q, q)
+        for q in range(layer % 2, n - 1, 2):
+            qc.cx(q, q + 1)
     qc.measure_all()
     return qc
 
@@ -46,53 +63,107 @@ def timed(fn: Callable[[], object], repeats: int, warmup: int = 2) -> list[float
 def describe(samples: list[float]) -> str:
     ordered = sorted(samples)
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return f"median {1000 * statistics.median(samples):8.1f} ms   p95 {1000 * p95:8.1f} ms"
+    return f"{1000 * statistics.median(samples):9.1f} ms (p95 {1000 * p95:8.1f})"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--heavy-repeats", type=int, default=5)
     parser.add_argument("--executor", default="local", choices=["local", "inline"])
+    parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
 
     from qiskit_aer import AerSimulator
-    from qiskit_ibm_runtime.fake_provider import FakeManilaV2
+    from qiskit_ibm_runtime import SamplerV2 as RuntimeSampler
+    from qiskit_ibm_runtime.fake_provider import FakeManilaV2, FakeSherbrooke
 
     from openqx.client import OpenQX
     from openqx.embedded import EmbeddedServer
 
-    circuit = ghz(5)
+    warnings.filterwarnings("ignore")
+    ghz5 = ghz(5)
+    heavy = statevector_circuit(20)
+    manila, sherbrooke = FakeManilaV2(), FakeSherbrooke()
     ideal_aer = AerSimulator()
-    noisy_aer = AerSimulator.from_backend(FakeManilaV2())
-    ideal_isa = transpile(circuit, ideal_aer)
-    noisy_isa = transpile(circuit, noisy_aer, seed_transpiler=1)
+    manila_aer = AerSimulator.from_backend(manila)
+    sherbrooke_aer = AerSimulator.from_backend(sherbrooke)
+    manila_isa = transpile(ghz5, manila, seed_transpiler=1)
 
-    server = EmbeddedServer(executor=args.executor, workers=1).start()
+    server = EmbeddedServer(executor=args.executor, workers=args.workers).start()
     provider = OpenQX.enable_account(server.token, url=server.url)
-    rows = []
-    for label, backend_name, aer, isa in (
-        ("ideal", "ibmq_qasm_simulator", ideal_aer, ideal_isa),
-        ("fake_manila", "fake_manila", noisy_aer, noisy_isa),
-    ):
-        backend = provider.get_backend(backend_name)
-        openqx_isa = transpile(circuit, backend, seed_transpiler=1)
 
-        def run_direct(aer: AerSimulator = aer, isa: QuantumCircuit = isa) -> object:
-            return aer.run(isa, shots=1024).result()
+    def aer_case(aer: Any, circuit: QuantumCircuit, shots: int) -> Callable[[], object]:
+        isa = transpile(circuit, aer, seed_transpiler=1)
+        return lambda: aer.run(isa, shots=shots).result()
 
-        def run_openqx(b: OpenQXBackend = backend, c: QuantumCircuit = openqx_isa) -> object:
-            return b.run(c, shots=1024).result(timeout=120)
+    def openqx_case(name: str, circuit: QuantumCircuit, shots: int) -> Callable[[], object]:
+        backend = provider.get_backend(name)
+        isa = transpile(circuit, backend, seed_transpiler=1)
+        return lambda: backend.run(isa, shots=shots).result(timeout=600)
 
-        direct = timed(run_direct, args.repeats)
-        service = timed(run_openqx, args.repeats)
-        ratio = statistics.median(service) / statistics.median(direct)
-        rows.append((label, direct, service, ratio))
+    def local_mode() -> object:
+        return RuntimeSampler(mode=manila).run([manila_isa], shots=1024).result()
 
-    print(f"GHZ-5, 1024 shots, {args.repeats} repeats, openqx executor={args.executor}")
-    for label, direct, service, ratio in rows:
-        print(f"{label:12s} direct Aer : {describe(direct)}")
-        print(f"{label:12s} openqx     : {describe(service)}   ratio {ratio:5.2f}x")
-    server.stop()
+    cases: list[tuple[str, str, Callable[[], object], Callable[[], object], int, str]] = [
+        (
+            "ideal simulator, one job",
+            "direct Aer",
+            aer_case(ideal_aer, ghz5, 1024),
+            openqx_case("ibmq_qasm_simulator", ghz5, 1024),
+            args.repeats,
+            "<= 5x",
+        ),
+        (
+            "fake_manila, one job",
+            "direct Aer",
+            aer_case(manila_aer, ghz5, 1024),
+            openqx_case("fake_manila", ghz5, 1024),
+            args.repeats,
+            "<= 0.5x",
+        ),
+        (
+            "fake_manila vs runtime local",
+            "local mode",
+            local_mode,
+            openqx_case("fake_manila", ghz5, 1024),
+            args.heavy_repeats,
+            "<= 0.15x",
+        ),
+        (
+            "fake_sherbrooke (127 q), one job",
+            "direct Aer",
+            aer_case(sherbrooke_aer, ghz5, 1024),
+            openqx_case("fake_sherbrooke", ghz5, 1024),
+            args.heavy_repeats,
+            "<= 0.02x",
+        ),
+        (
+            "20-qubit statevector, 1,000 shots",
+            "direct Aer",
+            aer_case(ideal_aer, heavy, 1000),
+            openqx_case("ibmq_qasm_simulator", heavy, 1000),
+            args.heavy_repeats,
+            "<= 1.03x",
+        ),
+    ]
+    print(
+        f"openqx executor={args.executor} workers={args.workers or 'default'}; "
+        f"GHZ-5 at 1,024 shots unless named"
+    )
+    print(f"{'case':<36}{'alternative':<12}{'alternative':>26}{'openqx':>26}{'ratio':>9}  goal")
+    try:
+        for label, alt_name, direct_fn, openqx_fn, repeats, goal in cases:
+            direct = timed(direct_fn, repeats, warmup=1)
+            service = timed(openqx_fn, repeats)
+            ratio = statistics.median(service) / statistics.median(direct)
+            print(
+                f"{label:<36}{alt_name:<12}{describe(direct):>26}{describe(service):>26}"
+                f"{ratio:>8.3f}x  {goal}",
+                flush=True,
+            )
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":

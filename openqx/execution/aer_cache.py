@@ -7,9 +7,10 @@ job's active qubits, so each ``run`` converts a small model.
 
 from __future__ import annotations
 
+import copy
 import functools
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from openqx.devices import noise
 from openqx.devices.device import Device
@@ -34,6 +35,56 @@ on a statevector. Measured on fake_kolkata GHZ, 2000 shots: 10 active qubits 160
 matrix vs 379 ms as statevector; a 12-qubit density matrix is 256 MiB, a 13-qubit one 1 GiB."""
 
 _lock = threading.Lock()
+
+
+def _frozen(model: Any) -> Any:
+    """Return ``model`` as a noise model whose serialised form is computed once.
+
+    Aer serialises the noise model on every ``run`` (``to_dict(serializable=True)``: a walk of
+    every error and a JSON round trip), more than half of a small noisy run. A cached
+    simulator's model never changes, so the dict is kept; a copy or a pickle (Aer deep-copies
+    the model when circuits carry their own errors) is a plain, mutable ``NoiseModel`` again.
+    """
+    cls: Any = _frozen_class()
+    frozen = cls.__new__(cls)
+    frozen.__dict__.update(model.__dict__)
+    frozen._serialised = {}
+    return frozen
+
+
+def _plain_noise_model(state: dict[str, Any]) -> Any:
+    from qiskit_aer.noise import NoiseModel
+
+    plain = NoiseModel.__new__(NoiseModel)
+    plain.__dict__.update(state)
+    return plain
+
+
+@functools.cache
+def _frozen_class() -> type:
+    from qiskit_aer.noise import NoiseModel
+
+    class FrozenNoiseModel(NoiseModel):  # type: ignore[misc]
+        _serialised: dict[bool, Any]
+
+        def to_dict(self, serializable: bool = False) -> Any:
+            if serializable not in self._serialised:
+                self._serialised[serializable] = super().to_dict(serializable)
+            return self._serialised[serializable]
+
+        def _state(self) -> dict[str, Any]:
+            return {k: v for k, v in self.__dict__.items() if k != "_serialised"}
+
+        def __deepcopy__(self, memo: dict[int, Any]) -> Any:
+            return _plain_noise_model(copy.deepcopy(self._state(), memo))
+
+        def __copy__(self) -> Any:
+            return _plain_noise_model(dict(self._state()))
+
+        def __reduce__(self) -> Any:
+            return (_plain_noise_model, (self._state(),))
+
+    return FrozenNoiseModel
 
 
 def noisy_method(num_active: int) -> str:
@@ -63,7 +114,7 @@ def _cached(device: Device, snapshot_id: str | None, active: frozenset[int]) -> 
     with _lock:
         if snapshot_id is None:
             return AerSimulator(method=device.simulation_method or "automatic")
-        model = noise.reduced_noise_model(device, snapshot_id, active)
+        model = _frozen(noise.reduced_noise_model(device, snapshot_id, active))
         return AerSimulator(method=noisy_method(len(active)), noise_model=model)
 
 
@@ -100,4 +151,4 @@ def _cached_readout_free(device: Device, snapshot_id: str, active: frozenset[int
         for name, error in reduced._default_quantum_errors.items():
             model.add_all_qubit_quantum_error(error, name, warnings=False)
         model._custom_noise_passes = list(reduced._custom_noise_passes)
-        return AerSimulator(method=noisy_method(len(active)), noise_model=model)
+        return AerSimulator(method=noisy_method(len(active)), noise_model=_frozen(model))
