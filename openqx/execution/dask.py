@@ -1,15 +1,43 @@
-"""``DaskExecutor``: jobs as tasks on a Dask distributed cluster (``openqx[dask]`` extra)."""
+"""``DaskExecutor``: jobs as tasks on a Dask distributed cluster (``openqx[dask]`` extra).
+
+Each job is one task, ``dask_worker.run_job``, under a fresh key per attempt
+(``openqx-<job id>-<token>``: a job the dispatcher retries is a new task). Inside the worker
+the job runs in a child process, so a cancel really stops a running simulation: the task
+kills the child when the job's ``distributed.Event`` is set (see ``dask_worker``).
+
+- **cancel** of a queued task: ``Future.cancel`` (the scheduler drops it). Of a running one:
+  the event is set as well and the worker kills the job's child within ``CANCEL_POLL_S``.
+  Either way the job's future is cancelled at once. The dispatcher's time limit goes the same
+  way.
+- **a lost worker**: Dask reruns a task whose worker died on another worker by itself (up to
+  its ``distributed.scheduler.allowed-failures``); when it gives up (``KilledWorker``), or a
+  job's child died under it, the job fails with ``worker_died`` and the dispatcher requeues it
+  up to ``max_attempts``.
+- **payload**: a request whose payload is at least ``SCATTER_BYTES`` is scattered to the
+  cluster first (not embedded in the task graph the scheduler holds); smaller ones travel in
+  the task.
+"""
 
 from __future__ import annotations
 
+import logging
+import secrets
 import threading
 from concurrent.futures import Future
 from typing import Any
 
-from openqx.execution import runner
+from openqx.execution import dask_worker
 from openqx.execution.port import ExecutionError, ExecutionRequest
 
-__all__ = ["DaskExecutor"]
+__all__ = ["SCATTER_BYTES", "WORKER_DIED", "DaskExecutor"]
+
+logger = logging.getLogger(__name__)
+
+SCATTER_BYTES = 1 << 20
+"""Payload size from which a request is scattered to the workers instead of sent in the task."""
+
+WORKER_DIED = "worker_died"
+"""``ExecutionError.code`` of a job whose worker died (the dispatcher's ``WORKER_DIED``)."""
 
 
 def _import_distributed() -> Any:
@@ -22,65 +50,139 @@ def _import_distributed() -> Any:
     return distributed
 
 
-class DaskExecutor:
-    """Submits each job as a Dask task keyed by its job id.
+class _Task:
+    """One attempt of a job on the cluster: its key, Dask future and the job's future."""
 
-    Worker processes are Dask's: their caches persist across jobs. ``cancel`` asks the
-    scheduler to cancel the task; Dask does not interrupt a task already running on a worker.
+    __slots__ = ("future", "key", "result")
+
+    def __init__(self, key: str, future: Any, result: Future[dict[str, Any]]) -> None:
+        self.key = key
+        self.future = future
+        self.result = result
+
+
+class DaskExecutor:
+    """Submits each job as a task of a Dask cluster; see the module docstring.
+
+    Workers need ``openqx[server]`` (and ``openqx[dask]``) installed, the same version as the
+    server.
 
     Args:
-        address: scheduler address; ``None`` starts a local cluster in this process.
+        address: scheduler address (``tcp://host:8786``); ``None`` starts a local cluster in
+            this process.
+        client: an existing ``distributed.Client`` to use instead (not closed by ``close``).
 
     Raises:
         RuntimeError: ``distributed`` is not installed (install ``openqx[dask]``).
     """
 
-    def __init__(self, address: str | None = None) -> None:
-        distributed = _import_distributed()
-        self._client = distributed.Client(address) if address else distributed.Client()
-        self._tasks: dict[str, Any] = {}
+    def __init__(self, address: str | None = None, *, client: Any = None) -> None:
+        self._distributed = _import_distributed()
+        self._own_client = client is None
+        if client is None:
+            client = self._distributed.Client(address) if address else self._distributed.Client()
+        self._client = client
+        self._tasks: dict[str, _Task] = {}
         self._lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def client(self) -> Any:
+        """The ``distributed.Client`` in use."""
+        return self._client
 
     def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
-        """Submit ``request`` to the cluster; see ``JobExecutor.submit``."""
-        task = self._client.submit(runner.run_request, request, key=request.job_id, pure=False)
+        """Submit ``request`` to the cluster; see ``JobExecutor.submit``.
+
+        Raises:
+            ExecutionError: the executor is closed, or the cluster refused the task
+                (``start_failed``).
+        """
+        if self._closed:
+            raise ExecutionError("the executor is closed", "start_failed")
+        key = f"openqx-{request.job_id}-{secrets.token_hex(4)}"
+        try:
+            argument: Any = request
+            if len(request.payload) >= SCATTER_BYTES:
+                argument = self._client.scatter(request, hash=False)
+            task = self._client.submit(
+                dask_worker.run_job, argument, key, key=key, pure=False, retries=0
+            )
+        except Exception as exc:
+            raise ExecutionError(f"the Dask cluster refused the job: {exc}", "start_failed") from exc
         future: Future[dict[str, Any]] = Future()
         with self._lock:
-            self._tasks[request.job_id] = task
+            self._tasks[request.job_id] = _Task(key, task, future)
 
         def transfer(done: Any) -> None:
             with self._lock:
-                self._tasks.pop(request.job_id, None)
+                current = self._tasks.get(request.job_id)
+                if current is not None and current.key == key:
+                    del self._tasks[request.job_id]
             if future.done():
                 return
             if done.cancelled():
                 future.cancel()
                 return
             try:
-                future.set_result(done.result())
-            except ExecutionError as exc:
-                future.set_exception(exc)
+                _settle(future, done.result())
+            except self._distributed.KilledWorker as exc:
+                future.set_exception(ExecutionError(f"the Dask worker died: {exc}", WORKER_DIED))
             except Exception as exc:
-                future.set_exception(ExecutionError(f"dask task failed: {exc}", "internal"))
+                future.set_exception(
+                    ExecutionError(f"dask task failed: {type(exc).__name__}: {exc}", "internal")
+                )
 
         task.add_done_callback(transfer)
-        future.add_done_callback(lambda f: self.cancel(request.job_id) if f.cancelled() else None)
+        future.add_done_callback(
+            lambda f: self._cancel_attempt(request.job_id, key) if f.cancelled() else None
+        )
         return future
 
     def cancel(self, job_id: str) -> bool:
-        """Ask the scheduler to cancel the job's task; True if a task was found."""
+        """Stop the job's task, queued or running; True if a task was found.
+
+        A running task's child process is killed by its worker (within
+        ``dask_worker.CANCEL_POLL_S``); the job's future is cancelled now.
+        """
         with self._lock:
             task = self._tasks.pop(job_id, None)
         if task is None:
             return False
-        task.cancel()
+        try:
+            self._distributed.Event(
+                dask_worker.cancel_event_name(task.key), client=self._client
+            ).set()
+        except Exception:
+            logger.warning("could not signal the cancel of job %s to its worker", job_id)
+        task.future.cancel()
+        task.result.cancel()
         return True
 
-    def close(self) -> None:
-        """Cancel outstanding tasks and close the client."""
+    def _cancel_attempt(self, job_id: str, key: str) -> None:
+        """Cancel ``job_id`` if its current task is still attempt ``key``."""
         with self._lock:
-            tasks = list(self._tasks.values())
-            self._tasks.clear()
-        for task in tasks:
-            task.cancel()
-        self._client.close()
+            current = self._tasks.get(job_id)
+        if current is not None and current.key == key:
+            self.cancel(job_id)
+
+    def close(self) -> None:
+        """Cancel outstanding tasks (running ones are killed) and close the client (and the
+        local cluster it started, if any)."""
+        with self._lock:
+            self._closed = True
+            job_ids = list(self._tasks)
+        for job_id in job_ids:
+            self.cancel(job_id)
+        if self._own_client:
+            self._client.close()
+
+
+def _settle(future: Future[dict[str, Any]], outcome: dask_worker.TaskOutcome) -> None:
+    """Resolve ``future`` from a task's outcome tuple."""
+    if outcome[0] == "ok":
+        future.set_result(outcome[1])
+    elif outcome[0] == "cancelled":
+        future.cancel()
+    else:
+        future.set_exception(ExecutionError(outcome[2], outcome[1]))

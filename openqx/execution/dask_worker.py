@@ -1,0 +1,112 @@
+"""What runs inside a Dask worker for ``DaskExecutor``: each job in a child process that the
+task kills when the job's cancel event is set.
+
+A running Dask task cannot be interrupted (``Future.cancel`` only forgets it), so the task does
+not simulate in the worker's own thread. Every Dask worker process holds one
+``ProcessExecutor`` (one child per worker thread, started on the first job and kept, with its
+Aer caches, from job to job); the task hands the request to it and waits. A watcher thread
+waits on the job's ``distributed.Event``; when the server sets it (a cancel or a time limit),
+the watcher cancels the job in the ``ProcessExecutor``, which SIGKILLs the child and starts a
+new one, and the task returns at once. A child that dies on its own (a segfault, the kernel's
+OOM killer) ends the task with ``worker_died``, which the dispatcher retries elsewhere.
+
+    openqx serve (DaskExecutor)        Dask worker process               child (ProcessExecutor)
+    submit ─── task run_job ─────────▶ run_job ── request ────────────▶ run_request
+    cancel ─── Event(name).set() ────▶ watcher ── SIGKILL ────────────▶ (gone; replaced)
+
+The task never raises for a job's own failure: it returns ``("ok", result)`` or
+``("error", code, message)``, because ``ExecutionError.code`` does not survive pickling.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from concurrent.futures import CancelledError
+from typing import Any
+
+from openqx.execution.port import ExecutionError, ExecutionRequest
+from openqx.execution.process import ProcessExecutor
+
+__all__ = ["CANCEL_POLL_S", "TaskOutcome", "cancel_event_name", "run_job", "wait_running"]
+
+CANCEL_POLL_S = 0.5
+"""How long one wait of the watcher on the cancel event lasts (seconds); the watcher of a job
+that ended stops within this time."""
+
+TaskOutcome = tuple[Any, ...]
+"""``("ok", result)``, ``("error", code, message)`` or ``("cancelled",)``."""
+
+_lock = threading.Lock()
+_executor: ProcessExecutor | None = None
+
+
+def cancel_event_name(task_key: str) -> str:
+    """Name of the ``distributed.Event`` that cancels the task ``task_key``."""
+    return f"openqx-cancel-{task_key}"
+
+
+def _local_executor() -> ProcessExecutor:
+    """This worker process's ``ProcessExecutor``, one child per worker thread."""
+    global _executor
+    with _lock:
+        if _executor is None:
+            import distributed
+
+            _executor = ProcessExecutor(max(1, distributed.get_worker().state.nthreads))
+        return _executor
+
+
+def _watch(event: Any, job_id: str, executor: ProcessExecutor, done: threading.Event) -> None:
+    """Until ``done``, wait on ``event``; when it is set, cancel ``job_id`` in ``executor``."""
+    while not done.is_set():
+        try:
+            if event.wait(timeout=CANCEL_POLL_S):
+                executor.cancel(job_id)
+                return
+        except Exception:  # the scheduler is unreachable; the job goes on
+            if done.wait(CANCEL_POLL_S):
+                return
+
+
+def run_job(request: ExecutionRequest, task_key: str) -> TaskOutcome:
+    """Run ``request`` in this worker's child process, stoppable through the task's cancel
+    event; return its outcome (never raises for the job's own failure). Runs in a Dask worker.
+
+    Args:
+        request: the job.
+        task_key: the Dask key of this task (names its cancel event).
+    """
+    import distributed
+
+    executor = _local_executor()
+    event = distributed.Event(cancel_event_name(task_key), client=distributed.get_client())
+    if event.is_set():
+        return ("cancelled",)
+    done = threading.Event()
+    try:
+        future = executor.submit(request)
+        threading.Thread(
+            target=_watch, args=(event, request.job_id, executor, done), daemon=True
+        ).start()
+        return ("ok", future.result())
+    except CancelledError:
+        return ("cancelled",)
+    except ExecutionError as exc:
+        return ("error", exc.code, exc.message)
+    finally:
+        done.set()
+
+
+async def wait_running(job_id: str, timeout: float) -> int | None:
+    """The pid of this worker's child running ``job_id`` once it runs, or ``None`` after
+    ``timeout`` seconds; for ``Client.run`` (a coroutine: it must not block the worker's event
+    loop, which the job's own task needs)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        executor = _executor
+        pid = executor.running_pid(job_id) if executor is not None else None
+        if pid is not None or time.monotonic() > deadline:
+            return pid
+        await asyncio.sleep(0.02)

@@ -1,0 +1,207 @@
+"""``DaskExecutor`` against a real ``distributed.LocalCluster`` with two worker processes:
+result, failure codes, cancel of a queued and of a running job (its child process is killed),
+a Dask worker killed mid-job (the job reruns on the other worker), a scattered payload, close."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from concurrent.futures import CancelledError
+from typing import Any
+
+import pytest
+from qiskit import QuantumCircuit
+
+from openqx.execution import dask_worker
+from openqx.execution.dask import SCATTER_BYTES, WORKER_DIED, DaskExecutor
+from openqx.execution.port import ExecutionError, ExecutionRequest
+from tests.unit.execution.helpers import ghz, qpy_bytes
+
+distributed = pytest.importorskip("distributed")
+
+WAIT_S = 120.0
+"""Upper bound of every wait (a failing test ends instead of hanging)."""
+
+
+def _long_circuit() -> QuantumCircuit:
+    """A simulation that runs for minutes: it only ever ends by being stopped."""
+    circuit = QuantumCircuit(24)
+    for _ in range(400):
+        for q in range(24):
+            circuit.h(q)
+        for q in range(23):
+            circuit.cx(q, q + 1)
+    circuit.measure_all()
+    return circuit
+
+
+def _request(circuit: QuantumCircuit, job_id: str, shots: int = 100) -> ExecutionRequest:
+    return ExecutionRequest(
+        job_id=job_id,
+        kind="circuits",
+        backend="simulator_statevector",
+        snapshot_id=None,
+        payload=qpy_bytes([circuit]),
+        shots=shots,
+        options={"seed_simulator": 7},
+    )
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[Any]:
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        worker_class=distributed.Nanny,
+        env={"OMP_NUM_THREADS": "1"},
+    ) as local:
+        yield local
+
+
+@pytest.fixture
+def executor(cluster: Any) -> Iterator[DaskExecutor]:
+    ex = DaskExecutor(cluster.scheduler_address)
+    yield ex
+    ex.close()
+
+
+def _counts(result: dict[str, Any]) -> dict[str, int]:
+    counts: dict[str, int] = result["results"][0]["data"]["counts"]
+    return counts
+
+
+def _running_on(executor: DaskExecutor, job_id: str) -> tuple[str, int]:
+    """Wait until ``job_id``'s child process runs; return its Dask worker and the child pid."""
+    worker, _, pid = _running_task(executor, job_id)
+    return worker, pid
+
+
+def _running_task(executor: DaskExecutor, job_id: str) -> tuple[str, str, int]:
+    """Wait until ``job_id``'s child process runs; return its Dask worker, task key and the
+    child pid."""
+    deadline = time.monotonic() + WAIT_S
+    client = executor.client
+    while time.monotonic() < deadline:
+        for worker, keys in client.processing().items():
+            for key in keys:
+                if str(key).startswith(f"openqx-{job_id}-"):
+                    pid = client.run(dask_worker.wait_running, job_id, WAIT_S, workers=[worker])
+                    return worker, str(key), int(pid[worker])
+        time.sleep(0.05)  # the scheduler's state, polled: it has no event to wait on
+    raise AssertionError(f"{job_id} never ran")
+
+
+def _gone(pid: int) -> bool:
+    """Wait until process ``pid`` has exited; True if it has within ``WAIT_S``."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        import select
+
+        readable, _, _ = select.select([handle], [], [], WAIT_S)
+    finally:
+        os.close(handle)
+    return bool(readable)
+
+
+def test_a_job_runs_on_the_cluster_and_returns_its_result(executor: DaskExecutor) -> None:
+    result = executor.submit(_request(ghz(3), "ghz")).result(WAIT_S)
+    counts = _counts(result)
+    assert sum(counts.values()) == 100
+    assert set(counts) <= {"0x0", "0x7"}
+
+
+def test_a_failing_job_keeps_its_error_code(executor: DaskExecutor) -> None:
+    bad = ExecutionRequest(
+        job_id="bad", kind="circuits", backend="nosuch", snapshot_id=None,
+        payload=qpy_bytes([ghz(2)]), shots=10,
+    )  # fmt: skip
+    with pytest.raises(ExecutionError) as caught:
+        executor.submit(bad).result(WAIT_S)
+    assert caught.value.code != "internal"
+    assert "nosuch" in caught.value.message
+
+
+def test_a_large_payload_is_scattered_and_runs(executor: DaskExecutor) -> None:
+    circuit = ghz(2)
+    circuit.metadata = {"pad": "x" * SCATTER_BYTES}
+    big = _request(circuit, "big", shots=10)
+    assert len(big.payload) >= SCATTER_BYTES
+    assert sum(_counts(executor.submit(big).result(WAIT_S)).values()) == 10
+
+
+def test_cancel_of_a_running_job_kills_its_child_and_frees_the_worker(
+    executor: DaskExecutor,
+) -> None:
+    future = executor.submit(_request(_long_circuit(), "long"))
+    worker, child = _running_on(executor, "long")
+    assert executor.cancel("long") is True
+    assert future.cancelled()
+    assert _gone(child), f"the child {child} of {worker} still runs"
+    # Both workers are free again: two jobs run side by side.
+    futures = [executor.submit(_request(ghz(2), f"after{i}")) for i in range(2)]
+    for f in futures:
+        assert sum(_counts(f.result(WAIT_S)).values()) == 100
+    assert executor.cancel("long") is False
+
+
+def test_cancel_of_a_queued_job(executor: DaskExecutor) -> None:
+    running = [executor.submit(_request(_long_circuit(), f"busy{i}")) for i in range(2)]
+    queued = executor.submit(_request(ghz(2), "queued"))
+    _running_on(executor, "busy0")
+    _running_on(executor, "busy1")
+    assert executor.cancel("queued") is True
+    with pytest.raises(CancelledError):
+        queued.result(WAIT_S)
+    for i, f in enumerate(running):
+        assert executor.cancel(f"busy{i}") is True
+        assert f.cancelled()
+
+
+def test_a_dask_worker_killed_mid_job_reruns_the_job_elsewhere(
+    cluster: Any, executor: DaskExecutor
+) -> None:
+    circuit = QuantumCircuit(17)  # about a second: killed long before it ends
+    for _ in range(20):
+        for q in range(17):
+            circuit.h(q)
+        for q in range(16):
+            circuit.cx(q, q + 1)
+    circuit.measure_all()
+    future = executor.submit(_request(circuit, "victim", shots=50))
+    worker, key, child = _running_task(executor, "victim")
+    worker_pid = executor.client.run(os.getpid, workers=[worker])[worker]
+    os.kill(worker_pid, signal.SIGKILL)
+    result = future.result(WAIT_S)
+    assert sum(_counts(result).values()) == 50
+    assert _gone(child), "the killed worker's child outlived it"
+    starts = [t for t in cluster.scheduler.story(key) if t[0] == key and t[2] == "processing"]
+    assert len(starts) == 2, starts  # it ran twice: on the killed worker, then on the other
+    executor.client.wait_for_workers(2, timeout=WAIT_S)  # the nanny restarts it
+
+
+def test_a_job_whose_child_dies_fails_with_worker_died(executor: DaskExecutor) -> None:
+    future = executor.submit(_request(_long_circuit(), "crash"))
+    _, child = _running_on(executor, "crash")
+    os.kill(child, signal.SIGKILL)
+    with pytest.raises(ExecutionError) as caught:
+        future.result(WAIT_S)
+    assert caught.value.code == WORKER_DIED
+
+
+def test_close_stops_running_jobs_and_refuses_new_ones(cluster: Any) -> None:
+    executor = DaskExecutor(cluster.scheduler_address)
+    future = executor.submit(_request(_long_circuit(), "closing"))
+    _, child = _running_on(executor, "closing")
+    executor.close()
+    assert future.cancelled()
+    assert _gone(child)
+    with pytest.raises(ExecutionError) as caught:
+        executor.submit(_request(ghz(2), "late"))
+    assert caught.value.code == "start_failed"
