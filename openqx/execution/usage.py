@@ -25,17 +25,32 @@ _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12
 
 
 def target_durations(target: Target) -> DurationOf:
-    """Return the duration lookup of a qiskit ``Target`` (seconds; 0 when it has none)."""
+    """Return the duration lookup of a qiskit ``Target`` (seconds; 0 when it has none).
+
+    Lookups are remembered: ``target[name]`` builds a mapping over every qubit tuple of the
+    instruction, which on a 127-qubit device costs more than the rest of a small job's
+    bookkeeping when repeated for every instruction of the circuit.
+    """
+    names = set(target.operation_names)
+    known: dict[tuple[str, tuple[int, ...]], float] = {}
 
     def duration(name: str, qubits: tuple[int, ...]) -> float:
-        if name not in target.operation_names:
-            return 0.0
-        props = target[name].get(qubits) if target[name] else None
-        if props is None and target[name] and None in target[name]:
-            props = target[name][None]
-        return float(props.duration or 0.0) if props is not None else 0.0
+        key = (name, qubits)
+        if key not in known:
+            known[key] = _duration(target, names, name, qubits)
+        return known[key]
 
     return duration
+
+
+def _duration(target: Target, names: set[str], name: str, qubits: tuple[int, ...]) -> float:
+    if name not in names:
+        return 0.0
+    by_qubits = target[name]
+    props = by_qubits.get(qubits) if by_qubits else None
+    if props is None and by_qubits and None in by_qubits:
+        props = by_qubits[None]
+    return float(props.duration or 0.0) if props is not None else 0.0
 
 
 def delay_seconds(operation: Any, dt: float | None) -> float:
