@@ -10,7 +10,9 @@ alternative runs in this process with its simulator prebuilt. Rows:
 - ``fake_sherbrooke`` (127 q), GHZ-5, 1,024 shots, vs ``AerSimulator.from_backend``;
 - ideal simulator, a 20-qubit statevector circuit, 1,000 shots, vs ``AerSimulator()``.
 
-Times are medians (and p95) of ``--repeats`` after warm-up runs; the heavy rows use fewer.
+Both sides run the same ISA circuit (transpiled for the openqx backend), and their samples
+alternate, so that a loaded machine weighs on both alike. Times are medians (and p95) of
+``--repeats`` after two warm-up runs each; the slow rows use ``--heavy-repeats``.
 
     python benchmarks/latency.py [--repeats 20] [--executor local|inline] [--workers N]
 """
@@ -49,14 +51,19 @@ def statevector_circuit(n: int, layers: int = 10) -> QuantumCircuit:
     return qc
 
 
-def timed(fn: Callable[[], object], repeats: int, warmup: int = 2) -> list[float]:
+def timed_pair(
+    first: Callable[[], object], second: Callable[[], object], repeats: int, warmup: int = 2
+) -> tuple[list[float], list[float]]:
+    """Samples of both, interleaved, so that a loaded machine weighs on both alike."""
     for _ in range(warmup):
-        fn()
-    samples = []
+        first()
+        second()
+    samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
+        for fn, into in ((first, samples[0]), (second, samples[1])):
+            start = time.perf_counter()
+            fn()
+            into.append(time.perf_counter() - start)
     return samples
 
 
@@ -88,28 +95,38 @@ def main() -> None:
     ideal_aer = AerSimulator()
     manila_aer = AerSimulator.from_backend(manila)
     sherbrooke_aer = AerSimulator.from_backend(sherbrooke)
-    manila_isa = transpile(ghz5, manila, seed_transpiler=1)
 
     server = EmbeddedServer(executor=args.executor, workers=args.workers).start()
     provider = OpenQX.enable_account(server.token, url=server.url)
 
-    def aer_case(aer: Any, circuit: QuantumCircuit, shots: int) -> Callable[[], object]:
-        isa = transpile(circuit, aer, seed_transpiler=1)
+    isa_circuits: dict[tuple[str, int], QuantumCircuit] = {}
+
+    def isa_for(name: str, circuit: QuantumCircuit) -> QuantumCircuit:
+        """One ISA circuit per (backend, circuit), sent to openqx and to Aer alike."""
+        key = (name, id(circuit))
+        if key not in isa_circuits:
+            backend = provider.get_backend(name)
+            isa_circuits[key] = transpile(circuit, backend, seed_transpiler=1)
+        return isa_circuits[key]
+
+    def aer_case(aer: Any, name: str, circuit: QuantumCircuit, shots: int) -> Callable[[], object]:
+        isa = isa_for(name, circuit)
         return lambda: aer.run(isa, shots=shots).result()
 
     def openqx_case(name: str, circuit: QuantumCircuit, shots: int) -> Callable[[], object]:
         backend = provider.get_backend(name)
-        isa = transpile(circuit, backend, seed_transpiler=1)
+        isa = isa_for(name, circuit)
         return lambda: backend.run(isa, shots=shots).result(timeout=600)
 
     def local_mode() -> object:
-        return RuntimeSampler(mode=manila).run([manila_isa], shots=1024).result()
+        circuit = isa_for("fake_manila", ghz5)
+        return RuntimeSampler(mode=manila).run([circuit], shots=1024).result()
 
     cases: list[tuple[str, str, Callable[[], object], Callable[[], object], int, str]] = [
         (
             "ideal simulator, one job",
             "direct Aer",
-            aer_case(ideal_aer, ghz5, 1024),
+            aer_case(ideal_aer, "ibmq_qasm_simulator", ghz5, 1024),
             openqx_case("ibmq_qasm_simulator", ghz5, 1024),
             args.repeats,
             "<= 5x",
@@ -117,7 +134,7 @@ def main() -> None:
         (
             "fake_manila, one job",
             "direct Aer",
-            aer_case(manila_aer, ghz5, 1024),
+            aer_case(manila_aer, "fake_manila", ghz5, 1024),
             openqx_case("fake_manila", ghz5, 1024),
             args.repeats,
             "<= 0.5x",
@@ -133,7 +150,7 @@ def main() -> None:
         (
             "fake_sherbrooke (127 q), one job",
             "direct Aer",
-            aer_case(sherbrooke_aer, ghz5, 1024),
+            aer_case(sherbrooke_aer, "fake_sherbrooke", ghz5, 1024),
             openqx_case("fake_sherbrooke", ghz5, 1024),
             args.heavy_repeats,
             "<= 0.02x",
@@ -141,7 +158,7 @@ def main() -> None:
         (
             "20-qubit statevector, 1,000 shots",
             "direct Aer",
-            aer_case(ideal_aer, heavy, 1000),
+            aer_case(ideal_aer, "ibmq_qasm_simulator", heavy, 1000),
             openqx_case("ibmq_qasm_simulator", heavy, 1000),
             args.heavy_repeats,
             "<= 1.03x",
@@ -154,8 +171,7 @@ def main() -> None:
     print(f"{'case':<36}{'alternative':<12}{'alternative':>26}{'openqx':>26}{'ratio':>9}  goal")
     try:
         for label, alt_name, direct_fn, openqx_fn, repeats, goal in cases:
-            direct = timed(direct_fn, repeats, warmup=1)
-            service = timed(openqx_fn, repeats)
+            direct, service = timed_pair(direct_fn, openqx_fn, repeats)
             ratio = statistics.median(service) / statistics.median(direct)
             print(
                 f"{label:<36}{alt_name:<12}{describe(direct):>26}{describe(service):>26}"
