@@ -16,6 +16,8 @@ kills the child when the job's ``distributed.Event`` is set (see ``dask_worker``
 - **payload**: a request whose payload is at least ``SCATTER_BYTES`` is scattered to the
   cluster first (not embedded in the task graph the scheduler holds); smaller ones travel in
   the task.
+- **GPU jobs** (run option ``device="GPU"``) ask for the worker resource ``GPU`` when a worker
+  advertises it.
 """
 
 from __future__ import annotations
@@ -29,12 +31,16 @@ from typing import Any
 from openqx.execution import dask_worker
 from openqx.execution.port import ExecutionError, ExecutionRequest
 
-__all__ = ["SCATTER_BYTES", "WORKER_DIED", "DaskExecutor"]
+__all__ = ["GPU_RESOURCE", "SCATTER_BYTES", "WORKER_DIED", "DaskExecutor"]
 
 logger = logging.getLogger(__name__)
 
 SCATTER_BYTES = 1 << 20
 """Payload size from which a request is scattered to the workers instead of sent in the task."""
+
+GPU_RESOURCE = "GPU"
+"""Dask worker resource of GPU workers (``dask worker --resources GPU=1``): jobs with the run
+option ``device="GPU"`` go only to them when the cluster has one."""
 
 WORKER_DIED = "worker_died"
 """``ExecutionError.code`` of a job whose worker died (the dispatcher's ``WORKER_DIED``)."""
@@ -106,10 +112,17 @@ class DaskExecutor:
             if len(request.payload) >= SCATTER_BYTES:
                 argument = self._client.scatter(request, hash=False)
             task = self._client.submit(
-                dask_worker.run_job, argument, key, key=key, pure=False, retries=0
+                dask_worker.run_job,
+                argument,
+                key,
+                key=key,
+                pure=False,
+                retries=0,
+                resources=self._resources(request),
             )
         except Exception as exc:
-            raise ExecutionError(f"the Dask cluster refused the job: {exc}", "start_failed") from exc
+            message = f"the Dask cluster refused the job: {exc}"
+            raise ExecutionError(message, "start_failed") from exc
         future: Future[dict[str, Any]] = Future()
         with self._lock:
             self._tasks[request.job_id] = _Task(key, task, future)
@@ -138,6 +151,18 @@ class DaskExecutor:
             lambda f: self._cancel_attempt(request.job_id, key) if f.cancelled() else None
         )
         return future
+
+    def _resources(self, request: ExecutionRequest) -> dict[str, float] | None:
+        """``{"GPU": 1}`` for a job asking for Aer's GPU while a worker of the cluster
+        advertises a ``GPU`` resource (``dask worker --resources GPU=1``); otherwise none, and a
+        worker without a GPU refuses the job (``device_unavailable``) instead of it waiting for
+        a GPU worker that does not exist."""
+        if request.options.get("device") != "GPU":
+            return None
+        workers = self._client.scheduler_info(n_workers=-1).get("workers", {})
+        if any(w.get("resources", {}).get(GPU_RESOURCE) for w in workers.values()):
+            return {GPU_RESOURCE: 1}
+        return None
 
     def cancel(self, job_id: str) -> bool:
         """Stop the job's task, queued or running; True if a task was found.

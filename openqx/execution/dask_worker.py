@@ -81,7 +81,8 @@ def run_job(request: ExecutionRequest, task_key: str) -> TaskOutcome:
     import distributed
 
     executor = _local_executor()
-    event = distributed.Event(cancel_event_name(task_key), client=distributed.get_client())
+    make_event: Any = distributed.Event  # untyped in distributed
+    event = make_event(cancel_event_name(task_key), client=distributed.get_client())
     if event.is_set():
         return ("cancelled",)
     done = threading.Event()

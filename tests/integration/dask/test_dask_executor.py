@@ -25,15 +25,15 @@ WAIT_S = 120.0
 """Upper bound of every wait (a failing test ends instead of hanging)."""
 
 
-def _long_circuit() -> QuantumCircuit:
-    """A simulation that runs for minutes: it only ever ends by being stopped."""
-    circuit = QuantumCircuit(24)
-    for _ in range(400):
-        for q in range(24):
-            circuit.h(q)
-        for q in range(23):
-            circuit.cx(q, q + 1)
-    circuit.measure_all()
+def _forever() -> QuantumCircuit:
+    """A circuit whose ``while_loop`` never ends: the job only ever ends by being stopped."""
+    circuit = QuantumCircuit(1, 1, name="forever")
+    circuit.x(0)
+    circuit.measure(0, 0)
+    with circuit.while_loop((circuit.clbits[0], 1)):
+        circuit.x(0)
+        circuit.x(0)
+        circuit.measure(0, 0)
     return circuit
 
 
@@ -139,7 +139,7 @@ def test_a_large_payload_is_scattered_and_runs(executor: DaskExecutor) -> None:
 def test_cancel_of_a_running_job_kills_its_child_and_frees_the_worker(
     executor: DaskExecutor,
 ) -> None:
-    future = executor.submit(_request(_long_circuit(), "long"))
+    future = executor.submit(_request(_forever(), "long"))
     worker, child = _running_on(executor, "long")
     assert executor.cancel("long") is True
     assert future.cancelled()
@@ -152,7 +152,7 @@ def test_cancel_of_a_running_job_kills_its_child_and_frees_the_worker(
 
 
 def test_cancel_of_a_queued_job(executor: DaskExecutor) -> None:
-    running = [executor.submit(_request(_long_circuit(), f"busy{i}")) for i in range(2)]
+    running = [executor.submit(_request(_forever(), f"busy{i}")) for i in range(2)]
     queued = executor.submit(_request(ghz(2), "queued"))
     _running_on(executor, "busy0")
     _running_on(executor, "busy1")
@@ -187,7 +187,7 @@ def test_a_dask_worker_killed_mid_job_reruns_the_job_elsewhere(
 
 
 def test_a_job_whose_child_dies_fails_with_worker_died(executor: DaskExecutor) -> None:
-    future = executor.submit(_request(_long_circuit(), "crash"))
+    future = executor.submit(_request(_forever(), "crash"))
     _, child = _running_on(executor, "crash")
     os.kill(child, signal.SIGKILL)
     with pytest.raises(ExecutionError) as caught:
@@ -197,7 +197,7 @@ def test_a_job_whose_child_dies_fails_with_worker_died(executor: DaskExecutor) -
 
 def test_close_stops_running_jobs_and_refuses_new_ones(cluster: Any) -> None:
     executor = DaskExecutor(cluster.scheduler_address)
-    future = executor.submit(_request(_long_circuit(), "closing"))
+    future = executor.submit(_request(_forever(), "closing"))
     _, child = _running_on(executor, "closing")
     executor.close()
     assert future.cancelled()

@@ -1,0 +1,96 @@
+"""`openqx serve --executor dask --dask-address` as a subprocess against a real
+``distributed.LocalCluster`` with two worker processes: a job runs to DONE with its counts, and
+a running job is cancelled (its child process on the Dask worker is killed)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from qiskit.providers import JobStatus
+
+from openqx.client.provider import AccountProvider
+from tests.e2e.circuits import ghz
+from tests.e2e.serve_process import free_port
+from tests.e2e.test_job_time_limit import forever, wait_running
+
+distributed = pytest.importorskip("distributed")
+
+TOKEN = "dask-e2e-admin-token"
+WAIT_S = 120.0
+
+
+@pytest.fixture(scope="module")
+def dask_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A LocalCluster (2 worker processes) and `openqx serve` using it; yields the URL."""
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        port = free_port()
+        data_dir: Path = tmp_path_factory.mktemp("openqx-dask")
+        command = [
+            sys.executable, "-m", "openqx.cli.main", "serve", "--port", str(port),
+            "--data-dir", str(data_dir), "--executor", "dask",
+            "--dask-address", cluster.scheduler_address, "--log-level", "warning",
+        ]  # fmt: skip
+        env = dict(os.environ, OPENQX_ADMIN_TOKEN=TOKEN, OMP_NUM_THREADS="1")
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + WAIT_S
+            while True:  # another process: poll until it answers
+                try:
+                    if httpx.get(f"{url}/v1/version", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    raise AssertionError(f"openqx serve did not start:\n{process.communicate()[0]}")
+                time.sleep(0.05)
+            yield url
+        finally:
+            process.terminate()
+            try:
+                process.communicate(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+
+
+@pytest.fixture(scope="module")
+def provider(dask_server: str) -> AccountProvider:
+    from openqx.client import OpenQX
+
+    return OpenQX.enable_account(TOKEN, url=dask_server)
+
+
+def test_a_job_runs_on_the_dask_cluster(provider: AccountProvider) -> None:
+    backend = provider.get_backend("simulator_statevector")
+    job = backend.run(ghz(3), shots=200, seed_simulator=3)
+    counts: dict[str, Any] = job.result(timeout=WAIT_S).get_counts()
+    assert job.status() is JobStatus.DONE
+    assert sum(counts.values()) == 200
+    assert set(counts) <= {"000", "111"}
+
+
+def test_a_running_job_is_cancelled_on_the_dask_cluster(provider: AccountProvider) -> None:
+    backend = provider.get_backend("simulator_statevector")
+    job = backend.run(forever(), shots=1)
+    wait_running(job, timeout=WAIT_S)
+    job.cancel()
+    job.wait_for_final_state(timeout=WAIT_S)
+    assert job.status() is JobStatus.CANCELLED
+    # The worker is free again (its child was killed): two more jobs finish.
+    jobs = [backend.run(ghz(2), shots=10) for _ in range(2)]
+    for done in jobs:
+        assert sum(done.result(timeout=WAIT_S).get_counts().values()) == 10
