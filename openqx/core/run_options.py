@@ -24,6 +24,7 @@ __all__ = [
     "MAX_TAG_LENGTH",
     "MAX_TAGS",
     "MEAS_RETURN_VALUES",
+    "SIMULATOR_DEVICES",
     "SIMULATOR_METHODS",
     "SIMULATOR_PRECISIONS",
     "use_measure_esp_default",
@@ -66,6 +67,7 @@ KNOWN_RUN_OPTIONS = frozenset(
         "noise_model",
         "method",
         "precision",
+        "device",
         "dynamic",
     }
 )
@@ -83,6 +85,9 @@ SIMULATOR_METHODS = (
 counts)."""
 SIMULATOR_PRECISIONS = ("single", "double")
 """Accepted ``precision`` values on simulators."""
+SIMULATOR_DEVICES = ("CPU", "GPU")
+"""Accepted ``device`` values on simulators (``GPU`` runs only on workers with qiskit-aer-gpu;
+the worker refuses it otherwise, ``execution.aer_device``)."""
 
 _US = 1e-6  # seconds per microsecond
 _GHZ = 1e9  # hertz per gigahertz
@@ -344,7 +349,11 @@ def _check_simulator_options(
                 "noise_model needs to be a qiskit_aer NoiseModel or its dict "
                 "(NoiseModel.to_dict(serializable=True))."
             )
-    for key, allowed in (("method", SIMULATOR_METHODS), ("precision", SIMULATOR_PRECISIONS)):
+    for key, allowed in (
+        ("method", SIMULATOR_METHODS),
+        ("precision", SIMULATOR_PRECISIONS),
+        ("device", SIMULATOR_DEVICES),
+    ):
         if key not in given:
             continue
         if not simulator:

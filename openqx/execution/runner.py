@@ -22,6 +22,7 @@ from openqx.devices.device import Device
 from openqx.devices.worker_setup import DeviceSetup
 from openqx.execution import aer_cache, results
 from openqx.execution import circuits as circuit_tools
+from openqx.execution.aer_device import check_aer_device
 from openqx.execution.port import ExecutionError, ExecutionRequest
 
 __all__ = ["run_experiments", "run_request"]
@@ -92,7 +93,7 @@ def run_experiments(
         raise ExecutionError(f"simulation failed: {exc}", "simulation_failed") from exc
 
 
-_SIMULATOR_OPTIONS = ("noise_model", "method", "precision")
+_SIMULATOR_OPTIONS = ("noise_model", "method", "precision", "device")
 
 
 USER_SIMULATOR_CACHE_SIZE = 8
@@ -109,14 +110,20 @@ def _user_simulator(device: Device, options: Mapping[str, Any]) -> Any:
         options.get("method") or device.simulation_method or "automatic",
         options.get("precision"),
         noise_json,
+        options.get("device"),
     )
 
 
 @functools.lru_cache(maxsize=USER_SIMULATOR_CACHE_SIZE)
-def _cached_user_simulator(method: str, precision: str | None, noise_json: str | None) -> Any:
+def _cached_user_simulator(
+    method: str, precision: str | None, noise_json: str | None, device: str | None = None
+) -> Any:
     from qiskit_aer import AerSimulator
 
     settings: dict[str, Any] = {"method": method}
+    if device is not None:  # "GPU" needs qiskit-aer-gpu on this worker (execution.aer_device)
+        check_aer_device(device)
+        settings["device"] = device
     if precision is not None:
         settings["precision"] = precision
     if noise_json is not None:

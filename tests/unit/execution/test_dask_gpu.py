@@ -1,0 +1,49 @@
+"""The ``device`` run option (Aer's ``CPU``/``GPU``) on a machine without a GPU: the server
+accepts ``CPU``/``GPU`` on simulators and refuses other values; a worker whose Aer offers no
+GPU refuses a ``GPU`` job with ``device_unavailable`` naming what to install, and ``CPU`` runs.
+A GPU worker itself is not tested here (no GPU machine)."""
+
+from __future__ import annotations
+
+import pytest
+
+from openqx.core.run_options import validate_run_options
+from openqx.execution import runner
+from openqx.execution.aer_device import DEVICE_UNAVAILABLE, available_aer_devices
+from openqx.execution.port import ExecutionError
+from tests.unit.execution.helpers import ghz, request
+
+SIMULATOR = {"simulator": True, "n_qubits": 32, "max_shots": 100000}
+DEVICE = {"simulator": False, "n_qubits": 5, "max_shots": 100000}
+
+no_gpu = pytest.mark.skipif(
+    "GPU" in available_aer_devices(), reason="this machine's Aer offers a GPU"
+)
+
+
+def test_cpu_and_gpu_are_accepted_on_simulators_and_other_values_refused() -> None:
+    assert validate_run_options({"device": "GPU"}, SIMULATOR) == []
+    assert validate_run_options({"device": "CPU"}, SIMULATOR) == []
+    with pytest.raises(ValueError, match="device 'TPU' is not supported; use one of CPU, GPU"):
+        validate_run_options({"device": "TPU"}, SIMULATOR)
+
+
+def test_device_on_an_emulated_device_is_ignored_with_a_warning() -> None:
+    warnings = validate_run_options({"device": "GPU"}, DEVICE)
+    assert any("device" in w and "ignored" in w for w in warnings)
+
+
+@no_gpu
+def test_a_gpu_job_on_a_worker_without_gpu_fails_with_a_clear_error() -> None:
+    with pytest.raises(ExecutionError) as caught:
+        runner.run_request(request("simulator_statevector", [ghz(2)], options={"device": "GPU"}))
+    assert caught.value.code == DEVICE_UNAVAILABLE
+    assert "'GPU' is not available" in caught.value.message
+    assert "qiskit-aer-gpu" in caught.value.message
+
+
+def test_a_cpu_job_runs() -> None:
+    result = runner.run_request(
+        request("simulator_statevector", [ghz(2)], shots=50, options={"device": "CPU"})
+    )
+    assert sum(result["results"][0]["data"]["counts"].values()) == 50
