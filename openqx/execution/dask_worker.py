@@ -29,7 +29,14 @@ from typing import Any
 from openqx.execution.port import ExecutionError, ExecutionRequest
 from openqx.execution.process import ProcessExecutor
 
-__all__ = ["CANCEL_POLL_S", "TaskOutcome", "cancel_event_name", "run_job", "wait_running"]
+__all__ = [
+    "CANCEL_POLL_S",
+    "TaskOutcome",
+    "cancel_event_name",
+    "prestart",
+    "run_job",
+    "wait_running",
+]
 
 CANCEL_POLL_S = 0.5
 """How long one wait of the watcher on the cancel event lasts (seconds); the watcher of a job
@@ -47,15 +54,24 @@ def cancel_event_name(task_key: str) -> str:
     return f"openqx-cancel-{task_key}"
 
 
-def _local_executor() -> ProcessExecutor:
-    """This worker process's ``ProcessExecutor``, one child per worker thread."""
+def _local_executor(worker: Any = None) -> ProcessExecutor:
+    """This worker process's ``ProcessExecutor``, one child per thread of ``worker`` (default:
+    the worker running the current task)."""
     global _executor
     with _lock:
         if _executor is None:
-            import distributed
+            if worker is None:
+                import distributed
 
-            _executor = ProcessExecutor(max(1, distributed.get_worker().state.nthreads))
+                worker = distributed.get_worker()
+            _executor = ProcessExecutor(max(1, worker.state.nthreads))
         return _executor
+
+
+def prestart(dask_worker: Any) -> list[int]:
+    """Start this worker's child processes now (before its first job); return their pids.
+    For ``Client.run``, which passes the worker: ``client.run(dask_worker.prestart)``."""
+    return _local_executor(dask_worker).worker_pids()
 
 
 def _watch(event: Any, job_id: str, executor: ProcessExecutor, done: threading.Event) -> None:
