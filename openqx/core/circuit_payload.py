@@ -16,6 +16,7 @@ from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 
 from openqx.core import wire
+from openqx.core.qpy_header import QpyLimits, check_qpy
 
 __all__ = ["decode_base64", "decode_circuits", "dump_circuits", "encode_circuits", "load_circuits"]
 
@@ -32,19 +33,25 @@ def encode_circuits(circuits: Sequence[QuantumCircuit]) -> str:
     return wire.b64encode(dump_circuits(circuits))
 
 
-def load_circuits(data: bytes, *, source: str = "the payload") -> list[QuantumCircuit]:
-    """Load the circuits of QPY bytes.
+def load_circuits(
+    data: bytes, *, source: str = "the payload", limits: QpyLimits | None = None
+) -> list[QuantumCircuit]:
+    """Load the circuits of QPY bytes, after checking their headers against ``limits``
+    (``core.qpy_header``: nothing is decoded from a payload over a limit or whose headers lie).
 
     Args:
         data: QPY bytes.
         source: what the bytes are, for messages (``"'qpy'"``, ``"the job's payload"``).
+        limits: the limits (default: ``QpyLimits()``, the module's).
 
     Returns:
         The circuits, at least one.
 
     Raises:
-        ValueError: not QPY, a program that is not a circuit, or no circuits at all.
+        ValueError: not QPY, over a limit (the message names it), a program that is not a
+            circuit, or no circuits at all.
     """
+    check_qpy(data, limits, source=source)
     try:
         loaded = qpy.load(io.BytesIO(data))
     except Exception as error:  # qpy raises many types on corrupt input
@@ -98,10 +105,12 @@ def decode_base64(text: str, *, source: str = "the payload") -> bytes:
         raise ValueError(f"{source} is not valid base64.") from None
 
 
-def decode_circuits(text: str, *, source: str = "the payload") -> list[QuantumCircuit]:
+def decode_circuits(
+    text: str, *, source: str = "the payload", limits: QpyLimits | None = None
+) -> list[QuantumCircuit]:
     """Load the circuits of a base64 QPY text (the inverse of ``encode_circuits``).
 
     Raises:
         ValueError: not base64, not QPY, or no circuits.
     """
-    return load_circuits(decode_base64(text, source=source), source=source)
+    return load_circuits(decode_base64(text, source=source), source=source, limits=limits)

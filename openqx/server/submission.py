@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 from typing import Any
 
 from pydantic import BaseModel
@@ -12,6 +13,7 @@ from qiskit import QuantumCircuit
 from openqx.core import circuit_payload, circuit_runner, errors, run_options
 from openqx.core.ids import new_job_id
 from openqx.core.parameter_binds import check_parameter_binds
+from openqx.core.qpy_header import QpyLimits
 from openqx.core.wire import JobSubmission, RuntimeJobSubmission
 from openqx.devices import user_noise
 from openqx.devices.device import Device
@@ -24,6 +26,7 @@ from openqx.store.tenancy_store import DeviceGrant
 
 __all__ = [
     "decode_circuits",
+    "device_qpy_limits",
     "resolve_instance",
     "store_job",
     "submit_circuits_job",
@@ -33,14 +36,31 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-def decode_circuits(text: str, *, field: str = "qpy") -> tuple[bytes, list[QuantumCircuit]]:
+def decode_circuits(
+    text: str, *, field: str = "qpy", device: Device | None = None
+) -> tuple[bytes, list[QuantumCircuit]]:
     """Base64 QPY → (raw bytes, circuits) (``core.circuit_payload``); anything else is an
-    ``InvalidInputError``."""
+    ``InvalidInputError``. The QPY headers are checked first against the limits of
+    ``core.qpy_header`` and, where given, ``device``'s ``max_experiments``."""
     try:
         data = circuit_payload.decode_base64(text, source=f"'{field}'")
-        return data, circuit_payload.load_circuits(data, source=f"'{field}'")
+        limits = device_qpy_limits(device)
+        return data, circuit_payload.load_circuits(data, source=f"'{field}'", limits=limits)
     except ValueError as exc:
         raise _value_error(exc) from exc
+
+
+def device_qpy_limits(device: Device | None) -> QpyLimits:
+    """The QPY header limits for circuits sent to ``device``: the module's, the number of
+    circuits lowered to the device's ``max_experiments``. Qubits stay at the module's bound
+    (which keeps decoding small): a circuit over the device's ``num_qubits`` is refused after
+    decoding by ``devices.validation`` as an ``invalid_circuit`` naming the circuit."""
+    limits = QpyLimits()
+    if device is None:
+        return limits
+    return replace(
+        limits, max_circuits=min(limits.max_circuits, device.max_experiments), backend=device.name
+    )
 
 
 def resolve_instance(user: UserRecord, requested: str | None = None) -> str:
@@ -86,7 +106,7 @@ def submit_circuits_job(
     }
     if body.memory and not configuration.get("memory", True):
         raise errors.InvalidInputError(f"Backend {device.name!r} does not support memory=True.")
-    payload, circuits = _submitted_circuits(body)
+    payload, circuits = _submitted_circuits(body, device)
     try:
         binds = check_parameter_binds(circuits, body.options.get("parameter_binds"))
     except ValueError as exc:
@@ -117,7 +137,7 @@ def submit_circuits_job(
     )
 
 
-def _submitted_circuits(body: JobSubmission) -> tuple[bytes, list[QuantumCircuit]]:
+def _submitted_circuits(body: JobSubmission, device: Device) -> tuple[bytes, list[QuantumCircuit]]:
     """The job's circuits and their QPY payload, from exactly one of ``qpy``, ``qasm3`` and
     ``qasm2`` (OpenQASM source is parsed here and stored as QPY)."""
     given = [name for name in ("qpy", "qasm3", "qasm2") if getattr(body, name) is not None]
@@ -127,7 +147,7 @@ def _submitted_circuits(body: JobSubmission) -> tuple[bytes, list[QuantumCircuit
             + (f", not {' and '.join(given)}." if given else ".")
         )
     if body.qpy is not None:
-        return decode_circuits(body.qpy)
+        return decode_circuits(body.qpy, device=device)
     from openqx.server.qasm import circuits_from_qasm
 
     sources = body.qasm3 if body.qasm3 is not None else body.qasm2
