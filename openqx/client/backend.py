@@ -408,10 +408,14 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
         experiment_id: str | None = None,
         descending: bool = True,
         db_filter: dict[str, Any] | None = None,
+        *,
+        scope: str = "own",
     ) -> list[OpenQXJob]:
         """Return jobs submitted to this backend, newest first by default.
 
-        See ``provider.backend.jobs()`` for the arguments.
+        See ``provider.backend.jobs()`` for the arguments; ``scope`` is ``"own"`` (the
+        default, as in the seed), ``"shared"`` (others' jobs shared with the caller) or
+        ``"all"``.
 
         Raises:
             OpenQXBackendValueError: a filter value is not valid.
@@ -429,6 +433,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             experiment_id=experiment_id,
             descending=descending,
             db_filter=db_filter,
+            scope=scope,
         )
 
     def active_jobs(self, limit: int = 10) -> list[OpenQXJob]:

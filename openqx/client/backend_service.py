@@ -84,6 +84,8 @@ class BackendService:
         experiment_id: str | None = None,
         descending: bool = True,
         db_filter: dict[str, Any] | None = None,
+        *,
+        scope: str = "own",
     ) -> list[OpenQXJob]:
         """Return circuit jobs matching the filters (runtime jobs are listed by
         ``provider.runtime.jobs()``, as in the seed).
@@ -101,6 +103,10 @@ class BackendService:
             experiment_id: only jobs of this experiment.
             descending: newest first.
             db_filter: a LoopBack ``where`` filter (the server's whitelisted subset).
+            scope: whose jobs: ``"own"`` (the default, as in the seed: the caller's jobs of
+                this provider's instance), ``"shared"`` (other users' jobs the caller may
+                read: shared at the level of one of their projects, groups or hubs, shared
+                ``global``, or in a unit they administer) or ``"all"`` (both).
 
         Returns:
             The jobs.
@@ -123,8 +129,10 @@ class BackendService:
             db_filter=db_filter,
             kind="circuits",
         )
+        scope = job_query.check_scope(scope)
         api = self._provider.api_client
-        return [self._job(info) for info in job_query.iter_job_infos(api, query, limit)]
+        infos = job_query.iter_job_infos(api, query, limit, scope=scope)
+        return [self._job(info) for info in infos]
 
     def job_ids(
         self,
@@ -138,8 +146,11 @@ class BackendService:
         job_tags: list[str] | None = None,
         job_tags_operator: str | None = "OR",
         descending: bool = True,
+        *,
+        scope: str = "own",
     ) -> list[str]:
-        """Return the ids of jobs matching the filters (arguments as in ``jobs()``)."""
+        """Return the ids of jobs matching the filters (arguments, ``scope`` included, as in
+        ``jobs()``: own jobs by default)."""
         query = job_query.build_job_query(
             limit=limit,
             skip=skip,
@@ -154,8 +165,9 @@ class BackendService:
             ids_only=True,
             kind="circuits",
         )
+        scope = job_query.check_scope(scope)
         api = self._provider.api_client
-        return [info.id for info in job_query.iter_job_infos(api, query, limit)]
+        return [info.id for info in job_query.iter_job_infos(api, query, limit, scope=scope)]
 
     def retrieve_job(self, job_id: str) -> OpenQXJob:
         """Return one job.

@@ -12,10 +12,29 @@ from openqx.client.http import ApiClient
 from openqx.core import paging, run_options, times, wire
 from openqx.core.status import JobStatus, parse_status
 
-__all__ = ["SERVER_PAGE_MAX", "build_job_query", "iter_job_infos"]
+__all__ = ["LISTING_SCOPES", "SERVER_PAGE_MAX", "build_job_query", "check_scope", "iter_job_infos"]
 
 SERVER_PAGE_MAX = paging.MAX_PAGE
 """Most jobs the client asks for in one ``POST /jobs/search`` (the server's page maximum)."""
+LISTING_SCOPES = ("own", "shared", "all")
+"""The listing scopes of ``POST /jobs/search?scope=`` (the server's ``store.access``, which the
+client may not import): ``own`` the caller's jobs (of the provider's instance), ``shared``
+others' jobs the caller may read (shared with a project, group or hub of theirs, ``global``,
+or in a unit they administer), ``all`` both."""
+
+
+def check_scope(scope: Any) -> str:
+    """``scope`` when it is one of ``LISTING_SCOPES``.
+
+    Raises:
+        OpenQXBackendValueError: any other value.
+    """
+    if not isinstance(scope, str) or scope not in LISTING_SCOPES:
+        raise exc.OpenQXBackendValueError(
+            f"{scope!r} is not a valid scope value. Valid values are "
+            + ", ".join(f'"{s}"' for s in LISTING_SCOPES)
+        )
+    return scope
 
 
 def _statuses(status: Any) -> list[JobStatus] | None:
@@ -104,12 +123,14 @@ def build_job_query(
 
 
 def iter_job_infos(
-    api: ApiClient, query: wire.JobQuery, limit: int | None
+    api: ApiClient, query: wire.JobQuery, limit: int | None, *, scope: str = "own"
 ) -> Iterator[wire.JobInfo]:
-    """Yield up to ``limit`` jobs (all for ``None``/0), following ``next_cursor``."""
+    """Yield up to ``limit`` jobs (all for ``None``/0) of the listing ``scope``, following
+    ``next_cursor``."""
     collected = 0
     while True:
-        page = api.search_jobs(query)
+        # ``own`` is the seed's request (no scope parameter).
+        page = api.search_jobs(query) if scope == "own" else api.search_jobs(query, scope=scope)
         for info in page.jobs:
             yield info
             collected += 1

@@ -58,6 +58,8 @@ class FakeServer:
         self.requests: list[httpx.Request] = []
         self.submissions: list[dict[str, Any]] = []
         self.queries: list[dict[str, Any]] = []
+        self.scopes: list[str | None] = []
+        """The ``scope`` parameter of each ``POST /jobs/search`` (None: not sent)."""
         self.jobs: dict[str, dict[str, Any]] = {}
         self.results: dict[str, dict[str, Any]] = {}
         self.partial_results: dict[str, dict[str, Any]] = {}
@@ -137,7 +139,7 @@ class FakeServer:
         if path == "/v1/jobs" and method == "POST":
             return self._submit(json.loads(request.content))
         if path == "/v1/jobs/search":
-            return self._search(json.loads(request.content))
+            return self._search(json.loads(request.content), request.url.params.get("scope"))
         match = re.fullmatch(r"/v1/jobs/([^/]+)(?:/(\w+))?", path)
         if match:
             job_id, what = match.groups()
@@ -215,10 +217,19 @@ class FakeServer:
     def _public(self, job_id: str) -> dict[str, Any]:
         return {k: v for k, v in self.jobs[job_id].items() if not k.startswith("_")}
 
-    def _search(self, body: dict[str, Any]) -> httpx.Response:
+    def _search(self, body: dict[str, Any], scope: str | None) -> httpx.Response:
         query = wire.JobQuery.model_validate(body)
         self.queries.append(body)
+        self.scopes.append(scope)
         jobs = list(self.jobs)
+        # Like the real server: ``own`` (no parameter) lists alice's jobs, ``shared`` the
+        # others' (all readable here), ``all`` both.
+        if scope is None or scope == "own":
+            jobs = [j for j in jobs if self.jobs[j]["owner"] == "alice"]
+        elif scope == "shared":
+            jobs = [j for j in jobs if self.jobs[j]["owner"] != "alice"]
+        elif scope != "all":
+            return _error(400, "invalid_filter", f"Unknown listing scope {scope!r}.")
         if query.backend:
             jobs = [j for j in jobs if self.jobs[j]["backend"] == query.backend]
         if query.kind:
