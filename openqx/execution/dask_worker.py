@@ -80,6 +80,7 @@ def _watch(event: Any, job_id: str, executor: ProcessExecutor, done: threading.E
         try:
             if event.wait(timeout=CANCEL_POLL_S):
                 executor.cancel(job_id)
+                event.clear()  # acted on: the scheduler forgets the event
                 return
         except Exception:  # the scheduler is unreachable; the job goes on
             if done.wait(CANCEL_POLL_S):
@@ -100,6 +101,7 @@ def run_job(request: ExecutionRequest, task_key: str) -> TaskOutcome:
     make_event: Any = distributed.Event  # untyped in distributed
     event = make_event(cancel_event_name(task_key), client=distributed.get_client())
     if event.is_set():
+        event.clear()
         return ("cancelled",)
     done = threading.Event()
     try:
