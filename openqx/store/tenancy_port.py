@@ -36,6 +36,11 @@ class TenancyPort(Protocol):
     def user_by_name(self, name: str) -> UserRecord:
         """One user by name (NotFoundError when absent)."""
 
+    def user_for_token_hash(self, token_hash: str) -> UserRecord:
+        """The enabled user whose token hashes to ``token_hash`` (``core.ids.hash_token``);
+        AuthenticationError when none does (the token was rotated or revoked, or its user
+        is disabled)."""
+
     def user_memberships(self, name: str) -> list[Membership]:
         """A user's memberships (project roles by position, then the others)."""
 

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from openqx.core.access import PROJECT_ROLES, Membership, Role, check_scope, scope_depth
 from openqx.core.clock import Clock
-from openqx.core.errors import InvalidInputError, NotFoundError
+from openqx.core.errors import AuthenticationError, InvalidInputError, NotFoundError
 from openqx.core.ids import hash_token
 from openqx.core.instances import check_instance_part, split_instance
 from openqx.store import access
@@ -470,6 +470,24 @@ class TenancyStore:
             user_id = self._user_id(conn, name)
             if values:
                 conn.execute(sa.update(users).where(users.c.id == user_id).values(**values))
+
+    def user_for_token_hash(self, token_hash: str) -> UserRecord:
+        """The enabled user whose token hashes to ``token_hash``: a dashboard session checks
+        with it, on each request, that the token it was opened with is still valid.
+
+        Raises:
+            AuthenticationError: no enabled user has that token (rotated, revoked, disabled).
+        """
+        with self._transaction() as conn:
+            row = conn.execute(sa.select(users).where(users.c.token_hash == token_hash)).first()
+            if row is None or row.disabled:
+                raise AuthenticationError()
+            held = conn.execute(
+                sa.select(memberships)
+                .where(memberships.c.user_id == row.id)
+                .order_by(memberships.c.position)
+            ).all()
+        return user_record(row, held)
 
     def set_token(self, name: str, token: str | None) -> None:
         """Replace user ``name``'s token (stored hashed) or, with None, revoke it; the old

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from openqx.core import errors
+from openqx.core.ids import hash_token
 from openqx.server.deps import ServiceDep
 from openqx.web.rendering import PageRoute, render
 from openqx.web.security import PageUser, read_form, require_csrf, sessions_of
@@ -32,7 +33,9 @@ def home() -> Response:
 @router.get("/signin")
 def sign_in_page(request: Request, next: str = "/jobs", expired: str = "") -> Response:
     """The sign-in form (saying so when a session has expired)."""
-    message = "Your session has expired; sign in again." if expired else None
+    message = (
+        "Your session has expired or its token was changed; sign in again." if expired else None
+    )
     return render(
         request,
         "signin.html",
@@ -58,7 +61,7 @@ async def sign_in(request: Request, service: ServiceDep) -> Response:
     if problem is not None:
         context = {"next": target, "notice": None, "problem": problem, "signed_in": None}
         return render(request, "signin.html", context, status_code=401)
-    session = sessions_of(request).open(user.name)
+    session = sessions_of(request).open(user.name, hash_token(token))
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

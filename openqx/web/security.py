@@ -1,7 +1,9 @@
 """Who is asking: the session behind the cookie, its user, and CSRF checks on every form post.
 
-The user is loaded by name on every request (``store.user_by_name``), so a user disabled or
-given other memberships since sign-in is seen at once; a disabled user's session ends.
+The user is loaded on every request by the hash of the token the session was opened with
+(``store.user_for_token_hash``), so memberships changed since sign-in are seen at once, and a
+session ends at once when its token is rotated or revoked or its user disabled: a revoked
+token is refused by the dashboard as by the API.
 """
 
 from __future__ import annotations
@@ -66,10 +68,10 @@ def page_user(request: Request, service: ServiceDep) -> SignedIn:
     if session is None:
         raise SignInRequired(next_path, expired=cookie is not None)
     try:
-        user = service.store.user_by_name(session.user)
-    except errors.NotFoundError:
+        user = service.store.user_for_token_hash(session.token_hash)
+    except errors.AuthenticationError:
         user = None
-    if user is None or user.disabled:
+    if user is None or user.name != session.user:
         sessions_of(request).close(session.id)
         raise SignInRequired(next_path, expired=True)
     return SignedIn(session, user)

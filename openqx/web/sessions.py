@@ -1,8 +1,10 @@
 """Dashboard sessions: an opaque random id in an HttpOnly cookie, the rest kept on the server.
 
-A session holds the user's name, a CSRF token and an expiry on the service's clock; never the
-API token it was opened with (the token is checked once, at sign-in, by the same
-``store.user_for_token`` the API uses). Sessions live in this process: with several server
+A session holds the user's name, a CSRF token, an expiry on the service's clock and the hash
+of the API token it was opened with (``core.ids.hash_token``, as the store keeps it; never the
+token). The token is checked at sign-in by the same ``store.user_for_token`` the API uses, and
+its hash on every request (``store.user_for_token_hash``), so a token rotated or revoked, or a
+user disabled, ends the session at once. Sessions live in this process: with several server
 replicas behind a load balancer, use sticky sessions (or sign in again on another replica).
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import hmac
 import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from openqx.core.clock import Clock
@@ -34,12 +36,14 @@ class Session:
         user: the user's name.
         csrf: the token every state-changing form must echo.
         expires_at: when the session ends unless used again.
+        token_hash: the hash of the API token the session was opened with (never the token).
     """
 
     id: str
     user: str
     csrf: str
     expires_at: datetime
+    token_hash: str = field(repr=False)
 
     def csrf_matches(self, sent: str | None) -> bool:
         """Whether ``sent`` is this session's CSRF token (constant-time comparison)."""
@@ -55,13 +59,14 @@ class SessionStore:
         self._lock = threading.Lock()
         self._sessions: dict[str, Session] = {}
 
-    def open(self, user: str) -> Session:
-        """A new session for ``user``."""
+    def open(self, user: str, token_hash: str) -> Session:
+        """A new session for ``user``, opened with the token of hash ``token_hash``."""
         session = Session(
             id=secrets.token_urlsafe(32),
             user=user,
             csrf=secrets.token_urlsafe(32),
             expires_at=self._clock.now() + self._lifetime,
+            token_hash=token_hash,
         )
         with self._lock:
             if len(self._sessions) >= MAX_SESSIONS:

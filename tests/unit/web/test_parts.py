@@ -15,7 +15,7 @@ from openqx.web.sessions import SessionStore
 def test_sessions_expire_unless_used_and_close() -> None:
     clock = ManualClock()
     store = SessionStore(clock, lifetime_seconds=100)
-    first, second = store.open("ada"), store.open("bob")
+    first, second = store.open("ada", "hash-a"), store.open("bob", "hash-b")
     assert first.id != second.id and first.csrf != second.csrf and len(first.id) >= 40
     clock.advance(60)
     assert store.get(first.id) is first  # used: expires 100 s from now
@@ -29,7 +29,7 @@ def test_sessions_expire_unless_used_and_close() -> None:
 
 
 def test_csrf_comparison() -> None:
-    session = SessionStore(ManualClock()).open("ada")
+    session = SessionStore(ManualClock()).open("ada", "hash-a")
     assert session.csrf_matches(session.csrf)
     assert not session.csrf_matches(None)
     assert not session.csrf_matches(session.csrf + "x")
