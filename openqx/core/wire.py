@@ -1,19 +1,28 @@
 """Wire schemas: the JSON bodies that the client and the server exchange (HTTP API v1).
 
-Endpoints (all JSON, all under ``/v1``, ``Authorization: Bearer <token>`` unless noted):
+Endpoints (all JSON, all under ``/v1``, ``Authorization: Bearer <token>`` unless noted). The
+optional header ``X-OpenQX-Instance: hub/group/project`` (``core.access.INSTANCE_HEADER``)
+picks the caller's instance where marked *inst* (default: the user's first instance). Marked
+*server admin*: server administrators only; *unit admin*: administrators over the unit
+concerned (``docs/tenancy.md``); reads of a job need read access (else 404), changes need its
+owner or an administrator over it.
 
 | method & path | body → answer |
 |---|---|
 | GET  /version (no auth)              | → ``VersionInfo`` |
 | GET  /account                        | → ``AccountInfo`` |
-| GET  /backends                       | → ``list[BackendSummary]`` |
+| GET  /backends (*inst*)              | → ``list[BackendSummary]`` (the devices enabled for the instance) |
 | GET  /backends/{name}                | → ``BackendSummary`` |
 | GET  /backends/{name}/configuration  | → configuration dict (IBM ``BackendConfiguration`` schema) |
 | GET  /backends/{name}/properties     | ``?datetime=ISO`` → properties dict or ``null`` |
+| POST /backends/{name}/properties (*server admin*) | ``BackendProperties`` JSON → ``CalibrationSnapshotInfo`` (201) |
+| GET  /backends/{name}/snapshots      | ``?start=ISO&end=ISO&limit=N`` → ``list[CalibrationSnapshotInfo]`` |
+| GET  /backends/{name}/defaults       | → pulse defaults dict (IBM ``PulseDefaults`` schema) or ``null`` |
 | GET  /backends/{name}/status         | → ``BackendStatusInfo`` |
-| GET  /backends/{name}/job_limit      | → ``JobLimitInfo`` |
-| POST /jobs                           | ``JobSubmission`` → ``JobInfo`` (201) |
-| POST /jobs/search                    | ``JobQuery`` → ``JobPage`` |
+| GET  /backends/{name}/job_limit (*inst*) | → ``JobLimitInfo`` |
+| POST /jobs (*inst*)                  | ``JobSubmission`` (circuits as ``qpy``, or ``qasm3`` or ``qasm2`` source, exactly one) → ``JobInfo`` (201) |
+| POST /jobs/search (*inst*)           | ``?scope=own|shared|all``, ``JobQuery`` → ``JobPage`` |
+| GET  /jobs (*inst*)                  | ``JobQuery``'s fields but ``db_filter``/``ids_only`` as query parameters (``status``, ``tags`` repeated), ``?scope=`` → ``JobPage`` |
 | GET  /jobs/{id}                      | → ``JobInfo`` |
 | PATCH /jobs/{id}                     | ``JobUpdate`` → ``JobInfo`` |
 | GET  /jobs/{id}/status               | → ``JobStatusInfo`` |
@@ -23,11 +32,35 @@ Endpoints (all JSON, all under ``/v1``, ``Authorization: Bearer <token>`` unless
 | GET  /jobs/{id}/properties           | → properties dict the job ran with, or ``null`` |
 | GET  /jobs/{id}/queue_info           | → ``QueueInfo`` |
 | POST /jobs/{id}/cancel               | → ``CancelAnswer`` |
-| POST /runtime/jobs                   | ``RuntimeJobSubmission`` → ``JobInfo`` (201, kind ``runtime``) |
+| POST /runtime/jobs (*inst*)          | ``RuntimeJobSubmission`` → ``JobInfo`` (201, kind ``runtime``) |
 | GET  /job_sets/{set_id}              | → ``list[JobInfo]`` (every job tagged with the set) |
-| POST /admin/users (admin)            | ``UserCreate`` → ``UserCreated`` |
-| GET  /admin/users (admin)            | → ``list[AccountInfo]`` |
-| PUT  /admin/backends/{name}/job_limit (admin) | ``JobLimitUpdate`` → ``JobLimitInfo`` |
+| GET  /admin/units (*unit admin*)     | ``?under=unit`` → ``list[UnitInfo]`` (the units the caller administers) |
+| POST /admin/units (*unit admin* of the parent; hubs: *server admin*) | ``UnitCreate`` → ``UnitInfo`` (201) |
+| POST /admin/units/rename (*unit admin* of the parent) | ``UnitRename`` → ``UnitInfo`` |
+| PUT  /admin/units/share (*unit admin* of the parent) | ``UnitShare`` → ``UnitInfo`` |
+| POST /admin/users (*unit admin* of its instances; server admins, with ``is_admin``/``token``/no instance) | ``UserCreate`` → ``UserCreated`` (201, the token shown once) |
+| GET  /admin/users (*unit admin*)     | → ``list[AccountInfo]`` (every user for server admins, else those of the caller's units) |
+| GET  /admin/users/{name} (*unit admin*) | → ``UserDetail`` |
+| POST /admin/users/{name}/token (*unit admin*, or the user) | → ``TokenInfo`` (a new token, shown once; the old one is refused at once) |
+| DELETE /admin/users/{name}/token (*unit admin*) | → 204 (the token is refused at once) |
+| PUT  /admin/users/{name}/disabled (*unit admin*) | ``UserDisable`` → ``UserDetail`` |
+| PUT  /admin/users/{name}/server_admin (*server admin*, not oneself) | ``ServerAdminUpdate`` → ``UserDetail`` |
+| PUT  /admin/memberships (member: *unit admin*; admin roles: admin of the parent; never one's own) | ``MembershipUpdate`` → ``MembershipInfo`` |
+| DELETE /admin/memberships (as ``PUT``) | ``?name=user&scope=unit`` → 204 |
+| GET  /admin/devices (*unit admin*)   | ``?instance=project`` → ``list[DeviceGrantInfo]`` |
+| PUT  /admin/devices (*unit admin* of the project's group or above) | ``DeviceGrantUpdate`` → ``DeviceGrantInfo`` |
+| DELETE /admin/devices (as ``PUT``) | ``?instance=project&backend=name`` → 204 |
+| PUT  /admin/backends/{name}/job_limit (*server admin*) | ``JobLimitUpdate`` → ``JobLimitInfo`` |
+| DELETE /admin/backends/{name}/job_limit (*server admin*) | → ``JobLimitInfo`` (back to the configured or device default) |
+| GET  /admin/audit (*unit admin*)     | ``?limit=N`` → ``list[AuditInfo]``, newest first |
+
+The bodies of ``/admin`` routes but ``/admin/users`` and ``/admin/backends/.../job_limit`` are
+in ``core.tenancy_wire``. Outside ``/v1`` and without a token: ``GET /openapi.json``,
+``/docs`` and ``/redoc`` (assets from ``/docs-assets``). The dashboard (``openqx.web``, HTML
+with a session cookie, not part of this API) serves ``/``, ``/signin``, ``/signout``,
+``/jobs``, ``/jobs/table``, ``/jobs/{id}``, ``/jobs/{id}/detail``, ``/jobs/{id}/events`` (the
+API's event stream for the session's user), ``/jobs/{id}/rename|tags|cancel`` (forms),
+``/devices``, ``/devices/{name}``, ``/instances``, ``/instances/{unit}`` and ``/static``.
 
 Errors always come as ``ErrorBody``: ``{"error": {"code": ..., "message": ..., "details": {}}}``
 with ``code`` from ``openqx.core.errors``.
