@@ -1,6 +1,7 @@
 """`openqx serve --executor dask --dask-address` as a subprocess against a real
 ``distributed.LocalCluster`` with two worker processes: a job runs to DONE with its counts, and
-a running job is cancelled (its child process on the Dask worker is killed)."""
+a running job is cancelled and a never-ending one stopped at the time limit (their child
+processes on the Dask workers are killed, the workers serve on)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ distributed = pytest.importorskip("distributed")
 
 TOKEN = "dask-e2e-admin-token"
 WAIT_S = 120.0
+LIMIT_S = 8
+"""The server's job time limit (seconds): long enough for a worker's first job, which starts
+the worker's job process."""
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +43,7 @@ def dask_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             sys.executable, "-m", "openqx.cli.main", "serve", "--port", str(port),
             "--data-dir", str(data_dir), "--executor", "dask",
             "--dask-address", cluster.scheduler_address, "--log-level", "warning",
+            "--job-time-limit", str(LIMIT_S), "--workers", "2",
         ]  # fmt: skip
         env = dict(os.environ, OPENQX_ADMIN_TOKEN=TOKEN, OMP_NUM_THREADS="1")
         process = subprocess.Popen(
@@ -91,6 +96,19 @@ def test_a_running_job_is_cancelled_on_the_dask_cluster(provider: AccountProvide
     job.wait_for_final_state(timeout=WAIT_S)
     assert job.status() is JobStatus.CANCELLED
     # The worker is free again (its child was killed): two more jobs finish.
+    jobs = [backend.run(ghz(2), shots=10) for _ in range(2)]
+    for done in jobs:
+        assert sum(done.result(timeout=WAIT_S).get_counts().values()) == 10
+
+
+def test_a_never_ending_job_is_stopped_at_its_time_limit(provider: AccountProvider) -> None:
+    backend = provider.get_backend("simulator_statevector")
+    job = backend.run(forever(), shots=1)
+    job.wait_for_final_state(timeout=WAIT_S)
+    assert job.status() is JobStatus.ERROR
+    message = job.error_message(timeout=10)
+    assert message is not None
+    assert "time_limit_exceeded" in message
     jobs = [backend.run(ghz(2), shots=10) for _ in range(2)]
     for done in jobs:
         assert sum(done.result(timeout=WAIT_S).get_counts().values()) == 10
