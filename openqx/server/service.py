@@ -28,9 +28,11 @@ from openqx.devices.snapshots import CalibrationSnapshot
 from openqx.execution.executors import default_workers, make_executor
 from openqx.execution.port import JobExecutor
 from openqx.scheduler.calibration import JobCalibration
+from openqx.scheduler.concurrency import DeviceConcurrency
 from openqx.scheduler.dispatcher import Dispatcher
 from openqx.scheduler.identity import claim_identity
 from openqx.server.events import JobEvents
+from openqx.server.qpy_decoder import GuardedDecoder
 from openqx.server.settings import DEFAULT_STOP_TIMEOUT, Settings
 from openqx.store.blobs import BlobStore, make_blob_store
 from openqx.store.calibrations import CalibrationStore, ImportedSnapshot, SqlCalibrationStore
@@ -107,6 +109,8 @@ class Service:
         self.settings = settings or Settings()
         self.clock = clock
         self.events = JobEvents()
+        self.decoder = GuardedDecoder()
+        """Decodes users' QPY (header check; large payloads in guarded processes)."""
         self._on_close = list(on_close)
         self.stop_timeout = self.settings.stop_timeout if stop_timeout is None else stop_timeout
         self._lifecycle = threading.Lock()
@@ -123,6 +127,9 @@ class Service:
             time_limit=self.settings.time_limit_for,
             max_attempts=self.settings.max_attempts,
             calibration=JobCalibration(catalog, catalog_config),
+            concurrency=DeviceConcurrency.from_catalog(
+                catalog, self.settings.workers or default_workers()
+            ),
         )
         self.status = ServiceStatus.NEW
 
@@ -228,6 +235,7 @@ class Service:
                 for close in reversed(self._on_close):
                     closing.callback(close)
                 closing.callback(self.executor.close)
+                closing.callback(self.decoder.close)
                 self.dispatcher.stop(timeout=self.stop_timeout)
         logger.info("service closed", extra={"action": "close_service"})
 

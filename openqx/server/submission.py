@@ -19,6 +19,7 @@ from openqx.devices import user_noise
 from openqx.devices.device import Device
 from openqx.devices.validation import check_circuits
 from openqx.server import permissions
+from openqx.server.qpy_decoder import GuardedDecoder
 from openqx.server.service import Service
 from openqx.store import blobs
 from openqx.store.records import JobRecord, NewJob, UserRecord, new_job
@@ -37,14 +38,21 @@ logger = logging.getLogger(__name__)
 
 
 def decode_circuits(
-    text: str, *, field: str = "qpy", device: Device | None = None
+    text: str,
+    *,
+    field: str = "qpy",
+    device: Device | None = None,
+    decoder: GuardedDecoder | None = None,
 ) -> tuple[bytes, list[QuantumCircuit]]:
     """Base64 QPY → (raw bytes, circuits) (``core.circuit_payload``); anything else is an
     ``InvalidInputError``. The QPY headers are checked first against the limits of
-    ``core.qpy_header`` and, where given, ``device``'s ``max_experiments``."""
+    ``core.qpy_header`` and, where given, ``device``'s ``max_experiments``; ``decoder`` (the
+    service's) decodes large payloads outside the API process."""
     try:
         data = circuit_payload.decode_base64(text, source=f"'{field}'")
         limits = device_qpy_limits(device)
+        if decoder is not None:
+            return data, decoder.load(data, source=f"'{field}'", limits=limits)
         return data, circuit_payload.load_circuits(data, source=f"'{field}'", limits=limits)
     except ValueError as exc:
         raise _value_error(exc) from exc
@@ -106,7 +114,7 @@ def submit_circuits_job(
     }
     if body.memory and not configuration.get("memory", True):
         raise errors.InvalidInputError(f"Backend {device.name!r} does not support memory=True.")
-    payload, circuits = _submitted_circuits(body, device)
+    payload, circuits = _submitted_circuits(body, device, service.decoder)
     try:
         binds = check_parameter_binds(circuits, body.options.get("parameter_binds"))
     except ValueError as exc:
@@ -137,7 +145,9 @@ def submit_circuits_job(
     )
 
 
-def _submitted_circuits(body: JobSubmission, device: Device) -> tuple[bytes, list[QuantumCircuit]]:
+def _submitted_circuits(
+    body: JobSubmission, device: Device, decoder: GuardedDecoder
+) -> tuple[bytes, list[QuantumCircuit]]:
     """The job's circuits and their QPY payload, from exactly one of ``qpy``, ``qasm3`` and
     ``qasm2`` (OpenQASM source is parsed here and stored as QPY)."""
     given = [name for name in ("qpy", "qasm3", "qasm2") if getattr(body, name) is not None]
@@ -147,7 +157,7 @@ def _submitted_circuits(body: JobSubmission, device: Device) -> tuple[bytes, lis
             + (f", not {' and '.join(given)}." if given else ".")
         )
     if body.qpy is not None:
-        return decode_circuits(body.qpy, device=device)
+        return decode_circuits(body.qpy, device=device, decoder=decoder)
     from openqx.server.qasm import circuits_from_qasm
 
     sources = body.qasm3 if body.qasm3 is not None else body.qasm2

@@ -25,6 +25,7 @@ from openqx.core.qpy_header import (
     QpyLimits,
     check_qpy,
 )
+from openqx.server.qpy_decoder import DEFAULT_IN_PROCESS_BYTES, GuardedDecoder
 from tests.unit.server.harness import Harness, bell
 
 _V12 = struct.Struct("!H1cHIIQIQI")  # QPY >= 12 circuit header
@@ -223,3 +224,67 @@ def test_hostile_qpy_in_a_runtime_job_or_a_pub_is_a_400(harness: Harness) -> Non
     )
     assert sampler.status_code == 400, sampler.text
     assert "100000000 qubits" in sampler.json()["error"]["message"]
+
+
+# The guarded decoder: large payloads in separate processes with memory and time limits.
+
+
+def _large() -> tuple[QuantumCircuit, bytes]:
+    """A real circuit whose payload is over the in-process threshold (about 245 KB)."""
+    circuit = QuantumCircuit(20)
+    for i in range(5000):
+        circuit.cx(i % 20, (i + 1) % 20)
+    data = dump_circuits([circuit])
+    assert len(data) > DEFAULT_IN_PROCESS_BYTES
+    return circuit, data
+
+
+def test_a_large_payload_is_decoded_in_a_decoder_process() -> None:
+    circuit, data = _large()
+    decoder = GuardedDecoder(workers=1)
+    try:
+        assert decoder.load(data) == [circuit]
+    finally:
+        decoder.close()
+
+
+def test_a_decoder_over_its_memory_or_time_is_killed_and_the_next_payload_decodes() -> None:
+    circuit, data = _large()
+    starved = GuardedDecoder(workers=1, memory_bytes=256 * 1024**2)
+    slow = GuardedDecoder(workers=1, time_limit=0.001)  # a process start alone takes longer
+    try:
+        with pytest.raises(ValueError, match="memory limit of 256 MiB"):
+            starved.load(data, source="'qpy'")
+        with pytest.raises(ValueError, match=r"limit of 0.001 s"):
+            slow.load(data, source="'qpy'")
+        starved.memory_bytes = slow.memory_bytes
+        assert starved.load(data) == [circuit]  # a fresh pool after the dead one
+    finally:
+        starved.close()
+        slow.close()
+
+
+def test_hostile_headers_never_reach_a_decoder_process() -> None:
+    decoder = GuardedDecoder(workers=1, in_process_bytes=0)
+    try:
+        with pytest.raises(ValueError, match="100000000 qubits"):
+            decoder.load(CORPUS["100,000,000 qubits"].data)
+        assert decoder._pool is None  # refused by the header check, no process started
+    finally:
+        decoder.close()
+
+
+def test_a_large_job_is_accepted_through_the_decoder_pool(harness: Harness) -> None:
+    circuit = QuantumCircuit(5)
+    for i in range(2500):  # about 120 KB of QPY: over the in-process size, under the body limit
+        circuit.cx(i % 5, (i + 1) % 5)
+    circuit.measure_all()
+    data = dump_circuits([circuit])
+    assert len(data) > DEFAULT_IN_PROCESS_BYTES
+    answer = harness.client.post(
+        "/v1/jobs",
+        json={"backend": SIM, "qpy": wire.b64encode(data), "shots": 10},
+        headers=harness.headers(),
+    )
+    assert answer.status_code == 201, answer.text
+    assert harness.service.decoder._pool is not None  # decoded outside the API process
