@@ -57,7 +57,10 @@ def main() -> None:
         aer.run(direct_isa[i % 4], shots=args.shots).result()
     direct_s = time.perf_counter() - start
 
-    server = EmbeddedServer(executor=args.executor, workers=args.workers).start()
+    # The default per-user limit of active jobs on a device (5) would refuse the burst.
+    server = EmbeddedServer(
+        executor=args.executor, workers=args.workers, job_limits={"fake_manila": args.jobs + 1}
+    ).start()
     try:
         provider = OpenQX.enable_account(server.token, url=server.url)
         backend = provider.get_backend("fake_manila")
