@@ -137,6 +137,17 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
             return "fairshare"
         return self._info.run_mode
 
+    def usage(self) -> float | None:
+        """Return the device time the job consumed in seconds (``None`` until it ends).
+
+        Emulated devices count what the job would take on the hardware (shots × (schedule
+        duration + ``rep_delay``) per circuit), ideal simulators host seconds; see
+        ``docs/scheduling.md``.
+        """
+        if self._info.usage_seconds is None:
+            self.refresh()
+        return self._info.usage_seconds
+
     def submit(self) -> None:
         """Not supported: use ``backend.run()``.
 

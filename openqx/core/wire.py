@@ -347,6 +347,8 @@ class JobInfo(_Model):
     client_info: dict[str, str] = Field(default_factory=dict)
     attempts: int = 0
     """How many times the job was started (more than 1 after a worker or server died)."""
+    usage_seconds: float | None = None
+    """Device time the job consumed, recorded at its end (``docs/scheduling.md``)."""
 
 
 class JobQuery(_Model):

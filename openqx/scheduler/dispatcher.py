@@ -49,6 +49,7 @@ from openqx.core import results
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.status import JobStatus
 from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
+from openqx.scheduler import rotation
 from openqx.scheduler.calibration import JobCalibration
 from openqx.store.blobs import BlobStore, job_result_key
 from openqx.store.port import JobStore
@@ -73,11 +74,12 @@ once (as long as the replicas' clocks agree)."""
 DRAIN_POLL_SECONDS = 0.05
 """While ``stop`` waits for running jobs it re-reads its clock at least this often (seconds);
 a job that finishes wakes it at once."""
-RUN_MODE = "fairshare"
 
 _Result = dict[str, Any]
 TimeLimit = Callable[[str], float | None]
 """Backend name → the time limit of its jobs in seconds (``None``: no limit)."""
+Concurrency = Callable[[str], int | None]
+"""Backend name → the most jobs run on it at once (``None``: no limit)."""
 
 
 class DispatcherState(enum.Enum):
@@ -108,6 +110,8 @@ class Dispatcher:
         max_attempts: starts a job gets when its worker or server dies (at least 1).
         calibration: the snapshot each job starts with (recorded at its claim) and the device
             setup its worker needs; ``None``: jobs keep the snapshot of their submission.
+        concurrency: the most jobs this dispatcher runs at once on a backend (``None``: no
+            limit but ``capacity``); see ``scheduler.concurrency``.
     """
 
     def __init__(
@@ -125,6 +129,7 @@ class Dispatcher:
         time_limit: TimeLimit | None = None,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         calibration: JobCalibration | None = None,
+        concurrency: Concurrency | None = None,
     ) -> None:
         self.store = store
         self.calibration = calibration
@@ -142,6 +147,10 @@ class Dispatcher:
         self._stopping = threading.Event()
         # One condition guards the job sets below; it is notified whenever a job leaves them.
         self._lock = threading.Condition()
+        self.concurrency: Concurrency = concurrency or (lambda backend: None)
+        self._rotation = 0
+        self._backend_of: dict[str, str] = {}
+        """Backend of each job in ``_inflight`` (per-device concurrency)."""
         self._inflight: dict[str, Future[_Result]] = {}
         """Jobs handed to the executor whose future has not completed."""
         self._recording: set[str] = set()
@@ -269,6 +278,10 @@ class Dispatcher:
     def wake(self) -> None:
         """Look for work now (called after a submission or a cancel request)."""
         self._wake.set()
+
+    def _running_on(self, backend: str) -> int:
+        with self._lock:
+            return sum(1 for j in self._inflight if self._backend_of.get(j) == backend)
 
     def inflight_count(self) -> int:
         """Jobs handed to the executor and not finished yet."""
@@ -415,12 +428,19 @@ class Dispatcher:
             )
 
     def _dispatch(self) -> None:
-        backends = self.store.backends_with_queued_jobs()
-        # Round-robin over backends so one long queue does not starve the others.
+        # Round-robin over backends, starting each pass one backend further (``rotation``),
+        # so no device's queue waits behind another's: every device with queued jobs gets a
+        # free slot within one round of passes.
+        backends = rotation.rotate(self.store.backends_with_queued_jobs(), self._rotation)
+        self._rotation += 1
         while backends and not self._stopping.is_set() and self.inflight_count() < self.capacity:
             for backend in list(backends):
                 if self._stopping.is_set() or self.inflight_count() >= self.capacity:
                     return
+                limit = self.concurrency(backend)
+                if limit is not None and self._running_on(backend) >= limit:
+                    backends.remove(backend)
+                    continue
                 # The calibration in force when the job starts is the one it runs with.
                 snapshot_id = self.calibration.snapshot_id(backend) if self.calibration else None
                 record = self.store.claim_next(
@@ -480,6 +500,7 @@ class Dispatcher:
             return
         deadline = None if limit is None else self.clock.monotonic() + limit
         with self._lock:
+            self._backend_of[record.id] = record.backend
             self._inflight[record.id] = future
             self._started[record.id] = _Started(max(1, record.attempts), limit, deadline)
         future.add_done_callback(functools.partial(self._completed, record.id))
@@ -552,14 +573,16 @@ class Dispatcher:
         failure = results.failed_experiments_message(result)
         if failure is None and not result.get("success", True):
             failure = str(result.get("status") or "The job failed.")
+        usage = results_usage(result)
         if failure is None:
-            self._finish(job_id, JobStatus.DONE, result_key=result_key)
+            self._finish(job_id, JobStatus.DONE, result_key=result_key, usage_seconds=usage)
         else:
             self._finish(
                 job_id,
                 JobStatus.ERROR,
                 result_key=result_key,
                 error=("experiments_failed", failure),
+                usage_seconds=usage,
             )
 
     def _retry_or_fail(self, job_id: str, error: ExecutionError, attempt: int) -> None:
@@ -601,6 +624,8 @@ class Dispatcher:
             )
             return
         for job_id in job_ids:
+            with self._lock:
+                self._backend_of.pop(job_id, None)
             logger.info(
                 "job handed back to the queue" if job_id in requeued else "job not requeued",
                 extra={"action": "release_job", "job_id": job_id, "requeued": job_id in requeued},
@@ -614,7 +639,10 @@ class Dispatcher:
         *,
         result_key: str | None = None,
         error: tuple[str, str] | None = None,
+        usage_seconds: float | None = None,
     ) -> None:
+        with self._lock:
+            self._backend_of.pop(job_id, None)
         try:
             self.store.finish_job(
                 job_id,
@@ -622,7 +650,7 @@ class Dispatcher:
                 result_key=result_key,
                 error_code=error[0] if error else None,
                 error_message=error[1] if error else None,
-                run_mode=RUN_MODE,
+                usage_seconds=usage_seconds,
             )
         except Exception:
             logger.exception(
@@ -644,6 +672,15 @@ class _Started:
     limit: float | None
     deadline: float | None
     """``clock.monotonic()`` past which the job is stopped (``None``: no limit)."""
+
+
+def results_usage(result: _Result) -> float | None:
+    """The device seconds an emulated job's result reports (``metadata.usage``), or None
+    (ideal simulators: the store charges host seconds)."""
+    metadata = result.get("metadata")
+    usage = metadata.get("usage") if isinstance(metadata, dict) else None
+    seconds = usage.get("quantum_seconds") if isinstance(usage, dict) else None
+    return float(seconds) if isinstance(seconds, int | float) else None
 
 
 def _time_limit_error(limit: float) -> tuple[str, str]:

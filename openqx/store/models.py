@@ -22,6 +22,8 @@ __all__ = [
     "BackendSetting",
     "Base",
     "CalibrationSnapshotRow",
+    "DeviceMaintenance",
+    "DeviceReservation",
     "Hub",
     "HubGroup",
     "Job",
@@ -123,6 +125,8 @@ class Job(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     priority: Mapped[int] = mapped_column(sa.Integer)
     attempts: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    usage_seconds: Mapped[float | None] = mapped_column(sa.Float)
+    """Device time the job consumed (``docs/scheduling.md``), recorded at its end."""
 
     __table_args__ = (
         sa.Index("ix_jobs_created", "created_at", "id"),
@@ -134,6 +138,8 @@ class Job(Base):
             "ix_jobs_owner_hub_status_created", "owner_id", "hub", "status", "created_at", "id"
         ),
         sa.Index("ix_jobs_claim", "backend", "status", "priority", "created_at"),
+        sa.Index("ix_jobs_fairshare_head", "backend", "status", "instance", "priority"),
+        sa.Index("ix_jobs_backend_finished", "backend", "finished_at"),
         sa.Index("ix_jobs_status_lease", "status", "lease_expires_at"),
         sa.Index("ix_jobs_experiment", "experiment_id"),
         sa.Index("ix_jobs_owner_name", "owner_id", "name"),
@@ -252,3 +258,37 @@ class CalibrationSnapshotRow(Base):
     last_update_date: Mapped[datetime] = mapped_column(UTCDateTime())
     properties: Mapped[dict[str, Any]] = mapped_column(JSONType)
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class DeviceReservation(Base):
+    """A device reserved for one instance (``hub/group/project``) from ``start_at`` to
+    ``end_at``: only that instance's jobs start on it meanwhile."""
+
+    __tablename__ = "device_reservations"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    backend: Mapped[str] = mapped_column(sa.String(128))
+    instance: Mapped[str] = mapped_column(sa.String(255))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (sa.Index("ix_device_reservations_backend_end", "backend", "end_at"),)
+
+
+class DeviceMaintenance(Base):
+    """A device offline for maintenance from ``start_at`` until ``end_at`` (NULL: until an
+    administrator ends it): no job starts on it meanwhile."""
+
+    __tablename__ = "device_maintenance"
+
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    backend: Mapped[str] = mapped_column(sa.String(128))
+    start_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    end_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message: Mapped[str] = mapped_column(sa.String(1024))
+    created_by: Mapped[str] = mapped_column(sa.String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (sa.Index("ix_device_maintenance_backend_start", "backend", "start_at"),)

@@ -13,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from openqx.core.fairshare import Priorities
 from openqx.core.status import JobStatus
 from openqx.core.wire import JobQuery
+from openqx.store.device_schedule_port import DeviceSchedulePort
 from openqx.store.records import JobRecord, NewJob, UserRecord
 from openqx.store.tenancy_port import TenancyPort
 
 __all__ = ["JobStore"]
 
 
-class JobStore(TenancyPort, Protocol):
+class JobStore(TenancyPort, DeviceSchedulePort, Protocol):
     """Named queries over users and jobs (and, from ``TenancyPort``, the tenancy tables)."""
 
     # --- users --------------------------------------------------------------------------
@@ -63,8 +65,11 @@ class JobStore(TenancyPort, Protocol):
     def claim_next(
         self, backend: str, worker: str, lease_seconds: float, snapshot_id: str | None = None
     ) -> JobRecord | None:
-        """Atomically move the next QUEUED job of ``backend`` (priority desc, created asc) to
-        RUNNING with a lease for ``worker`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
+        """Atomically move the next QUEUED job of ``backend`` in fair-share order
+        (``docs/scheduling.md``: the project furthest below its share first, its highest
+        priority then oldest job; only the reserved instance's jobs during a reservation;
+        nothing under maintenance) to RUNNING with a lease for ``worker``, its ``run_mode``
+        ``fairshare`` or ``dedicated`` (``FOR UPDATE SKIP LOCKED`` on PostgreSQL),
         counting the attempt (``attempts``; ``RUNNING``/``RUNNING_<n>`` stamped) and, when
         ``snapshot_id`` is given, recording it as the calibration the job runs with."""
 
@@ -106,8 +111,11 @@ class JobStore(TenancyPort, Protocol):
         error_code: str | None = None,
         error_message: str | None = None,
         run_mode: str | None = None,
+        usage_seconds: float | None = None,
     ) -> JobRecord:
-        """Move a job to DONE, ERROR or CANCELLED (stamp time_per_step, clear the lease)."""
+        """Move a job to DONE, ERROR or CANCELLED (stamp time_per_step, clear the lease),
+        recording ``usage_seconds`` (default: host seconds since its start, if it started;
+        ``run_mode`` None keeps the one its claim recorded)."""
 
     def request_cancel(self, job_id: str) -> JobRecord:
         """QUEUED → CANCELLED at once; RUNNING → cancel_requested=True (the worker stops it).
@@ -140,7 +148,16 @@ class JobStore(TenancyPort, Protocol):
 
     def queue_position(self, job: JobRecord) -> int | None:
         """1-based position of ``job`` (as read by the caller) among QUEUED jobs of its
-        backend in claim order; None if it is not QUEUED."""
+        backend in fair-share order (``fair_queue``); None if it is not QUEUED."""
+
+    def fair_queue(self, backend: str, *, stop_at: str | None = None) -> list[str]:
+        """Ids of the QUEUED jobs of ``backend`` in the order fair share will start them."""
+
+    def fair_share_priorities(self, job: JobRecord) -> Priorities:
+        """Hub, group and project fair-share factors of ``job``'s project on its device."""
+
+    def mean_usage_seconds(self, backend: str) -> float:
+        """Mean recorded usage per job on ``backend`` within the fair-share window."""
 
     def mean_run_seconds(self, backend: str, last: int = 50) -> float | None:
         """Mean RUNNING→final seconds of the last ``last`` DONE jobs on ``backend``."""

@@ -122,6 +122,8 @@ class JobRecord:
     attempts: int
     """How many times the job was started (claimed): 1 on its first run, one more for each
     retry after its worker or server died; a stop that hands it back does not count."""
+    usage_seconds: float | None = None
+    """Device time the job consumed (``docs/scheduling.md``), recorded at its end."""
 
 
 NEW_JOB_FIELDS = frozenset(f.name for f in dataclasses.fields(NewJob))

@@ -26,13 +26,16 @@ from openqx.core.errors import (
     JobLimitReachedError,
     JobNotFoundError,
 )
+from openqx.core.fairshare import DEFAULT_WINDOW_DAYS, Priorities, fair_order, pick_order
+from openqx.core.fairshare import priorities as fair_priorities
 from openqx.core.ids import hash_token
 from openqx.core.status import FINAL_STATUSES, JobStatus
 from openqx.core.wire import JobQuery
-from openqx.store import access, tag_filters
+from openqx.store import access, device_schedule, fairshare, tag_filters
 from openqx.store import queries as q
 from openqx.store.cursor import Cursor, decode_cursor, encode_cursor
 from openqx.store.database import Database
+from openqx.store.device_schedule import DeviceScheduleStore
 from openqx.store.errors import wrap_exceptions
 from openqx.store.records import JobRecord, NewJob, UserRecord
 from openqx.store.rows import (
@@ -55,6 +58,15 @@ def running_step(attempt: int) -> str:
     return "RUNNING" if attempt <= 1 else f"RUNNING_{attempt}"
 
 
+def _usage(given: float | None, started_at: datetime | None, at: datetime) -> float | None:
+    """The usage to record at a job's end (see ``finish_job``)."""
+    if given is not None:
+        return max(0.0, float(given))
+    if started_at is None:
+        return None
+    return max(0.0, (at - started_at).total_seconds())
+
+
 def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str]:
     """``time_per_step`` (stored form) with ``step`` stamped at ``at``."""
     steps = steps_from_json(raw)
@@ -62,18 +74,31 @@ def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str
     return steps_to_json(steps)
 
 
-class SqlJobStore(TenancyStore):
+FAIRSHARE = "fairshare"
+DEDICATED = "dedicated"
+"""``run_mode`` of a job claimed in fair share / during its instance's reservation."""
+
+
+class SqlJobStore(TenancyStore, DeviceScheduleStore):
     """The job store on a ``Database`` (open it before use; the store does not own it)."""
 
-    def __init__(self, database: Database, *, clock: Clock = SYSTEM_CLOCK) -> None:
+    def __init__(
+        self,
+        database: Database,
+        *,
+        clock: Clock = SYSTEM_CLOCK,
+        fairshare_window: timedelta = timedelta(days=DEFAULT_WINDOW_DAYS),
+    ) -> None:
         """Use ``database`` (SQLite or PostgreSQL) for every query.
 
         Args:
             database: an opened, migrated database.
             clock: the source of every time stamp and lease expiry.
+            fairshare_window: the rolling window fair share counts usage over.
         """
         self.database = database
         self.clock = clock
+        self.fairshare_window = fairshare_window
 
     # --- plumbing -------------------------------------------------------------------------
     @property
@@ -263,9 +288,10 @@ class SqlJobStore(TenancyStore):
         """
         at = self.clock.now()
         with self._transaction(write=True) as conn:
-            picked = conn.execute(q.claim_pick(backend)).first()
-            if picked is None:
+            found = self._fair_pick(conn, backend, at)
+            if found is None:
                 return None
+            picked, run_mode = found
             attempt = int(picked.attempts or 0) + 1
             calibration = {} if snapshot_id is None else {"snapshot_id": snapshot_id}
             conn.execute(
@@ -280,10 +306,28 @@ class SqlJobStore(TenancyStore):
                     updated_at=at,
                     cancel_requested=False,
                     attempts=attempt,
+                    run_mode=run_mode,
                     time_per_step=_stamp(picked.time_per_step, running_step(attempt), at),
                 )
             )
             return self._job(conn, picked.id)
+
+    def _fair_pick(
+        self, conn: sa.Connection, backend: str, at: datetime
+    ) -> tuple[sa.Row[Any], str] | None:
+        """The job fair share runs next on ``backend`` (row locked on PostgreSQL) and its run
+        mode; None under maintenance or when nothing (of the reserved instance) is queued."""
+        if device_schedule.active_maintenance(conn, backend, at) is not None:
+            return None
+        reserved = device_schedule.active_reservation(conn, backend, at)
+        state = fairshare.read_queue(
+            conn, backend, at, self.fairshare_window, only_instance=reserved
+        )
+        for instance in pick_order(state.heads, state.shares, state.usage):
+            row = conn.execute(fairshare.head_job(backend, instance)).first()
+            if row is not None:  # None: another claimer holds that project's queued jobs
+                return row, DEDICATED if reserved is not None else FAIRSHARE
+        return None
 
     def backends_with_queued_jobs(self) -> list[str]:
         """Names of backends that have at least one QUEUED job."""
@@ -402,8 +446,13 @@ class SqlJobStore(TenancyStore):
         error_code: str | None = None,
         error_message: str | None = None,
         run_mode: str | None = None,
+        usage_seconds: float | None = None,
     ) -> JobRecord:
         """Move a job to DONE, ERROR or CANCELLED, stamping it and clearing the lease.
+
+        ``usage_seconds`` is the device time the job consumed; when not given, a job that
+        started is charged its host seconds (start to now). ``run_mode`` None keeps the mode
+        its claim recorded.
 
         Raises:
             InvalidInputError: ``status`` is not final.
@@ -428,7 +477,8 @@ class SqlJobStore(TenancyStore):
                     result_key=result_key,
                     error_code=error_code,
                     error_message=error_message,
-                    run_mode=run_mode,
+                    run_mode=run_mode if run_mode is not None else job.run_mode,
+                    usage_seconds=_usage(usage_seconds, job.started_at, at),
                     finished_at=at,
                     updated_at=at,
                     lease_owner=None,
@@ -540,11 +590,54 @@ class SqlJobStore(TenancyStore):
         backend in claim order; None if it is not QUEUED."""
         if job.status is not JobStatus.QUEUED:
             return None
+        order = self.fair_queue(job.backend, stop_at=job.id)
+        return order.index(job.id) + 1 if job.id in order else None
+
+    def fair_queue(self, backend: str, *, stop_at: str | None = None) -> list[str]:
+        """Ids of the QUEUED jobs of ``backend`` in the order fair share will start them
+        (each pick charged the device's mean usage per job); ``stop_at``: up to that job.
+
+        During a reservation its instance's jobs come first, the others after it in fair-share
+        order as if the reservation were over."""
+        at = self.clock.now()
         with self._transaction() as conn:
-            ahead = conn.execute(
-                q.queue_position(job.backend, job.priority, job.created_at, job.id)
-            ).scalar_one()
-            return int(ahead) + 1
+            reserved = device_schedule.active_reservation(conn, backend, at)
+            state = fairshare.read_queue(conn, backend, at, self.fairshare_window, full=True)
+        first = [j for j in state.jobs if j.instance == reserved]
+        rest = [j for j in state.jobs if j.instance != reserved]
+        order: list[str] = []
+        for part in (first, rest):
+            order += fair_order(
+                part,
+                state.shares,
+                state.usage,
+                estimate_seconds=state.mean_job_seconds,
+                stop_at=stop_at,
+            )
+            if stop_at in order:
+                break
+        return order
+
+    def fair_share_priorities(self, job: JobRecord) -> Priorities:
+        """Hub, group and project fair-share factors of ``job``'s project on its device now
+        (``core.fairshare.priorities``)."""
+        at = self.clock.now()
+        with self._transaction() as conn:
+            state = fairshare.read_queue(conn, job.backend, at, self.fairshare_window)
+        shares = state.shares
+        if job.instance not in state.heads:  # not queued: read its shares too
+            with self._transaction() as conn:
+                extra = fairshare.read_shares(conn, job.backend, [job.instance])
+            shares = fairshare.merge_shares(shares, extra)
+        return fair_priorities(job.instance, state.heads, shares, state.usage)
+
+    def mean_usage_seconds(self, backend: str) -> float:
+        """Mean recorded usage per job on ``backend`` within the window (1 s without any)."""
+        with self._transaction() as conn:
+            _, mean = fairshare.usage_in_window(
+                conn, backend, self.clock.now(), self.fairshare_window
+            )
+        return mean
 
     def mean_run_seconds(self, backend: str, last: int = 50) -> float | None:
         """Mean RUNNING→final seconds of the last ``last`` DONE jobs (None without any)."""
