@@ -7,15 +7,19 @@ second path to the data; only the rendering is this module's.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import io
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, StreamingResponse
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 
 from openqx.core import errors
 from openqx.core.status import JobStatus
@@ -27,14 +31,15 @@ from openqx.server.service import Service
 from openqx.web import calibration
 from openqx.web.filters import SCOPES, JobFilter, parse_filter
 from openqx.web.rendering import PageRoute, render
-from openqx.web.security import PageUser, SignedIn, read_form, require_csrf
+from openqx.web.security import PageUser, SignedIn, read_form, require_csrf, still_signed_in
 
 __all__ = ["router"]
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
-POLL_SECONDS = 2
-"""How often the jobs table refreshes itself while it may change."""
+RECHECK_SECONDS = 2.0
+"""How often the jobs page's event stream runs its search again to see jobs that are not on
+the page yet (a new job, one that now matches); changes of the jobs shown wake it at once."""
 MAX_DRAWN_CIRCUITS = 5
 DRAW_FOLD = 110
 NOTICES = {
@@ -66,10 +71,10 @@ def _search(service: Service, signed_in: SignedIn, job_filter: JobFilter) -> dic
     return {
         "jobs": jobs,
         "filter": job_filter,
+        "here_link": job_filter.link(cursor=job_filter.query.cursor if job_filter.query else None),
         "next_link": job_filter.link(cursor=next_cursor) if next_cursor else None,
         "first_link": job_filter.link(cursor=None) if not first_page else None,
         "live": live,
-        "poll_seconds": POLL_SECONDS,
         "scopes": SCOPES,
         "statuses": [s.value for s in JobStatus],
     }
@@ -87,10 +92,82 @@ def jobs_page(request: Request, service: ServiceDep, signed_in: PageUser) -> Res
 
 @router.get("/jobs/table")
 def jobs_table(request: Request, service: ServiceDep, signed_in: PageUser) -> Response:
-    """The jobs table alone, which the page polls while it may change."""
+    """The jobs table alone, which the page fetches again when its event stream says the
+    jobs shown have changed."""
     context = _search(service, signed_in, parse_filter(request.query_params))
     context["signed_in"] = signed_in
     return render(request, "jobs_table.html", context)
+
+
+def _page_state(context: dict[str, Any]) -> list[list[Any]]:
+    """What the jobs table shows of each job that can change: id, status, name, tags."""
+    jobs: list[JobInfo] = context["jobs"]
+    return [[j.id, j.status.value, j.name, j.tags] for j in jobs]
+
+
+async def _wait_any(events: list[asyncio.Event], timeout: float) -> None:
+    """Wait until one of ``events`` is set, or ``timeout`` passes."""
+    if not events:
+        await asyncio.sleep(timeout)
+        return
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+def _sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+@router.get("/jobs/stream")
+async def jobs_stream(request: Request, service: ServiceDep, signed_in: PageUser) -> Response:
+    """Server-sent events for the jobs page (the filter in the query string, as ``/jobs``):
+    ``changed`` (data: id, status, name and tags of each job of the page) now and whenever
+    the page's search, run again at every status event of a job shown and every
+    ``RECHECK_SECONDS``, finds other jobs or statuses; ``end`` when nothing on the page can
+    change any more (a later page whose jobs are all final); ``signin`` when the session has
+    ended (signed out, expired, its token rotated or revoked). The browser then fetches
+    ``/jobs/table`` once per ``changed``, instead of polling it."""
+    job_filter = parse_filter(request.query_params)
+    if job_filter.problems:
+        raise errors.InvalidFilterError("; ".join(job_filter.problems.values()))
+    session = signed_in.session
+
+    async def stream() -> AsyncIterator[str]:
+        last: list[list[Any]] | None = None
+        started = idle = service.clock.monotonic()
+        watched: list[str] = []
+        while True:
+            with contextlib.ExitStack() as stack:
+                changed = [stack.enter_context(service.events.subscribe(i)) for i in watched]
+                if not await run_in_threadpool(still_signed_in, request, service, session):
+                    yield _sse("signin", {})
+                    return
+                context = await run_in_threadpool(_search, service, signed_in, job_filter)
+                state = _page_state(context)
+                if state != last:
+                    last = state
+                    idle = service.clock.monotonic()
+                    yield _sse("changed", state)
+                if not context["live"]:
+                    yield _sse("end", {})
+                    return
+                watched = [j.id for j in context["jobs"] if not j.status.is_final]
+                now = service.clock.monotonic()
+                if now - started > jobs_api.STREAM_MAX_SECONDS:
+                    return
+                if now - idle > jobs_api.STREAM_KEEPALIVE_SECONDS:
+                    idle = now
+                    yield ": keep-alive\n\n"
+                if await request.is_disconnected():
+                    return
+                await _wait_any(changed, RECHECK_SECONDS)
+
+    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
 
 
 def _counts(result: Any) -> list[dict[str, Any]]:
@@ -208,8 +285,28 @@ def job_detail(
 async def job_events(
     job_id: str, request: Request, service: ServiceDep, signed_in: PageUser
 ) -> Response:
-    """The API's status event stream of the job, for a signed-in browser."""
-    return await jobs_api.job_events(job_id, request, service, signed_in.user)
+    """The API's status event stream of the job, for a signed-in browser; it stops (with a
+    ``signin`` event) as soon as the session has ended, its token rotated or revoked."""
+    response = await jobs_api.job_events(job_id, request, service, signed_in.user)
+    if not isinstance(response, StreamingResponse):
+        return response
+    inner = response.body_iterator
+    session = signed_in.session
+
+    async def guarded() -> AsyncIterator[str | bytes | memoryview]:
+        try:
+            async for chunk in inner:
+                if not await run_in_threadpool(still_signed_in, request, service, session):
+                    yield _sse("signin", {})
+                    return
+                yield chunk
+        finally:
+            close = getattr(inner, "aclose", None)
+            if close is not None:
+                await close()
+
+    response.body_iterator = guarded()
+    return response
 
 
 def _describe(exc: ValidationError) -> str:

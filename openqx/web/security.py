@@ -16,6 +16,7 @@ from fastapi import Depends, Request
 
 from openqx.core import errors
 from openqx.server.deps import ServiceDep
+from openqx.server.service import Service
 from openqx.store.records import UserRecord
 from openqx.web.sessions import SESSION_COOKIE, Session, SessionStore
 
@@ -27,6 +28,7 @@ __all__ = [
     "read_form",
     "require_csrf",
     "sessions_of",
+    "still_signed_in",
 ]
 
 MAX_FORM_BYTES = 64 * 1024
@@ -59,6 +61,29 @@ def sessions_of(request: Request) -> SessionStore:
     return store
 
 
+def _current_user(service: Service, session: Session) -> UserRecord | None:
+    """The session's user while the token it was opened with is valid, else None."""
+    try:
+        user = service.store.user_for_token_hash(session.token_hash)
+    except errors.AuthenticationError:
+        return None
+    return user if user.name == session.user else None
+
+
+def still_signed_in(request: Request, service: Service, session: Session) -> bool:
+    """Whether ``session`` is still open and its token still valid (not rotated or revoked,
+    its user not disabled); an ended session is forgotten. Event streams call it before each
+    event, so nothing more is sent once the session has ended (the expiry is not pushed back:
+    an open stream does not keep a session alive)."""
+    sessions = sessions_of(request)
+    if sessions.peek(session.id) is None:
+        return False
+    if _current_user(service, session) is None:
+        sessions.close(session.id)
+        return False
+    return True
+
+
 def page_user(request: Request, service: ServiceDep) -> SignedIn:
     """The signed-in user, or ``SignInRequired`` (the sign-in page, saying when a session
     has expired)."""
@@ -67,11 +92,8 @@ def page_user(request: Request, service: ServiceDep) -> SignedIn:
     next_path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if session is None:
         raise SignInRequired(next_path, expired=cookie is not None)
-    try:
-        user = service.store.user_for_token_hash(session.token_hash)
-    except errors.AuthenticationError:
-        user = None
-    if user is None or user.name != session.user:
+    user = _current_user(service, session)
+    if user is None:
         sessions_of(request).close(session.id)
         raise SignInRequired(next_path, expired=True)
     return SignedIn(session, user)

@@ -91,6 +91,17 @@ class SessionStore:
             session.expires_at = now + self._lifetime
             return session
 
+    def peek(self, session_id: str | None) -> Session | None:
+        """The live session of that id without pushing its expiry back (a long-lived event
+        stream checks with it that its session has not ended, without keeping it alive)."""
+        if not session_id:
+            return None
+        with self._lock:
+            session = self._sessions.get(session_id)
+        if session is None or session.expires_at <= self._clock.now():
+            return None
+        return session
+
     def close(self, session_id: str | None) -> None:
         """End a session (sign out); unknown ids are ignored."""
         if session_id:

@@ -1,5 +1,7 @@
 // openqx dashboard: draws the charts described by <script class="chart-data"> next to each
-// <canvas data-chart>, and follows a job's status through the server's event stream.
+// <canvas data-chart>, follows a job's status through the server's event stream, and keeps
+// the jobs table current through the jobs page's event stream (/jobs/stream): the table is
+// fetched again (/jobs/table) only when the stream says its jobs changed.
 (function () {
   "use strict";
   var palette = ["#0b57d0", "#b3261e", "#1e7d32", "#8a5300", "#6a1b9a"];
@@ -40,8 +42,31 @@
       htmx.ajax("GET", "/jobs/" + encodeURIComponent(id) + "/detail", { target: "#job-detail", swap: "innerHTML" });
       if (final) { detail.dataset.final = "true"; source.close(); }
     });
+    // The session ended (signed out elsewhere, expired, token rotated or revoked): reload,
+    // which shows the sign-in form.
+    source.addEventListener("signin", function () { source.close(); window.location.reload(); });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { drawCharts(document); followJob(); });
+  function refreshJobsTable() {
+    var table = document.getElementById("jobs-table");
+    if (!table) { return; }
+    // Answered with HX-Redirect to the sign-in form when the session has ended.
+    htmx.ajax("GET", table.dataset.refresh, { target: "#jobs-table", swap: "outerHTML" });
+  }
+
+  function followJobs() {
+    var table = document.getElementById("jobs-table");
+    if (!table || !table.dataset.stream || typeof EventSource === "undefined") { return; }
+    var source = new EventSource(table.dataset.stream);
+    // The first event describes the page as the stream found it when it opened: the table is
+    // fetched then too, in case a job changed between the page and the stream.
+    source.addEventListener("changed", refreshJobsTable);
+    source.addEventListener("end", function () { source.close(); });
+    source.addEventListener("signin", function () { source.close(); refreshJobsTable(); });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    drawCharts(document); followJob(); followJobs();
+  });
   document.addEventListener("htmx:afterSettle", function (event) { drawCharts(event.target); });
 })();
