@@ -58,7 +58,7 @@ The bodies of ``/admin`` routes but ``/admin/users`` and ``/admin/backends/.../j
 in ``core.tenancy_wire``. Outside ``/v1`` and without a token: ``GET /openapi.json``,
 ``/docs`` and ``/redoc`` (assets from ``/docs-assets``). The dashboard (``openqx.web``, HTML
 with a session cookie, not part of this API) serves ``/``, ``/signin``, ``/signout``,
-``/jobs``, ``/jobs/table``, ``/jobs/{id}``, ``/jobs/{id}/detail``, ``/jobs/{id}/events`` (the
+``/jobs``, ``/jobs/table``, ``/jobs/stream`` (the jobs page's event stream), ``/jobs/{id}``, ``/jobs/{id}/detail``, ``/jobs/{id}/events`` (the
 API's event stream for the session's user), ``/jobs/{id}/rename|tags|cancel`` (forms),
 ``/devices``, ``/devices/{name}``, ``/instances``, ``/instances/{unit}`` and ``/static``.
 

@@ -96,6 +96,10 @@ def test_a_submitted_job_appears_and_reaches_done_without_reload(
     wait_for(browser, lambda d: _status_of_row(d, job_id) is not None, "the new job's row")
     wait_for(browser, lambda d: _status_of_row(d, job_id) == "DONE", "the job's DONE status")
     assert still_same_page(browser), "the jobs page was reloaded"
+    # Through the page's event stream, not by polling the table.
+    table = browser.find_element(By.ID, "jobs-table")
+    assert table.get_attribute("data-stream") is not None
+    assert table.get_attribute("hx-trigger") is None
     screenshot(browser, screenshots, "jobs")
 
     browser.find_element(By.LINK_TEXT, job_id).click()
@@ -219,6 +223,24 @@ def test_sign_out_and_an_expired_session(browser: WebDriver, server: EmbeddedSer
     sign_in_field = browser.find_element(By.ID, "token")
     sign_in_field.send_keys(server.token + "\n")
     wait_for(browser, lambda d: d.current_url.endswith("/devices"), "back to the devices page")
+
+
+def test_a_rotated_token_sends_the_open_jobs_page_to_sign_in(
+    browser: WebDriver, server: EmbeddedServer
+) -> None:
+    token = "carol-token-for-the-browser-tests-0123456789"
+    with ApiClient(server.url, server.token) as api:
+        api.create_user(UserCreate(name="carol", token=token, instances=[DEFAULT_INSTANCE]))
+        sign_in(browser, server.url, token, "/jobs")
+        wait_for(browser, lambda d: d.find_elements(By.ID, "jobs-table"), "the jobs page")
+        api.admin("POST", "/admin/users/carol/token")
+    # Nobody touches the page: its event stream ends and the page goes to the sign-in form.
+    notice = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".notice"), "notice")
+    assert "token was changed" in notice[0].text
+    assert browser.find_elements(By.ID, "token")
+    assert browser.get_cookie("openqx_session") is not None  # the cookie stays; its session not
+    browser.get(server.url + "/jobs")
+    wait_for(browser, lambda d: d.find_elements(By.ID, "token"), "still the sign-in form")
 
 
 def test_an_administrator_opens_an_instance(
