@@ -18,18 +18,21 @@ import logging
 import multiprocessing
 import resource
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
 
 from qiskit import QuantumCircuit
 
-from openqx.core import circuit_payload
+from openqx.core import circuit_payload, errors
 from openqx.core.qpy_header import QpyLimits, check_qpy
 
 __all__ = [
     "DEFAULT_DECODE_SECONDS",
     "DEFAULT_DECODER_MEMORY",
     "DEFAULT_IN_PROCESS_BYTES",
+    "MAX_QASM_CHARACTERS",
     "GuardedDecoder",
 ]
 
@@ -39,6 +42,8 @@ DEFAULT_IN_PROCESS_BYTES = 64 * 1024
 """Payloads up to this size (after the header check) are decoded in the API process."""
 DEFAULT_DECODER_MEMORY = 4 * 1024**3
 """Address space (``RLIMIT_AS``) of each decoder process, in bytes."""
+MAX_QASM_CHARACTERS = 4 * 1024 * 1024
+"""Most characters of OpenQASM source in one job (all its circuits together)."""
 DEFAULT_DECODE_SECONDS = 30.0
 """Longest one decode may take in a decoder process."""
 
@@ -81,8 +86,14 @@ class GuardedDecoder:
         check_qpy(data, limits, source=source)
         if len(data) <= self.in_process_bytes:
             return circuit_payload.load_circuits(data, source=source, limits=limits)
+        return self._in_pool(_decode, data, source, limits, self.memory_bytes, source=source)
+
+    def _in_pool(
+        self, function: Callable[..., list[QuantumCircuit]], *args: Any, source: str = "the job"
+    ) -> list[QuantumCircuit]:
+        """Run ``function(*args)`` in a decoder process within the memory and time limits."""
         pool = self._started()
-        future = pool.submit(_decode, data, source, limits, self.memory_bytes)
+        future = pool.submit(function, *args)
         try:
             return future.result(timeout=self.time_limit)
         except FutureTimeout:
@@ -102,6 +113,24 @@ class GuardedDecoder:
             raise ValueError(
                 f"{source} is not a valid QPY payload: {type(error).__name__}"
             ) from None
+
+    def parse_qasm(self, sources: Sequence[str], version: int) -> list[QuantumCircuit]:
+        """The circuits of OpenQASM ``sources`` (``server.qasm``), parsed in-process when
+        their total size is small, else in the guarded pool.
+
+        Raises:
+            ValueError: over ``MAX_QASM_CHARACTERS``, over this decoder's memory or time, or a
+                program that does not parse (the message names the circuit and position).
+        """
+        size = sum(len(source) for source in sources)
+        if size > MAX_QASM_CHARACTERS:
+            raise ValueError(
+                f"The OpenQASM {version} source is {size} characters, over the limit of "
+                f"{MAX_QASM_CHARACTERS} characters per job."
+            )
+        if size <= self.in_process_bytes:
+            return _parse_qasm(list(sources), version, None)
+        return self._in_pool(_parse_qasm, list(sources), version, self.memory_bytes)
 
     def close(self) -> None:
         """Stop the decoder processes; later large payloads are refused."""
@@ -139,13 +168,29 @@ def _kill(pool: ProcessPoolExecutor) -> None:
     pool.shutdown(wait=False, cancel_futures=True)
 
 
+def _cap_memory(memory_bytes: int) -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _parse_qasm(sources: list[str], version: int, memory_bytes: int | None) -> list[QuantumCircuit]:
+    """Parse OpenQASM (in a decoder process when ``memory_bytes`` is given: capped first)."""
+    from openqx.server.qasm import circuits_from_qasm
+
+    if memory_bytes is not None:
+        _cap_memory(memory_bytes)
+    try:
+        return circuits_from_qasm(sources, version)
+    except errors.InvalidInputError as error:
+        raise ValueError(str(error)) from None
+
+
 def _decode(
     data: bytes, source: str, limits: QpyLimits | None, memory_bytes: int
 ) -> list[QuantumCircuit]:
     """In a decoder process: cap the address space, then load."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = memory_bytes if hard == resource.RLIM_INFINITY else min(memory_bytes, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    _cap_memory(memory_bytes)
     try:
         return circuit_payload.load_circuits(data, source=source, limits=limits)
     except ValueError as error:

@@ -158,13 +158,14 @@ def _submitted_circuits(
         )
     if body.qpy is not None:
         return decode_circuits(body.qpy, device=device, decoder=decoder)
-    from openqx.server.qasm import circuits_from_qasm
-
     sources = body.qasm3 if body.qasm3 is not None else body.qasm2
     assert sources is not None
     if not sources:
         raise errors.InvalidInputError(f"'{given[0]}' holds no circuits.")
-    circuits = circuits_from_qasm(sources, 3 if body.qasm3 is not None else 2)
+    try:
+        circuits = decoder.parse_qasm(sources, 3 if body.qasm3 is not None else 2)
+    except ValueError as exc:
+        raise _value_error(exc) from exc
     return circuit_payload.dump_circuits(circuits), circuits
 
 

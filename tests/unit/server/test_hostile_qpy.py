@@ -25,7 +25,11 @@ from openqx.core.qpy_header import (
     QpyLimits,
     check_qpy,
 )
-from openqx.server.qpy_decoder import DEFAULT_IN_PROCESS_BYTES, GuardedDecoder
+from openqx.server.qpy_decoder import (
+    DEFAULT_IN_PROCESS_BYTES,
+    MAX_QASM_CHARACTERS,
+    GuardedDecoder,
+)
 from tests.unit.server.harness import Harness, bell
 
 _V12 = struct.Struct("!H1cHIIQIQI")  # QPY >= 12 circuit header
@@ -288,3 +292,34 @@ def test_a_large_job_is_accepted_through_the_decoder_pool(harness: Harness) -> N
     )
     assert answer.status_code == 201, answer.text
     assert harness.service.decoder._pool is not None  # decoded outside the API process
+
+
+# OpenQASM source: bounded, and large sources parsed in the guarded pool.
+
+
+def _qasm2(gates: int) -> str:
+    return 'OPENQASM 2.0;\ninclude "qelib1.inc";\nqreg q[2];\n' + "cx q[0],q[1];\n" * gates
+
+
+def test_openqasm_over_the_length_limit_is_a_400_naming_it() -> None:
+    decoder = GuardedDecoder(workers=1)
+    try:
+        with pytest.raises(ValueError, match=f"over the limit of {MAX_QASM_CHARACTERS}"):
+            decoder.parse_qasm(["x" * (MAX_QASM_CHARACTERS + 1)], 2)
+        assert decoder._pool is None
+    finally:
+        decoder.close()
+
+
+def test_large_openqasm_is_parsed_in_a_decoder_process_and_errors_name_the_position() -> None:
+    decoder = GuardedDecoder(workers=1)
+    source = _qasm2(6000)  # about 84 KB: over the in-process size
+    assert len(source) > DEFAULT_IN_PROCESS_BYTES
+    try:
+        (circuit,) = decoder.parse_qasm([source], 2)
+        assert len(circuit.data) == 6000
+        assert decoder._pool is not None
+        with pytest.raises(ValueError, match="OpenQASM 2 circuit 0, line 6004"):
+            decoder.parse_qasm([source + "nonsense q[0];\n"], 2)
+    finally:
+        decoder.close()
