@@ -10,6 +10,7 @@ a unit rewrites those names everywhere in the same transaction.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -57,6 +58,7 @@ jobs = cast(sa.Table, Job.__table__)
 backend_settings = cast(sa.Table, BackendSetting.__table__)
 
 MAX_SHARE = 1_000_000
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def revoked_token_hash(user_id: int) -> str:
@@ -476,8 +478,11 @@ class TenancyStore:
         with it, on each request, that the token it was opened with is still valid.
 
         Raises:
-            AuthenticationError: no enabled user has that token (rotated, revoked, disabled).
+            AuthenticationError: no enabled user has that token (rotated, revoked, disabled),
+                or ``token_hash`` is not a sha256 digest (a revoked token's marker is not).
         """
+        if not _SHA256_HEX.fullmatch(token_hash):
+            raise AuthenticationError()
         with self._transaction() as conn:
             row = conn.execute(sa.select(users).where(users.c.token_hash == token_hash)).first()
             if row is None or row.disabled:
