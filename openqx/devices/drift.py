@@ -14,7 +14,9 @@ magnitudes come from; in short, per qubit:
 * the qubit frequency wanders by tens of kHz;
 * readout assignment errors follow T1 (relaxation during the readout window) and drift by a
   log-normal factor; gate errors follow T1/T2 (their coherence-limited part) and drift by a
-  log-normal factor on the rest.
+  log-normal factor on the rest, and (from model version 2) never fall below the coherence
+  limit of the generated T1/T2 at the gate's length: a device cannot be better than its
+  qubits' relaxation allows, and Aer's noise model would apply that limit anyway.
 
 Each process is a moving average of seeded white noise over a finite window (``window`` past
 recalibrations, enough for the kernel to decay below 1e-3), which is what makes random access
@@ -36,10 +38,22 @@ if TYPE_CHECKING:
 
     FloatArray = npt.NDArray[np.float64]
 
-__all__ = ["MODEL_VERSION", "DriftModel", "generate_properties"]
+__all__ = [
+    "MODEL_VERSION",
+    "MODEL_VERSIONS",
+    "DriftModel",
+    "coherence_limited_error",
+    "generate_properties",
+]
 
-MODEL_VERSION = 1
-"""Bumped whenever the generation changes, so old generated snapshot ids stop resolving."""
+MODEL_VERSION = 2
+"""The version new snapshots are generated with; bumped whenever the generation changes.
+
+It is part of the model's fingerprint, so a new version gives new generated snapshot ids.
+Version 1 had no coherence floor on gate errors."""
+
+MODEL_VERSIONS = (1, 2)
+"""Versions whose snapshots can still be rebuilt from their ids (a job keeps the id it ran with)."""
 
 _TIME_UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "μs": 1e-6, "ns": 1e-9}
 _FREQ_UNITS = {"Hz": 1.0, "kHz": 1e3, "MHz": 1e6, "GHz": 1e9}
@@ -103,9 +117,21 @@ class DriftModel:
     @functools.cached_property
     def fingerprint(self) -> str:
         """8 hex characters naming these parameters and ``MODEL_VERSION`` (part of snapshot ids)."""
+        return self.fingerprints[MODEL_VERSION]
+
+    @functools.cached_property
+    def fingerprints(self) -> dict[int, str]:
+        """The fingerprint of these parameters under each version of ``MODEL_VERSIONS``."""
         fields = {k: str(v) for k, v in asdict(self).items()}
-        text = f"v{MODEL_VERSION}:" + ",".join(f"{k}={fields[k]}" for k in sorted(fields))
-        return hashlib.sha256(text.encode()).hexdigest()[:8]
+        params = ",".join(f"{k}={fields[k]}" for k in sorted(fields))
+        return {
+            version: hashlib.sha256(f"v{version}:{params}".encode()).hexdigest()[:8]
+            for version in MODEL_VERSIONS
+        }
+
+    def version_of(self, fingerprint: str) -> int | None:
+        """The model version whose fingerprint of these parameters is ``fingerprint``, or None."""
+        return next((v for v, f in self.fingerprints.items() if f == fingerprint), None)
 
     @functools.cached_property
     def window(self) -> int:
@@ -266,6 +292,7 @@ def generate_properties(
     seed: int,
     step: int,
     when: datetime,
+    version: int = MODEL_VERSION,
 ) -> dict[str, Any]:
     """Return the BackendProperties JSON of recalibration ``step`` (>= 1) dated ``when``.
 
@@ -276,11 +303,15 @@ def generate_properties(
         seed: the series' seed (``model.device_seed(...)``).
         step: the recalibration number, 1 for the first after the anchor.
         when: the recalibration's date (aware).
+        version: the model version to generate with (one of ``MODEL_VERSIONS``; version 1
+            rebuilds snapshots generated before the coherence floor).
     """
     import numpy as np
 
     if step < 1:
         raise ValueError(f"recalibration step must be >= 1, got {step}")
+    if version not in MODEL_VERSIONS:
+        raise ValueError(f"unknown drift model version {version}; known: {MODEL_VERSIONS}")
     dev = _Deviations(model, anchor, seed, step)
     stamp = when.isoformat()
 
@@ -339,7 +370,7 @@ def generate_properties(
             out.append(new)
         qubits_out.append(out)
 
-    gate_drift = _GateDrift(anchor, dev, t1, t2, readout_ratio)
+    gate_drift = _GateDrift(anchor, dev, t1, t2, readout_ratio, floor=version >= 2)
     gates_out: list[dict[str, Any]] = []
     for gate in anchor_properties.get("gates") or []:
         qs: list[int] = list(gate.get("qubits") or [])
@@ -374,11 +405,38 @@ def _idle_infidelity(length: float, t1: float, t2: float) -> float:
     return (3 - decay1 - 2 * decay2) / 6
 
 
+def coherence_limited_error(length: float, t1: list[float], t2: list[float]) -> float:
+    """Average gate infidelity of thermal relaxation alone during a gate on ``len(t1)`` qubits.
+
+    The channel is the tensor product of each qubit's amplitude and phase damping over
+    ``length`` seconds (``T2`` capped at ``2 T1``; a time that is not positive means no decay)
+    -- the relaxation part Aer's ``from_backend`` noise model adds to every gate. With
+    ``a = e^{-t/T1}``, ``b = e^{-t/T2}`` the process fidelity is ``prod (1 + a + 2b) / 4`` and
+    the average gate fidelity ``(d F_pro + 1) / (d + 1)`` for ``d = 2**n``.
+    """
+    process_fidelity = 1.0
+    for one_t1, one_t2 in zip(t1, t2, strict=True):
+        if one_t1 > 0 and one_t2 > 0:
+            one_t2 = min(one_t2, 2 * one_t1)
+        decay1 = math.exp(-length / one_t1) if one_t1 > 0 else 1.0
+        decay2 = math.exp(-length / one_t2) if one_t2 > 0 else 1.0
+        process_fidelity *= (1 + decay1 + 2 * decay2) / 4
+    dim: int = 2 ** len(t1)
+    return max(1 - (dim * process_fidelity + 1) / (dim + 1), 0.0)
+
+
 class _GateDrift:
     """Drifts ``gate_error`` values of one recalibration (plain floats: called per gate)."""
 
     def __init__(
-        self, anchor: AnchorData, dev: _Deviations, t1: Any, t2: Any, readout_ratio: Any
+        self,
+        anchor: AnchorData,
+        dev: _Deviations,
+        t1: Any,
+        t2: Any,
+        readout_ratio: Any,
+        *,
+        floor: bool,
     ) -> None:
         self.num_qubits = anchor.num_qubits
         self.edges = anchor.edges
@@ -389,6 +447,7 @@ class _GateDrift:
         self.ln_gate1 = [float(x) for x in dev.ln_gate1]
         self.ln_gate2 = [float(x) for x in dev.ln_gate2]
         self.readout_ratio = readout_ratio
+        self.floor = floor
 
     def __call__(self, name: str, qubits: list[int], value: float, length: float) -> float:
         if any(not 0 <= q < self.num_qubits for q in qubits):
@@ -410,4 +469,10 @@ class _GateDrift:
             edge = self.edges.get((min(qubits), max(qubits)))
             ln_factor = self.ln_gate2[edge] if edge is not None else 0.0
         rest = max(value - coherence0, 0.0)
-        return _drift_error(value, coherence - coherence0, rest, ln_factor)
+        drifted = _drift_error(value, coherence - coherence0, rest, ln_factor)
+        if not self.floor or not 0 <= value < _NOT_DRIFTED_ERROR:
+            return drifted
+        limit = coherence_limited_error(
+            length, [self.t1[q] for q in qubits], [self.t2[q] for q in qubits]
+        )
+        return max(drifted, min(limit, _NOT_DRIFTED_ERROR))

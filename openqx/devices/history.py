@@ -7,7 +7,8 @@ after now. Nothing is generated until asked for, and each generated snapshot is 
 function of its anchor, the model and ``k`` (see ``openqx.devices.drift``), so:
 
 * its id, ``"<anchor id>.<model fingerprint>.<k>"``, is enough to rebuild exactly that
-  snapshot later, in any process (a job records the id it ran with);
+  snapshot later, in any process (a job records the id it ran with); the fingerprint names
+  the model's version too, and ids of every version in ``drift.MODEL_VERSIONS`` resolve;
 * real snapshots keep their content-hash ids (``CalibrationSnapshot.from_properties``).
 
 Time rules: ``snapshot_at(t)`` is the snapshot in force at ``t`` (the newest dated at or before
@@ -197,11 +198,12 @@ class CalibrationHistory:
             if parsed is None or self.model is None:
                 return None
             anchor_id, fingerprint, step = parsed
-            if fingerprint != self.model.fingerprint:
+            version = self.model.version_of(fingerprint)
+            if version is None:
                 return None
             for anchor in self._anchors:
                 if anchor.id == anchor_id:
-                    return self._generate(anchor, step)
+                    return self._generate(anchor, step, version)
         return None
 
     def anchor_of(self, snapshot_id: str) -> CalibrationSnapshot | None:
@@ -260,9 +262,11 @@ class CalibrationHistory:
         step = math.floor((moment - anchor.last_update_date) / self.model.period)
         return anchor, max(0, min(step, self._last_step(index)))
 
-    def _generated_id(self, anchor: CalibrationSnapshot, step: int) -> str:
+    def _generated_id(
+        self, anchor: CalibrationSnapshot, step: int, version: int = drift.MODEL_VERSION
+    ) -> str:
         assert self.model is not None
-        return f"{anchor.id}.{self.model.fingerprint}.{step}"
+        return f"{anchor.id}.{self.model.fingerprints[version]}.{step}"
 
     def _last_step(self, index: int) -> int:
         """The last recalibration of segment ``index`` (before the next anchor)."""
@@ -271,10 +275,13 @@ class CalibrationHistory:
         gap = self._anchors[index + 1].last_update_date - self._anchors[index].last_update_date
         return math.ceil(gap / self.model.period) - 1
 
-    def _generate(self, anchor: CalibrationSnapshot, step: int) -> CalibrationSnapshot:
+    def _generate(
+        self, anchor: CalibrationSnapshot, step: int, version: int = drift.MODEL_VERSION
+    ) -> CalibrationSnapshot:
+        """Recalibration ``step`` of ``anchor``'s segment, generated with model ``version``."""
         assert self.model is not None
         model = self.model
-        snapshot_id = self._generated_id(anchor, step)
+        snapshot_id = self._generated_id(anchor, step, version)
         cached = self._generated.get(snapshot_id)
         if cached is not None:
             self._generated.move_to_end(snapshot_id)
@@ -290,6 +297,7 @@ class CalibrationHistory:
             model.device_seed(self.device_name, anchor.id),
             step,
             when,
+            version,
         )
         snapshot = CalibrationSnapshot(id=snapshot_id, last_update_date=when, properties=properties)
         self._generated[snapshot_id] = snapshot
