@@ -83,7 +83,7 @@ class EmbeddedServer:
             executor=executor,
             workers=workers,
             admin_token=self.token,
-            **settings,
+            **{"guard_payloads": False, **settings},
         )
         self.settings.check()
         self._server: uvicorn.Server | None = None

@@ -109,7 +109,11 @@ class Service:
         self.settings = settings or Settings()
         self.clock = clock
         self.events = JobEvents()
-        self.decoder = GuardedDecoder()
+        self.decoder = (
+            GuardedDecoder()
+            if self.settings.guard_payloads
+            else GuardedDecoder(in_process_bytes=sys.maxsize)
+        )
         """Decodes users' QPY (header check; large payloads in guarded processes)."""
         self._on_close = list(on_close)
         self.stop_timeout = self.settings.stop_timeout if stop_timeout is None else stop_timeout

@@ -90,6 +90,10 @@ class Settings:
     """TOML file whose ``[devices]`` table chooses the served devices and their options
     (``OPENQX_DEVICES_CONFIG``, ``--devices-config``; ``docs/devices.md``); default: every
     simulator and fake-provider device, daily drift, installed entry points."""
+    guard_payloads: bool = True
+    """Decode large untrusted payloads (QPY, OpenQASM) in separate, memory- and time-limited
+    processes. The embedded service of ``OpenQX.local()`` serves only its own process, so it
+    decodes in-process (and starts no extra processes that could re-run a user's script)."""
 
     def time_limit_for(self, backend: str) -> float | None:
         """The time limit of ``backend``'s jobs in seconds (``None``: no limit)."""

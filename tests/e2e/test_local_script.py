@@ -28,6 +28,22 @@ SCRIPT = textwrap.dedent(
     for job in jobs:
         counts = job.result(timeout=120).get_counts()
         print("counts", sum(counts.values()), sorted(counts), flush=True)
+
+    # A payload above the server's in-process decoding threshold (64 KiB of QPY).
+    from openqx.core.circuit_payload import dump_circuits
+
+    simulator = provider.get_backend("ibmq_qasm_simulator")
+    wide = QuantumCircuit(5)
+    for layer in range(12):
+        for qubit in range(5):
+            wide.rx(0.1 * (layer + qubit + 1), qubit)
+        for qubit in range(4):
+            wide.cx(qubit, qubit + 1)
+    wide.measure_all()
+    batch = [wide.copy(name=f"c{index}") for index in range(200)]
+    print("payload bytes", len(dump_circuits(batch)), flush=True)
+    result = simulator.run(batch, shots=10).result(timeout=240)
+    print("batch", len(result.results), flush=True)
     """
 )
 
@@ -54,3 +70,6 @@ def test_a_script_without_a_main_guard_runs_its_jobs_and_exits_cleanly(tmp_path:
     for line in lines:
         assert line.startswith("counts 300 ["), line  # 300 shots, mostly '00' and '11'
         assert "'00'" in line and "'11'" in line
+    size = next(line for line in done.stdout.splitlines() if line.startswith("payload bytes"))
+    assert int(size.split()[-1]) > 64 * 1024, size  # decoded without a decoder process
+    assert "batch 200" in done.stdout
