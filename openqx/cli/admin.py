@@ -18,6 +18,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from openqx.client import exceptions as exc
 from openqx.client.account import OpenQX
 from openqx.client.http import ApiClient
+from openqx.core import schedule_wire as sw
 from openqx.core import tenancy_wire as tw
 from openqx.core import wire
 
@@ -156,6 +157,37 @@ def _run_tenancy(api: ApiClient, args: argparse.Namespace) -> str | None:
     if command == "audit":
         limit = _number(args.limit, "limit")
         return _dump(api.admin("GET", "/admin/audit", params={"limit": str(limit)}))
+    return _run_schedule(api, args)
+
+
+def _run_schedule(api: ApiClient, args: argparse.Namespace) -> str | None:
+    """The reservation and maintenance commands (None: not one of them)."""
+    command = args.admin_command
+    if command == "reserve":
+        fields = {"backend": args.backend, "instance": args.instance}
+        booking = _body(sw.ReservationCreate, **fields, start=args.start, end=args.end)
+        return _dump(api.admin("POST", "/admin/reservations", body=booking))
+    if command == "cancel-reservation":
+        api.admin("DELETE", f"/admin/reservations/{args.reservation_id}")
+        return _dump({"reservation_id": args.reservation_id, "cancelled": True})
+    if command == "reservations":
+        bounds = {"start": args.start, "end": args.end}
+        query = {name: value for name, value in bounds.items() if value}
+        return _dump(api.admin("GET", f"/backends/{args.backend}/reservations", params=query))
+    if command == "maintenance-start":
+        offline = _body(
+            sw.MaintenanceCreate,
+            backend=args.backend,
+            start=args.start,
+            end=args.end,
+            message=args.message,
+        )
+        return _dump(api.admin("POST", "/admin/maintenance", body=offline))
+    if command == "maintenance-end":
+        return _dump(api.admin("DELETE", f"/admin/maintenance/{args.backend}"))
+    if command == "maintenance":
+        which = {"backend": args.backend} if args.backend else None
+        return _dump(api.admin("GET", "/admin/maintenance", params=which))
     return None
 
 

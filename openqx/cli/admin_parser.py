@@ -78,5 +78,32 @@ def add_admin_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     limit.add_argument(
         "maximum_jobs", help="a number, 'none' (no limit) or 'default' (the device default)"
     )
+    _add_schedule_commands(cmds)
     audit = cmds.add_parser("audit", help="the audit log of the units you administer")
     audit.add_argument("--limit", default="100", help="newest entries to show (default 100)")
+
+
+def _add_schedule_commands(cmds: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Reservations and maintenance windows (times: ISO 8601; without a zone, UTC)."""
+    reserve = cmds.add_parser("reserve", help="reserve a device for a project over a window")
+    reserve.add_argument("backend")
+    reserve.add_argument("instance", help="hub/group/project")
+    reserve.add_argument("start", help="ISO 8601 time (UTC without a zone)")
+    reserve.add_argument("end", help="ISO 8601 time (UTC without a zone)")
+    unreserve = cmds.add_parser("cancel-reservation", help="cancel a reservation by its id")
+    unreserve.add_argument("reservation_id")
+    booked = cmds.add_parser("reservations", help="reservations of a device")
+    booked.add_argument("backend")
+    booked.add_argument("--start", help="only those ending after this time")
+    booked.add_argument("--end", help="only those starting before this time")
+    offline = cmds.add_parser(
+        "maintenance-start", help="take a device offline now (or for a window)"
+    )
+    offline.add_argument("backend")
+    offline.add_argument("--start", help="ISO 8601 time (default now)")
+    offline.add_argument("--end", help="ISO 8601 time (default: until maintenance-end)")
+    offline.add_argument("--message", default="maintenance", help="shown in status()")
+    online = cmds.add_parser("maintenance-end", help="end a device's current maintenance")
+    online.add_argument("backend")
+    windows = cmds.add_parser("maintenance", help="maintenance windows not yet over")
+    windows.add_argument("--backend")

@@ -16,6 +16,7 @@ from openqx.client import exceptions as exc
 from openqx.client.http import client_info
 from openqx.client.job import OpenQXJob
 from openqx.client.job_limit import BackendJobLimit
+from openqx.client.reservation import BackendReservation, reservations_from_wire
 from openqx.core import circuit_payload, run_options, targets, times, wire
 from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.pulse_defaults import PulseDefaults
@@ -225,9 +226,24 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
 
     def reservations(
         self, start_datetime: datetime | None = None, end_datetime: datetime | None = None
-    ) -> list[Any]:
-        """Return reservations of this backend (none are published by the API yet)."""
-        return []
+    ) -> list[BackendReservation]:
+        """Return the reservations of this backend that overlap the window.
+
+        Args:
+            start_datetime: the window's start (naive: local time; ``None``: open).
+            end_datetime: the window's end (naive: local time; ``None``: open).
+
+        Returns:
+            ``BackendReservation``s; ``mode``, ``reservation_id`` and ``creation_datetime``
+            only on those of the caller's projects.
+        """
+        params = {
+            name: times.utc_from_user(value).isoformat()
+            for name, value in (("start", start_datetime), ("end", end_datetime))
+            if value is not None
+        }
+        data = self._api.admin("GET", f"/backends/{self.name}/reservations", params=params)
+        return reservations_from_wire(data)
 
     # --- running ----------------------------------------------------------------------
 
@@ -336,6 +352,12 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
         config.update({key: value for key, value in passed.items() if value is not UNSET})
         config.update(run_config)
         options = self._validated_options(config)
+        try:
+            run_options.validate_memory_slots(
+                options.get("memory_slots"), [(c.name, c.num_clbits) for c in circuit_list]
+            )
+        except ValueError as error:
+            raise exc.OpenQXBackendValueError(str(error)) from error
         if parameter_binds:
             options["parameter_binds"] = _serialize_binds(parameter_binds, circuit_list)
         submission = wire.JobSubmission(

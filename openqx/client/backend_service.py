@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from openqx.client import query as job_query
 from openqx.client.job import OpenQXJob
+from openqx.client.reservation import BackendReservation, reservations_from_wire
 from openqx.core import wire
 
 if TYPE_CHECKING:
@@ -63,6 +64,10 @@ class BackendService:
 
     def __dir__(self) -> list[str]:
         return sorted(set(super().__dir__()) | set(self._identifiers()))
+
+    def my_reservations(self) -> list[BackendReservation]:
+        """Return the reservations of the caller's projects that have not ended."""
+        return reservations_from_wire(self._provider.api_client.admin("GET", "/reservations"))
 
     def backends(
         self, name: str | None = None, filters: Any = None, **kwargs: Any

@@ -279,7 +279,8 @@ class Dispatcher:
         """Look for work now (called after a submission or a cancel request)."""
         self._wake.set()
 
-    def _running_on(self, backend: str) -> int:
+    def running_on(self, backend: str) -> int:
+        """Jobs this dispatcher runs on ``backend`` now."""
         with self._lock:
             return sum(1 for j in self._inflight if self._backend_of.get(j) == backend)
 
@@ -438,7 +439,7 @@ class Dispatcher:
                 if self._stopping.is_set() or self.inflight_count() >= self.capacity:
                     return
                 limit = self.concurrency(backend)
-                if limit is not None and self._running_on(backend) >= limit:
+                if limit is not None and self.running_on(backend) >= limit:
                     backends.remove(backend)
                     continue
                 # The calibration in force when the job starts is the one it runs with.

@@ -26,21 +26,33 @@ class QueueEstimate:
 
 
 def estimate_queue(
-    *, position: int | None, mean_run_seconds: float | None, slots: int, now: datetime
+    *,
+    position: int | None,
+    mean_run_seconds: float | None,
+    slots: int,
+    now: datetime,
+    running: int = 0,
 ) -> QueueEstimate:
-    """Estimate a queued job's start and completion: jobs ahead × mean run time ÷ slots.
+    """Estimate a queued job's start and completion.
+
+    The job starts when a slot frees after the jobs ahead of it have started: with ``A``
+    jobs ahead, ``R`` running and ``S`` slots, the jobs run in waves of ``S``, each wave
+    taking the mean run time, and the job is in wave ``(A + R) // S`` (0: it starts now).
 
     Args:
         position: the job's 1-based queue position (``None`` or 0 counts as first).
         mean_run_seconds: the backend's measured mean run time (``None`` or 0: assume
             ``DEFAULT_RUN_SECONDS``).
-        slots: jobs the dispatcher runs at once (at least 1 is assumed).
+        slots: jobs the backend runs at once (at least 1 is assumed).
         now: the moment to count from.
+        running: jobs running on the backend now.
 
     Returns:
         The position used and the estimated start and completion times.
     """
     place = position or 1
     mean = mean_run_seconds or DEFAULT_RUN_SECONDS
-    start = now + timedelta(seconds=(place - 1) * mean / max(1, slots))
+    slots = max(1, slots)
+    waves = (place - 1 + max(0, running)) // slots
+    start = now + timedelta(seconds=waves * mean)
     return QueueEstimate(position=place, start=start, complete=start + timedelta(seconds=mean))

@@ -37,12 +37,13 @@ DEFAULT_SNAPSHOT_DAYS = 30
 def _summary(service: Service, device: Device) -> BackendSummary:
     configuration = device.configuration
     snapshot_id = device.current_snapshot_id()
+    offline = service.store.device_maintenance(device.name)
     return BackendSummary(
         name=device.name,
         simulator=device.simulator,
         num_qubits=device.num_qubits,
-        operational=True,
-        status_msg=STATUS_ACTIVE,
+        operational=offline is None,
+        status_msg=STATUS_ACTIVE if offline is None else f"maintenance: {offline.message}",
         pending_jobs=service.store.count_queued(device.name),
         backend_version=str(configuration.get("backend_version", "0.0.0")),
         description=str(configuration.get("description") or ""),

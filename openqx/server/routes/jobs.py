@@ -264,25 +264,31 @@ def job_properties(job_id: str, service: ServiceDep, user: CurrentUser) -> dict[
 
 @router.get("/jobs/{job_id}/queue_info", response_model=QueueInfo)
 def queue_info(job_id: str, service: ServiceDep, user: CurrentUser) -> QueueInfo:
-    """Queue position and estimated start/completion from the backend's measured run times."""
+    """Fair-share queue position, estimated start/completion from the jobs ahead and the
+    backend's measured run time per job and slots, and the fair-share factors of the job's
+    hub, group and project (``docs/scheduling.md``)."""
     record = visible_job(service, user, job_id)
     if record.status is not JobStatus.QUEUED:
         return QueueInfo(job_id=record.id, status=record.status.value)
+    dispatcher = service.dispatcher
+    limit = dispatcher.concurrency(record.backend)
     estimate = estimates.estimate_queue(
         position=service.store.queue_position(record),
         mean_run_seconds=service.store.mean_run_seconds(record.backend),
-        slots=service.dispatcher.capacity,
+        slots=dispatcher.capacity if limit is None else min(limit, dispatcher.capacity),
         now=service.clock.now(),
+        running=dispatcher.running_on(record.backend),
     )
+    factors = service.store.fair_share_priorities(record)
     return QueueInfo(
         job_id=record.id,
         position=estimate.position,
         status=record.status.value,
         estimated_start_time=estimate.start,
         estimated_complete_time=estimate.complete,
-        hub_priority=1.0,
-        group_priority=1.0,
-        project_priority=1.0,
+        hub_priority=factors.hub,
+        group_priority=factors.group,
+        project_priority=factors.project,
     )
 
 

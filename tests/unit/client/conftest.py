@@ -187,6 +187,8 @@ class FakeServer:
             )
         if what == "job_limit":
             return httpx.Response(200, json={"maximum_jobs": 5, "active_jobs": 2})
+        if what == "reservations":
+            return httpx.Response(200, json=[])
         return _error(404, "not_found", "no such backend resource")
 
     def _submit(self, body: dict[str, Any]) -> httpx.Response:

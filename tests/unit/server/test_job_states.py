@@ -292,16 +292,16 @@ def test_queue_info_estimates_from_measured_run_times(
     assert first_queued["position"] == 1
     assert first_queued["status"] == "QUEUED"
     now = clock.now()
-    assert _at(first_queued["estimated_start_time"]) == now
-    assert _at(first_queued["estimated_complete_time"]) == now + timedelta(
-        seconds=DEFAULT_RUN_SECONDS
-    )
+    # One slot, held by the running job: the first queued job starts when it ends.
+    mean = timedelta(seconds=DEFAULT_RUN_SECONDS)
+    assert _at(first_queued["estimated_start_time"]) == now + mean
+    assert _at(first_queued["estimated_complete_time"]) == now + 2 * mean
     second_queued = _get(h, f"/v1/jobs/{jobs[2]}/queue_info", token)
     assert second_queued["position"] == 2
-    assert _at(second_queued["estimated_start_time"]) == now + timedelta(
-        seconds=DEFAULT_RUN_SECONDS
-    )
-    assert second_queued["hub_priority"] == 1.0
+    assert _at(second_queued["estimated_start_time"]) == now + 2 * mean
+    # Fair-share factor 2 ** (-U/S): the only project, which has used the device (its
+    # running job), has used exactly its share.
+    assert second_queued["hub_priority"] == second_queued["project_priority"] == 0.5
 
     clock.advance(4)
     run_seconds = (clock.now() - started).total_seconds()
@@ -310,8 +310,9 @@ def test_queue_info_estimates_from_measured_run_times(
     assert held.next_job() == jobs[1]
     last = _get(h, f"/v1/jobs/{jobs[2]}/queue_info", token)
     assert last["position"] == 1
-    assert _at(last["estimated_start_time"]) == clock.now()
-    assert _at(last["estimated_complete_time"]) == clock.now() + timedelta(seconds=run_seconds)
+    run = timedelta(seconds=run_seconds)
+    assert _at(last["estimated_start_time"]) == clock.now() + run  # after jobs[1]
+    assert _at(last["estimated_complete_time"]) == clock.now() + 2 * run
     held.finish(jobs[1])
 
 
