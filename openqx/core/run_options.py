@@ -30,6 +30,7 @@ __all__ = [
     "use_measure_esp_default",
     "validate_job_name",
     "validate_job_tags",
+    "validate_memory_slots",
     "validate_run_options",
     "validate_share_level",
     "validate_shots",
@@ -246,6 +247,27 @@ def validate_run_options(options: Mapping[str, Any], configuration: Mapping[str,
             f"got {seed!r}."
         )
     return warnings
+
+
+def validate_memory_slots(memory_slots: object, circuits: Sequence[tuple[str, int]]) -> None:
+    """Check that ``memory_slots`` leaves room for every circuit's classical bits.
+
+    Args:
+        memory_slots: the run option (``None``: each circuit gets as many slots as bits).
+        circuits: ``(name, number of classical bits)`` of each circuit of the job.
+
+    Raises:
+        ValueError: a circuit has more classical bits than ``memory_slots``; names the option
+            and the first such circuit.
+    """
+    if memory_slots is None or isinstance(memory_slots, bool) or not isinstance(memory_slots, int):
+        return  # absent, or malformed: validate_run_options reports that
+    for index, (name, clbits) in enumerate(circuits):
+        if clbits > memory_slots:
+            raise ValueError(
+                f"memory_slots {memory_slots} is smaller than the {clbits} classical bits of "
+                f"circuit {index} ({name!r}); give memory_slots >= {clbits} or leave it unset."
+            )
 
 
 def _number(key: str, value: object) -> float:

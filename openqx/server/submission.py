@@ -116,6 +116,9 @@ def submit_circuits_job(
         raise errors.InvalidInputError(f"Backend {device.name!r} does not support memory=True.")
     payload, circuits = _submitted_circuits(body, device, service.decoder)
     try:
+        run_options.validate_memory_slots(
+            body.options.get("memory_slots"), [(c.name, c.num_clbits) for c in circuits]
+        )
         binds = check_parameter_binds(circuits, body.options.get("parameter_binds"))
     except ValueError as exc:
         raise _value_error(exc) from exc
