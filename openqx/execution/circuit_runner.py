@@ -6,8 +6,9 @@ options and ``measurement_error_mitigation``. With mitigation each experiment ga
 ``data.quasiprobabilities`` (hex-keyed, like IBM's program) and
 ``header.final_measurement_mapping`` (the physical qubit of each measured clbit, clbit order),
 which ``RunnerResult.get_quasiprobabilities()`` turns into ``QuasiDistribution`` objects.
-Readout calibration runs through the same noisy simulator and is cached per (device, snapshot,
-qubits) in the process.
+Circuits and readout calibration run through ``runner.run_experiments``: on an emulated device
+that is ``emulation.run_classified``, the snapshot's noise and asymmetric readout, as for
+``backend.run`` jobs. The calibration is cached per (device, snapshot, qubits) in the process.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from openqx.core.circuit_runner import (
 from openqx.core.run_options import DEFAULT_SHOTS
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.device import Device
-from openqx.execution import aer_cache, results
 from openqx.execution import circuits as circuit_tools
+from openqx.execution import results
 from openqx.execution.port import ExecutionError, ExecutionRequest
 from openqx.execution.runner import run_experiments
 
@@ -44,7 +45,6 @@ __all__ = [
 
 CALIBRATION_SHOTS = 8192
 """Shots per readout calibration circuit (all-zeros and all-ones)."""
-
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,7 @@ def _transpile(
 ) -> list[Any]:
     from qiskit import transpile
 
-    options: dict[str, Any] = {
-        k: params[k] for k in TRANSPILE_OPTIONS if params.get(k) is not None
-    }
+    options: dict[str, Any] = {k: params[k] for k in TRANSPILE_OPTIONS if params.get(k) is not None}
     options.update(params.get("transpiler_options") or {})
     try:
         transpiled = transpile(circuits, target=device.target(snapshot_id), **options)
@@ -151,19 +149,22 @@ def _transpile(
 
 @functools.lru_cache(maxsize=256)
 def _calibration(device: Device, snapshot_id: str | None, qubits: tuple[int, ...]) -> Any:
-    """Return an ``M3Mitigation`` calibrated on ``qubits`` through the device's simulator."""
+    """Return an ``M3Mitigation`` calibrated on ``qubits`` through the device's own readout."""
     import mthree
     import numpy as np
     from qiskit import QuantumCircuit
 
-    sim = aer_cache.simulator_for(device, snapshot_id, frozenset(qubits))
-    cals = []
+    circuits = []
     for prepared in (0, 1):
         qc = QuantumCircuit(device.num_qubits, len(qubits))
         if prepared:
             qc.x(list(qubits))
         qc.measure(list(qubits), list(range(len(qubits))))
-        cals.append(sim.run(qc, shots=CALIBRATION_SHOTS, seed_simulator=1234).result().get_counts())
+        circuits.append(qc)
+    calibrated = run_experiments(
+        device, snapshot_id, circuits, shots=CALIBRATION_SHOTS, seed_simulator=1234
+    )
+    cals = [calibrated.get_counts(index) for index in range(len(circuits))]
     matrices: list[Any] = [np.eye(2) for _ in range(max(qubits) + 1)]
     for bit, qubit in enumerate(qubits):
         matrix = np.zeros((2, 2))

@@ -14,6 +14,12 @@ measurement (``aer_cache.readout_free_simulator``), returning every shot's true 
 - ``memory_slots`` sets the width of the classical memory (keys and per-shot memory);
 - the device time the job consumes (``usage``) goes into the result's ``metadata["usage"]``.
 
+This module is the one home of how an emulated device measures: ``backend.run`` jobs
+(``run_emulated`` with the job's options), and the server-side primitives and the
+circuit runner (``run_classified``, through ``runner.run_experiments``) all read out through
+``readout`` with the snapshot's asymmetric ``prob_meas1_prep0`` / ``prob_meas0_prep1``, not
+Aer's symmetrised readout error.
+
 Readout errors act on the returned bits; in dynamic circuits a condition reads the true
 outcome (an approximation: on hardware it reads the classified one).
 """
@@ -39,7 +45,14 @@ from openqx.execution.port import ExecutionError
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
 
-__all__ = ["JobPhysics", "measured_qubits", "run_emulated", "with_lo_detuning"]
+__all__ = [
+    "JobPhysics",
+    "is_emulated",
+    "measured_qubits",
+    "run_classified",
+    "run_emulated",
+    "with_lo_detuning",
+]
 
 _UNITS = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9, "ps": 1e-12}
 
@@ -174,6 +187,41 @@ def _is_param(circuit: QuantumCircuit) -> bool:
     except TypeError:
         return True
     return False
+
+
+def is_emulated(device: Device) -> bool:
+    """Whether ``device`` is an emulated device (a calibrated fake, not an ideal simulator and
+    not a ``BackendV2`` served through the entry point): its jobs run through this module."""
+    return not device.simulator and device.backend is None
+
+
+def run_classified(
+    device: Device,
+    snapshot_id: str | None,
+    experiments: list[QuantumCircuit],
+    *,
+    shots: int,
+    memory: bool = False,
+    seed_simulator: int | None = None,
+) -> Any:
+    """Run bound circuits on an emulated device with IBM's default run options (classified
+    readout, ``init_qubits=True``) and return a qiskit ``Result``.
+
+    Raises:
+        ExecutionError: as ``run_emulated``.
+    """
+    from qiskit.result import Result
+
+    data = run_emulated(
+        device,
+        snapshot_id,
+        experiments,
+        shots=shots,
+        memory=memory,
+        options={},
+        seed_simulator=seed_simulator,
+    )
+    return Result.from_dict(data)
 
 
 def run_emulated(

@@ -1,16 +1,18 @@
 """The ``sampler`` and ``estimator`` programs: Qiskit's V2 primitives run on the worker.
 
-Both run on the device's cached simulator (``aer_cache``: the snapshot's noise reduced to
-the active qubits), so an emulated device samples with its calibrated noise.
+Both run their circuits through ``runner.run_experiments``, the path of every job on the
+device: an emulated device samples with its snapshot's noise and measures as its
+``backend.run`` jobs do (``emulation``: the snapshot's asymmetric ``prob_meas1_prep0`` /
+``prob_meas0_prep1``); an ideal simulator runs on its cached Aer simulator.
 
-- ``sampler``: each PUB through ``qiskit.primitives.BackendSamplerV2`` on that simulator:
+- ``sampler``: each PUB through ``qiskit.primitives.BackendSamplerV2`` on that path:
   no twirling, no dynamical decoupling, no mitigation (qiskit-ibm-runtime's defaults for
   ``SamplerV2``); the result holds one ``BitArray`` per classical register.
 - ``estimator``: each distinct Pauli string of a PUB's observables is measured in its own
   circuit (basis change by ``rz``/``sx``, measurement of the string's support) with
   ``ceil(1 / precision**2)`` shots per parameter set. At resilience level 0 the parity of the
   counts is the expectation value; at level 1 the counts are first corrected for readout
-  errors with mthree, calibrated on the same qubits through the same noisy simulator (the
+  errors with mthree, calibrated on the same qubits through the same path (the
   calibration is cached per device, snapshot and qubits). ``stds`` combine the terms'
   standard errors.
 """
@@ -27,9 +29,8 @@ from openqx.core import errors
 from openqx.core import primitives as wire
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.device import Device
-from openqx.execution import aer_cache
-from openqx.execution import circuits as circuit_tools
 from openqx.execution.port import ExecutionError, ExecutionRequest
+from openqx.execution.runner import run_experiments
 
 __all__ = ["run_primitive_request"]
 
@@ -76,21 +77,63 @@ def run_primitive_request(
     return wire.encode_result(result)
 
 
-def _simulator(device: Device, snapshot_id: str | None, circuits: list[Any]) -> Any:
-    active = frozenset() if device.simulator else circuit_tools.active_qubits(circuits)
-    return aer_cache.simulator_for(device, snapshot_id, active)
+class _Finished:
+    """A done job as ``BackendSamplerV2`` reads it: ``result()``."""
+
+    def __init__(self, result: Any) -> None:
+        self._result = result
+
+    def result(self) -> Any:
+        return self._result
+
+
+def _device_backend(device: Device, snapshot_id: str | None) -> Any:
+    """A ``BackendV2`` whose ``run`` is ``run_experiments`` on ``device`` at ``snapshot_id``."""
+    from qiskit.providers import BackendV2, Options
+
+    class DeviceBackend(BackendV2):  # type: ignore[misc]
+        def __init__(self) -> None:
+            super().__init__(name=device.name)
+
+        @property
+        def target(self) -> Any:
+            return device.target(snapshot_id)
+
+        @property
+        def max_circuits(self) -> None:
+            return None
+
+        @classmethod
+        def _default_options(cls) -> Any:
+            return Options(shots=1024, memory=True, seed_simulator=None)
+
+        def run(self, run_input: Any, **options: Any) -> Any:
+            circuits = run_input if isinstance(run_input, list) else [run_input]
+            seed = options.get("seed_simulator")
+            return _Finished(
+                run_experiments(
+                    device,
+                    snapshot_id,
+                    circuits,
+                    shots=int(options.get("shots") or 1024),
+                    memory=True,
+                    seed_simulator=None if seed is None else int(seed),
+                )
+            )
+
+    return DeviceBackend()
 
 
 def _sample(device: Device, snapshot_id: str | None, pubs: list[Any], seed: int | None) -> Any:
     from qiskit.primitives import BackendSamplerV2, PrimitiveResult
 
     results = []
+    backend = _device_backend(device, snapshot_id)
     for pub in pubs:
-        simulator = _simulator(device, snapshot_id, [pub.circuit])
         options: dict[str, Any] = {}
         if seed is not None:
             options["seed_simulator"] = seed
-        sampler = BackendSamplerV2(backend=simulator, options=options)
+        sampler = BackendSamplerV2(backend=backend, options=options)
         results.append(sampler.run([pub]).result()[0])
     return PrimitiveResult(results, metadata={"version": 2})
 
@@ -152,11 +195,13 @@ def _estimate(
                 keys.append((index, pauli))
         terms: dict[tuple[tuple[int, ...], str], tuple[float, float]] = {}
         if experiments:
-            simulator = _simulator(device, snapshot_id, experiments)
-            run_options: dict[str, Any] = {"shots": shots}
-            if seed is not None:
-                run_options["seed_simulator"] = int(seed)
-            aer_result = simulator.run(experiments, **run_options).result()
+            aer_result = run_experiments(
+                device,
+                snapshot_id,
+                experiments,
+                shots=shots,
+                seed_simulator=None if seed is None else int(seed),
+            )
             for position, key in enumerate(keys):
                 counts = aer_result.get_counts(position)
                 terms[key] = _expectation(counts, supports[position], device, snapshot_id, level)

@@ -56,7 +56,9 @@ def run_experiments(
     seed_simulator: int | None = None,
     simulator_options: Mapping[str, Any] | None = None,
 ) -> Any:
-    """Run bound circuits on the device's (cached) simulator and return Aer's ``Result``.
+    """Run bound circuits on the device and return a qiskit ``Result``: an ideal simulator's
+    (cached) Aer simulator, an emulated device through ``emulation.run_classified`` (the
+    snapshot's noise and asymmetric readout), a served ``BackendV2`` through its own ``run``.
 
     Args:
         device: the backend.
@@ -77,12 +79,22 @@ def run_experiments(
             return device.backend.run(experiments, shots=shots, memory=memory).result()
         except Exception as exc:
             raise ExecutionError(f"the backend failed: {exc}", "simulation_failed") from exc
-    active = frozenset() if device.simulator else circuit_tools.active_qubits(experiments)
+    if not device.simulator:  # the emulated devices' readout (one home: ``emulation``)
+        from openqx.execution import emulation
+
+        return emulation.run_classified(
+            device,
+            snapshot_id,
+            experiments,
+            shots=shots,
+            memory=memory,
+            seed_simulator=seed_simulator,
+        )
     try:
-        simulator = aer_cache.simulator_for(device, snapshot_id, active)
+        simulator = aer_cache.simulator_for(device, snapshot_id, frozenset())
     except errors.NotFoundError as exc:
         raise ExecutionError(exc.message, "snapshot_not_found") from exc
-    if device.simulator and simulator_options:
+    if simulator_options:
         simulator = _user_simulator(device, simulator_options)
     run_options: dict[str, Any] = {"shots": shots, "memory": memory}
     if seed_simulator is not None:
