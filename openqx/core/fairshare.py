@@ -21,9 +21,9 @@ will once that job has run. Its first element is what ``pick`` chooses now.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
@@ -91,61 +91,94 @@ def _ratio(used: float, share: float) -> float:
     return used / share
 
 
-class _Tree:
-    """Usage per unit (hub, group, project) and the queued projects under each unit."""
+_Key = tuple[float, tuple[int, datetime, str]]
 
-    def __init__(self, instances: Iterable[str], usage: Mapping[str, float]) -> None:
+
+class _Tree:
+    """The queued projects under each unit, each unit's usage and its sort key
+    ``(usage / share, its oldest job's key)``, kept up to date as the walk goes."""
+
+    def __init__(
+        self,
+        heads: Mapping[str, QueuedJob],
+        usage: Mapping[str, float],
+        shares: Shares,
+    ) -> None:
         self.used: dict[str, float] = {}
         for instance, seconds in usage.items():
             if instance.count("/") == 2:
-                self.add(instance, seconds)
+                for unit in _parents(instance):
+                    self.used[unit] = self.used.get(unit, 0.0) + seconds
         self.children: dict[str, set[str]] = {"": set()}
-        for instance in instances:
-            hub, group, project = _parents(instance)
+        self.parents: dict[str, tuple[str, str, str]] = {}
+        self.oldest: dict[str, tuple[int, datetime, str]] = {}
+        for instance, job in heads.items():
+            chain = self.parents[instance] = _parents(instance)
+            hub, group, project = chain
             self.children[""].add(hub)
             self.children.setdefault(hub, set()).add(group)
             self.children.setdefault(group, set()).add(project)
+            for unit in chain:
+                if unit not in self.oldest or job.key < self.oldest[unit]:
+                    self.oldest[unit] = job.key
+        self.share = {unit: shares.of(unit) for unit in self.oldest}
+        self.keys: dict[str, _Key] = {
+            unit: (_ratio(self.used.get(unit, 0.0), share), self.oldest[unit])
+            for unit, share in self.share.items()
+        }
 
-    def add(self, instance: str, seconds: float) -> None:
-        for unit in _parents(instance):
+    def choose(self) -> str:
+        """The queued project the policy picks now."""
+        unit = ""
+        for _ in range(3):
+            unit = min(self.children[unit], key=self.keys.__getitem__)
+        return unit
+
+    def _rekey(self, unit: str) -> None:
+        self.keys[unit] = (_ratio(self.used.get(unit, 0.0), self.share[unit]), self.oldest[unit])
+
+    def charge(self, instance: str, seconds: float) -> None:
+        """Add ``seconds`` of usage to the project and its parents."""
+        for unit in self.parents[instance]:
             self.used[unit] = self.used.get(unit, 0.0) + seconds
+            self._rekey(unit)
+
+    def advance(self, instance: str, seconds: float, key: tuple[int, datetime, str]) -> None:
+        """Charge the project ``seconds`` (``charge``); its first queued job is now the one
+        with ``key``. Each unit of the chain is re-keyed once."""
+        hub, group, _ = chain = self.parents[instance]
+        used, oldest = self.used, self.oldest
+        oldest[instance] = key
+        children = self.children
+        oldest[group] = min(oldest[child] for child in children[group])
+        oldest[hub] = min(oldest[child] for child in children[hub])
+        for unit in chain:
+            used[unit] = used.get(unit, 0.0) + seconds
+            self.keys[unit] = (_ratio(used[unit], self.share[unit]), oldest[unit])
 
     def remove(self, instance: str) -> None:
         """The project has no queued job left: drop it (and emptied parents)."""
-        hub, group, project = _parents(instance)
+        hub, group, project = self.parents[instance]
         self.children[group].discard(project)
         if not self.children[group]:
             self.children[hub].discard(group)
             if not self.children[hub]:
                 self.children[""].discard(hub)
+        self._refresh_parents(group, hub)
 
-
-def _choose(tree: _Tree, shares: Shares, oldest: Mapping[str, tuple[int, datetime, str]]) -> str:
-    """The queued project the policy picks now (``oldest``: each unit's first job key)."""
-    unit = ""
-    for _ in range(3):
-        unit = min(
-            tree.children[unit],
-            key=lambda u: (_ratio(tree.used.get(u, 0.0), shares.of(u)), oldest[u]),
-        )
-    return unit
-
-
-def _oldest_per_unit(heads: Mapping[str, QueuedJob]) -> dict[str, tuple[int, datetime, str]]:
-    oldest: dict[str, tuple[int, datetime, str]] = {}
-    for instance, job in heads.items():
-        for unit in _parents(instance):
-            if unit not in oldest or job.key < oldest[unit]:
-                oldest[unit] = job.key
-    return oldest
+    def _refresh_parents(self, group: str, hub: str) -> None:
+        for unit in (group, hub):  # a parent's oldest job is its oldest child's
+            children = self.children.get(unit)
+            if children:
+                self.oldest[unit] = min(self.oldest[child] for child in children)
+                self._rekey(unit)
 
 
 def pick_order(
     heads: Mapping[str, QueuedJob], shares: Shares, usage: Mapping[str, float]
-) -> list[str]:
-    """The queued projects in the order the policy would try them now (no usage added).
-
-    The first is the pick; the others are the fallbacks a claimer tries when another
+) -> Iterator[str]:
+    """The queued projects in the order the policy would try them now (no usage added),
+    lazily: the first is the pick; the others are the fallbacks a claimer tries when another
     claimer holds the first project's jobs.
 
     Args:
@@ -153,14 +186,11 @@ def pick_order(
         shares: the units' shares.
         usage: device seconds each project used in the window.
     """
-    tree = _Tree(heads, usage)
-    oldest = _oldest_per_unit(heads)
-    order: list[str] = []
+    tree = _Tree(heads, usage, shares)
     while tree.children[""]:
-        chosen = _choose(tree, shares, oldest)
-        order.append(chosen)
+        chosen = tree.choose()
+        yield chosen
         tree.remove(chosen)
-    return order
 
 
 def fair_order(
@@ -181,25 +211,20 @@ def fair_order(
         queues.setdefault(job.instance, []).append((job.key, job))
     for queue in queues.values():
         heapq.heapify(queue)
-    tree = _Tree(queues, usage)
-    oldest = _oldest_per_unit({i: q[0][1] for i, q in queues.items()})
+    tree = _Tree({i: q[0][1] for i, q in queues.items()}, usage, shares)
     order: list[str] = []
     while tree.children[""]:
-        chosen = _choose(tree, shares, oldest)
-        _, job = heapq.heappop(queues[chosen])
+        chosen = tree.choose()
+        queue = queues[chosen]
+        _, job = heapq.heappop(queue)
         order.append(job.id)
         if job.id == stop_at:
             break
-        tree.add(chosen, estimate_seconds)
-        if queues[chosen]:
-            oldest[chosen] = queues[chosen][0][0]
+        if queue:
+            tree.advance(chosen, estimate_seconds, queue[0][0])
         else:
-            del queues[chosen]
+            tree.charge(chosen, estimate_seconds)
             tree.remove(chosen)
-        hub, group, _ = _parents(chosen)
-        for unit in (group, hub):  # a parent's oldest job is its oldest child's
-            if tree.children.get(unit):
-                oldest[unit] = min(oldest[child] for child in tree.children[unit])
     return order
 
 
@@ -208,7 +233,8 @@ def priorities(
 ) -> Priorities:
     """Fair-share factors of ``instance`` and its group and hub among ``competing`` projects
     (those with queued jobs on the device; ``instance`` is added)."""
-    tree = _Tree({*competing, instance}, usage)
+    placeholder = QueuedJob("", "", 0, datetime.min.replace(tzinfo=UTC))
+    tree = _Tree(dict.fromkeys({*competing, instance}, placeholder), usage, shares)
     factors: list[float] = []
     parent = ""
     for unit in _parents(instance):

@@ -89,26 +89,14 @@ def read_queue(
             if job.instance not in heads or job.key < heads[job.instance].key:
                 heads[job.instance] = job
     else:
-        top = (
-            sa.select(jobs.c.instance, sa.func.max(jobs.c.priority).label("priority"))
+        # Across projects only the oldest queued job matters (ties); the job a project runs
+        # (its highest priority, then oldest) is read by ``head_job``.
+        rows = conn.execute(
+            sa.select(jobs.c.instance, sa.func.min(jobs.c.created_at).label("created_at"))
             .where(*where)
             .group_by(jobs.c.instance)
-            .subquery()
-        )
-        rows = conn.execute(
-            sa.select(
-                jobs.c.instance,
-                top.c.priority,
-                sa.func.min(jobs.c.created_at).label("created_at"),
-            )
-            .join(
-                top,
-                sa.and_(top.c.instance == jobs.c.instance, top.c.priority == jobs.c.priority),
-            )
-            .where(*where)
-            .group_by(jobs.c.instance, top.c.priority)
         ).all()
-        heads = {r.instance: QueuedJob("", r.instance, int(r.priority), r.created_at) for r in rows}
+        heads = {r.instance: QueuedJob("", r.instance, 0, r.created_at) for r in rows}
     usage, mean = usage_in_window(conn, backend, now, window)
     return DeviceQueue(heads, queue, usage, read_shares(conn, backend, heads), mean)
 

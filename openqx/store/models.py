@@ -138,8 +138,10 @@ class Job(Base):
             "ix_jobs_owner_hub_status_created", "owner_id", "hub", "status", "created_at", "id"
         ),
         sa.Index("ix_jobs_claim", "backend", "status", "priority", "created_at"),
-        sa.Index("ix_jobs_fairshare_head", "backend", "status", "instance", "priority"),
-        sa.Index("ix_jobs_backend_finished", "backend", "finished_at"),
+        sa.Index(
+            "ix_jobs_fairshare_head", "backend", "status", "instance", "priority", "created_at"
+        ),
+        sa.Index("ix_jobs_backend_finished", "backend", "finished_at", "instance", "usage_seconds"),
         sa.Index("ix_jobs_status_lease", "status", "lease_expires_at"),
         sa.Index("ix_jobs_experiment", "experiment_id"),
         sa.Index("ix_jobs_owner_name", "owner_id", "name"),

@@ -603,10 +603,14 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         with self._transaction() as conn:
             reserved = device_schedule.active_reservation(conn, backend, at)
             state = fairshare.read_queue(conn, backend, at, self.fairshare_window, full=True)
-        first = [j for j in state.jobs if j.instance == reserved]
-        rest = [j for j in state.jobs if j.instance != reserved]
+        parts = [state.jobs]
+        if reserved is not None:
+            parts = [
+                [j for j in state.jobs if j.instance == reserved],
+                [j for j in state.jobs if j.instance != reserved],
+            ]
         order: list[str] = []
-        for part in (first, rest):
+        for part in parts:
             order += fair_order(
                 part,
                 state.shares,

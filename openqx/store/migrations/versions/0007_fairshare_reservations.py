@@ -27,8 +27,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     """Add the usage column, the fair-share indexes and the two device tables."""
     op.add_column("jobs", sa.Column("usage_seconds", sa.Float(), nullable=True))
-    op.create_index("ix_jobs_fairshare_head", "jobs", ["backend", "status", "instance", "priority"])
-    op.create_index("ix_jobs_backend_finished", "jobs", ["backend", "finished_at"])
+    op.create_index(
+        "ix_jobs_fairshare_head",
+        "jobs",
+        ["backend", "status", "instance", "priority", "created_at"],
+    )
+    op.create_index(
+        "ix_jobs_backend_finished", "jobs", ["backend", "finished_at", "instance", "usage_seconds"]
+    )
     op.create_table(
         "device_reservations",
         sa.Column("id", sa.String(length=32), nullable=False),
