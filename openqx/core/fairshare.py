@@ -4,7 +4,8 @@ A device has one queue. The projects (``hub/group/project``) with queued jobs co
 each level of the tree (hubs, then the groups of the chosen hub, then the projects of the
 chosen group) the unit whose device usage over the rolling window, divided by its share, is
 lowest wins, and the chosen project's oldest job runs (its highest ``priority`` first). Ties
-go to the unit whose oldest queued job is older. Only ratios between siblings matter, so each
+go to the unit whose oldest queued job is older (jobs have equal priorities through the
+API), then to the unit whose name sorts first. Only ratios between siblings matter, so each
 level is normalised on its own: a hub's share weighs it against the other hubs, a group's
 share only against the groups of its hub, a project's only against its group's projects.
 
@@ -86,17 +87,20 @@ def _parents(instance: str) -> tuple[str, str, str]:
 
 
 def _ratio(used: float, share: float) -> float:
+    """``used / share`` to 9 significant digits: sums of the same usages in another order
+    (the store's, the played-forward order's) must tie, and then the oldest job wins."""
     if share <= 0:
         return float("inf")
-    return used / share
+    return float(f"{used / share:.9g}")
 
 
-_Key = tuple[float, tuple[int, datetime, str]]
+_Key = tuple[float, datetime, str]
 
 
 class _Tree:
     """The queued projects under each unit, each unit's usage and its sort key
-    ``(usage / share, its oldest job's key)``, kept up to date as the walk goes."""
+    ``(usage / share, its oldest queued job's time, its name)``, kept up to date as the walk
+    goes."""
 
     def __init__(
         self,
@@ -111,7 +115,8 @@ class _Tree:
                     self.used[unit] = self.used.get(unit, 0.0) + seconds
         self.children: dict[str, set[str]] = {"": set()}
         self.parents: dict[str, tuple[str, str, str]] = {}
-        self.oldest: dict[str, tuple[int, datetime, str]] = {}
+        self.oldest: dict[str, datetime] = {}
+        """Per unit: when the first job of its projects' next jobs was queued (ties)."""
         for instance, job in heads.items():
             chain = self.parents[instance] = _parents(instance)
             hub, group, project = chain
@@ -119,11 +124,11 @@ class _Tree:
             self.children.setdefault(hub, set()).add(group)
             self.children.setdefault(group, set()).add(project)
             for unit in chain:
-                if unit not in self.oldest or job.key < self.oldest[unit]:
-                    self.oldest[unit] = job.key
+                if unit not in self.oldest or job.created_at < self.oldest[unit]:
+                    self.oldest[unit] = job.created_at
         self.share = {unit: shares.of(unit) for unit in self.oldest}
         self.keys: dict[str, _Key] = {
-            unit: (_ratio(self.used.get(unit, 0.0), share), self.oldest[unit])
+            unit: (_ratio(self.used.get(unit, 0.0), share), self.oldest[unit], unit)
             for unit, share in self.share.items()
         }
 
@@ -135,7 +140,8 @@ class _Tree:
         return unit
 
     def _rekey(self, unit: str) -> None:
-        self.keys[unit] = (_ratio(self.used.get(unit, 0.0), self.share[unit]), self.oldest[unit])
+        used = _ratio(self.used.get(unit, 0.0), self.share[unit])
+        self.keys[unit] = (used, self.oldest[unit], unit)
 
     def charge(self, instance: str, seconds: float) -> None:
         """Add ``seconds`` of usage to the project and its parents."""
@@ -143,18 +149,18 @@ class _Tree:
             self.used[unit] = self.used.get(unit, 0.0) + seconds
             self._rekey(unit)
 
-    def advance(self, instance: str, seconds: float, key: tuple[int, datetime, str]) -> None:
-        """Charge the project ``seconds`` (``charge``); its first queued job is now the one
-        with ``key``. Each unit of the chain is re-keyed once."""
+    def advance(self, instance: str, seconds: float, queued_at: datetime) -> None:
+        """Charge the project ``seconds`` (``charge``); the job it runs next was queued at
+        ``queued_at``. Each unit of the chain is re-keyed once."""
         hub, group, _ = chain = self.parents[instance]
         used, oldest = self.used, self.oldest
-        oldest[instance] = key
+        oldest[instance] = queued_at
         children = self.children
         oldest[group] = min(oldest[child] for child in children[group])
         oldest[hub] = min(oldest[child] for child in children[hub])
         for unit in chain:
             used[unit] = used.get(unit, 0.0) + seconds
-            self.keys[unit] = (_ratio(used[unit], self.share[unit]), oldest[unit])
+            self.keys[unit] = (_ratio(used[unit], self.share[unit]), oldest[unit], unit)
 
     def remove(self, instance: str) -> None:
         """The project has no queued job left: drop it (and emptied parents)."""
@@ -221,7 +227,7 @@ def fair_order(
         if job.id == stop_at:
             break
         if queue:
-            tree.advance(chosen, estimate_seconds, queue[0][0])
+            tree.advance(chosen, estimate_seconds, queue[0][1].created_at)
         else:
             tree.charge(chosen, estimate_seconds)
             tree.remove(chosen)

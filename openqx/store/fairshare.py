@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from openqx.core.fairshare import QueuedJob, Shares
 from openqx.core.status import JobStatus
+from openqx.store import device_schedule
 from openqx.store.models import Hub, HubGroup, Job, Project, ProjectDevice
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "merge_shares",
     "read_queue",
     "read_shares",
+    "queue_version",
     "usage_in_window",
 ]
 
@@ -190,3 +192,30 @@ def head_job(backend: str, instance: str) -> sa.Select[Any]:
         .limit(1)
         .with_for_update(skip_locked=True)
     )
+
+
+VERSION_STEP_SECONDS = 5
+"""Queue positions computed for a queue state are kept at most this long: usage leaves the
+window and reservations begin with time alone."""
+
+
+def queue_version(conn: sa.Connection, backend: str, now: datetime) -> tuple[Any, ...]:
+    """What changes when ``backend``'s fair-share order may change: its queued and running
+    jobs (counts), its last job end, the reservation in force, and the current
+    ``VERSION_STEP_SECONDS`` step (share changes show within one step)."""
+    counts: dict[str, int] = dict(
+        conn.execute(
+            sa.select(jobs.c.status, sa.func.count())
+            .where(
+                jobs.c.backend == backend,
+                jobs.c.status.in_([JobStatus.QUEUED.value, JobStatus.RUNNING.value]),
+            )
+            .group_by(jobs.c.status)
+        ).all()
+    )
+    last_end = conn.execute(
+        sa.select(sa.func.max(jobs.c.finished_at)).where(jobs.c.backend == backend)
+    ).scalar_one()
+    reserved = device_schedule.active_reservation(conn, backend, now)
+    step = int(now.timestamp() // VERSION_STEP_SECONDS)
+    return (counts.get("QUEUED", 0), counts.get("RUNNING", 0), last_end, reserved, step)

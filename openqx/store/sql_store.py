@@ -99,6 +99,8 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         self.database = database
         self.clock = clock
         self.fairshare_window = fairshare_window
+        self._fair_orders: dict[str, tuple[tuple[Any, ...], dict[str, int]]] = {}
+        """Per backend: the queue version and the fair-share positions computed for it."""
 
     # --- plumbing -------------------------------------------------------------------------
     @property
@@ -586,12 +588,22 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             return int(conn.execute(q.count_queued(backend)).scalar_one())
 
     def queue_position(self, job: JobRecord) -> int | None:
-        """1-based position of ``job`` (as read by the caller) among QUEUED jobs of its
-        backend in claim order; None if it is not QUEUED."""
+        """1-based position of ``job`` (as read by the caller) in its backend's fair-share
+        order (``fair_queue``); None if it is not QUEUED.
+
+        The order is computed once per state of the device's queue (``fairshare.
+        queue_version``: jobs queued and running, the last end, a 5-second time step) and
+        kept, so status polls of many jobs cost one cheap read each."""
         if job.status is not JobStatus.QUEUED:
             return None
-        order = self.fair_queue(job.backend, stop_at=job.id)
-        return order.index(job.id) + 1 if job.id in order else None
+        with self._transaction() as conn:
+            version = fairshare.queue_version(conn, job.backend, self.clock.now())
+        cached = self._fair_orders.get(job.backend)
+        if cached is None or cached[0] != version or job.id not in cached[1]:
+            order = self.fair_queue(job.backend)
+            cached = (version, {job_id: i + 1 for i, job_id in enumerate(order)})
+            self._fair_orders[job.backend] = cached
+        return cached[1].get(job.id)
 
     def fair_queue(self, backend: str, *, stop_at: str | None = None) -> list[str]:
         """Ids of the QUEUED jobs of ``backend`` in the order fair share will start them

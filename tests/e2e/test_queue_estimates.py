@@ -1,8 +1,9 @@
 """``queue_info()`` estimates against what then happens (issue 11), through the client on the
 in-process service: one emulated device (one job at a time), jobs that each take 4 s of the
-service's ``ManualClock``, two projects competing. Every queued job's estimated start must be
-within 10 % of a job's run time (0.4 s) of its actual start, the positions must be the order
-the jobs actually start in, and the priorities real fair-share factors."""
+service's ``ManualClock`` and 4 s of device time, two projects competing. Every queued job's
+estimated start must be within 10 % of a job's run time (0.4 s) of its actual start, the
+positions must be the order the jobs actually start in, and the priorities real fair-share
+factors."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from openqx.client.job import OpenQXJob
 from openqx.client.provider import AccountProvider
 from openqx.core.clock import ManualClock
 from openqx.core.times import utc_from_stored
+from openqx.execution import runner
 from tests.unit.server.harness import (
     BASE_URL,
     Harness,
@@ -50,6 +52,17 @@ def _provider(harness: Harness, instance: str) -> AccountProvider:
     )
 
 
+class FixedUsageExecutor(HeldExecutor):
+    """Held jobs run with the real runner; their result reports ``RUN_SECONDS`` of device
+    time, so every job costs the same (the emulated usage depends on the layout)."""
+
+    def finish(self, job_id: str) -> None:
+        request, future = self._take(job_id)
+        result = runner.run_request(request, self._catalog)
+        result.setdefault("metadata", {})["usage"] = {"quantum_seconds": RUN_SECONDS}
+        future.set_result(result)
+
+
 def _started(harness: Harness, job: OpenQXJob) -> datetime:
     started = harness.store.get_job(job.job_id()).started_at
     assert started is not None
@@ -58,7 +71,7 @@ def _started(harness: Harness, job: OpenQXJob) -> datetime:
 
 def test_estimates_match_what_happens() -> None:
     clock = ManualClock()
-    held = HeldExecutor(small_catalog())
+    held = FixedUsageExecutor(small_catalog())
     with open_harness(executor=held, clock=clock, workers=1) as harness:
         a, b = _provider(harness, "est/g/a"), _provider(harness, "est/g/b")
         harness.store.set_unit_share("est/g/a", 3)
