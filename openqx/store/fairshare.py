@@ -144,41 +144,42 @@ def merge_shares(first: Shares, second: Shares) -> Shares:
 
 
 def read_shares(conn: sa.Connection, backend: str, instances: Iterable[str]) -> Shares:
-    """The shares of the given projects on ``backend`` and of their groups and hubs."""
+    """The shares of the given projects on ``backend`` and of their groups and hubs (one
+    query; units without a row count 1)."""
     instances = sorted(set(instances))
     if not instances:
         return Shares()
-    hub_names = sorted({i.split("/", 1)[0] for i in instances})
-    group_names = sorted({i.rsplit("/", 1)[0] for i in instances})
-    hub_share = {
-        r.name: float(r.share)
-        for r in conn.execute(
-            sa.select(hubs.c.name, hubs.c.share).where(hubs.c.name.in_(hub_names))
+    grant = sa.and_(
+        project_devices.c.instance == projects.c.instance, project_devices.c.backend == backend
+    )
+    group_of = sa.and_(
+        hub_groups.c.hub == projects.c.hub, hub_groups.c.name == projects.c.hub_group
+    )
+    rows = conn.execute(
+        sa.select(
+            projects.c.instance,
+            projects.c.share.label("project_share"),
+            project_devices.c.share.label("device_share"),
+            hub_groups.c.share.label("group_share"),
+            hubs.c.share.label("hub_share"),
         )
-    }
-    group_share = {
-        f"{r.hub}/{r.name}": float(r.share)
-        for r in conn.execute(
-            sa.select(hub_groups.c.hub, hub_groups.c.name, hub_groups.c.share).where(
-                hub_groups.c.hub.in_(hub_names)
-            )
-        )
-        if f"{r.hub}/{r.name}" in group_names
-    }
-    project_share = {
-        r.instance: float(r.share)
-        for r in conn.execute(
-            sa.select(projects.c.instance, projects.c.share).where(
-                projects.c.instance.in_(instances)
-            )
-        )
-    }
-    for r in conn.execute(
-        sa.select(project_devices.c.instance, project_devices.c.share).where(
-            project_devices.c.backend == backend, project_devices.c.instance.in_(instances)
-        )
-    ):
-        project_share[r.instance] = float(r.share)
+        .select_from(projects)
+        .outerjoin(project_devices, grant)
+        .outerjoin(hub_groups, group_of)
+        .outerjoin(hubs, hubs.c.name == projects.c.hub)
+        .where(projects.c.instance.in_(instances))
+    ).all()
+    hub_share: dict[str, float] = {}
+    group_share: dict[str, float] = {}
+    project_share: dict[str, float] = {}
+    for r in rows:
+        hub, group, _ = r.instance.split("/", 2)
+        if r.hub_share is not None:
+            hub_share[hub] = float(r.hub_share)
+        if r.group_share is not None:
+            group_share[f"{hub}/{group}"] = float(r.group_share)
+        share = r.device_share if r.device_share is not None else r.project_share
+        project_share[r.instance] = float(share)
     return Shares(hubs=hub_share, groups=group_share, projects=project_share)
 
 

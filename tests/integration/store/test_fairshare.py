@@ -232,3 +232,18 @@ def test_maintenance_window_in_the_future(store: SqlJobStore, clock: ManualClock
     assert current is not None and current.message == "x"
     clock.advance(3600)
     assert store.device_maintenance(BACKEND) is None
+
+
+def test_a_device_grant_share_overrides_the_project_share(
+    store: SqlJobStore, clock: ManualClock, job_factory: JobFactory, projects: dict[str, int]
+) -> None:
+    store.set_unit_share(A, 1)
+    for inst, seconds in ((A, 2.0), (B, 1.0)):
+        job_factory(instance=inst, owner_id=projects[inst])
+        _run(store, clock, {inst: seconds})
+    jobs = {inst: job_factory(instance=inst, owner_id=projects[inst]) for inst in (A, B)}
+    assert store.fair_queue(BACKEND)[0] == jobs[B].id  # A used more with an equal share
+    store.grant_device(A, BACKEND, share=3)  # on this device A weighs 3: 2/3 < 1/1
+    assert store.fair_queue(BACKEND)[0] == jobs[A].id
+    store.create_unit("other", share=1)
+    assert store.fair_queue("fake_kolkata") == []
