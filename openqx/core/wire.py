@@ -53,9 +53,16 @@ owner or an administrator over it.
 | PUT  /admin/backends/{name}/job_limit (*server admin*) | ``JobLimitUpdate`` → ``JobLimitInfo`` |
 | DELETE /admin/backends/{name}/job_limit (*server admin*) | → ``JobLimitInfo`` (back to the configured or device default) |
 | GET  /admin/audit (*unit admin*)     | ``?limit=N`` → ``list[AuditInfo]``, newest first |
+| GET  /backends/{name}/reservations   | ``?start=ISO&end=ISO`` → ``list[ReservationInfo]`` overlapping the window (owner-only fields for the owner) |
+| GET  /reservations                   | → ``list[ReservationInfo]`` of the caller's projects that have not ended |
+| POST /admin/reservations (*server admin* or admin of the instance's hub) | ``ReservationCreate`` → ``ReservationInfo`` (201) |
+| DELETE /admin/reservations/{id} (as ``POST``) | → 204 |
+| POST /admin/maintenance (*server admin*) | ``MaintenanceCreate`` → ``MaintenanceInfo`` (201) |
+| GET  /admin/maintenance (*server admin*) | → ``list[MaintenanceInfo]`` |
+| DELETE /admin/maintenance/{backend} (*server admin*) | → ``MaintenanceInfo`` (the window ended now) |
 
 The bodies of ``/admin`` routes but ``/admin/users`` and ``/admin/backends/.../job_limit`` are
-in ``core.tenancy_wire``. Outside ``/v1`` and without a token: ``GET /openapi.json``,
+in ``core.tenancy_wire``; those of reservations and maintenance in ``core.schedule_wire``. Outside ``/v1`` and without a token: ``GET /openapi.json``,
 ``/docs`` and ``/redoc`` (assets from ``/docs-assets``). The dashboard (``openqx.web``, HTML
 with a session cookie, not part of this API) serves ``/``, ``/signin``, ``/signout``,
 ``/jobs``, ``/jobs/table``, ``/jobs/stream`` (the jobs page's event stream), ``/jobs/{id}``, ``/jobs/{id}/detail``, ``/jobs/{id}/events`` (the
