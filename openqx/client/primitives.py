@@ -53,20 +53,7 @@ class PrimitiveJob(RuntimeJob):
             RuntimeInvalidStateError: the job was cancelled.
             OpenQXJobTimeoutError: the job did not finish in time.
         """
-        self._job._wait_final(timeout, None, None, wait)
-        status = self._job.info.status
-        if status is JobStatus.ERROR:
-            raise exc.RuntimeJobFailureError(
-                f"Unable to retrieve job result. {self.error_message()}",
-                job_id=self.job_id(),
-                code=self._job.info.error.code if self._job.info.error else None,
-            )
-        if status is JobStatus.CANCELLED:
-            raise exc.RuntimeInvalidStateError(
-                f"Unable to retrieve result for job {self.job_id()}: the job was cancelled.",
-                job_id=self.job_id(),
-            )
-        data = self._job._api.job_result(self.job_id())
+        data = self._final_result_data(timeout, wait)
         try:
             return codec.decode_result(data)
         except (KeyError, TypeError, ValueError) as error:

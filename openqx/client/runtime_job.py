@@ -173,6 +173,24 @@ class RuntimeJob:
         """
         if self._result is not None:
             return self._result
+        data = self._final_result_data(timeout, wait)
+        try:
+            self._result = RunnerResult.from_json_dict(data)
+        except Exception as error:
+            raise exc.OpenQXRuntimeError(
+                f"Unable to decode the result of job {self.job_id()}: {error}",
+                job_id=self.job_id(),
+            ) from error
+        return self._result
+
+    def _final_result_data(self, timeout: float | None, wait: float) -> dict[str, Any]:
+        """Wait until the job is final and return its result JSON.
+
+        Raises:
+            RuntimeJobFailureError: the job failed.
+            RuntimeInvalidStateError: the job was cancelled.
+            OpenQXJobTimeoutError: the job did not finish in time.
+        """
         self._job._wait_final(timeout, None, None, wait)
         status = self._job.info.status
         if status is JobStatus.ERROR:
@@ -186,12 +204,5 @@ class RuntimeJob:
                 f"Unable to retrieve result for job {self.job_id()}: the job was cancelled.",
                 job_id=self.job_id(),
             )
-        data = self._job._api.job_result(self.job_id())
-        try:
-            self._result = RunnerResult.from_json_dict(data)
-        except Exception as error:
-            raise exc.OpenQXRuntimeError(
-                f"Unable to decode the result of job {self.job_id()}: {error}",
-                job_id=self.job_id(),
-            ) from error
-        return self._result
+        data: dict[str, Any] = self._job._api.job_result(self.job_id())
+        return data
