@@ -156,6 +156,9 @@ class JobStore(TenancyPort, DeviceSchedulePort, Protocol):
     def fair_share_priorities(self, job: JobRecord) -> Priorities:
         """Hub, group and project fair-share factors of ``job``'s project on its device."""
 
+    def window_usage(self, backend: str) -> dict[str, float]:
+        """Usage seconds per project on ``backend`` within the fair-share window."""
+
     def mean_usage_seconds(self, backend: str) -> float:
         """Mean recorded usage per job on ``backend`` within the fair-share window."""
 

@@ -647,6 +647,15 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             shares = fairshare.merge_shares(shares, extra)
         return fair_priorities(job.instance, state.heads, shares, state.usage)
 
+    def window_usage(self, backend: str) -> dict[str, float]:
+        """Usage seconds per project on ``backend`` within the fair-share window, as fair
+        share counts it (running jobs charged the device's mean)."""
+        with self._transaction() as conn:
+            usage, _ = fairshare.usage_in_window(
+                conn, backend, self.clock.now(), self.fairshare_window
+            )
+        return usage
+
     def mean_usage_seconds(self, backend: str) -> float:
         """Mean recorded usage per job on ``backend`` within the window (1 s without any)."""
         with self._transaction() as conn:

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from openqx.server import permissions
 from openqx.server.deps import ServiceDep
 from openqx.server.routes import backends as backends_api
+from openqx.server.routes import schedule as schedule_api
 from openqx.web import calibration
 from openqx.web.rendering import PageRoute, render
 from openqx.web.security import PageUser
@@ -47,7 +48,12 @@ def devices_page(request: Request, service: ServiceDep, signed_in: PageUser) -> 
 def _history(device: Any, now: Any) -> dict[str, list[Any]]:
     """Median T1, T2, readout and gate errors of each snapshot of the last ``HISTORY_DAYS``."""
     series: dict[str, list[Any]] = {
-        "dates": [], "t1": [], "t2": [], "readout": [], "gate_1q": [], "gate_2q": []
+        "dates": [],
+        "t1": [],
+        "t2": [],
+        "readout": [],
+        "gate_1q": [],
+        "gate_2q": [],
     }
     for snapshot in device.snapshots_between(now - timedelta(days=HISTORY_DAYS), now):
         summary = calibration.summarize(snapshot.properties)
@@ -61,9 +67,7 @@ def _history(device: Any, now: Any) -> dict[str, list[Any]]:
 
 
 @router.get("/devices/{name}")
-def device_page(
-    name: str, request: Request, service: ServiceDep, signed_in: PageUser
-) -> Response:
+def device_page(name: str, request: Request, service: ServiceDep, signed_in: PageUser) -> Response:
     """One device: its summary, coupling map coloured by errors, calibration history."""
     backend = backends_api.get_backend(name, service, signed_in.user)
     device = service.catalog.get(name)
@@ -74,7 +78,9 @@ def device_page(
         svg = Markup(  # noqa: S704 (built from numbers, labels escaped)
             calibration.coupling_map_svg(backend.num_qubits, coupling, properties)
         )
-    history = None if device.simulator else _history(device, service.clock.now())
+    now = service.clock.now()
+    history = None if device.simulator else _history(device, now)
+    reservations = schedule_api.backend_reservations(name, service, signed_in.user, start=now)
     context = {
         "signed_in": signed_in,
         "backend": backend,
@@ -84,5 +90,7 @@ def device_page(
         "history_days": HISTORY_DAYS,
         "basis_gates": ", ".join(backend.basis_gates),
         "last_update": properties.get("last_update_date") if properties else None,
+        "reservations": reservations,
+        "maintenance": service.store.device_maintenance(name),
     }
     return render(request, "device.html", context)

@@ -3,20 +3,25 @@ members and roles, and the devices enabled for a project with their limits.
 
 Read through the administration API's own route functions (``server.routes.admin``), so a
 user who administers nothing gets that API's 403, as a page. Usage against share over the
-fair-share window is not shown: the scheduler does not measure it yet.
+fair-share window is read per device from the store's ``window_usage`` (what fair share
+counts), for the unit and each unit below it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from openqx.core import errors
 from openqx.core.access import Role
-from openqx.core.tenancy_wire import DeviceGrantInfo, MembershipInfo
+from openqx.core.fairshare import DEFAULT_WINDOW_DAYS
+from openqx.core.tenancy_wire import DeviceGrantInfo, MembershipInfo, UnitInfo
 from openqx.server.deps import ServiceDep
 from openqx.server.routes import admin as admin_api
+from openqx.server.service import Service
+from openqx.store.records import UserRecord
 from openqx.web.rendering import PageRoute, render
 from openqx.web.security import PageUser
 
@@ -27,6 +32,45 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False)
 
 def _within(scope: str, unit: str) -> bool:
     return scope == unit or scope.startswith(unit + "/") or unit.startswith(scope + "/")
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """A unit's usage of one device in the fair-share window against its share."""
+
+    unit: str
+    backend: str
+    seconds: float
+    share: float
+
+    @property
+    def ratio(self) -> float | None:
+        """Usage seconds per share unit (None for a zero share)."""
+        return self.seconds / self.share if self.share > 0 else None
+
+
+def usage_rows(service: Service, user: UserRecord, units: list[UnitInfo]) -> list[UsageRow]:
+    """Usage in the window of each unit of ``units`` on each device it used, against the
+    unit's share (a project's share on a device it has a grant for)."""
+    grant_shares: dict[tuple[str, str], float] = {}
+    for unit in units:
+        if unit.kind == "project":
+            for grant in admin_api.list_grants(service, user, instance=unit.name):
+                grant_shares[(unit.name, grant.backend)] = float(grant.share)
+    rows: list[UsageRow] = []
+    for backend in service.catalog.names():
+        usage = service.store.window_usage(backend)
+        for unit in units:
+            seconds = sum(
+                used
+                for project, used in usage.items()
+                if project == unit.name or project.startswith(unit.name + "/")
+            )
+            if seconds <= 0:
+                continue
+            share = grant_shares.get((unit.name, backend), float(unit.share))
+            rows.append(UsageRow(unit.name, backend, seconds, share))
+    return rows
 
 
 @router.get("/instances")
@@ -65,5 +109,7 @@ def instance_page(
         "units": [u for u in units if u.name != scope],
         "members": members,
         "grants": grants,
+        "usage": usage_rows(service, user, units),
+        "window_days": f"{DEFAULT_WINDOW_DAYS:g}",
     }
     return render(request, "instance.html", context)
