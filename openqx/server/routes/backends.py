@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 
 from openqx.core import errors
+from openqx.core.times import utc_from_stored
 from openqx.core.wire import (
     BackendStatusInfo,
     BackendSummary,
@@ -136,8 +137,11 @@ def snapshots(
     days up to now; naive times are UTC), oldest first, at most ``limit``; empty for ideal
     simulators."""
     device = service.catalog.get(name)
-    last = _utc(end) if end is not None else service.clock.now()
-    first = _utc(start) if start is not None else _days_before(last, DEFAULT_SNAPSHOT_DAYS)
+    last = utc_from_stored(end) if end is not None else service.clock.now()
+    if start is None:
+        first = _days_before(last, DEFAULT_SNAPSHOT_DAYS)
+    else:
+        first = utc_from_stored(start)
     if first > last:
         raise errors.InvalidInputError("start is after end.", field="start")
     if device.simulator:
@@ -159,10 +163,6 @@ def defaults(name: str, service: ServiceDep, user: CurrentUser) -> dict[str, Any
     ``null`` for simulators and devices without frequency calibration."""
     found = service.catalog.get(name).defaults()
     return found.to_dict() if found is not None else None
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _days_before(moment: datetime, days: int) -> datetime:

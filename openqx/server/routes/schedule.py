@@ -9,7 +9,7 @@ unknown device or project a 404 (``DeviceScheduleStore``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Response
 
@@ -19,6 +19,7 @@ from openqx.core.schedule_wire import (
     ReservationCreate,
     ReservationInfo,
 )
+from openqx.core.times import utc_from_stored
 from openqx.core.wire import UtcDatetime
 from openqx.server import permissions
 from openqx.server.deps import CurrentUser, ServiceDep
@@ -33,9 +34,7 @@ DEDICATED_MODE = "dedicated"
 
 
 def _utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return None if value is None else utc_from_stored(value)
 
 
 def _owns(user: UserRecord, reservation: ReservationRecord) -> bool:
