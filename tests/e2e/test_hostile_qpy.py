@@ -12,7 +12,6 @@ asserted: it depends on the machine).
 
 from __future__ import annotations
 
-import threading
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from qiskit import QuantumCircuit
 
 from openqx.core import wire
 from openqx.core.circuit_payload import dump_circuits
+from tests.e2e.bystander import describe, served_during
 from tests.e2e.serve_process import ServeProcess, free_port
 from tests.unit.server.test_hostile_qpy import CORPUS
 
@@ -68,60 +68,40 @@ def test_hostile_qpy_is_refused_and_the_server_keeps_serving(tmp_path: Path) -> 
 
             failures: list[str] = []
             slowest = 0.0
-            done = threading.Event()
 
             def attack() -> None:
                 nonlocal slowest
-                try:
-                    for _ in range(ROUNDS):
-                        for name, case in CORPUS.items():
-                            body = {"backend": "ibmq_qasm_simulator"}
-                            body["qpy"] = wire.b64encode(case.data)
-                            started = time.perf_counter()
-                            answer = attacker.post("/jobs", json=body)
-                            slowest = max(slowest, time.perf_counter() - started)
-                            message = answer.json().get("error", {}).get("message", "")
-                            needles = DEVICE_NEEDLES.get(name, case.needles)
-                            if answer.status_code != 400 or not all(
-                                needle in message for needle in needles
-                            ):
-                                failures.append(f"{name}: {answer.status_code} {answer.text}")
-                        large = attacker.post(
-                            "/jobs",
-                            json={"backend": "ibmq_qasm_simulator", "qpy": _large_payload()},
-                        )
-                        if large.status_code != 201:
-                            failures.append(f"large valid payload: {large.text}")
-                finally:
-                    done.set()
+                for _ in range(ROUNDS):
+                    for name, case in CORPUS.items():
+                        body = {"backend": "ibmq_qasm_simulator"}
+                        body["qpy"] = wire.b64encode(case.data)
+                        started = time.perf_counter()
+                        answer = attacker.post("/jobs", json=body)
+                        slowest = max(slowest, time.perf_counter() - started)
+                        message = answer.json().get("error", {}).get("message", "")
+                        needles = DEVICE_NEEDLES.get(name, case.needles)
+                        if answer.status_code != 400 or not all(
+                            needle in message for needle in needles
+                        ):
+                            failures.append(f"{name}: {answer.status_code} {answer.text}")
+                    large = attacker.post(
+                        "/jobs",
+                        json={"backend": "ibmq_qasm_simulator", "qpy": _large_payload()},
+                    )
+                    if large.status_code != 201:
+                        failures.append(f"large valid payload: {large.text}")
 
-            thread = threading.Thread(target=attack)
-            latencies: list[float] = []
-            with httpx.Client(
-                base_url=f"{server.url}/v1",
-                headers={"Authorization": f"Bearer {victim_token}"},
-                timeout=60,
-            ) as victim:
-                thread.start()
-                while not done.is_set():
-                    started = time.perf_counter()
-                    answer = victim.get("/account")
-                    latencies.append(time.perf_counter() - started)
-                    assert answer.status_code == 200, answer.text
-                thread.join()
+            latencies = served_during(server.url, victim_token, attack)
             peak = _memory_kib(pid, "VmHWM")
             assert server.process.poll() is None, server.output
             assert attacker.get("/account").status_code == 200
         assert failures == []
         assert slowest < ANSWER_BOUND_S
         assert (peak - rss_before) / 1024 < RSS_BOUND_MB
-        ordered = sorted(latencies)
-        p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
         print(
             f"hostile QPY: {ROUNDS * len(CORPUS)} payloads refused (slowest answer "
             f"{slowest * 1000:.0f} ms), API RSS {rss_before // 1024} MB before, peak "
-            f"{peak // 1024} MB; the other user's {len(ordered)} requests meanwhile: p50 "
-            f"{ordered[len(ordered) // 2] * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
+            f"{peak // 1024} MB; the other user's {describe(latencies)}"
         )
     finally:
         server.stop()
