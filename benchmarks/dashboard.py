@@ -28,7 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from starlette.exceptions import StarletteDeprecationWarning  # noqa: E402
 from starlette.types import ASGIApp, Message, Receive, Scope, Send  # noqa: E402
 
-from benchmarks.jobs_listing import fill, open_database  # noqa: E402
+from benchmarks.databases import open_database  # noqa: E402
+from benchmarks.jobs_listing import fill  # noqa: E402
 from openqx.devices.catalog import default_catalog  # noqa: E402
 from openqx.execution.inline import InlineExecutor  # noqa: E402
 from openqx.server.app import create_app  # noqa: E402

@@ -29,8 +29,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +38,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.databases import open_database  # noqa: E402
 from openqx.core.status import JobStatus  # noqa: E402
 from openqx.core.wire import JobQuery  # noqa: E402
 from openqx.store import queries as q  # noqa: E402
@@ -340,26 +340,6 @@ def explain(db: Database, store: SqlJobStore, user: UserRecord) -> None:
         print(f"-- {db.dialect} {label}")
         for row in plan:
             print("   ", " | ".join(str(c) for c in row))
-
-
-@contextmanager
-def open_database(kind: str, workdir: Path) -> Iterator[Database]:
-    """A fresh migrated database of ``kind``."""
-    if kind == "sqlite":
-        with Database(f"sqlite:///{workdir / 'bench.sqlite3'}") as db:
-            db.upgrade()
-            yield db
-        return
-    from tests import pg
-
-    server = pg.start_postgres()
-    try:
-        server.execute("CREATE DATABASE bench")
-        with Database(server.url("bench")) as db:
-            db.upgrade()
-            yield db
-    finally:
-        server.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

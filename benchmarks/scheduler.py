@@ -26,8 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,9 +35,9 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.databases import open_database  # noqa: E402
 from openqx.core.clock import ManualClock  # noqa: E402
 from openqx.store import queries as q  # noqa: E402
-from openqx.store.database import Database  # noqa: E402
 from openqx.store.sql_store import SqlJobStore  # noqa: E402
 
 __all__ = ["main"]
@@ -114,26 +113,6 @@ def _time(action: Callable[[], object], runs: int) -> tuple[float, float]:
         samples.append((time.perf_counter() - started) * 1000)
     samples.sort()
     return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]
-
-
-@contextmanager
-def open_database(kind: str, workdir: Path) -> Iterator[Database]:
-    """A fresh migrated database of ``kind``."""
-    if kind == "sqlite":
-        with Database(f"sqlite:///{workdir / 'bench.sqlite3'}") as db:
-            db.upgrade()
-            yield db
-        return
-    from tests import pg
-
-    server = pg.start_postgres()
-    try:
-        server.execute("CREATE DATABASE bench")
-        with Database(server.url("bench")) as db:
-            db.upgrade()
-            yield db
-    finally:
-        server.stop()
 
 
 def bench(kind: str, queued: int, runs: int) -> list[tuple[str, float, float]]:
