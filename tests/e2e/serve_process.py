@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
@@ -35,6 +36,7 @@ class ServeProcess:
         token: the admin token.
         db_url: a database URL (default: SQLite in ``data_dir``).
         env: extra ``OPENQX_*`` variables.
+        args: extra `openqx serve` arguments (a later flag wins, e.g. ``--executor dask``).
     """
 
     def __init__(
@@ -45,6 +47,7 @@ class ServeProcess:
         *,
         db_url: str | None = None,
         env: dict[str, str] | None = None,
+        args: Sequence[str] = (),
     ) -> None:
         self.url = f"http://127.0.0.1:{port}"
         command = [
@@ -53,6 +56,7 @@ class ServeProcess:
         ]  # fmt: skip
         if db_url:
             command += ["--db", db_url]
+        command += list(args)
         environ = dict(os.environ, OPENQX_ADMIN_TOKEN=token, OMP_NUM_THREADS="1", **(env or {}))
         self.started = time.monotonic()
         self.process = subprocess.Popen(
