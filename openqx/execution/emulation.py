@@ -51,6 +51,7 @@ __all__ = [
     "measured_qubits",
     "run_classified",
     "run_emulated",
+    "run_emulated_batch",
     "with_lo_detuning",
 ]
 
@@ -236,10 +237,71 @@ def run_emulated(
 ) -> dict[str, Any]:
     """Run bound circuits on an emulated device; return the ``Result.to_dict()`` JSON.
 
+    The job's seed is its first experiment's ``seed_simulator``: Aer's seed for it (the next
+    experiments get the seeds Aer derives from it) and the seed of the readout's randomness, so
+    running the job again with ``seed_simulator`` set to it gives the same result.
+
     Raises:
         ExecutionError: unknown snapshot, a request the model cannot honour (``meas_level``
             1 with control flow, ``memory_slots`` below a circuit's classical bits, too many
             initial states for ``init_qubits=False``), or Aer refused the run.
+    """
+    (outcome,) = run_emulated_batch(
+        device,
+        snapshot_id,
+        [experiments],
+        shots=shots,
+        memory=memory,
+        options=options,
+        seeds=[seed_simulator],
+    )
+    if isinstance(outcome, ExecutionError):
+        raise outcome
+    return outcome
+
+
+@dataclass
+class _Prepared:
+    """One job of ``run_emulated_batch`` ready for Aer."""
+
+    experiments: list[QuantumCircuit]
+    prepared: list[QuantumCircuit]
+    slot_counts: list[int]
+    active: frozenset[int]
+    job_usage: dict[str, Any]
+    seed: int | None
+    aer: list[dict[str, Any]] | None = None
+    """Aer's experiments of this job (``init_qubits=True``), once run."""
+    aer_result: dict[str, Any] | None = None
+    aer_seconds: float = 0.0
+
+
+def _new_seed() -> int:
+    return int(np.random.default_rng().integers(0, 2**62))
+
+
+def run_emulated_batch(
+    device: Device,
+    snapshot_id: str | None,
+    jobs: Sequence[list[QuantumCircuit]],
+    *,
+    shots: int,
+    memory: bool,
+    options: Mapping[str, Any],
+    seeds: Sequence[int | None],
+) -> list[dict[str, Any] | ExecutionError]:
+    """Run several jobs with the same run options on an emulated device, their circuits in as
+    few Aer calls as possible (one per set of active qubits); return each job's result JSON or
+    the ``ExecutionError`` that failed it alone (``run_emulated`` is the one-job case).
+
+    Each job's result is the one ``run_emulated`` gives it alone with ``seed_simulator`` set to
+    its first experiment's ``seed_simulator``. Jobs given a seed (``seeds``) run in their own
+    Aer call; the others share one, Aer seeding each experiment from the call's seed. If Aer
+    refuses a shared call as a whole, its jobs run one by one, so the job it refuses fails
+    alone. ``init_qubits=False`` jobs run one by one (their shots form one sequence per job).
+
+    Raises:
+        ExecutionError: what fails every job: unknown snapshot, unsupported ``meas_level``.
     """
     started = time.perf_counter()
     try:
@@ -258,6 +320,47 @@ def run_emulated(
     configuration = device.configuration
     dt = configuration.get("dt")
     dt_s = float(dt) * 1e-9 if dt else None  # the configuration's dt is in ns
+    detuning = _lo_detuning(snapshot, options)
+    duration_of = usage.target_durations(device.target(snapshot.id))
+    outcomes: list[dict[str, Any] | ExecutionError | None] = [None] * len(jobs)
+    ready: dict[int, _Prepared] = {}
+    for index, (experiments, seed) in enumerate(zip(jobs, seeds, strict=True)):
+        try:
+            slot_counts = _slot_counts(experiments, physics)
+        except ExecutionError as exc:
+            outcomes[index] = exc
+            continue
+        prepared = [with_lo_detuning(c, detuning, dt_s) for c in experiments]
+        durations = [usage.circuit_duration(c, duration_of, dt_s) for c in experiments]
+        ready[index] = _Prepared(
+            experiments=experiments,
+            prepared=prepared,
+            slot_counts=slot_counts,
+            active=circuit_tools.active_qubits(prepared),
+            job_usage=usage.job_usage(durations, shots, options, configuration),
+            seed=None if seed is None else int(seed),
+        )
+    defaults = device.defaults(snapshot.id)
+    if physics.init_qubits:
+        _run_shared(device, snapshot.id, ready, shots, outcomes)
+    for index, job in ready.items():
+        if outcomes[index] is not None:
+            continue
+        job_started = time.perf_counter()
+        try:
+            data = _job_result(device, snapshot, job, physics, shots, memory, options, defaults)
+        except ExecutionError as exc:
+            outcomes[index] = exc
+            continue
+        if job.aer is None:  # run alone (init_qubits=False): its whole time is its own
+            data["time_taken"] = time.perf_counter() - started
+        else:
+            data["time_taken"] = job.aer_seconds + time.perf_counter() - job_started
+        outcomes[index] = data
+    return [o if o is not None else ExecutionError("not run", "internal") for o in outcomes]
+
+
+def _slot_counts(experiments: Sequence[QuantumCircuit], physics: JobPhysics) -> list[int]:
     slot_counts: list[int] = []
     for circuit in experiments:
         slots = circuit.num_clbits if physics.memory_slots is None else physics.memory_slots
@@ -273,39 +376,105 @@ def run_emulated(
                 "bad_request",
             )
         slot_counts.append(slots)
-    detuning = _lo_detuning(snapshot, options)
-    prepared = [with_lo_detuning(c, detuning, dt_s) for c in experiments]
-    active = circuit_tools.active_qubits(prepared)
+    return slot_counts
+
+
+def _run_shared(
+    device: Device,
+    snapshot_id: str,
+    ready: Mapping[int, _Prepared],
+    shots: int,
+    outcomes: list[dict[str, Any] | ExecutionError | None],
+) -> None:
+    """Run the ``init_qubits=True`` jobs' circuits: one Aer call per set of active qubits for
+    the jobs without a seed, one per job with one; fill each job's ``aer``."""
+    groups: dict[tuple[frozenset[int], int], list[int]] = {}
+    for index, job in ready.items():
+        alone = -1 if job.seed is None else index
+        groups.setdefault((job.active, alone), []).append(index)
+    for (active, _), members in groups.items():
+        try:
+            simulator = aer_cache.readout_free_simulator(device, snapshot_id, active)
+        except errors.NotFoundError as exc:
+            for index in members:
+                outcomes[index] = ExecutionError(exc.message, "snapshot_not_found")
+            continue
+        _run_group(simulator, [ready[i] for i in members], shots, members, outcomes)
+
+
+def _run_group(
+    simulator: Any,
+    group: list[_Prepared],
+    shots: int,
+    members: list[int],
+    outcomes: list[dict[str, Any] | ExecutionError | None],
+) -> None:
+    seed = group[0].seed if group[0].seed is not None else _new_seed()
+    circuits = [c for job in group for c in job.prepared]
+    began = time.perf_counter()
     try:
-        simulator = aer_cache.readout_free_simulator(device, snapshot.id, active)
-    except errors.NotFoundError as exc:
-        raise ExecutionError(exc.message, "snapshot_not_found") from exc
-    rng = np.random.default_rng(seed_simulator)
-    aer_seed = int(rng.integers(0, 2**62))
-    target = device.target(snapshot.id)
-    durations = [
-        usage.circuit_duration(c, usage.target_durations(target), dt_s) for c in experiments
-    ]
-    job_usage = usage.job_usage(durations, shots, options, configuration)
-    if physics.init_qubits:
-        raw = _run_aer(simulator, prepared, shots, aer_seed)
+        raw = _run_aer(simulator, circuits, shots, seed)
+    except ExecutionError as exc:
+        if len(group) == 1:
+            outcomes[members[0]] = exc
+            return
+        for job, index in zip(group, members, strict=True):  # find the job Aer refuses
+            _run_group(simulator, [job], shots, [index], outcomes)
+        return
+    seconds = time.perf_counter() - began
+    experiments = raw.get("results", [])
+    position = 0
+    for job in group:
+        count = len(job.prepared)
+        job.aer = experiments[position : position + count]
+        position += count
+        job.aer_result = raw
+        job.aer_seconds = seconds * count / max(1, len(circuits))
+        first = job.aer[0].get("seed_simulator") if job.aer else None
+        job.seed = int(first) if isinstance(first, int) else seed
+
+
+def _job_result(
+    device: Device,
+    snapshot: CalibrationSnapshot,
+    job: _Prepared,
+    physics: JobPhysics,
+    shots: int,
+    memory: bool,
+    options: Mapping[str, Any],
+    defaults: Any,
+) -> dict[str, Any]:
+    """One job's result JSON from its Aer experiments (or its shot sequence)."""
+    configuration = device.configuration
+    if job.seed is None:
+        job.seed = _new_seed()
+    rng = np.random.default_rng(job.seed)
+    if job.aer is not None:
         true_bits: list[NDArray[np.uint8] | None] = []
-        aer_experiments = raw.get("results", [])
-        for circuit, exp in zip(prepared, aer_experiments, strict=True):
+        aer_experiments = job.aer
+        for circuit, exp in zip(job.prepared, aer_experiments, strict=True):
             if not exp.get("success"):
                 true_bits.append(None)
                 continue
             true_bits.append(_bits(exp["data"]["memory"], circuit.num_clbits))
+        raw = job.aer_result or {}
     else:
+        simulator = aer_cache.readout_free_simulator(device, snapshot.id, job.active)
         true_bits = list(
             _sequence(
-                simulator, prepared, sorted(active), shots, aer_seed, snapshot, job_usage, rng
+                simulator,
+                job.prepared,
+                sorted(job.active),
+                shots,
+                job.seed,
+                snapshot,
+                job.job_usage,
+                rng,
             )
         )
-        aer_experiments = [{"success": True, "status": "DONE"} for _ in prepared]
+        aer_experiments = [{"success": True, "status": "DONE"} for _ in job.prepared]
         raw = {"status": "COMPLETED", "success": True, "metadata": {}}
-    measured = sorted({q for c in experiments for q in measured_qubits(c) if q is not None})
-    defaults = device.defaults(snapshot.id)
+    measured = sorted({q for c in job.experiments for q in measured_qubits(c) if q is not None})
     model = readout.readout_model(
         snapshot.properties,
         configuration,
@@ -315,7 +484,7 @@ def run_emulated(
     )
     results = []
     for circuit, exp, bits, slots in zip(
-        experiments, aer_experiments, true_bits, slot_counts, strict=True
+        job.experiments, aer_experiments, true_bits, job.slot_counts, strict=True
     ):
         entry: dict[str, Any] = {
             "shots": shots,
@@ -324,7 +493,7 @@ def run_emulated(
             "header": _header(circuit, slots),
             "meas_level": physics.meas_level,
             "metadata": exp.get("metadata", {}),
-            "seed_simulator": aer_seed,
+            "seed_simulator": exp.get("seed_simulator", job.seed),
             "time_taken": exp.get("time_taken", 0.0),
         }
         if bits is not None:
@@ -336,7 +505,7 @@ def run_emulated(
                 entry["meas_return"] = physics.meas_return
         results.append(entry)
     metadata = dict(raw.get("metadata") or {})
-    metadata["usage"] = job_usage
+    metadata["usage"] = job.job_usage
     return {
         "backend_name": device.name,
         "backend_version": str(configuration.get("backend_version", "1.0.0")),
@@ -346,7 +515,7 @@ def run_emulated(
         "status": raw.get("status", "COMPLETED"),
         "results": results,
         "metadata": metadata,
-        "time_taken": time.perf_counter() - started,
+        "time_taken": 0.0,
     }
 
 
