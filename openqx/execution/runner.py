@@ -23,7 +23,7 @@ from openqx.devices.worker_setup import DeviceSetup
 from openqx.execution import aer_cache, results
 from openqx.execution import circuits as circuit_tools
 from openqx.execution.aer_device import check_aer_device
-from openqx.execution.port import ExecutionError, ExecutionRequest
+from openqx.execution.port import BATCH_KIND, ExecutionError, ExecutionRequest
 
 __all__ = ["run_experiments", "run_request"]
 
@@ -106,6 +106,8 @@ def run_experiments(
 
 
 _SIMULATOR_OPTIONS = ("noise_model", "method", "precision", "device")
+SIMULATOR_OPTIONS = _SIMULATOR_OPTIONS
+"""The run options that choose an ideal simulator's Aer simulator (``_user_simulator``)."""
 
 
 USER_SIMULATOR_CACHE_SIZE = 8
@@ -165,6 +167,10 @@ def run_request(request: ExecutionRequest, catalog: DeviceCatalog | None = None)
     """
     if catalog is None and request.devices is not None:
         catalog = _worker_catalog(request, request.devices)
+    if request.kind == BATCH_KIND:  # several jobs in one run (``execution.batch``)
+        from openqx.execution import batch
+
+        return batch.run_batch(request, catalog)
     if request.kind == "runtime":
         from openqx.core.primitives import PRIMITIVE_PROGRAMS
         from openqx.execution import circuit_runner, primitives
