@@ -14,7 +14,10 @@ from typing import Any, Protocol
 
 from openqx.devices.worker_setup import DeviceSetup
 
-__all__ = ["ExecutionError", "ExecutionRequest", "JobExecutor"]
+__all__ = ["BATCH_KIND", "ExecutionError", "ExecutionRequest", "JobExecutor"]
+
+BATCH_KIND = "batch"
+"""``ExecutionRequest.kind`` of a micro-batch: ``batch`` holds its jobs (``execution.batch``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +26,8 @@ class ExecutionRequest:
 
     job_id: str
     kind: str
-    """``"circuits"`` (payload is QPY) or ``"runtime"`` (payload is the program's JSON params)."""
+    """``"circuits"`` (payload is QPY), ``"runtime"`` (payload is the program's JSON params) or
+    ``"batch"`` (``BATCH_KIND``: the jobs in ``batch`` run together; ``execution.batch``)."""
     backend: str
     snapshot_id: str | None
     payload: bytes
@@ -35,6 +39,9 @@ class ExecutionRequest:
     devices: DeviceSetup | None = None
     """The server's catalog configuration and imported snapshot, for workers that build their
     own catalog (``None``: the worker's catalog or the process-wide default)."""
+    batch: tuple[ExecutionRequest, ...] = ()
+    """A micro-batch's jobs (``kind`` ``"batch"``); its result is ``{"batch": [outcome, ...]}``,
+    one outcome per job (``execution.batch.run_batch``)."""
 
 
 class ExecutionError(Exception):

@@ -8,7 +8,8 @@ comes from the store's ``Clock``, so tests move time with ``ManualClock`` instea
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import dataclasses
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -77,6 +78,11 @@ def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str
 FAIRSHARE = "fairshare"
 DEDICATED = "dedicated"
 """``run_mode`` of a job claimed in fair share / during its instance's reservation."""
+
+
+def _as_run(record: JobRecord, snapshot_id: str | None) -> JobRecord:
+    """``record`` with the calibration its claim gives it (``snapshot_id`` when given)."""
+    return record if snapshot_id is None else dataclasses.replace(record, snapshot_id=snapshot_id)
 
 
 class SqlJobStore(TenancyStore, DeviceScheduleStore):
@@ -330,6 +336,94 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             if row is not None:  # None: another claimer holds that project's queued jobs
                 return row, DEDICATED if reserved is not None else FAIRSHARE
         return None
+
+    def claim_batch(
+        self,
+        backend: str,
+        worker: str,
+        lease_seconds: float,
+        *,
+        key: Callable[[JobRecord], Hashable | None],
+        limit: int,
+        snapshot_id: str | None = None,
+        window: int | None = None,
+    ) -> list[JobRecord]:
+        """Claim the job ``claim_next`` would and, in the same transaction, up to ``limit − 1``
+        more QUEUED jobs of ``backend`` with the same ``key`` (a micro-batch; ``key`` ``None``:
+        the first job runs alone), taken in fair-share order (``fair_queue``'s order, only the
+        reserved instance's jobs during a reservation) among the next ``window`` queued jobs
+        (default ``4 × limit``); jobs between them with another key keep their place. ``key``
+        sees each job as it will run (with ``snapshot_id`` when given). Every job is leased,
+        stamped and counted as ``claim_next`` does. Returns ``[]`` when nothing can
+        be claimed (nothing queued, maintenance, or another claimer holds the jobs)."""
+        at = self.clock.now()
+        with self._transaction(write=True) as conn:
+            found = self._fair_pick(conn, backend, at)
+            if found is None:
+                return []
+            picked, run_mode = found
+            self._claim_row(conn, picked, worker, lease_seconds, snapshot_id, run_mode, at)
+            first = self._job(conn, picked.id)
+            batch_key = key(first) if limit > 1 else None
+            if batch_key is None:
+                return [first]
+            reserved = device_schedule.active_reservation(conn, backend, at)
+            state = fairshare.read_queue(
+                conn, backend, at, self.fairshare_window, full=True, only_instance=reserved
+            )
+            order = fair_order(
+                state.jobs, state.shares, state.usage, estimate_seconds=state.mean_job_seconds
+            )[: window or 4 * limit]
+            lock = sa.select(_jobs.c.id).where(
+                _jobs.c.id.in_(order), _jobs.c.status == JobStatus.QUEUED.value
+            )
+            if self._postgresql:  # rows other claimers hold are skipped
+                lock = lock.with_for_update(skip_locked=True)
+            free = set(conn.execute(lock).scalars())
+            rows = {
+                row.id: row
+                for row in conn.execute(q.select_jobs().where(_jobs.c.id.in_(free))).all()
+            }
+            claimed = [first]
+            for job_id in order:
+                if len(claimed) >= limit:
+                    break
+                row = rows.get(job_id)
+                if row is None or key(_as_run(job_record(row), snapshot_id)) != batch_key:
+                    continue
+                self._claim_row(conn, row, worker, lease_seconds, snapshot_id, run_mode, at)
+                claimed.append(self._job(conn, job_id))
+            return claimed
+
+    def _claim_row(
+        self,
+        conn: sa.Connection,
+        row: sa.Row[Any],
+        worker: str,
+        lease_seconds: float,
+        snapshot_id: str | None,
+        run_mode: str,
+        at: datetime,
+    ) -> None:
+        """Mark a QUEUED job RUNNING under ``worker``'s lease, as ``claim_next`` does."""
+        attempt = int(row.attempts or 0) + 1
+        calibration = {} if snapshot_id is None else {"snapshot_id": snapshot_id}
+        conn.execute(
+            sa.update(_jobs)
+            .where(_jobs.c.id == row.id)
+            .values(
+                **calibration,
+                status=JobStatus.RUNNING.value,
+                lease_owner=worker,
+                lease_expires_at=at + timedelta(seconds=lease_seconds),
+                started_at=at,
+                updated_at=at,
+                cancel_requested=False,
+                attempts=attempt,
+                run_mode=run_mode,
+                time_per_step=_stamp(row.time_per_step, running_step(attempt), at),
+            )
+        )
 
     def backends_with_queued_jobs(self) -> list[str]:
         """Names of backends that have at least one QUEUED job."""
