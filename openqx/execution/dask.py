@@ -82,6 +82,9 @@ class DaskExecutor:
         RuntimeError: ``distributed`` is not installed (install ``openqx[dask]``).
     """
 
+    runs_batches = True
+    """Its workers run micro-batch requests (``execution.batch``)."""
+
     def __init__(self, address: str | None = None, *, client: Any = None) -> None:
         self._distributed = _import_distributed()
         self._own_client = client is None

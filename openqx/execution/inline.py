@@ -34,6 +34,9 @@ class InlineExecutor:
         catalog: device catalog (default: the process-wide one).
     """
 
+    runs_batches = True
+    """Its workers run micro-batch requests (``execution.batch``)."""
+
     def __init__(self, workers: int = 1, catalog: DeviceCatalog | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="openqx-inline")
         self._catalog = catalog

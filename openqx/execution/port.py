@@ -54,7 +54,12 @@ class ExecutionError(Exception):
 
 
 class JobExecutor(Protocol):
-    """Runs jobs somewhere and can stop them."""
+    """Runs jobs somewhere and can stop them.
+
+    An executor whose workers run ``runner.run_request`` also runs micro-batches (a request
+    of ``kind`` ``"batch"``); it says so with a class attribute ``runs_batches = True``, and
+    the dispatcher then hands it batches (``execution.batch.BatchRun``).
+    """
 
     def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
         """Start ``request``; the future holds the ``Result.to_dict()`` JSON or raises

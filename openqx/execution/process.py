@@ -172,6 +172,9 @@ class ProcessExecutor:
         workers: number of worker processes (at least 1).
     """
 
+    runs_batches = True
+    """Its workers run micro-batch requests (``execution.batch``)."""
+
     def __init__(self, workers: int = 1) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")

@@ -48,8 +48,10 @@ from typing import Any
 from openqx.core import results
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.status import JobStatus
+from openqx.execution.batch import BatchRun
 from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
 from openqx.scheduler import rotation
+from openqx.scheduler.batching import DEFAULT_BATCH_LIMIT, BatchClaimer, BatchKey, batch_key
 from openqx.scheduler.calibration import JobCalibration
 from openqx.store.blobs import BlobStore, job_result_key
 from openqx.store.port import JobStore
@@ -111,7 +113,11 @@ class Dispatcher:
         calibration: the snapshot each job starts with (recorded at its claim) and the device
             setup its worker needs; ``None``: jobs keep the snapshot of their submission.
         concurrency: the most jobs this dispatcher runs at once on a backend (``None``: no
-            limit but ``capacity``); see ``scheduler.concurrency``.
+            limit but ``capacity``); see ``scheduler.concurrency``. A micro-batch counts as one.
+        batch_limit: most jobs claimed together as one micro-batch (``scheduler.batching``;
+            1: none). Batches are formed only with a store that claims them
+            (``claim_batch``) and an executor that runs them (``runs_batches``).
+        batch_key: what the jobs of one batch share (default ``batching.batch_key``).
     """
 
     def __init__(
@@ -130,6 +136,8 @@ class Dispatcher:
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         calibration: JobCalibration | None = None,
         concurrency: Concurrency | None = None,
+        batch_limit: int = DEFAULT_BATCH_LIMIT,
+        batch_key: BatchKey = batch_key,
     ) -> None:
         self.store = store
         self.calibration = calibration
@@ -149,6 +157,10 @@ class Dispatcher:
         self._lock = threading.Condition()
         self.concurrency: Concurrency = concurrency or (lambda backend: None)
         self._rotation = 0
+        self.batch_limit = max(1, batch_limit)
+        self.batch_key = batch_key
+        self._batch_of: dict[str, BatchRun] = {}
+        """The micro-batch of each job in ``_inflight`` that runs in one (one slot for all)."""
         self._backend_of: dict[str, str] = {}
         """Backend of each job in ``_inflight`` (per-device concurrency)."""
         self._inflight: dict[str, Future[_Result]] = {}
@@ -289,6 +301,18 @@ class Dispatcher:
         with self._lock:
             return len(self._inflight)
 
+    def slots_in_use(self, backend: str | None = None) -> int:
+        """Executor slots this dispatcher's running jobs take (on ``backend``, or all): one
+        per job, one per micro-batch."""
+        with self._lock:
+            return len(
+                {
+                    self._batch_of[j].batch_id if j in self._batch_of else j
+                    for j in self._inflight
+                    if backend is None or self._backend_of.get(j) == backend
+                }
+            )
+
     # --- loop -----------------------------------------------------------------------------
     def run_once(self) -> None:
         """One pass of the loop: heartbeat (when due), running jobs to cancel, new claims.
@@ -343,7 +367,7 @@ class Dispatcher:
                 extra={"action": "time_limit", "job_id": job_id, "limit_s": limit},
             )
             try:
-                stopped = self.executor.cancel(job_id)
+                stopped = self._stop_job(job_id)
             except Exception:
                 logger.exception(
                     "could not stop a job over its time limit",
@@ -398,11 +422,13 @@ class Dispatcher:
                 extra={"action": "abandon_job", "job_id": job_id},
             )
             try:
-                self.executor.cancel(job_id)
+                self._stop_job(job_id)
             except Exception:
                 logger.exception(
                     "could not stop", extra={"action": "abandon_job", "job_id": job_id}
                 )
+            with self._lock:
+                self._batch_of.pop(job_id, None)
 
     def _check_cancellations(self) -> None:
         with self._lock:
@@ -417,7 +443,7 @@ class Dispatcher:
                     continue
                 self._cancelling.add(job_id)
             try:
-                stopped = self.executor.cancel(job_id)
+                stopped = self._stop_job(job_id)
             except Exception:
                 logger.exception(
                     "could not cancel", extra={"action": "cancel_job", "job_id": job_id}
@@ -431,41 +457,120 @@ class Dispatcher:
     def _dispatch(self) -> None:
         # Round-robin over backends, starting each pass one backend further (``rotation``),
         # so no device's queue waits behind another's: every device with queued jobs gets a
-        # free slot within one round of passes.
+        # free slot within one round of passes. A micro-batch takes one slot.
         backends = rotation.rotate(self.store.backends_with_queued_jobs(), self._rotation)
         self._rotation += 1
-        while backends and not self._stopping.is_set() and self.inflight_count() < self.capacity:
+        while backends and not self._stopping.is_set() and self.slots_in_use() < self.capacity:
             for backend in list(backends):
-                if self._stopping.is_set() or self.inflight_count() >= self.capacity:
+                if self._stopping.is_set() or self.slots_in_use() >= self.capacity:
                     return
                 limit = self.concurrency(backend)
-                if limit is not None and self.running_on(backend) >= limit:
+                if limit is not None and self.slots_in_use(backend) >= limit:
                     backends.remove(backend)
                     continue
-                # The calibration in force when the job starts is the one it runs with.
-                snapshot_id = self.calibration.snapshot_id(backend) if self.calibration else None
-                record = self.store.claim_next(
-                    backend, self.worker_id, self.lease_seconds, snapshot_id=snapshot_id
-                )
-                if record is None:
+                records = self._claim(backend)
+                if not records:
                     backends.remove(backend)
                     continue
-                self._start(record)
+                self._start(records)
 
-    def _start(self, record: JobRecord) -> None:
-        logger.info(
-            "job claimed",
-            extra={"action": "claim_job", "job_id": record.id, "backend": record.backend},
+    def _batching(self) -> BatchClaimer | None:
+        """The store as a batch claimer when micro-batches can be formed and run."""
+        if self.batch_limit < 2 or not getattr(self.executor, "runs_batches", False):
+            return None
+        return self.store if isinstance(self.store, BatchClaimer) else None
+
+    def _claim(self, backend: str) -> list[JobRecord]:
+        # The calibration in force when the job starts is the one it runs with.
+        snapshot_id = self.calibration.snapshot_id(backend) if self.calibration else None
+        claimer = self._batching()
+        if claimer is not None:
+            return claimer.claim_batch(
+                backend,
+                self.worker_id,
+                self.lease_seconds,
+                key=self.batch_key,
+                limit=self.batch_limit,
+                snapshot_id=snapshot_id,
+            )
+        record = self.store.claim_next(
+            backend, self.worker_id, self.lease_seconds, snapshot_id=snapshot_id
         )
+        return [] if record is None else [record]
+
+    def _start(self, records: Sequence[JobRecord]) -> None:
+        """Hand claimed jobs to the executor: one alone, several as one micro-batch. A job
+        that cannot start (too many attempts, a request that cannot be built) ends ERROR
+        alone; the others start."""
+        for record in records:
+            logger.info(
+                "job claimed",
+                extra={"action": "claim_job", "job_id": record.id, "backend": record.backend},
+            )
         if self._stopping.is_set():  # claimed while stop() began: not ours to run any more
-            self._release([record.id])
+            self._release([r.id for r in records])
             return
-        self._notify(record.id)
+        ready: list[tuple[JobRecord, ExecutionRequest]] = []
+        for record in records:
+            self._notify(record.id)
+            request = self._request(record)
+            if request is not None:
+                ready.append((record, request))
+        if not ready:
+            return
+        limit = self.time_limit(ready[0][0].backend)
+        try:
+            if len(ready) == 1:
+                batch = None
+                futures = [self.executor.submit(ready[0][1])]
+            else:
+                batch = BatchRun(self.executor, [request for _, request in ready])
+                futures = [batch.futures[record.id] for record, _ in ready]
+        except ExecutionError as exc:
+            logger.warning(
+                "job could not start: %s",
+                exc.message,
+                extra={"action": "start_job", "job_ids": [r.id for r, _ in ready]},
+            )
+            for record, _ in ready:
+                self._finish(record.id, JobStatus.ERROR, error=(exc.code, exc.message))
+            return
+        except Exception as exc:
+            logger.exception(
+                "job could not start",
+                extra={"action": "start_job", "job_ids": [r.id for r, _ in ready]},
+            )
+            message = f"The job could not be started: {type(exc).__name__}: {exc}"
+            for record, _ in ready:
+                self._finish(record.id, JobStatus.ERROR, error=("start_failed", message))
+            return
+        deadline = None if limit is None else self.clock.monotonic() + limit
+        if batch is not None:
+            logger.info(
+                "micro-batch started",
+                extra={
+                    "action": "start_batch",
+                    "batch_id": batch.batch_id,
+                    "job_ids": batch.job_ids,
+                },
+            )
+        for (record, _), future in zip(ready, futures, strict=True):
+            with self._lock:
+                self._backend_of[record.id] = record.backend
+                self._inflight[record.id] = future
+                self._started[record.id] = _Started(max(1, record.attempts), limit, deadline)
+                if batch is not None:
+                    self._batch_of[record.id] = batch
+            future.add_done_callback(functools.partial(self._completed, record.id))
+
+    def _request(self, record: JobRecord) -> ExecutionRequest | None:
+        """The request of a claimed job, or ``None`` when it ended ERROR instead (too many
+        attempts, or its request could not be built)."""
         if record.attempts > self.max_attempts:
             self._finish(record.id, JobStatus.ERROR, error=_too_many_attempts(record.attempts))
-            return
+            return None
         try:
-            request = ExecutionRequest(
+            return ExecutionRequest(
                 job_id=record.id,
                 kind=record.kind,
                 backend=record.backend,
@@ -482,8 +587,6 @@ class Dispatcher:
                     else None
                 ),
             )
-            limit = self.time_limit(record.backend)
-            future = self.executor.submit(request)
         except ExecutionError as exc:
             logger.warning(
                 "job could not start: %s",
@@ -491,20 +594,21 @@ class Dispatcher:
                 extra={"action": "start_job", "job_id": record.id},
             )
             self._finish(record.id, JobStatus.ERROR, error=(exc.code, exc.message))
-            return
         except Exception as exc:
             logger.exception(
                 "job could not start", extra={"action": "start_job", "job_id": record.id}
             )
             message = f"The job could not be started: {type(exc).__name__}: {exc}"
             self._finish(record.id, JobStatus.ERROR, error=("start_failed", message))
-            return
-        deadline = None if limit is None else self.clock.monotonic() + limit
+        return None
+
+    def _stop_job(self, job_id: str) -> bool:
+        """Stop a running job: its batch's share of it, or the executor's job."""
         with self._lock:
-            self._backend_of[record.id] = record.backend
-            self._inflight[record.id] = future
-            self._started[record.id] = _Started(max(1, record.attempts), limit, deadline)
-        future.add_done_callback(functools.partial(self._completed, record.id))
+            batch = self._batch_of.get(job_id)
+        if batch is not None:
+            return batch.cancel(job_id)
+        return self.executor.cancel(job_id)
 
     # --- completion -----------------------------------------------------------------------
     def _completed(self, job_id: str, future: Future[_Result]) -> None:
@@ -589,6 +693,8 @@ class Dispatcher:
     def _retry_or_fail(self, job_id: str, error: ExecutionError, attempt: int) -> None:
         """A job whose worker died: back to the queue for a fresh worker, or ERROR after its
         last attempt."""
+        with self._lock:
+            self._batch_of.pop(job_id, None)
         if attempt >= self.max_attempts:
             message = f"{error.message}; the job was tried {attempt} times and is not retried"
             self._finish(job_id, JobStatus.ERROR, error=(error.code, message))
@@ -627,6 +733,7 @@ class Dispatcher:
         for job_id in job_ids:
             with self._lock:
                 self._backend_of.pop(job_id, None)
+                self._batch_of.pop(job_id, None)
             logger.info(
                 "job handed back to the queue" if job_id in requeued else "job not requeued",
                 extra={"action": "release_job", "job_id": job_id, "requeued": job_id in requeued},
@@ -644,6 +751,7 @@ class Dispatcher:
     ) -> None:
         with self._lock:
             self._backend_of.pop(job_id, None)
+            self._batch_of.pop(job_id, None)
         try:
             self.store.finish_job(
                 job_id,
