@@ -518,32 +518,50 @@ class Dispatcher:
                 ready.append((record, request))
         if not ready:
             return
-        limit = self.time_limit(ready[0][0].backend)
-        try:
-            if len(ready) == 1:
-                batch = None
-                futures = [self.executor.submit(ready[0][1])]
-            else:
+        if len(ready) > 1:
+            try:
                 batch = BatchRun(self.executor, [request for _, request in ready])
-                futures = [batch.futures[record.id] for record, _ in ready]
+            except Exception as exc:  # e.g. one job's request does not pickle: each alone
+                logger.warning(
+                    "micro-batch could not start (%s: %s); its jobs start one by one",
+                    type(exc).__name__,
+                    exc,
+                    extra={"action": "start_batch", "job_ids": [r.id for r, _ in ready]},
+                )
+            else:
+                self._track(ready, [batch.futures[r.id] for r, _ in ready], batch)
+                return
+        for record, request in ready:
+            self._launch_one(record, request)
+
+    def _launch_one(self, record: JobRecord, request: ExecutionRequest) -> None:
+        try:
+            future = self.executor.submit(request)
         except ExecutionError as exc:
             logger.warning(
                 "job could not start: %s",
                 exc.message,
-                extra={"action": "start_job", "job_ids": [r.id for r, _ in ready]},
+                extra={"action": "start_job", "job_id": record.id},
             )
-            for record, _ in ready:
-                self._finish(record.id, JobStatus.ERROR, error=(exc.code, exc.message))
+            self._finish(record.id, JobStatus.ERROR, error=(exc.code, exc.message))
             return
         except Exception as exc:
             logger.exception(
-                "job could not start",
-                extra={"action": "start_job", "job_ids": [r.id for r, _ in ready]},
+                "job could not start", extra={"action": "start_job", "job_id": record.id}
             )
             message = f"The job could not be started: {type(exc).__name__}: {exc}"
-            for record, _ in ready:
-                self._finish(record.id, JobStatus.ERROR, error=("start_failed", message))
+            self._finish(record.id, JobStatus.ERROR, error=("start_failed", message))
             return
+        self._track([(record, request)], [future], None)
+
+    def _track(
+        self,
+        ready: Sequence[tuple[JobRecord, ExecutionRequest]],
+        futures: Sequence[Future[_Result]],
+        batch: BatchRun | None,
+    ) -> None:
+        """Remember started jobs (running, their attempt and time limit) until they end."""
+        limit = self.time_limit(ready[0][0].backend)
         deadline = None if limit is None else self.clock.monotonic() + limit
         if batch is not None:
             logger.info(
