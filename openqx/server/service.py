@@ -45,6 +45,7 @@ __all__ = [
     "STOP_TIMEOUT_SECONDS",
     "Service",
     "ServiceStatus",
+    "commits_survive_power_loss",
 ]
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,15 @@ ADMIN_NAME = "admin"
 STOP_TIMEOUT_SECONDS = DEFAULT_STOP_TIMEOUT
 """How long ``close`` lets running jobs finish by default before handing them back to the
 queue (seconds; ``Settings.stop_timeout``, ``OPENQX_STOP_TIMEOUT``)."""
+
+
+def commits_survive_power_loss(database: Database) -> bool:
+    """Whether a committed transaction of ``database`` survives a power loss: PostgreSQL's
+    do (``synchronous_commit`` on); SQLite's, in WAL mode with ``synchronous = NORMAL``
+    (``store.database``), survive a crash of the process but not of the machine. A local
+    blob store flushes its files to disk exactly when this is true, so that a job row and its
+    blobs share one promise (``docs/durability.md``)."""
+    return database.dialect != "sqlite"
 
 
 class ServiceStatus(enum.Enum):
@@ -185,7 +195,9 @@ class Service:
             undo.callback(database.close)
             database.upgrade()
             catalog = build_catalog(config, clock=clock)
-            blobs = make_blob_store(settings.blob_location)
+            blobs = make_blob_store(
+                settings.blob_location, fsync=commits_survive_power_loss(database)
+            )
             executor = make_executor(
                 settings.executor,
                 workers=settings.workers or default_workers(),

@@ -3,6 +3,11 @@
 Keys are relative POSIX paths such as ``jobs/<id>/payload.qpy``; ``..``, absolute paths and
 backslashes are refused so a key can never leave the store's root. A job's keys are derived
 from its id here only (``job_payload_key``, ``job_result_key``).
+
+Durability: a ``LocalBlobStore`` always replaces a file atomically (readers and a process
+crash see the old or the new bytes); with ``fsync=True`` it also flushes the file and its
+folders to disk before ``put`` returns, so a blob survives a power loss. The service asks for
+that exactly when its database's commits survive one (``docs/durability.md``).
 """
 
 from __future__ import annotations
@@ -129,12 +134,19 @@ class MemoryBlobStore(BlobStore):
 
 
 class LocalBlobStore(BlobStore):
-    """Files under a root directory, written to a temp file then ``os.replace``-d."""
+    """Files under a root directory, written to a temp file then ``os.replace``-d.
 
-    def __init__(self, root_dir: str | os.PathLike[str]) -> None:
-        """Use (and create) ``root_dir``."""
+    Args:
+        root_dir: the folder (created if missing).
+        fsync: flush each new file, and the folders its name was written to, to disk before
+            ``put`` returns (a power loss keeps it). Without it a blob survives a crash of
+            the process but may be lost, or left empty, by a power loss of the machine.
+    """
+
+    def __init__(self, root_dir: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root_dir).expanduser().resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync
 
     def _path(self, key: str) -> Path:
         path = (self.root / check_key(key)).resolve()
@@ -143,19 +155,35 @@ class LocalBlobStore(BlobStore):
         return path
 
     def put(self, key: str, data: bytes) -> None:
-        """Write atomically: readers see the old or the new bytes, never a part."""
+        """Write atomically: readers see the old or the new bytes, never a part (and, with
+        ``fsync``, the bytes are on disk when this returns)."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        created = self._make_parents(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+                if self.fsync:
+                    handle.flush()
+                    os.fsync(handle.fileno())
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        if self.fsync:
+            # The new name, and the folders created for it, are entries of their parents.
+            for folder in dict.fromkeys([path.parent, *(made.parent for made in created)]):
+                _fsync_dir(folder)
+
+    def _make_parents(self, folder: Path) -> list[Path]:
+        """Create ``folder`` and missing parents below the root; return those created."""
+        created: list[Path] = []
+        missing = folder
+        while missing != self.root and not missing.is_dir():
+            created.append(missing)
+            missing = missing.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        return created
 
     def get(self, key: str) -> bytes:
         """The file's bytes (NotFoundError when absent)."""
@@ -217,18 +245,29 @@ class FsspecBlobStore(BlobStore):
         return bool(self.fs.exists(self._path(key)))
 
 
-def make_blob_store(url_or_path: str | os.PathLike[str]) -> BlobStore:
+def _fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (names created or replaced in it) to disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def make_blob_store(url_or_path: str | os.PathLike[str], *, fsync: bool = True) -> BlobStore:
     """Build the blob store for a setting value.
 
     Args:
         url_or_path: ``memory:`` for ``MemoryBlobStore``; ``file://…`` or a plain path for
             ``LocalBlobStore``; any other ``scheme://`` URL for ``FsspecBlobStore``.
+        fsync: for a ``LocalBlobStore``, whether ``put`` flushes to disk (object stores
+            keep what they acknowledged; memory keeps nothing past the process).
     """
     value = os.fspath(url_or_path)
     if value in ("memory:", ":memory:"):
         return MemoryBlobStore()
     if value.startswith("file://"):
-        return LocalBlobStore(value.removeprefix("file://"))
+        return LocalBlobStore(value.removeprefix("file://"), fsync=fsync)
     if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", value):
         return FsspecBlobStore(value)
-    return LocalBlobStore(value)
+    return LocalBlobStore(value, fsync=fsync)
