@@ -201,9 +201,13 @@ def _run_ideal(
     position = 0
     for index in indices:
         count = len(decoded[index])
-        own = {
+        mine = experiments[position : position + count]
+        succeeded = all(e.get("success") for e in mine)
+        own = {  # Aer's success and status of a call cover every job's experiments
             **data,
-            "results": experiments[position : position + count],
+            "results": mine,
+            "success": succeeded,
+            "status": "COMPLETED" if succeeded else "PARTIAL COMPLETED",
             "time_taken": float(data.get("time_taken") or 0.0) * count / total,
         }
         position += count

@@ -512,7 +512,12 @@ def _job_result(
         "qobj_id": "",
         "job_id": "",
         "success": any(r["success"] for r in results),
-        "status": raw.get("status", "COMPLETED"),
+        # A shared Aer call's status covers other jobs' experiments too.
+        "status": (
+            "COMPLETED"
+            if all(r["success"] for r in results)
+            else raw.get("status", "PARTIAL COMPLETED")
+        ),
         "results": results,
         "metadata": metadata,
         "time_taken": 0.0,
