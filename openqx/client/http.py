@@ -16,7 +16,7 @@ import json
 import ssl
 import time
 import typing
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from importlib import metadata
 from typing import Any, Literal, TypeVar
@@ -439,7 +439,11 @@ class ApiClient:
         return _validate(_JOB_INFOS, data, "job")
 
     def stream_job_status(
-        self, job_id: str, timeout: float | None = None
+        self,
+        job_id: str,
+        timeout: float | None = None,
+        *,
+        on_final: Callable[[wire.JobFinal], None] | None = None,
     ) -> Iterator[wire.JobStatusInfo]:
         """Yield status events from ``GET /jobs/{id}/events`` (server-sent events).
 
@@ -448,6 +452,8 @@ class ApiClient:
         Args:
             job_id: the job.
             timeout: seconds to wait for the next event (``None``: no limit).
+            on_final: called with the ``job`` event (``wire.JobFinal``: the record and a
+                small result), which the server sends just before the final status.
 
         Raises:
             ApiError: the stream could not be opened or broke (callers fall back to polling).
@@ -464,6 +470,8 @@ class ApiClient:
                     response.read()
                     raise _map_error(response, "job", job_id)
                 for event, data in _sse_events(response.iter_lines()):
+                    if event == wire.JOB_EVENT and on_final is not None:
+                        on_final(_validate_model(wire.JobFinal, data, "job", job_id))
                     if event != "status":
                         continue
                     info = _validate_model(wire.JobStatusInfo, data, "job", job_id)

@@ -66,6 +66,8 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         self._api = api_client
         self._info = info
         self._result: Result | None = None
+        self._result_data: dict[str, Any] | None = None
+        """The result JSON the status stream carried with the final record, until used."""
         self._circuits: list[QuantumCircuit] | None = None
 
     # --- identity ---------------------------------------------------------------------
@@ -392,7 +394,10 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
                     raise exc.OpenQXJobApiError(
                         f"Error while waiting for job {self._job_id}: {item}", job_id=self._job_id
                     ) from item
-                if item is not None:
+                if isinstance(item, wire.JobFinal):
+                    # The record and a small result: no refresh, no result request.
+                    self._info, self._result_data = item.job, item.result
+                elif item is not None:
                     self._apply(item)
                 if self._info.status.is_final:
                     # Also when another thread's cancel() or refresh() ended it: the callback
@@ -476,9 +481,17 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         self._result = result
         return result
 
+    def _final_result_data(self, *, partial: bool = False) -> dict[str, Any]:
+        """The result JSON of the finished job: the one the status stream carried (used
+        once), else ``GET /jobs/{id}/result``."""
+        if not partial and self._result_data is not None:
+            data, self._result_data = self._result_data, None
+            return data
+        return self._api.job_result(self._job_id, partial=partial)
+
     def _fetch_result(self, *, partial: bool, quiet: bool) -> Result | None:
         try:
-            data = self._api.job_result(self._job_id, partial=partial)
+            data = self._final_result_data(partial=partial)
             # The seed put the submitting client's versions into every result.
             data.setdefault("client_version", self.client_version)
             return Result.from_dict(data)

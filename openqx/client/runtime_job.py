@@ -204,5 +204,4 @@ class RuntimeJob:
                 f"Unable to retrieve result for job {self.job_id()}: the job was cancelled.",
                 job_id=self.job_id(),
             )
-        data: dict[str, Any] = self._job._api.job_result(self.job_id())
-        return data
+        return self._job._final_result_data()

@@ -1,8 +1,9 @@
 """A job's status updates: the server-sent event stream, with polling as the fallback.
 
-``StatusFeed`` runs in a daemon thread and puts each ``JobStatusInfo`` (or the exception
-that ended it) on a queue, so waiting code can also wake up on its own schedule (callback
-pacing, timeouts) without blocking on a socket read.
+``StatusFeed`` runs in a daemon thread and puts each ``JobStatusInfo`` (the stream's
+``JobFinal`` just before the final one, or the exception that ended it) on a queue, so
+waiting code can also wake up on its own schedule (callback pacing, timeouts) without
+blocking on a socket read.
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ POLL_INTERVAL = 5.0
 SSE_READ_TIMEOUT = 30.0
 """Seconds without an event before the stream is reopened."""
 
-FeedItem = wire.JobStatusInfo | BaseException
+FeedItem = wire.JobStatusInfo | wire.JobFinal | BaseException
+"""A status, the final record (with a small result) just before the final status, or the
+exception that ended the feed."""
 
 
 class StatusFeed:
@@ -74,7 +77,9 @@ class StatusFeed:
         while not self._stop.is_set():
             got_event = False
             try:
-                for info in self.api.stream_job_status(self.job_id, timeout=SSE_READ_TIMEOUT):
+                for info in self.api.stream_job_status(
+                    self.job_id, timeout=SSE_READ_TIMEOUT, on_final=self.updates.put
+                ):
                     got_event = True
                     self.updates.put(info)
                     if info.status.is_final:

@@ -26,7 +26,7 @@ owner or an administrator over it.
 | GET  /jobs/{id}                      | → ``JobInfo`` |
 | PATCH /jobs/{id}                     | ``JobUpdate`` → ``JobInfo`` |
 | GET  /jobs/{id}/status               | → ``JobStatusInfo`` |
-| GET  /jobs/{id}/events               | server-sent events, ``event: status``, data ``JobStatusInfo`` |
+| GET  /jobs/{id}/events               | server-sent events, ``event: status``, data ``JobStatusInfo``; once final, an ``event: job`` (``JobFinal``: the record and a small result) just before the last ``status`` |
 | GET  /jobs/{id}/result               | ``?partial=true`` → qiskit ``Result.to_dict()`` JSON |
 | GET  /jobs/{id}/circuits             | → ``CircuitsPayload`` |
 | GET  /jobs/{id}/properties           | → properties dict the job ran with, or ``null`` |
@@ -110,6 +110,8 @@ __all__ = [
     "CircuitsPayload",
     "ErrorBody",
     "ErrorInfo",
+    "JOB_EVENT",
+    "JobFinal",
     "JobInfo",
     "JobLimitInfo",
     "JobPage",
@@ -356,6 +358,20 @@ class JobInfo(_Model):
     """How many times the job was started (more than 1 after a worker or server died)."""
     usage_seconds: float | None = None
     """Device time the job consumed, recorded at its end (``docs/scheduling.md``)."""
+
+
+JOB_EVENT = "job"
+"""The SSE event name of ``JobFinal`` on ``GET /jobs/{id}/events``."""
+
+
+class JobFinal(_Model):
+    """The ``job`` event of a job's status stream, sent once, just before its final
+    ``status`` event: the whole record (``GET /jobs/{id}``), and the result JSON of a DONE job
+    when it is small (``GET /jobs/{id}/result``'s answer), so a waiting client needs no
+    further request. ``result`` is ``null`` for other jobs and large results: fetch it."""
+
+    job: JobInfo
+    result: dict[str, Any] | None = None
 
 
 class JobQuery(_Model):

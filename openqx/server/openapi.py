@@ -11,8 +11,9 @@ FastAPI's generated schema is completed here:
   FastAPI's 422 ``HTTPValidationError`` answers are replaced);
 - typed bodies where handlers return raw JSON: ``GET /jobs/{id}/result`` (a qiskit
   ``Result.to_dict()`` or an encoded ``PrimitiveResult``) and the ``status`` events of
-  ``GET /jobs/{id}/events`` (each ``data:`` line is a ``JobStatusInfo``, declared under the
-  answer's ``x-events`` extension, as OpenAPI 3.1 has no field for stream items).
+  ``GET /jobs/{id}/events`` (the data of a ``status`` event is a ``JobStatusInfo``, of the
+  ``job`` event a ``JobFinal``, declared under the answer's ``x-events`` extension, as
+  OpenAPI 3.1 has no field for stream items).
 
 The Swagger UI and ReDoc assets come from the ``fastapi-offline`` package (MIT; it bundles
 swagger-ui-dist, Apache-2.0, and redoc, MIT) and are served under ``/docs-assets``.
@@ -29,7 +30,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
-from openqx.core.wire import ErrorBody
+from openqx.core.wire import JOB_EVENT, ErrorBody, JobFinal
 from openqx.server.errors import HTTP_STATUS
 
 __all__ = ["ASSETS_URL", "install_api_docs"]
@@ -153,6 +154,17 @@ def _complete(schema: dict[str, Any]) -> dict[str, Any]:
         schemas.setdefault(name, definition)
     schemas["ErrorBody"] = error_body
     schemas["JobResult"] = _RESULT_SCHEMA
+    schemas["JobFinal"] = {
+        "title": "JobFinal",
+        "description": JobFinal.__doc__,
+        "type": "object",
+        "required": ["job"],
+        "additionalProperties": False,
+        "properties": {
+            "job": {"$ref": f"{_REF}JobInfo"},
+            "result": {"anyOf": [{"$ref": f"{_REF}JobResult"}, {"type": "null"}]},
+        },
+    }
     components["securitySchemes"] = {
         SECURITY_SCHEME: {
             "type": "http",
@@ -184,14 +196,18 @@ def _type_raw_bodies(paths: dict[str, Any]) -> None:
     if events is not None:
         events["responses"]["200"] = {
             "description": "Server-sent events: ``event: status`` with a ``JobStatusInfo`` as "
-            "``data``, at once and at every change, until the job is final; "
-            "``: keep-alive`` comments in between.",
+            "``data``, at once and at every change, until the job is final; just before the "
+            "final ``status``, one ``event: job`` with a ``JobFinal`` (the record and a DONE "
+            "job's result when small); ``: keep-alive`` comments in between.",
             "content": {
                 "text/event-stream": {
                     "schema": {"type": "string", "contentMediaType": "text/event-stream"}
                 }
             },
-            "x-events": {"status": {"$ref": f"{_REF}JobStatusInfo"}},
+            "x-events": {
+                "status": {"$ref": f"{_REF}JobStatusInfo"},
+                JOB_EVENT: {"$ref": f"{_REF}JobFinal"},
+            },
         }
 
 

@@ -91,6 +91,15 @@ class BlobStore(abc.ABC):
     def exists(self, key: str) -> bool:
         """Whether something is stored under ``key``."""
 
+    def size(self, key: str) -> int:
+        """The length in bytes of what is stored under ``key`` (stores that can, answer
+        without reading it).
+
+        Raises:
+            NotFoundError: nothing is stored under ``key``.
+        """
+        return len(self.get(key))
+
 
 def _missing(key: str) -> NotFoundError:
     return NotFoundError(f"Blob {key!r} not found.", key=key)
@@ -126,6 +135,10 @@ class MemoryBlobStore(BlobStore):
         """Whether ``key`` is stored."""
         with self._lock:
             return check_key(key) in self._data
+
+    def size(self, key: str) -> int:
+        """The stored length (NotFoundError when absent)."""
+        return len(self.get(key))
 
     def __len__(self) -> int:
         """How many blobs are stored (what tests count to see that nothing was left)."""
@@ -200,6 +213,13 @@ class LocalBlobStore(BlobStore):
         """Whether the file exists."""
         return self._path(key).is_file()
 
+    def size(self, key: str) -> int:
+        """The file's length (NotFoundError when absent)."""
+        try:
+            return self._path(key).stat().st_size
+        except FileNotFoundError:
+            raise _missing(key) from None
+
 
 class FsspecBlobStore(BlobStore):
     """Any fsspec URL (``s3://bucket/prefix``, ``gcs://…``, ``memory://…``)."""
@@ -243,6 +263,13 @@ class FsspecBlobStore(BlobStore):
     def exists(self, key: str) -> bool:
         """Whether the object exists."""
         return bool(self.fs.exists(self._path(key)))
+
+    def size(self, key: str) -> int:
+        """The object's length (NotFoundError when absent)."""
+        try:
+            return int(self.fs.size(self._path(key)))
+        except FileNotFoundError:
+            raise _missing(key) from None
 
 
 def _fsync_dir(folder: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -18,6 +19,7 @@ from openqx.core.access import INSTANCE_HEADER
 from openqx.core.job_sets import job_set_tag
 from openqx.core.status import JobStatus
 from openqx.core.wire import (
+    JOB_EVENT,
     CancelAnswer,
     CircuitsPayload,
     JobInfo,
@@ -42,6 +44,9 @@ __all__ = ["router"]
 
 router = APIRouter()
 
+INLINE_RESULT_MAX_BYTES = 256 * 1024
+"""A DONE job's result up to this size rides on the final ``job`` event of its status stream
+(``wire.JobFinal``), so a waiting client needs no second request; larger ones are fetched."""
 STREAM_POLL_SECONDS = 1.0
 """Status streams re-read the job this often when no in-process event wakes them."""
 STREAM_KEEPALIVE_SECONDS = 15.0
@@ -60,6 +65,36 @@ def _read_status(service: Service, job_id: str) -> tuple[JobRecord, JobStatusInf
     """The job and its status view, read in one worker-thread hop."""
     record = service.store.get_job(job_id)
     return record, job_status_info(record, queue_position=_position(service, record))
+
+
+def _read_events(service: Service, job_id: str) -> tuple[JobStatusInfo, str | None]:
+    """The job's status view and, once it is final, its ``job`` event (one thread hop)."""
+    record, info = _read_status(service, job_id)
+    return info, _final_event(service, record) if record.status.is_final else None
+
+
+def _sse(event: str, data: str) -> str:
+    """One server-sent event; a line break in ``data`` (JSON whitespace) starts another
+    ``data:`` line, which the reader joins back with a line feed."""
+    lines = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(data))
+    return f"event: {event}\n{lines}\n"
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _final_event(service: Service, record: JobRecord) -> str:
+    """The ``job`` event of a final job: its record and, when DONE and at most
+    ``INLINE_RESULT_MAX_BYTES``, its result JSON as stored (not decoded and re-encoded)."""
+    result = "null"
+    if record.status is JobStatus.DONE and record.result_key is not None:
+        try:
+            if service.blobs.size(record.result_key) <= INLINE_RESULT_MAX_BYTES:
+                result = service.blobs.get(record.result_key).decode()
+        except errors.NotFoundError:
+            pass  # the client's GET /result names the missing blob
+    info = job_info(record).model_dump_json()
+    return _sse(JOB_EVENT, f'{{"job":{info},"result":{result}}}')
 
 
 @router.post("/jobs", response_model=JobInfo, status_code=201)
@@ -188,7 +223,9 @@ def job_status(job_id: str, service: ServiceDep, user: CurrentUser) -> JobStatus
 async def job_events(
     job_id: str, request: Request, service: ServiceDep, user: CurrentUser
 ) -> Response:
-    """Server-sent events: one ``status`` event now and at every change, until final."""
+    """Server-sent events: one ``status`` event now and at every change, until final; just
+    before the final one, a ``job`` event (``wire.JobFinal``) with the record and, when small,
+    the result."""
     await run_in_threadpool(visible_job, service, user, job_id)
 
     async def stream() -> AsyncIterator[str]:
@@ -197,12 +234,14 @@ async def job_events(
         with service.events.subscribe(job_id) as changed:
             while True:
                 changed.clear()
-                record, info = await run_in_threadpool(_read_status, service, job_id)
+                info, final = await run_in_threadpool(_read_events, service, job_id)
+                if final is not None:
+                    yield final
                 if info != last:
                     last = info
                     idle = service.clock.monotonic()
-                    yield f"event: status\ndata: {info.model_dump_json()}\n\n"
-                if record.status.is_final:
+                    yield _sse("status", info.model_dump_json())
+                if final is not None:
                     return
                 now = service.clock.monotonic()
                 if now - started > STREAM_MAX_SECONDS:

@@ -76,17 +76,24 @@ def test_submit_watch_and_read_a_qasm3_job_with_plain_httpx(
     )
     assert answer.status_code == 201, answer.text
     job = _check(harness, "post", "/v1/jobs", answer)
-    statuses = []
+    received: list[tuple[str, Any]] = []
+    kind = ""
     with http.stream("GET", f"/v1/jobs/{job['id']}/events") as events:
         for line in events.iter_lines():
-            if line.startswith("data: "):
-                statuses.append(json.loads(line.removeprefix("data: ")))
+            if line.startswith("event: "):
+                kind = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                received.append((kind, json.loads(line.removeprefix("data: "))))
     document = _schema(harness)
     stream = document["paths"]["/v1/jobs/{job_id}/events"]["get"]["responses"]["200"]
-    item = stream["x-events"]["status"]
-    for status in statuses:
-        jsonschema_rs.validator_for({**item, "components": document["components"]}).validate(status)
-    assert statuses[-1]["status"] == "DONE"
+    for kind, data in received:
+        item = stream["x-events"][kind]
+        jsonschema_rs.validator_for({**item, "components": document["components"]}).validate(data)
+    # the record and result come once, just before the final status
+    assert [kind for kind, _ in received][-2:] == ["job", "status"]
+    assert received[-1][1]["status"] == "DONE"
+    final = received[-2][1]
+    assert final["job"]["status"] == "DONE" and final["result"]["results"][0]["data"]["counts"]
     _check(harness, "get", "/v1/jobs/{job_id}/status", http.get(f"/v1/jobs/{job['id']}/status"))
     _check(harness, "get", "/v1/jobs/{job_id}", http.get(f"/v1/jobs/{job['id']}"))
     result = _check(

@@ -65,7 +65,7 @@ def test_fsspec_missing_names_extra() -> None:
     else:
         store = make_blob_store("memory://openqx-test")
         store.put("a/b", b"1")
-        assert store.get("a/b") == b"1"
+        assert store.get("a/b") == b"1" and store.size("a/b") == 1
 
 
 def test_job_keys_derive_from_the_id() -> None:
@@ -121,3 +121,10 @@ def test_put_without_fsync_flushes_nothing_and_is_still_atomic(
     assert flushed == []
     assert store.get("jobs/1/result.json") == b"{1}"
     assert [p.name for p in (tmp_path / "jobs" / "1").iterdir()] == ["result.json"]
+
+
+def test_size_is_the_stored_length(blobs: BlobStore) -> None:
+    blobs.put("jobs/1/result.json", b"12345")
+    assert blobs.size("jobs/1/result.json") == 5
+    with pytest.raises(NotFoundError):
+        blobs.size("jobs/2/result.json")
