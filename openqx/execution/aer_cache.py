@@ -2,7 +2,8 @@
 
 Building a noisy simulator costs the noise-model build (once per snapshot, see
 ``openqx.devices.noise``); a cached simulator then runs with a model that covers only the
-job's active qubits, so each ``run`` converts a small model.
+job's active qubits, so each ``run`` converts a small model, and for a density matrix one
+whose errors are single Kraus channels (``compact_noise``), which Aer converts ~10x faster.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from openqx.devices import noise
 from openqx.devices.device import Device
+from openqx.execution import compact_noise
 
 if TYPE_CHECKING:
     from qiskit_aer import AerSimulator
@@ -114,8 +116,9 @@ def _cached(device: Device, snapshot_id: str | None, active: frozenset[int]) -> 
     with _lock:
         if snapshot_id is None:
             return AerSimulator(method=device.simulation_method or "automatic")
-        model = _frozen(noise.reduced_noise_model(device, snapshot_id, active))
-        return AerSimulator(method=noisy_method(len(active)), noise_model=model)
+        method = noisy_method(len(active))
+        model = _for_method(noise.reduced_noise_model(device, snapshot_id, active), method)
+        return AerSimulator(method=method, noise_model=_frozen(model))
 
 
 def readout_free_simulator(
@@ -143,12 +146,24 @@ def _cached_readout_free(device: Device, snapshot_id: str, active: frozenset[int
 
     with _lock:
         reduced = noise.reduced_noise_model(device, snapshot_id, active)
-        model = NoiseModel(basis_gates=reduced.basis_gates)
-        # The same private dicts noise.reduced_noise_model walks; readout errors left out.
-        for name, by_qubits in reduced._local_quantum_errors.items():
-            for qubits, error in by_qubits.items():
-                model.add_quantum_error(error, name, qubits, warnings=False)
-        for name, error in reduced._default_quantum_errors.items():
-            model.add_all_qubit_quantum_error(error, name, warnings=False)
-        model._custom_noise_passes = list(reduced._custom_noise_passes)
-        return AerSimulator(method=noisy_method(len(active)), noise_model=_frozen(model))
+        method = noisy_method(len(active))
+        if method == "density_matrix":
+            model = compact_noise.compact_noise_model(reduced, readout=False)
+        else:
+            model = NoiseModel(basis_gates=reduced.basis_gates)
+            # The same private dicts noise.reduced_noise_model walks; readout errors left out.
+            for name, by_qubits in reduced._local_quantum_errors.items():
+                for qubits, error in by_qubits.items():
+                    model.add_quantum_error(error, name, qubits, warnings=False)
+            for name, error in reduced._default_quantum_errors.items():
+                model.add_all_qubit_quantum_error(error, name, warnings=False)
+            model._custom_noise_passes = list(reduced._custom_noise_passes)
+        return AerSimulator(method=method, noise_model=_frozen(model))
+
+
+def _for_method(model: Any, method: str) -> Any:
+    """``model`` in the form Aer converts fastest for ``method``: one Kraus channel per error
+    for a density matrix (``compact_noise``), the mixtures as built for trajectories."""
+    if method == "density_matrix":
+        return compact_noise.compact_noise_model(model)
+    return model
