@@ -22,7 +22,11 @@ __all__ = [
 ]
 
 
-def get_service(request: Request) -> Service:
+# Dependencies that neither block nor read the database are ``async def``: FastAPI runs a
+# plain ``def`` dependency in the thread pool, a hop per dependency and request.
+
+
+async def get_service(request: Request) -> Service:
     """The service the app was built around (opened by the lifespan)."""
     service: Service = request.app.state.service
     return service
@@ -53,7 +57,7 @@ def current_user(
 CurrentUser = Annotated[UserRecord, Depends(current_user)]
 
 
-def admin_user(user: CurrentUser) -> UserRecord:
+async def admin_user(user: CurrentUser) -> UserRecord:
     """The current user, who must be a server administrator."""
     permissions.require_server_admin(user)
     return user
@@ -62,7 +66,7 @@ def admin_user(user: CurrentUser) -> UserRecord:
 AdminUser = Annotated[UserRecord, Depends(admin_user)]
 
 
-def request_instance(
+async def request_instance(
     user: CurrentUser,
     instance: Annotated[str | None, Header(alias=INSTANCE_HEADER)] = None,
 ) -> str:
