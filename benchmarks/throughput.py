@@ -1,18 +1,24 @@
 """Many small noisy jobs submitted at once through openqx vs a loop of direct Aer calls.
 
-The throughput row of issue 14: ``--jobs`` small circuits (GHZ on 2 to 5 qubits, 100 shots) on
-``fake_manila``. openqx runs a real embedded server (uvicorn on loopback, SQLite, the local
-executor with its default workers); ``--clients`` threads submit every job, then every result
-is fetched; the time is from the first submission to the last result. The direct alternative
-is a loop of one ``AerSimulator.from_backend(FakeManilaV2())`` call per circuit (simulator
-prebuilt), in this process.
+The throughput row of issue 14: ``--jobs`` (default 1,000) small circuits (GHZ on 2 to 5
+qubits, 100 shots) on ``fake_manila``, submitted at once by ``--users`` users (each its own
+token and project) from ``--clients`` threads. openqx runs a real embedded server (uvicorn on
+loopback, SQLite, the local executor with its default workers, micro-batching on); every job
+is submitted, then every result fetched; the time is from the first submission to the last
+result. The direct alternative is a loop of one ``AerSimulator.from_backend(FakeManilaV2())``
+call per circuit (simulator prebuilt, the same ISA circuits), in this process. The direct loop
+runs in two halves, before and after openqx, so that a machine whose load changes weighs on
+both alike.
 
-    python benchmarks/throughput.py [--jobs 200] [--clients 4] [--workers N]
+    python benchmarks/throughput.py [--jobs 1000] [--users 4] [--clients 8] [--workers N]
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import threading
 import time
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -30,10 +36,30 @@ def ghz(n: int) -> QuantumCircuit:
     return qc
 
 
+class BatchCounter(logging.Handler):
+    """Counts the dispatcher's micro-batches (its ``start_batch`` log lines)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.sizes: list[int] = []
+        self._lock2 = threading.Lock()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if getattr(record, "action", None) == "start_batch" and hasattr(record, "batch_id"):
+            with self._lock2:
+                self.sizes.append(len(getattr(record, "job_ids", [])))
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--jobs", type=int, default=200)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--users", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--shots", type=int, default=100)
     parser.add_argument("--executor", default="local", choices=["local", "inline"])
     parser.add_argument("--workers", type=int, default=None)
@@ -43,54 +69,87 @@ def main() -> None:
     from qiskit_ibm_runtime.fake_provider import FakeManilaV2
 
     from openqx.client import OpenQX
+    from openqx.client.http import ApiClient
+    from openqx.core import wire
     from openqx.embedded import EmbeddedServer
 
     warnings.filterwarnings("ignore")
+    counter = BatchCounter()
+    dispatcher_log = logging.getLogger("openqx.scheduler.dispatcher")
+    dispatcher_log.addHandler(counter)
+    dispatcher_log.setLevel(logging.INFO)
+    dispatcher_log.propagate = False  # count, do not print, every claim
+
     manila = FakeManilaV2()
     aer = AerSimulator.from_backend(manila)
-    circuits = [ghz(2 + i % 4) for i in range(args.jobs)]
-    direct_isa = [transpile(c, manila, seed_transpiler=1) for c in circuits[:4]]
-
-    aer.run(direct_isa[0], shots=args.shots).result()
-    start = time.perf_counter()
-    for i in range(args.jobs):
-        aer.run(direct_isa[i % 4], shots=args.shots).result()
-    direct_s = time.perf_counter() - start
+    circuits = [ghz(2 + i % 4) for i in range(4)]
+    load_before = load()
 
     # The default per-user limit of active jobs on a device (5) would refuse the burst.
     server = EmbeddedServer(
         executor=args.executor, workers=args.workers, job_limits={"fake_manila": args.jobs + 1}
     ).start()
     try:
-        provider = OpenQX.enable_account(server.token, url=server.url)
-        backend = provider.get_backend("fake_manila")
-        isa = [transpile(c, backend, seed_transpiler=1) for c in circuits[:4]]
-        backend.run(isa[0], shots=args.shots).result(timeout=600)
+        admin = ApiClient(server.url, server.token)
+        tokens = [
+            admin.create_user(
+                wire.UserCreate(name=f"bench{u}", instances=[f"hub/group/bench{u}"])
+            ).token
+            for u in range(args.users)
+        ]
+        backends = [
+            OpenQX.enable_account(token, url=server.url).get_backend("fake_manila")
+            for token in tokens
+        ]
+        isa = [transpile(c, backends[0], seed_transpiler=1) for c in circuits]
+        for backend in backends:  # warm: each user's session, the workers' simulators
+            backend.run(isa, shots=args.shots).result(timeout=600)
+        aer.run(isa[0], shots=args.shots).result()
+
+        def direct(indices: range) -> float:
+            start = time.perf_counter()
+            for i in indices:
+                aer.run(isa[i % 4], shots=args.shots).result()
+            return time.perf_counter() - start
+
+        half = args.jobs // 2
+        direct_s = direct(range(half))
 
         def submit(i: int) -> Any:
-            return backend.run(isa[i % 4], shots=args.shots)
+            return backends[i % args.users].run(isa[i % 4], shots=args.shots)
 
+        counter.sizes.clear()
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=args.clients) as pool:
             jobs = list(pool.map(submit, range(args.jobs)))
-        submitted_s = time.perf_counter() - start
-        for job in jobs:
-            job.result(timeout=3600)
+            submitted_s = time.perf_counter() - start
+            results = list(pool.map(lambda job: job.result(timeout=3600), jobs))
         openqx_s = time.perf_counter() - start
+        assert all(sum(r.get_counts().values()) == args.shots for r in results)
+
+        direct_s += direct(range(half, args.jobs))
     finally:
         server.stop()
+    load_after = load()
 
+    sizes = counter.sizes
+    batched = sum(sizes)
     print(
         f"{args.jobs} small noisy jobs (GHZ 2-5 q, {args.shots} shots) on fake_manila, "
         f"openqx executor={args.executor} workers={args.workers or 'default'}, "
-        f"{args.clients} submitting threads"
+        f"{args.users} users, {args.clients} submitting threads"
     )
-    print(f"{'case':<44}{'direct loop':>14}{'openqx':>12}{'speed-up':>10}  goal")
+    print(f"{'case':<48}{'direct loop':>14}{'openqx':>12}{'speed-up':>10}  goal")
     print(
-        f"{f'{args.jobs} jobs submitted at once vs direct loop':<44}{direct_s:>12.2f} s"
+        f"{f'{args.jobs} jobs submitted at once vs direct loop':<48}{direct_s:>12.2f} s"
         f"{openqx_s:>10.2f} s{direct_s / openqx_s:>9.2f}x  >= 20x (1,000 jobs)"
     )
-    print(f"(all {args.jobs} submissions took {submitted_s:.2f} s)")
+    print(
+        f"(submissions took {submitted_s:.2f} s; {len(sizes)} micro-batches held {batched} jobs"
+        f"{f', mean {batched / len(sizes):.1f}, max {max(sizes)}' if sizes else ''}; "
+        f"{args.jobs - batched} jobs ran alone)"
+    )
+    print(f"load average before {load_before}, after {load_after} ({os.cpu_count()} cores)")
 
 
 if __name__ == "__main__":
