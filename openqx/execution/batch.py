@@ -48,7 +48,8 @@ _Result = dict[str, Any]
 
 
 def batch_request(batch_id: str, requests: Sequence[ExecutionRequest]) -> ExecutionRequest:
-    """The one request that carries ``requests`` (same backend and snapshot) to a worker."""
+    """The one request that carries ``requests`` (same backend, snapshot and run options) to
+    a worker; it carries their shared options too (an executor may route by them)."""
     first = requests[0]
     return ExecutionRequest(
         job_id=batch_id,
@@ -58,6 +59,7 @@ def batch_request(batch_id: str, requests: Sequence[ExecutionRequest]) -> Execut
         payload=b"",
         shots=first.shots,
         memory=first.memory,
+        options={k: v for k, v in first.options.items() if k != "parameter_binds"},
         devices=first.devices,
         batch=tuple(requests),
     )

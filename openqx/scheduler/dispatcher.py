@@ -697,6 +697,10 @@ class Dispatcher:
         if failure is None and not result.get("success", True):
             failure = str(result.get("status") or "The job failed.")
         usage = results_usage(result)
+        with self._lock:
+            batched = job_id in self._batch_of
+        if usage is None and batched:  # not the batch's host seconds: its share of them
+            usage = _time_taken(result)
         if failure is None:
             self._finish(job_id, JobStatus.DONE, result_key=result_key, usage_seconds=usage)
         else:
@@ -807,6 +811,13 @@ def results_usage(result: _Result) -> float | None:
     metadata = result.get("metadata")
     usage = metadata.get("usage") if isinstance(metadata, dict) else None
     seconds = usage.get("quantum_seconds") if isinstance(usage, dict) else None
+    return float(seconds) if isinstance(seconds, int | float) else None
+
+
+def _time_taken(result: _Result) -> float | None:
+    """The host seconds a result reports (``time_taken``): a micro-batched job's share of
+    its batch's run, charged as its usage on an ideal simulator."""
+    seconds = result.get("time_taken")
     return float(seconds) if isinstance(seconds, int | float) else None
 
 
