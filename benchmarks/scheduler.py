@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.databases import open_database  # noqa: E402
 from openqx.core.clock import ManualClock  # noqa: E402
+from openqx.store import fairshare  # noqa: E402
 from openqx.store import queries as q  # noqa: E402
 from openqx.store.sql_store import SqlJobStore  # noqa: E402
 
@@ -100,6 +101,7 @@ def fill(store: SqlJobStore, queued: int, finished: int, seed: int = 3) -> None:
                 rows = []
         if rows:
             conn.execute(sa.insert(q.jobs), rows)
+        fairshare.rebuild_usage(conn)  # the jobs were written behind the store's back
     with store.database.engine.begin() as conn:
         conn.execution_options(statement_timeout=None)
         conn.exec_driver_sql("ANALYZE")

@@ -21,10 +21,13 @@ will once that job has run. Its first element is what ``pick`` chooses now.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import numpy as np
+
+from openqx.core.fairshare_play import Level, play, ratio
 
 __all__ = [
     "DEFAULT_WINDOW_DAYS",
@@ -32,8 +35,10 @@ __all__ = [
     "QueuedJob",
     "Shares",
     "fair_order",
+    "fair_order_columns",
     "pick_order",
     "priorities",
+    "unit_usage",
 ]
 
 DEFAULT_WINDOW_DAYS = 28.0
@@ -86,21 +91,23 @@ def _parents(instance: str) -> tuple[str, str, str]:
     return hub, f"{hub}/{group}", instance
 
 
-def _ratio(used: float, share: float) -> float:
-    """``used / share`` to 9 significant digits: sums of the same usages in another order
-    (the store's, the played-forward order's) must tie, and then the oldest job wins."""
-    if share <= 0:
-        return float("inf")
-    return float(f"{used / share:.9g}")
-
-
 _Key = tuple[float, datetime, str]
+
+
+def unit_usage(usage: Mapping[str, float]) -> dict[str, float]:
+    """The usage of every project, group and hub from the projects' usage."""
+    used: dict[str, float] = {}
+    for instance, seconds in usage.items():
+        if instance.count("/") == 2:
+            for unit in _parents(instance):
+                used[unit] = used.get(unit, 0.0) + seconds
+    return used
 
 
 class _Tree:
     """The queued projects under each unit, each unit's usage and its sort key
-    ``(usage / share, its oldest queued job's time, its name)``, kept up to date as the walk
-    goes."""
+    ``(usage / share, its oldest queued job's time, its name)``; ``pick_order`` removes the
+    projects it has yielded."""
 
     def __init__(
         self,
@@ -108,11 +115,7 @@ class _Tree:
         usage: Mapping[str, float],
         shares: Shares,
     ) -> None:
-        self.used: dict[str, float] = {}
-        for instance, seconds in usage.items():
-            if instance.count("/") == 2:
-                for unit in _parents(instance):
-                    self.used[unit] = self.used.get(unit, 0.0) + seconds
+        self.used = unit_usage(usage)
         self.children: dict[str, set[str]] = {"": set()}
         self.parents: dict[str, tuple[str, str, str]] = {}
         self.oldest: dict[str, datetime] = {}
@@ -128,7 +131,7 @@ class _Tree:
                     self.oldest[unit] = job.created_at
         self.share = {unit: shares.of(unit) for unit in self.oldest}
         self.keys: dict[str, _Key] = {
-            unit: (_ratio(self.used.get(unit, 0.0), share), self.oldest[unit], unit)
+            unit: (ratio(self.used.get(unit, 0.0), share), self.oldest[unit], unit)
             for unit, share in self.share.items()
         }
 
@@ -140,27 +143,8 @@ class _Tree:
         return unit
 
     def _rekey(self, unit: str) -> None:
-        used = _ratio(self.used.get(unit, 0.0), self.share[unit])
+        used = ratio(self.used.get(unit, 0.0), self.share[unit])
         self.keys[unit] = (used, self.oldest[unit], unit)
-
-    def charge(self, instance: str, seconds: float) -> None:
-        """Add ``seconds`` of usage to the project and its parents."""
-        for unit in self.parents[instance]:
-            self.used[unit] = self.used.get(unit, 0.0) + seconds
-            self._rekey(unit)
-
-    def advance(self, instance: str, seconds: float, queued_at: datetime) -> None:
-        """Charge the project ``seconds`` (``charge``); the job it runs next was queued at
-        ``queued_at``. Each unit of the chain is re-keyed once."""
-        hub, group, _ = chain = self.parents[instance]
-        used, oldest = self.used, self.oldest
-        oldest[instance] = queued_at
-        children = self.children
-        oldest[group] = min(oldest[child] for child in children[group])
-        oldest[hub] = min(oldest[child] for child in children[hub])
-        for unit in chain:
-            used[unit] = used.get(unit, 0.0) + seconds
-            self.keys[unit] = (_ratio(used[unit], self.share[unit]), oldest[unit], unit)
 
     def remove(self, instance: str) -> None:
         """The project has no queued job left: drop it (and emptied parents)."""
@@ -210,28 +194,72 @@ def fair_order(
     """Ids of the queued ``jobs`` in the order fair share will run them.
 
     Each pick adds ``estimate_seconds`` to the chosen project's usage, as running that job
-    will. With ``stop_at`` the walk ends once that job is placed.
+    will. With ``stop_at`` the order ends with that job.
     """
-    queues: dict[str, list[tuple[tuple[int, datetime, str], QueuedJob]]] = {}
-    for job in jobs:
-        queues.setdefault(job.instance, []).append((job.key, job))
-    for queue in queues.values():
-        heapq.heapify(queue)
-    tree = _Tree({i: q[0][1] for i, q in queues.items()}, usage, shares)
-    order: list[str] = []
-    while tree.children[""]:
-        chosen = tree.choose()
-        queue = queues[chosen]
-        _, job = heapq.heappop(queue)
-        order.append(job.id)
-        if job.id == stop_at:
-            break
-        if queue:
-            tree.advance(chosen, estimate_seconds, queue[0][1].created_at)
-        else:
-            tree.charge(chosen, estimate_seconds)
-            tree.remove(chosen)
-    return order
+    ordered = sorted(jobs, key=lambda job: job.key)
+    times = sorted({job.created_at for job in ordered})
+    rank = {when: i for i, when in enumerate(times)}
+    return fair_order_columns(
+        [job.id for job in ordered],
+        [job.instance for job in ordered],
+        [rank[job.created_at] for job in ordered],
+        shares,
+        usage,
+        estimate_seconds=estimate_seconds,
+        stop_at=stop_at,
+    )
+
+
+def fair_order_columns(
+    ids: Sequence[str],
+    instances: Sequence[str],
+    queued: Sequence[int],
+    shares: Shares,
+    usage: Mapping[str, float],
+    *,
+    estimate_seconds: float,
+    stop_at: str | None = None,
+) -> list[str]:
+    """``fair_order`` of jobs given as columns (as a store reads them, no object per job).
+
+    Args:
+        ids: the job ids; the jobs of each project in its run order (highest priority, then
+            oldest), the projects in any order.
+        instances: each job's project.
+        queued: each job's queue time as a rank (equal times, equal ranks; older, lower).
+        shares: the units' shares.
+        usage: device seconds each project used in the window.
+        estimate_seconds: the usage each pick adds to the chosen project.
+        stop_at: end the order with this job.
+    """
+    if not ids:
+        return []
+    names, project = np.unique(np.asarray(instances, dtype=str), return_inverse=True)
+    projects = [str(name) for name in names]
+    groups = sorted({_parents(p)[1] for p in projects})
+    hubs = sorted({_parents(p)[0] for p in projects})
+    group_index = {g: i for i, g in enumerate(groups)}
+    hub_index = {h: i for i, h in enumerate(hubs)}
+    used = unit_usage(usage)
+
+    def level(units: list[str], parent: list[int]) -> Level:
+        return Level(
+            parent=np.asarray(parent, dtype=np.int64),
+            used=np.asarray([used.get(u, 0.0) for u in units], dtype=np.float64),
+            share=np.asarray([shares.of(u) for u in units], dtype=np.float64),
+            name_rank=np.arange(len(units), dtype=np.int64),
+        )
+
+    levels = [
+        level(projects, [group_index[_parents(p)[1]] for p in projects]),
+        level(groups, [hub_index[g.split("/", 1)[0]] for g in groups]),
+        level(hubs, [0] * len(hubs)),
+    ]
+    order = play(project.ravel(), queued, levels, estimate_seconds)
+    result: list[str] = np.asarray(ids, dtype=object)[order].tolist()
+    if stop_at is not None and stop_at in result:
+        del result[result.index(stop_at) + 1 :]
+    return result
 
 
 def priorities(

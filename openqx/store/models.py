@@ -24,6 +24,7 @@ __all__ = [
     "CalibrationSnapshotRow",
     "DeviceMaintenance",
     "DeviceReservation",
+    "DeviceUsage",
     "Hub",
     "HubGroup",
     "Job",
@@ -142,6 +143,10 @@ class Job(Base):
             "ix_jobs_fairshare_head", "backend", "status", "instance", "priority", "created_at"
         ),
         sa.Index("ix_jobs_backend_finished", "backend", "finished_at", "instance", "usage_seconds"),
+        sa.Index(
+            "ix_jobs_fairshare_queue",
+            *("backend", "status", "created_at", "id", "instance", "priority"),
+        ),
         sa.Index("ix_jobs_status_lease", "status", "lease_expires_at"),
         sa.Index("ix_jobs_experiment", "experiment_id"),
         sa.Index("ix_jobs_owner_name", "owner_id", "name"),
@@ -294,3 +299,17 @@ class DeviceMaintenance(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
     __table_args__ = (sa.Index("ix_device_maintenance_backend_start", "backend", "start_at"),)
+
+
+class DeviceUsage(Base):
+    """Usage recorded per device, project and hour: the ``usage_seconds`` of the jobs that
+    finished in ``[hour, hour + 1 h)`` and their number, kept by ``finish_job`` so fair share
+    sums hours instead of jobs (``store.fairshare``)."""
+
+    __tablename__ = "device_usage"
+
+    backend: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    instance: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
+    seconds: Mapped[float] = mapped_column(sa.Float)
+    jobs: Mapped[int] = mapped_column(sa.Integer)

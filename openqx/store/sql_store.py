@@ -27,12 +27,17 @@ from openqx.core.errors import (
     JobLimitReachedError,
     JobNotFoundError,
 )
-from openqx.core.fairshare import DEFAULT_WINDOW_DAYS, Priorities, fair_order, pick_order
+from openqx.core.fairshare import (
+    DEFAULT_WINDOW_DAYS,
+    Priorities,
+    fair_order_columns,
+    pick_order,
+)
 from openqx.core.fairshare import priorities as fair_priorities
 from openqx.core.ids import hash_token
 from openqx.core.status import FINAL_STATUSES, JobStatus
 from openqx.core.wire import JobQuery
-from openqx.store import access, device_schedule, fairshare, tag_filters
+from openqx.store import access, fairshare, tag_filters
 from openqx.store import queries as q
 from openqx.store.cursor import Cursor, decode_cursor, encode_cursor
 from openqx.store.database import Database
@@ -325,16 +330,17 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
     ) -> tuple[sa.Row[Any], str] | None:
         """The job fair share runs next on ``backend`` (row locked on PostgreSQL) and its run
         mode; None under maintenance or when nothing (of the reserved instance) is queued."""
-        if device_schedule.active_maintenance(conn, backend, at) is not None:
+        state = fairshare.read_state(conn, backend, at, self.fairshare_window)
+        if state.offline:
             return None
-        reserved = device_schedule.active_reservation(conn, backend, at)
-        state = fairshare.read_queue(
-            conn, backend, at, self.fairshare_window, only_instance=reserved
-        )
-        for instance in pick_order(state.heads, state.shares, state.usage):
-            row = conn.execute(fairshare.head_job(backend, instance)).first()
-            if row is not None:  # None: another claimer holds that project's queued jobs
-                return row, DEDICATED if reserved is not None else FAIRSHARE
+        heads, reserved = state.heads, state.reserved
+        if reserved is not None:
+            heads = {reserved: heads[reserved]} if reserved in heads else {}
+        for instance in pick_order(heads, state.shares, state.usage):
+            row = conn.execute(fairshare.HEAD_JOB, {"backend": backend, "instance": instance})
+            found = row.first()
+            if found is not None:  # None: another claimer holds that project's queued jobs
+                return found, DEDICATED if reserved is not None else FAIRSHARE
         return None
 
     def claim_batch(
@@ -367,13 +373,8 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             batch_key = key(first) if limit > 1 else None
             if batch_key is None:
                 return [first]
-            reserved = device_schedule.active_reservation(conn, backend, at)
-            state = fairshare.read_queue(
-                conn, backend, at, self.fairshare_window, full=True, only_instance=reserved
-            )
-            order = fair_order(
-                state.jobs, state.shares, state.usage, estimate_seconds=state.mean_job_seconds
-            )[: window or 4 * limit]
+            order = self._fair_order(conn, backend, at, reserved_only=True)
+            order = order[: window or 4 * limit]
             lock = sa.select(_jobs.c.id).where(
                 _jobs.c.id.in_(order), _jobs.c.status == JobStatus.QUEUED.value
             )
@@ -565,6 +566,9 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                 raise InvalidStateError(
                     f"Job {job_id} is already {job.status.value}.", job_id=job_id
                 )
+            usage = _usage(usage_seconds, job.started_at, at)
+            if usage is not None:
+                fairshare.record_usage(conn, job.backend, job.instance, at, usage)
             conn.execute(
                 sa.update(_jobs)
                 .where(_jobs.c.id == job_id)
@@ -574,7 +578,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                     error_code=error_code,
                     error_message=error_message,
                     run_mode=run_mode if run_mode is not None else job.run_mode,
-                    usage_seconds=_usage(usage_seconds, job.started_at, at),
+                    usage_seconds=usage,
                     finished_at=at,
                     updated_at=at,
                     lease_owner=None,
@@ -705,20 +709,34 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
 
         During a reservation its instance's jobs come first, the others after it in fair-share
         order as if the reservation were over."""
-        at = self.clock.now()
         with self._transaction() as conn:
-            reserved = device_schedule.active_reservation(conn, backend, at)
-            state = fairshare.read_queue(conn, backend, at, self.fairshare_window, full=True)
-        parts = [state.jobs]
+            return self._fair_order(conn, backend, self.clock.now(), stop_at=stop_at)
+
+    def _fair_order(
+        self,
+        conn: sa.Connection,
+        backend: str,
+        at: datetime,
+        *,
+        stop_at: str | None = None,
+        reserved_only: bool = False,
+    ) -> list[str]:
+        """``fair_queue`` read on ``conn`` at ``at``; ``reserved_only``: during a reservation,
+        only the reserved instance's jobs (those a claim may take now)."""
+        state = fairshare.read_state(conn, backend, at, self.fairshare_window)
+        queue = fairshare.read_queue(conn, backend)
+        reserved = state.reserved
+        parts = [queue]
         if reserved is not None:
-            parts = [
-                [j for j in state.jobs if j.instance == reserved],
-                [j for j in state.jobs if j.instance != reserved],
-            ]
+            parts = [queue.only(reserved)]
+            if not reserved_only:
+                parts.append(queue.without(reserved))
         order: list[str] = []
         for part in parts:
-            order += fair_order(
-                part,
+            order += fair_order_columns(
+                part.ids,
+                part.instances,
+                part.queued,
                 state.shares,
                 state.usage,
                 estimate_seconds=state.mean_job_seconds,
@@ -733,12 +751,11 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         (``core.fairshare.priorities``)."""
         at = self.clock.now()
         with self._transaction() as conn:
-            state = fairshare.read_queue(conn, job.backend, at, self.fairshare_window)
-        shares = state.shares
-        if job.instance not in state.heads:  # not queued: read its shares too
-            with self._transaction() as conn:
+            state = fairshare.read_state(conn, job.backend, at, self.fairshare_window)
+            shares = state.shares
+            if job.instance not in shares.projects:  # no usage, none queued: read its shares
                 extra = fairshare.read_shares(conn, job.backend, [job.instance])
-            shares = fairshare.merge_shares(shares, extra)
+                shares = fairshare.merge_shares(shares, extra)
         return fair_priorities(job.instance, state.heads, shares, state.usage)
 
     def window_usage(self, backend: str) -> dict[str, float]:

@@ -24,7 +24,7 @@ from openqx.core.clock import Clock
 from openqx.core.errors import AuthenticationError, InvalidInputError, NotFoundError
 from openqx.core.ids import hash_token
 from openqx.core.instances import check_instance_part, split_instance
-from openqx.store import access
+from openqx.store import access, fairshare
 from openqx.store.models import (
     AuditEntry,
     BackendSetting,
@@ -349,6 +349,7 @@ class TenancyStore:
                 .where(jobs.c.instance == p.instance)
                 .values(instance=renamed, hub=hub, hub_group=group, project=name)
             )
+            fairshare.rename_usage(conn, p.instance, renamed)
         for m in conn.execute(
             sa.select(memberships).where(_under(memberships.c.instance, old_scope))
         ).all():

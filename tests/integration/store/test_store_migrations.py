@@ -40,7 +40,7 @@ def test_migrations_match_models(database: Database) -> None:
 def test_upgrade_is_idempotent(database: Database) -> None:
     head = database.current_revision()
     database.upgrade()
-    assert database.current_revision() == head == "0007"
+    assert database.current_revision() == head == "0008"
 
 
 def _downgrade(database: Database, revision: str) -> None:
@@ -60,7 +60,7 @@ def test_0002_upgrades_a_0001_database_with_jobs(
     assert database.current_revision() == "0001"
     assert "ix_jobs_owner_hub_created" not in _job_indexes(database)
     database.upgrade()
-    assert database.current_revision() == "0007"
+    assert database.current_revision() == "0008"
     assert "ix_jobs_owner_hub_created" in _job_indexes(database)
     page, _ = store.search_jobs(JobQuery(tags=["a"], db_filter={"hubInfo.hub.name": "hub"}))
     assert {j.id for j in page} == made
