@@ -250,6 +250,11 @@ class BatchRun:
         self._combined = executor.submit(batch_request(self.batch_id, requests))
         self._combined.add_done_callback(self._split)
 
+    def running(self) -> bool:
+        """Whether the executor still runs the batch (its jobs' results may be being
+        recorded after it stopped)."""
+        return not self._combined.done()
+
     def cancel(self, job_id: str) -> bool:
         """End ``job_id``'s future cancelled (the others run on); True unless it had
         completed. Once every job's future is done, the batch itself is cancelled (its
@@ -265,6 +270,13 @@ class BatchRun:
         return cancelled
 
     def _split(self, combined: Future[_Result]) -> None:
+        # Resolved in a thread of its own: the jobs' callbacks (recording each result) must
+        # not hold the executor's thread that delivered the batch, which runs the next one.
+        threading.Thread(
+            target=self._resolve, args=(combined,), name=f"{self.batch_id}-results", daemon=True
+        ).start()
+
+    def _resolve(self, combined: Future[_Result]) -> None:
         if combined.cancelled():
             for future in self.futures.values():
                 future.cancel()

@@ -303,15 +303,19 @@ class Dispatcher:
 
     def slots_in_use(self, backend: str | None = None) -> int:
         """Executor slots this dispatcher's running jobs take (on ``backend``, or all): one
-        per job, one per micro-batch."""
+        per job, one per micro-batch while the executor runs it (not while its results are
+        recorded)."""
+        units: set[str] = set()
         with self._lock:
-            return len(
-                {
-                    self._batch_of[j].batch_id if j in self._batch_of else j
-                    for j in self._inflight
-                    if backend is None or self._backend_of.get(j) == backend
-                }
-            )
+            for job_id in self._inflight:
+                if backend is not None and self._backend_of.get(job_id) != backend:
+                    continue
+                batch = self._batch_of.get(job_id)
+                if batch is None:
+                    units.add(job_id)
+                elif batch.running():
+                    units.add(batch.batch_id)
+        return len(units)
 
     # --- loop -----------------------------------------------------------------------------
     def run_once(self) -> None:

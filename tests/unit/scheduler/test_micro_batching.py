@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
@@ -74,18 +75,18 @@ class BatchingControlled(ControlledExecutor):
     runs_batches = True
 
 
-def wait_final(store: MemoryJobStore, job_ids: list[str]) -> list[JobRecord]:
-    done = threading.Event()
-
-    def check() -> bool:
-        return all(store.get_job(j).status.is_final for j in job_ids)
-
+def wait_until(check: Callable[[], bool]) -> None:
+    """Wait (at most WAIT_S) for a state another thread brings about."""
+    pause = threading.Event()
     for _ in range(int(WAIT_S * 20)):
         if check():
-            done.set()
-            break
-        done.wait(0.05)
-    assert check(), [store.get_job(j).status for j in job_ids]
+            return
+        pause.wait(0.05)
+    assert check()
+
+
+def wait_final(store: MemoryJobStore, job_ids: list[str]) -> list[JobRecord]:
+    wait_until(lambda: all(store.get_job(j).status.is_final for j in job_ids))
     return [store.get_job(j) for j in job_ids]
 
 
@@ -183,9 +184,8 @@ def test_a_batch_whose_worker_died_sends_every_job_back_to_the_queue(
     make_dispatcher(job_executor=executor).run_once()
     (batch_id,) = executor.requests
     executor.fail(batch_id, ExecutionError("worker process died", WORKER_DIED))
-    for job in jobs:
-        record = store.get_job(job.id)
-        assert record.status is JobStatus.QUEUED and record.attempts == 1
+    wait_until(lambda: all(store.get_job(j.id).status is JobStatus.QUEUED for j in jobs))
+    assert all(store.get_job(j.id).attempts == 1 for j in jobs)
 
 
 def test_every_job_of_a_batch_is_leased_and_renewed(
