@@ -34,10 +34,13 @@ class DeviceSetup:
         config: the server's catalog configuration.
         imported: the ``BackendProperties`` JSON of the imported real snapshot the job's
             calibration derives from (``None`` when it is one the catalog builds itself).
+        imported_id: that snapshot's id: a worker that already holds it does not validate
+            and import it again (~0.1 s per job for a 127-qubit device).
     """
 
     config: CatalogConfig
     imported: dict[str, Any] | None = None
+    imported_id: str | None = None
 
 
 def worker_catalog(config: CatalogConfig) -> DeviceCatalog:
@@ -61,6 +64,14 @@ def worker_device(setup: DeviceSetup, backend: str) -> Device:
         InvalidPropertiesError: the imported snapshot does not fit the device.
     """
     device = worker_catalog(setup.config).get(backend)
-    if setup.imported is not None and not device.simulator:
+    if setup.imported is not None and not device.simulator and not _holds(device, setup):
         device.import_properties(setup.imported)  # idempotent: same content, same snapshot
     return device
+
+
+def _holds(device: Device, setup: DeviceSetup) -> bool:
+    """Whether ``device`` already has the imported snapshot (ids are content hashes)."""
+    if setup.imported_id is None:
+        return False
+    anchor = device.history.anchor_of(setup.imported_id)
+    return anchor is not None and anchor.id == setup.imported_id

@@ -46,10 +46,9 @@ class JobCalibration:
         use their own catalog)."""
         if self.config is None:
             return None
-        imported = None
         if snapshot_id is not None and backend in self.catalog:
             history = self.catalog.get(backend).history
             anchor = history.anchor_of(snapshot_id)
             if anchor is not None and history.is_imported(anchor.id):
-                imported = anchor.properties
-        return DeviceSetup(self.config, imported)
+                return DeviceSetup(self.config, anchor.properties, anchor.id)
+        return DeviceSetup(self.config)
