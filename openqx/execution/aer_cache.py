@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DENSITY_MATRIX_MAX_QUBITS",
     "SIMULATOR_CACHE_SIZE",
+    "SINGLE_THREAD_MAX_QUBITS",
     "noisy_method",
     "readout_free_simulator",
     "simulator_for",
@@ -35,6 +36,13 @@ DENSITY_MATRIX_MAX_QUBITS = 12
 """Up to this many active qubits a noisy job runs as a density matrix, above it as trajectories
 on a statevector. Measured on fake_kolkata GHZ, 2000 shots: 10 active qubits 160 ms as density
 matrix vs 379 ms as statevector; a 12-qubit density matrix is 256 MiB, a 13-qubit one 1 GiB."""
+
+SINGLE_THREAD_MAX_QUBITS = 7
+"""Up to this many active qubits a density-matrix simulation runs on one thread: Aer does not
+split so small a state across threads (its ``statevector_parallel_threshold`` is 14 amplitude
+qubits, a 7-qubit density matrix), yet its idle OpenMP threads spin and, on a machine busy
+with other workers, wait for cores. Measured on fake_manila GHZ-5 (2 cores, load ~8): median
+62.6 ms with Aer's default threads, 15.8 ms with one; the same minimum (3.2 ms)."""
 
 _lock = threading.Lock()
 
@@ -118,7 +126,7 @@ def _cached(device: Device, snapshot_id: str | None, active: frozenset[int]) -> 
             return AerSimulator(method=device.simulation_method or "automatic")
         method = noisy_method(len(active))
         model = _for_method(noise.reduced_noise_model(device, snapshot_id, active), method)
-        return AerSimulator(method=method, noise_model=_frozen(model))
+        return AerSimulator(method=method, noise_model=_frozen(model), **_threads(active))
 
 
 def readout_free_simulator(
@@ -158,7 +166,14 @@ def _cached_readout_free(device: Device, snapshot_id: str, active: frozenset[int
             for name, error in reduced._default_quantum_errors.items():
                 model.add_all_qubit_quantum_error(error, name, warnings=False)
             model._custom_noise_passes = list(reduced._custom_noise_passes)
-        return AerSimulator(method=method, noise_model=_frozen(model))
+        return AerSimulator(method=method, noise_model=_frozen(model), **_threads(active))
+
+
+def _threads(active: frozenset[int]) -> dict[str, Any]:
+    """Aer's thread options for a noisy simulation on ``active`` (``SINGLE_THREAD_MAX_QUBITS``)."""
+    if len(active) <= SINGLE_THREAD_MAX_QUBITS:
+        return {"max_parallel_threads": 1}
+    return {}
 
 
 def _for_method(model: Any, method: str) -> Any:
