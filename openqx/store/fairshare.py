@@ -104,17 +104,13 @@ def _row(kind: str, instance: Any, first_at: Any = None, *numbers: Any) -> sa.Se
 def _state_statement() -> sa.CompoundSelect[Any]:
     """The device's state as tagged rows (simple parts, cheap to plan):
 
-    - ``q``: a queued project, ``first_at`` its oldest queued job;
+    - ``q``: a queued project: ``first_at`` its oldest queued job; its shares: ``a`` its own,
+      ``b`` its grant's on the device, ``c`` its group's, ``d`` its hub's (None: no row);
     - ``h``: a project's usage in the window's whole hours (``a`` seconds, ``b`` jobs);
     - ``e``: the same for the jobs that finished in the window before its first whole hour;
     - ``r``: a project's running jobs (``a``);
-    - ``s``: a queued project's shares (``a`` its own, ``b`` its grant on the device, ``c``
-      its group's, ``d`` its hub's);
     - ``x``: one row: the reserved instance (``instance``), maintenance now (``a`` 1).
     """
-    queued = _row("q", jobs.c.instance, sa.func.min(jobs.c.created_at)).where(
-        jobs.c.backend == _BACKEND, _QUEUED
-    )
     hours = _row(
         "h",
         device_usage.c.instance,
@@ -137,36 +133,38 @@ def _state_statement() -> sa.CompoundSelect[Any]:
     running = _row("r", jobs.c.instance, None, sa.func.count()).where(
         jobs.c.backend == _BACKEND, _RUNNING
     )
+    heads = (
+        sa.select(jobs.c.instance, sa.func.min(jobs.c.created_at).label("first_at"))
+        .where(jobs.c.backend == _BACKEND, _QUEUED)
+        .group_by(jobs.c.instance)
+        .subquery("heads")
+    )
     grant = sa.and_(
-        project_devices.c.instance == projects.c.instance, project_devices.c.backend == _BACKEND
+        project_devices.c.instance == heads.c.instance, project_devices.c.backend == _BACKEND
     )
     group_of = sa.and_(
         hub_groups.c.hub == projects.c.hub, hub_groups.c.name == projects.c.hub_group
     )
-    queued_projects = sa.select(jobs.c.instance).where(jobs.c.backend == _BACKEND, _QUEUED)
-    shares = (
-        _row(
-            "s",
-            projects.c.instance,
-            None,
-            projects.c.share,
-            project_devices.c.share,
-            hub_groups.c.share,
-            hubs.c.share,
-        )
-        .select_from(projects)
+    queued = _row(
+        "q",
+        heads.c.instance,
+        heads.c.first_at,
+        projects.c.share,
+        project_devices.c.share,
+        hub_groups.c.share,
+        hubs.c.share,
+    ).select_from(
+        heads.outerjoin(projects, projects.c.instance == heads.c.instance)
         .outerjoin(project_devices, grant)
         .outerjoin(hub_groups, group_of)
         .outerjoin(hubs, hubs.c.name == projects.c.hub)
-        .where(projects.c.instance.in_(queued_projects))
     )
     device = _row("x", _RESERVED, None, sa.case((_OFFLINE, 1), else_=0))
     return sa.union_all(
-        queued.group_by(jobs.c.instance),
+        queued,
         hours.group_by(device_usage.c.instance),
         edge.group_by(jobs.c.instance),
         running.group_by(jobs.c.instance),
-        shares,
         device,
     )
 
@@ -266,14 +264,13 @@ def read_state(conn: sa.Connection, backend: str, now: datetime, window: timedel
     for kind, instance, first_at, a, b, c, d in conn.execute(_STATE, params).all():
         if kind == "q":
             heads[instance] = QueuedJob("", instance, 0, first_at)
+            _add_shares(tables, instance, a, b, c, d)
         elif kind in "he":
             total = finished.setdefault(instance, [0.0, 0.0])
             total[0] += float(a or 0.0)
             total[1] += float(b)
         elif kind == "r":
             running[instance] = int(a)
-        elif kind == "s":
-            _add_shares(tables, instance, a, b, c, d)
         else:
             reserved, offline = instance, bool(a)
     usage = {instance: seconds for instance, (seconds, _) in finished.items()}

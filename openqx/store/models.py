@@ -313,3 +313,5 @@ class DeviceUsage(Base):
     instance: Mapped[str] = mapped_column(sa.String(255), primary_key=True)
     seconds: Mapped[float] = mapped_column(sa.Float)
     jobs: Mapped[int] = mapped_column(sa.Integer)
+
+    __table_args__ = {"sqlite_with_rowid": False}  # rows kept in key order: hours read in place

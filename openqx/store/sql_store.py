@@ -80,6 +80,30 @@ def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str
     return steps_to_json(steps)
 
 
+_JOB = q.select_jobs().where(_jobs.c.id == sa.bindparam("job_id"))
+"""One job by id (built once: every write reads its job back)."""
+
+_CLAIM = (
+    sa.update(_jobs)
+    .where(_jobs.c.id == sa.bindparam("claim_id"))
+    .values(
+        snapshot_id=sa.func.coalesce(
+            sa.bindparam("claim_snapshot", type_=_jobs.c.snapshot_id.type), _jobs.c.snapshot_id
+        ),
+        status=JobStatus.RUNNING.value,
+        lease_owner=sa.bindparam("claim_worker", type_=_jobs.c.lease_owner.type),
+        lease_expires_at=sa.bindparam("claim_expires", type_=_jobs.c.lease_expires_at.type),
+        started_at=sa.bindparam("claim_at", type_=_jobs.c.started_at.type),
+        updated_at=sa.bindparam("claim_at", type_=_jobs.c.updated_at.type),
+        cancel_requested=False,
+        attempts=sa.bindparam("claim_attempts", type_=_jobs.c.attempts.type),
+        run_mode=sa.bindparam("claim_mode", type_=_jobs.c.run_mode.type),
+        time_per_step=sa.bindparam("claim_steps", type_=_jobs.c.time_per_step.type),
+    )
+)
+"""A QUEUED job becomes RUNNING under a lease (built once; ``claim_snapshot`` None keeps the
+job's calibration snapshot)."""
+
 FAIRSHARE = "fairshare"
 DEDICATED = "dedicated"
 """``run_mode`` of a job claimed in fair share / during its instance's reservation."""
@@ -130,7 +154,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                 yield conn
 
     def _job(self, conn: sa.Connection, job_id: str) -> JobRecord:
-        row = conn.execute(q.select_jobs().where(_jobs.c.id == job_id)).first()
+        row = conn.execute(_JOB, {"job_id": job_id}).first()
         if row is None:
             raise JobNotFoundError(job_id)
         return job_record(row)
@@ -305,24 +329,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             if found is None:
                 return None
             picked, run_mode = found
-            attempt = int(picked.attempts or 0) + 1
-            calibration = {} if snapshot_id is None else {"snapshot_id": snapshot_id}
-            conn.execute(
-                sa.update(_jobs)
-                .where(_jobs.c.id == picked.id)
-                .values(
-                    **calibration,
-                    status=JobStatus.RUNNING.value,
-                    lease_owner=worker,
-                    lease_expires_at=at + timedelta(seconds=lease_seconds),
-                    started_at=at,
-                    updated_at=at,
-                    cancel_requested=False,
-                    attempts=attempt,
-                    run_mode=run_mode,
-                    time_per_step=_stamp(picked.time_per_step, running_step(attempt), at),
-                )
-            )
+            self._claim_row(conn, picked, worker, lease_seconds, snapshot_id, run_mode, at)
             return self._job(conn, picked.id)
 
     def _fair_pick(
@@ -408,22 +415,18 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
     ) -> None:
         """Mark a QUEUED job RUNNING under ``worker``'s lease, as ``claim_next`` does."""
         attempt = int(row.attempts or 0) + 1
-        calibration = {} if snapshot_id is None else {"snapshot_id": snapshot_id}
         conn.execute(
-            sa.update(_jobs)
-            .where(_jobs.c.id == row.id)
-            .values(
-                **calibration,
-                status=JobStatus.RUNNING.value,
-                lease_owner=worker,
-                lease_expires_at=at + timedelta(seconds=lease_seconds),
-                started_at=at,
-                updated_at=at,
-                cancel_requested=False,
-                attempts=attempt,
-                run_mode=run_mode,
-                time_per_step=_stamp(row.time_per_step, running_step(attempt), at),
-            )
+            _CLAIM,
+            {
+                "claim_id": row.id,
+                "claim_snapshot": snapshot_id,
+                "claim_worker": worker,
+                "claim_expires": at + timedelta(seconds=lease_seconds),
+                "claim_at": at,
+                "claim_attempts": attempt,
+                "claim_mode": run_mode,
+                "claim_steps": _stamp(row.time_per_step, running_step(attempt), at),
+            },
         )
 
     def backends_with_queued_jobs(self) -> list[str]:

@@ -14,6 +14,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from openqx.core.clock import ManualClock
+from openqx.core.status import JobStatus
 from openqx.core.wire import JobQuery
 from openqx.store import queries
 from openqx.store.database import Database, DatabaseState
@@ -100,6 +102,32 @@ def test_0002_postgresql_statistics(database: Database) -> None:
     assert not present()
     database.upgrade()
     assert present()
+
+
+def test_0008_fills_device_usage_from_the_finished_jobs(
+    database: Database,
+    store: SqlJobStore,
+    clock: ManualClock,
+    job_factory: Callable[..., JobRecord],
+) -> None:
+    """A 0007 database's recorded usage lands in ``device_usage`` hour by hour: fair share
+    reads the same usage after the upgrade as before it."""
+    for seconds in (1.5, 2.0, 4.0):
+        job_factory(backend="fake_manila")
+        job = store.claim_next("fake_manila", "w", 60)
+        assert job is not None
+        store.finish_job(job.id, JobStatus.DONE, usage_seconds=seconds)
+        clock.advance(3600)  # the next job ends in another hour
+    before = store.window_usage("fake_manila")
+    assert before == {"hub/group/project": pytest.approx(7.5)}
+    _downgrade(database, "0007")
+    with database.engine.connect() as conn:
+        assert "device_usage" not in sa.inspect(conn).get_table_names()
+    database.upgrade()
+    assert store.window_usage("fake_manila") == before
+    with database.engine.connect() as conn:
+        hours = conn.execute(sa.text("SELECT count(*), sum(jobs) FROM device_usage")).one()
+    assert tuple(hours) == (3, 3)
 
 
 def _job_indexes(database: Database) -> set[str]:

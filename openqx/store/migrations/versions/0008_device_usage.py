@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("seconds", sa.Float(), nullable=False),
         sa.Column("jobs", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("backend", "hour", "instance", name=op.f("pk_device_usage")),
+        sqlite_with_rowid=False,
     )
     op.create_index(
         "ix_jobs_fairshare_queue",
