@@ -20,6 +20,7 @@ alternate, so that a loaded machine weighs on both alike. Times are medians (and
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 import warnings
@@ -166,7 +167,7 @@ def main() -> None:
     ]
     print(
         f"openqx executor={args.executor} workers={args.workers or 'default'}; "
-        f"GHZ-5 at 1,024 shots unless named"
+        f"GHZ-5 at 1,024 shots unless named; load average {_load()} at the start"
     )
     print(f"{'case':<36}{'alternative':<12}{'alternative':>26}{'openqx':>26}{'ratio':>9}  goal")
     try:
@@ -180,6 +181,12 @@ def main() -> None:
             )
     finally:
         server.stop()
+    print(f"load average {_load()} at the end")
+
+
+def _load() -> str:
+    """The 1, 5 and 15 minute load averages: how much else ran beside the benchmark."""
+    return " / ".join(f"{value:.1f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":
