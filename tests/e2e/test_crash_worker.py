@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -14,6 +15,7 @@ from qiskit.providers import JobStatus
 
 from openqx.client.job import OpenQXJob
 from openqx.client.provider import AccountProvider
+from openqx.core.status import JobStatus as RecordStatus
 from openqx.embedded import EmbeddedServer
 from openqx.execution.process import ProcessExecutor
 from tests.e2e.circuits import slow_circuit
@@ -21,6 +23,11 @@ from tests.e2e.test_job_time_limit import forever, wait_running
 
 MAX_ATTEMPTS = 2
 TIMEOUT = 120
+"""Seconds a test may wait in all for the server (a failing test ends instead of hanging)."""
+POLL_S = 0.02
+"""How often a wait re-reads state changed in the server's threads."""
+KILL_RETRY_S = 5.0
+"""A worker still running the job this long after SIGKILL is killed again."""
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -48,23 +55,61 @@ def provider(server: EmbeddedServer) -> AccountProvider:
     return OpenQX.enable_account(server.token, url=server.url)
 
 
-def _kill_worker_of(server: EmbeddedServer, job: OpenQXJob) -> int:
-    """SIGKILL the worker process running ``job`` (once it runs there); return its pid."""
+def _executor(server: EmbeddedServer) -> ProcessExecutor:
     executor = server._service.executor if server._service else None
     assert isinstance(executor, ProcessExecutor)
-    pid = executor.wait_running(job.job_id(), timeout=TIMEOUT)
+    return executor
+
+
+def _kill_worker_of(server: EmbeddedServer, job: OpenQXJob) -> int:
+    """SIGKILL the worker process running ``job`` (once it runs there); return its pid."""
+    pid = _executor(server).wait_running(job.job_id(), timeout=TIMEOUT)
     assert pid is not None, f"{job} never reached a worker"
     os.kill(pid, signal.SIGKILL)
     return pid
 
 
-def _wait_attempt(job: OpenQXJob, attempt: int) -> None:
-    """Follow the job's events until its attempt ``attempt`` is RUNNING."""
-    for info in job._api.stream_job_status(job.job_id(), timeout=TIMEOUT):
-        assert info.status not in ("DONE", "ERROR", "CANCELLED"), info
-        if info.status == "RUNNING" and job._api.job(job.job_id()).attempts >= attempt:
-            return
-    raise AssertionError(f"{job} never started attempt {attempt}")
+def _worker_of_attempt(server: EmbeddedServer, job_id: str, attempt: int, deadline: float) -> int:
+    """Wait until attempt ``attempt`` of the job runs on a worker; return that worker's pid.
+
+    Both must agree: the store says the job is RUNNING its attempt ``attempt``, and the
+    executor has handed it to a worker. The store's attempt is counted at the claim, after the
+    executor dropped the previous attempt's dead worker, so the pid read afterwards is never
+    that stale one. Fails (instead of hanging) at ``deadline`` or if the job ends first.
+    """
+    executor = _executor(server)
+    assert server._service is not None
+    store = server._service.store
+    while True:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, (
+            f"job {job_id} did not start attempt {attempt} in time: "
+            f"{store.get_job(job_id)}, on worker {executor.running_pid(job_id)}"
+        )
+        # Returns at once when the job is on a worker; else when one takes it (or soon).
+        pid = executor.wait_running(job_id, timeout=min(remaining, POLL_S))
+        record = store.get_job(job_id)
+        assert not record.status.is_final, f"job {job_id} ended before attempt {attempt}: {record}"
+        assert record.attempts <= attempt, f"job {job_id} skipped attempt {attempt}: {record}"
+        if pid is not None and record.status is RecordStatus.RUNNING and record.attempts == attempt:
+            if executor.running_pid(job_id) == pid:  # still the same worker after the read
+                return pid
+        time.sleep(POLL_S)  # the store changes in the dispatcher's thread: look again
+
+
+def _kill_attempt(server: EmbeddedServer, job_id: str, attempt: int, deadline: float) -> int:
+    """SIGKILL the worker running attempt ``attempt`` of the job and wait until the executor
+    has dropped it; kill again while the same worker still runs the job. Return its pid."""
+    executor = _executor(server)
+    pid = _worker_of_attempt(server, job_id, attempt, deadline)
+    while True:
+        os.kill(pid, signal.SIGKILL)
+        retry_at = min(deadline, time.monotonic() + KILL_RETRY_S)
+        while executor.running_pid(job_id) == pid and time.monotonic() < retry_at:
+            time.sleep(POLL_S)  # the executor notices the death in its own thread
+        if executor.running_pid(job_id) != pid:
+            return pid
+        assert time.monotonic() < deadline, f"worker {pid} still runs job {job_id} after SIGKILL"
 
 
 def test_a_job_whose_worker_is_killed_runs_again_and_is_done(
@@ -89,10 +134,11 @@ def test_a_job_whose_worker_dies_every_time_ends_in_error_with_the_reason(
     server: EmbeddedServer, provider: AccountProvider
 ) -> None:
     job = provider.get_backend("simulator_statevector").run(forever(), shots=1)
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        _wait_attempt(job, attempt)
-        _kill_worker_of(server, job)
-    job.wait_for_final_state(timeout=TIMEOUT)
+    deadline = time.monotonic() + TIMEOUT
+    killed = [_kill_attempt(server, job.job_id(), attempt, deadline)
+              for attempt in range(1, MAX_ATTEMPTS + 1)]  # fmt: skip
+    assert len(set(killed)) == MAX_ATTEMPTS  # a fresh worker for each attempt
+    job.wait_for_final_state(timeout=max(1.0, deadline - time.monotonic()))
     assert job.status() is JobStatus.ERROR
     message = job.error_message()
     assert message is not None and "Error code: worker_died" in message
