@@ -76,6 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="TOML file with a [devices] table: served devices and their options "
         "(OPENQX_DEVICES_CONFIG)",
     )
+    serve.add_argument(
+        "--fairshare-window-days",
+        help="days of device usage fair share counts (OPENQX_FAIRSHARE_WINDOW_DAYS, default 28)",
+    )
+    serve.add_argument(
+        "--device-concurrency",
+        action="append",
+        metavar="NAME=N",
+        help="the most jobs device NAME runs at once; repeatable (OPENQX_DEVICE_CONCURRENCY="
+        "NAME=N,...; default: half the workers for emulated devices, all for simulators)",
+    )
     serve.add_argument("--log-level", default="info", help="log level (default info)")
 
     demo = sub.add_parser("demo", help="start an embedded service and run a GHZ circuit")

@@ -142,7 +142,9 @@ class Service:
             max_attempts=self.settings.max_attempts,
             calibration=JobCalibration(catalog, catalog_config),
             concurrency=DeviceConcurrency.from_catalog(
-                catalog, self.settings.workers or default_workers()
+                catalog,
+                self.settings.workers or default_workers(),
+                self.settings.device_concurrency,
             ),
         )
         self.status = ServiceStatus.NEW
@@ -162,7 +164,8 @@ class Service:
         Raises:
             ValueError: settings that cannot work, or a malformed device configuration file
                 (``DeviceConfigError``, naming the file and key), checked before anything is
-                opened.
+                opened; a device concurrency for a device the catalog does not serve (what
+                was opened is closed again).
         """
         settings.check()
         # A malformed device file stops the start before anything is opened.
@@ -204,7 +207,7 @@ class Service:
                 address=settings.dask_address,
             )
             undo.callback(executor.close)
-            store = SqlJobStore(database, clock=clock)
+            store = SqlJobStore(database, clock=clock, fairshare_window=settings.fairshare_window)
             service = cls(
                 store=store,
                 blobs=blobs,

@@ -3,20 +3,27 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from openqx.core.fairshare import DEFAULT_WINDOW_DAYS
 from openqx.execution.executors import EXECUTOR_KINDS
+from openqx.scheduler import concurrency
 from openqx.scheduler.dispatcher import DEFAULT_MAX_ATTEMPTS
 
 __all__ = [
     "DEFAULT_JOB_TIME_LIMIT",
     "DEFAULT_STOP_TIMEOUT",
     "EXECUTOR_KINDS",
+    "MAX_WINDOW_DAYS",
     "Settings",
+    "check_window_days",
     "default_data_dir",
+    "parse_device_concurrency",
+    "parse_window_days",
     "parse_time_limit",
     "parse_time_limits",
 ]
@@ -26,6 +33,8 @@ DEFAULT_JOB_TIME_LIMIT = 3600.0
 device job, low enough that a never-ending circuit frees its worker the same day."""
 DEFAULT_STOP_TIMEOUT = 5.0
 """Seconds a stopping server lets running jobs finish when none is configured."""
+MAX_WINDOW_DAYS = 3650.0
+"""The longest fair-share window accepted (days): ten years, far past any useful memory."""
 
 
 def default_data_dir() -> Path:
@@ -90,6 +99,14 @@ class Settings:
     """TOML file whose ``[devices]`` table chooses the served devices and their options
     (``OPENQX_DEVICES_CONFIG``, ``--devices-config``; ``docs/devices.md``); default: every
     simulator and fake-provider device, daily drift, installed entry points."""
+    fairshare_window_days: float = DEFAULT_WINDOW_DAYS
+    """Days of usage fair share counts (``OPENQX_FAIRSHARE_WINDOW_DAYS``,
+    ``--fairshare-window-days``; default 28, IBM Quantum's window; fractions allowed)."""
+    device_concurrency: Mapping[str, int] = field(default_factory=dict)
+    """The most jobs a device runs at once, per device, over the defaults of
+    ``scheduler.concurrency`` (``OPENQX_DEVICE_CONCURRENCY=name=N,...``,
+    ``--device-concurrency name=N``; N >= 1; a name the catalog does not serve is refused at
+    start)."""
     guard_payloads: bool = True
     """Decode large untrusted payloads (QPY, OpenQASM) in separate, memory- and time-limited
     processes. The embedded service of ``OpenQX.local()`` serves only its own process, so it
@@ -99,6 +116,11 @@ class Settings:
         """The time limit of ``backend``'s jobs in seconds (``None``: no limit)."""
         limit = self.job_time_limits.get(backend, self.job_time_limit)
         return limit if limit else None
+
+    @property
+    def fairshare_window(self) -> timedelta:
+        """The fair-share window as a duration."""
+        return timedelta(days=self.fairshare_window_days)
 
     @property
     def database_url(self) -> str:
@@ -127,6 +149,12 @@ class Settings:
                 return cast(env[name])
             except ValueError:
                 raise ValueError(f"{name}={env[name]!r} is not a valid {cast.__name__}") from None
+
+        def named(name: str, parse: Callable[[str], Any]) -> Any:
+            try:
+                return parse(env[name])
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
 
         if "OPENQX_HOST" in env:
             values["host"] = env["OPENQX_HOST"]
@@ -164,6 +192,14 @@ class Settings:
             values["dispatcher_id"] = env["OPENQX_DISPATCHER_ID"]
         if env.get("OPENQX_DEVICES_CONFIG"):
             values["devices_config"] = Path(env["OPENQX_DEVICES_CONFIG"]).expanduser()
+        if "OPENQX_FAIRSHARE_WINDOW_DAYS" in env:
+            values["fairshare_window_days"] = named(
+                "OPENQX_FAIRSHARE_WINDOW_DAYS", parse_window_days
+            )
+        if env.get("OPENQX_DEVICE_CONCURRENCY"):
+            values["device_concurrency"] = named(
+                "OPENQX_DEVICE_CONCURRENCY", parse_device_concurrency
+            )
         settings = cls(**values)
         settings.check()
         return settings
@@ -186,6 +222,9 @@ class Settings:
         for limit in (self.job_time_limit, *self.job_time_limits.values()):
             if limit is not None and limit < 0:
                 raise ValueError(f"a job time limit ({limit} s) must not be negative")
+        check_window_days(self.fairshare_window_days)
+        for name, jobs in self.device_concurrency.items():
+            concurrency.check_override(name, jobs)
 
 
 def parse_job_limits(text: str) -> dict[str, int]:
@@ -220,4 +259,35 @@ def parse_time_limits(text: str) -> dict[str, float | None]:
         if not sep or not name.strip():
             raise ValueError(f"bad job time limit {item!r}; expected backend=seconds")
         limits[name.strip()] = parse_time_limit(value)
+    return limits
+
+
+def check_window_days(days: float) -> float:
+    """Return ``days`` if it is a usable fair-share window, else raise ``ValueError``."""
+    if not 0 < days <= MAX_WINDOW_DAYS:  # NaN fails this too
+        raise ValueError(
+            f"bad fair-share window {days:g} days; expected more than 0 and at most "
+            f"{MAX_WINDOW_DAYS:g} days"
+        )
+    return days
+
+
+def parse_window_days(text: str) -> float:
+    """Parse the fair-share window in days (``28``, ``0.5``)."""
+    try:
+        days = float(text)
+    except ValueError:
+        raise ValueError(f"bad fair-share window {text!r}; expected a number of days") from None
+    return check_window_days(days)
+
+
+def parse_device_concurrency(text: str) -> dict[str, int]:
+    """Parse ``name=N,name2=M`` into a dict; N >= 1."""
+    limits: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = (part.strip() for part in item.partition("="))
+        if not sep or not name or not (value.isascii() and value.isdigit()):
+            raise ValueError(f"bad device concurrency {item!r}; expected device=N with N >= 1")
+        concurrency.check_override(name, int(value))
+        limits[name] = int(value)
     return limits

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Request, Response
 
 from openqx.core import errors
 from openqx.core.access import Role
-from openqx.core.fairshare import DEFAULT_WINDOW_DAYS
 from openqx.core.tenancy_wire import DeviceGrantInfo, MembershipInfo, UnitInfo
 from openqx.server.deps import ServiceDep
 from openqx.server.routes import admin as admin_api
@@ -110,6 +109,6 @@ def instance_page(
         "members": members,
         "grants": grants,
         "usage": usage_rows(service, user, units),
-        "window_days": f"{DEFAULT_WINDOW_DAYS:g}",
+        "window_days": f"{service.settings.fairshare_window_days:g}",
     }
     return render(request, "instance.html", context)

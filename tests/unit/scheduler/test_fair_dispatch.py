@@ -61,7 +61,7 @@ def test_default_limits() -> None:
     assert [default_limit(simulator=False, slots=s) for s in (0, 1, 2, 3, 8)] == [1, 1, 1, 2, 4]
     assert default_limit(simulator=True, slots=8) == 8
     limits = DeviceConcurrency(
-        lambda b: {"sim": True, "dev": False}.get(b), 4, overrides={"dev2": 0}
+        lambda b: {"sim": True, "dev": False}.get(b), 4, overrides={"dev2": 1}
     )
     assert (limits("sim"), limits("dev"), limits("dev2"), limits("unknown")) == (4, 2, 1, None)
 
