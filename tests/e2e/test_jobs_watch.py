@@ -312,9 +312,11 @@ def test_result_caching_and_refresh(provider: AccountProvider) -> None:
     with _Requests(provider) as requests:
         result = job.result(timeout=TIMEOUT)
         assert job.result() is result
-        assert requests.ending("/result") == 1
+        # the result came with the stream's final event: no result request, no refresh
+        assert requests.ending("/result") == 0
+        assert requests.ending(f"/jobs/{job.job_id()}") == 0
         fresh = job.result(refresh=True)
-        assert requests.ending("/result") == 2
+        assert requests.ending("/result") == 1
     assert fresh is not result and fresh.get_counts() == result.get_counts()
     assert sum(result.get_counts().values()) == 33
     output = io.StringIO()
