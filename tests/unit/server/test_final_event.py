@@ -103,3 +103,16 @@ def test_a_line_break_in_the_data_survives_the_stream() -> None:
     assert list(_sse_events(iter(text.splitlines()))) == [
         ("job", {"job": {"id": "x"}, "result": None})
     ]
+
+
+def test_a_lost_result_blob_leaves_the_result_to_the_result_request(harness: Harness) -> None:
+    job_id = harness.submit(harness.new_user(is_admin=True))["id"]
+    harness.wait_final(job_id)
+    record = harness.store.get_job(job_id)
+    assert record.result_key is not None
+    harness.blobs.delete(record.result_key)  # e.g. a power loss beside SQLite (durability.md)
+    events = _final_events(harness, job_id)
+    assert [name for name, _ in events] == ["job", "status"]
+    assert events[0][1]["result"] is None and events[0][1]["job"]["status"] == "DONE"
+    answer = harness.client.get(f"/v1/jobs/{job_id}/result", headers=harness.headers())
+    assert answer.status_code == 404 and record.result_key in answer.text
