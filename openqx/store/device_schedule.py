@@ -30,6 +30,8 @@ __all__ = [
     "ReservationRecord",
     "active_maintenance",
     "active_reservation",
+    "maintenance_at",
+    "reservation_at",
 ]
 
 reservations = cast(sa.Table, DeviceReservation.__table__)
@@ -78,18 +80,27 @@ def _maintenance(row: Any) -> MaintenanceRecord:
     )
 
 
-def active_reservation(conn: sa.Connection, backend: str, now: datetime) -> str | None:
-    """The instance ``backend`` is reserved for at ``now``, or None."""
-    return conn.execute(
-        sa.select(reservations.c.instance).where(
+def reservation_at(backend: Any, now: Any) -> sa.Select[Any]:
+    """The instance ``backend`` is reserved for at ``now`` (values or bound parameters)."""
+    return (
+        sa.select(reservations.c.instance)
+        .where(
             reservations.c.backend == backend,
             reservations.c.start_at <= now,
             reservations.c.end_at > now,
         )
-    ).scalar_one_or_none()
+        .order_by(reservations.c.start_at)
+        .limit(1)
+    )
 
 
-def _maintenance_at(backend: str, now: datetime) -> sa.Select[Any]:
+def active_reservation(conn: sa.Connection, backend: str, now: datetime) -> str | None:
+    """The instance ``backend`` is reserved for at ``now``, or None."""
+    return conn.execute(reservation_at(backend, now)).scalar_one_or_none()
+
+
+def maintenance_at(backend: Any, now: Any) -> sa.Select[Any]:
+    """The maintenance window ``backend`` is in at ``now`` (values or bound parameters)."""
     return (
         sa.select(maintenance)
         .where(
@@ -106,7 +117,7 @@ def active_maintenance(
     conn: sa.Connection, backend: str, now: datetime
 ) -> MaintenanceRecord | None:
     """The maintenance window ``backend`` is in at ``now``, or None."""
-    row = conn.execute(_maintenance_at(backend, now)).first()
+    row = conn.execute(maintenance_at(backend, now)).first()
     return None if row is None else _maintenance(row)
 
 

@@ -11,7 +11,9 @@ statement (``read_state``):
 - usage per project: ``usage_seconds`` of the jobs that finished within the window, plus the
   device's mean usage per job for each job running now (its usage is not known before it
   ends, and a device running several jobs at once would otherwise hand the same project
-  every free slot);
+  every free slot). Finished usage is summed per hour in ``device_usage`` as jobs finish
+  (``record_usage``): the window's whole hours are read from there, the jobs that finished
+  in its first, partial hour from ``jobs``, so the sum is exact without reading every job;
 - shares: ``hubs.share``, ``hub_groups.share`` and the project's share on the device
   (``project_devices.share`` where the project has a grant for it, else ``projects.share``).
 
@@ -30,7 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from openqx.core.fairshare import QueuedJob, Shares
 from openqx.core.status import JobStatus
-from openqx.store import device_schedule
+from openqx.store import device_schedule, queries
 from openqx.store.models import DeviceUsage, Hub, HubGroup, Job, Project, ProjectDevice
 from openqx.store.sqltypes import UTCDateTime
 
@@ -56,8 +58,6 @@ hub_groups = cast(sa.Table, HubGroup.__table__)
 projects = cast(sa.Table, Project.__table__)
 project_devices = cast(sa.Table, ProjectDevice.__table__)
 device_usage = cast(sa.Table, DeviceUsage.__table__)
-reservations = device_schedule.reservations
-maintenance = device_schedule.maintenance
 
 DEFAULT_JOB_SECONDS = 1.0
 """Usage assumed for a job on a device that has finished none within the window."""
@@ -69,22 +69,8 @@ _EDGE = sa.bindparam("edge", type_=UTCDateTime())
 _QUEUED = jobs.c.status == JobStatus.QUEUED.value
 _RUNNING = jobs.c.status == JobStatus.RUNNING.value
 
-_RESERVED = (
-    sa.select(reservations.c.instance)
-    .where(
-        reservations.c.backend == _BACKEND,
-        reservations.c.start_at <= _NOW,
-        reservations.c.end_at > _NOW,
-    )
-    .order_by(reservations.c.start_at)
-    .limit(1)
-    .scalar_subquery()
-)
-_OFFLINE = sa.exists().where(
-    maintenance.c.backend == _BACKEND,
-    maintenance.c.start_at <= _NOW,
-    sa.or_(maintenance.c.end_at.is_(None), maintenance.c.end_at > _NOW),
-)
+_RESERVED = device_schedule.reservation_at(_BACKEND, _NOW).scalar_subquery()
+_OFFLINE = device_schedule.maintenance_at(_BACKEND, _NOW).exists()
 
 
 def _row(kind: str, instance: Any, first_at: Any = None, *numbers: Any) -> sa.Select[Any]:
@@ -185,14 +171,15 @@ _QUEUE = (
 time as the driver gives it: the rank is all the order needs."""
 
 HEAD_JOB: sa.Select[Any] = (
-    sa.select(jobs.c.id, jobs.c.time_per_step, jobs.c.attempts)
+    queries.select_jobs()
     .where(jobs.c.backend == _BACKEND, _QUEUED, jobs.c.instance == sa.bindparam("instance"))
     .order_by(jobs.c.priority.desc(), jobs.c.created_at, jobs.c.id)
     .limit(1)
-    .with_for_update(skip_locked=True)
+    .with_for_update(of=jobs, skip_locked=True)
 )
 """The first QUEUED job of one project on a device (parameters ``backend``, ``instance``):
-priority desc, then oldest; locked on PostgreSQL, skipping rows another claimer holds."""
+priority desc, then oldest; the whole job (``queries.select_jobs()``), its row locked on
+PostgreSQL, skipping rows another claimer holds."""
 
 _VERSION = sa.select(
     sa.select(sa.func.count())

@@ -329,8 +329,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             if found is None:
                 return None
             picked, run_mode = found
-            self._claim_row(conn, picked, worker, lease_seconds, snapshot_id, run_mode, at)
-            return self._job(conn, picked.id)
+            return self._claim_row(conn, picked, worker, lease_seconds, snapshot_id, run_mode, at)
 
     def _fair_pick(
         self, conn: sa.Connection, backend: str, at: datetime
@@ -412,21 +411,38 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         snapshot_id: str | None,
         run_mode: str,
         at: datetime,
-    ) -> None:
-        """Mark a QUEUED job RUNNING under ``worker``'s lease, as ``claim_next`` does."""
+    ) -> JobRecord:
+        """Mark a QUEUED job RUNNING under ``worker``'s lease, as ``claim_next`` does; ``row``
+        is the job as ``queries.select_jobs()`` read it (locked), the result the job after."""
         attempt = int(row.attempts or 0) + 1
+        expires = at + timedelta(seconds=lease_seconds)
+        steps = _stamp(row.time_per_step, running_step(attempt), at)
         conn.execute(
             _CLAIM,
             {
                 "claim_id": row.id,
                 "claim_snapshot": snapshot_id,
                 "claim_worker": worker,
-                "claim_expires": at + timedelta(seconds=lease_seconds),
+                "claim_expires": expires,
                 "claim_at": at,
                 "claim_attempts": attempt,
                 "claim_mode": run_mode,
-                "claim_steps": _stamp(row.time_per_step, running_step(attempt), at),
+                "claim_steps": steps,
             },
+        )
+        before = job_record(row)
+        return dataclasses.replace(
+            before,
+            status=JobStatus.RUNNING,
+            snapshot_id=before.snapshot_id if snapshot_id is None else snapshot_id,
+            lease_owner=worker,
+            lease_expires_at=expires,
+            started_at=at,
+            updated_at=at,
+            cancel_requested=False,
+            attempts=attempt,
+            run_mode=run_mode,
+            time_per_step=steps_from_json(steps),
         )
 
     def backends_with_queued_jobs(self) -> list[str]:

@@ -247,3 +247,19 @@ def test_a_device_grant_share_overrides_the_project_share(
     assert store.fair_queue(BACKEND)[0] == jobs[A].id
     store.create_unit("other", share=1)
     assert store.fair_queue("fake_kolkata") == []
+
+
+def test_the_claimed_record_is_the_stored_job(
+    store: SqlJobStore, clock: ManualClock, job_factory: JobFactory
+) -> None:
+    """``claim_next`` returns the job as stored after the claim (it is not read back)."""
+    first = job_factory(tags=["t"], name="n")
+    claimed = store.claim_next(BACKEND, "w", 30)
+    assert claimed is not None and claimed.id == first.id
+    assert claimed == store.get_job(first.id)
+    assert store.retry_job(first.id, "w")
+    clock.advance(2.5)
+    again = store.claim_next(BACKEND, "w2", 12.5, snapshot_id="snap-1")
+    assert again is not None and again.attempts == 2 and again.snapshot_id == "snap-1"
+    assert {"QUEUED", "RUNNING", "RUNNING_2"} <= set(again.time_per_step)
+    assert again == store.get_job(first.id)
