@@ -27,6 +27,7 @@ __all__ = [
     "noisy_method",
     "readout_free_simulator",
     "simulator_for",
+    "threads_for",
 ]
 
 SIMULATOR_CACHE_SIZE = 128
@@ -38,11 +39,12 @@ on a statevector. Measured on fake_kolkata GHZ, 2000 shots: 10 active qubits 160
 matrix vs 379 ms as statevector; a 12-qubit density matrix is 256 MiB, a 13-qubit one 1 GiB."""
 
 SINGLE_THREAD_MAX_QUBITS = 7
-"""Up to this many active qubits a density-matrix simulation runs on one thread: Aer does not
-split so small a state across threads (its ``statevector_parallel_threshold`` is 14 amplitude
-qubits, a 7-qubit density matrix), yet its idle OpenMP threads spin and, on a machine busy
-with other workers, wait for cores. Measured on fake_manila GHZ-5 (2 cores, load ~8): median
-62.6 ms with Aer's default threads, 15.8 ms with one; the same minimum (3.2 ms)."""
+"""Up to this many active qubits a simulation runs on one thread (noisy simulators and ideal
+runs without user options): Aer does not split so small a state across threads (its
+``statevector_parallel_threshold`` is 14 amplitude qubits, a 7-qubit density matrix), yet its
+idle OpenMP threads spin and, on a machine busy with other workers, wait for cores. Measured
+on 2 cores at load ~8, median (minimum): fake_manila GHZ-5 62.6 ms (3.2) with Aer's default
+threads, 15.8 ms (3.2) with one; the ideal simulator's GHZ-5 18.8 ms (1.6) and 9.8 ms (1.8)."""
 
 _lock = threading.Lock()
 
@@ -126,7 +128,7 @@ def _cached(device: Device, snapshot_id: str | None, active: frozenset[int]) -> 
             return AerSimulator(method=device.simulation_method or "automatic")
         method = noisy_method(len(active))
         model = _for_method(noise.reduced_noise_model(device, snapshot_id, active), method)
-        return AerSimulator(method=method, noise_model=_frozen(model), **_threads(active))
+        return AerSimulator(method=method, noise_model=_frozen(model), **threads_for(active))
 
 
 def readout_free_simulator(
@@ -166,11 +168,12 @@ def _cached_readout_free(device: Device, snapshot_id: str, active: frozenset[int
             for name, error in reduced._default_quantum_errors.items():
                 model.add_all_qubit_quantum_error(error, name, warnings=False)
             model._custom_noise_passes = list(reduced._custom_noise_passes)
-        return AerSimulator(method=method, noise_model=_frozen(model), **_threads(active))
+        return AerSimulator(method=method, noise_model=_frozen(model), **threads_for(active))
 
 
-def _threads(active: frozenset[int]) -> dict[str, Any]:
-    """Aer's thread options for a noisy simulation on ``active`` (``SINGLE_THREAD_MAX_QUBITS``)."""
+def threads_for(active: frozenset[int]) -> dict[str, Any]:
+    """Aer's thread options for a simulation of circuits on ``active`` qubits: one thread up
+    to ``SINGLE_THREAD_MAX_QUBITS``, Aer's default (every core) above."""
     if len(active) <= SINGLE_THREAD_MAX_QUBITS:
         return {"max_parallel_threads": 1}
     return {}

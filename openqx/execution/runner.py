@@ -99,6 +99,8 @@ def run_experiments(
     run_options: dict[str, Any] = {"shots": shots, "memory": memory}
     if seed_simulator is not None:
         run_options["seed_simulator"] = int(seed_simulator)
+    if not simulator_options:  # a user's noise model may sample trajectories: all threads
+        run_options.update(aer_cache.threads_for(circuit_tools.active_qubits(experiments)))
     try:
         return simulator.run(experiments, **run_options).result()
     except Exception as exc:

@@ -80,8 +80,10 @@ def test_compact_model_keeps_readout_basis_gates_and_passes() -> None:
     assert not without._local_readout_errors
 
 
-@pytest.mark.parametrize("active", [frozenset(range(5)), frozenset(range(14))])
-def test_cached_simulators_compact_only_density_matrix_models(active: frozenset[int]) -> None:
+@pytest.mark.parametrize("active", [frozenset(range(5)), frozenset(range(9)), frozenset(range(14))])
+def test_cached_simulators_compact_density_matrix_models_and_thread_small_ones(
+    active: frozenset[int],
+) -> None:
     device = default_catalog().get("fake_kolkata")
     snapshot = device.current_snapshot_id()
     assert snapshot is not None
@@ -91,6 +93,8 @@ def test_cached_simulators_compact_only_density_matrix_models(active: frozenset[
     dense = simulator.options.method == "density_matrix"
     assert dense == (len(active) <= aer_cache.DENSITY_MATRIX_MAX_QUBITS)
     assert all(_is_one_kraus(e) for e in errors) == dense
+    one_thread = simulator.options.max_parallel_threads == 1
+    assert one_thread == (len(active) <= aer_cache.SINGLE_THREAD_MAX_QUBITS)
 
 
 def test_compact_and_mixture_models_give_the_same_counts() -> None:

@@ -1,0 +1,41 @@
+"""Aer's threads in a worker: one for small simulations, Aer's default (as direct Aer) above."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qiskit import QuantumCircuit, transpile
+
+from openqx.devices.catalog import default_catalog
+from openqx.execution import aer_cache, runner
+from tests.unit.execution.helpers import ghz, request
+
+
+def _state_threads(result: dict[str, Any]) -> int:
+    threads: int = result["results"][0]["metadata"]["parallel_state_update"]
+    return threads
+
+
+def test_small_ideal_and_emulated_jobs_run_on_one_thread() -> None:
+    small = ghz(aer_cache.SINGLE_THREAD_MAX_QUBITS)
+    ideal = runner.run_request(request("ibmq_qasm_simulator", [small], shots=100))
+    assert _state_threads(ideal) == 1
+    device = default_catalog().get("fake_manila")
+    isa = transpile(ghz(5), target=device.target(None), seed_transpiler=1)
+    emulated = runner.run_request(request("fake_manila", [isa], shots=100))
+    assert _state_threads(emulated) == 1
+
+
+def test_larger_jobs_run_with_the_threads_direct_aer_uses() -> None:
+    from qiskit_aer import AerSimulator
+
+    circuit = QuantumCircuit(aer_cache.SINGLE_THREAD_MAX_QUBITS + 9)  # past Aer's threshold
+    for qubit in range(circuit.num_qubits):
+        circuit.rx(0.3 + 0.1 * qubit, qubit)  # not Clifford: a statevector run
+    for qubit in range(circuit.num_qubits - 1):
+        circuit.cx(qubit, qubit + 1)
+    circuit.measure_all()
+    ours = runner.run_request(request("ibmq_qasm_simulator", [circuit], shots=100))
+    direct = AerSimulator().run(circuit, shots=100).result().to_dict()
+    assert ours["results"][0]["metadata"]["method"] == "statevector"
+    assert _state_threads(ours) == _state_threads(direct)
