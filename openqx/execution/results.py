@@ -22,8 +22,12 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, Mapping):
+        if all(type(k) is str and type(v) is int for k, v in value.items()):
+            return dict(value)  # counts: no per-entry walk
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
+        if all(type(v) is str for v in value):
+            return list(value)  # per-shot memory: no per-shot walk
         return [jsonable(v) for v in value]
     if isinstance(value, complex):
         return [value.real, value.imag]
