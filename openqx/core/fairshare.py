@@ -16,7 +16,8 @@ used nothing, 0.5 for one that used exactly its share, lower for one over its sh
 
 ``fair_order`` plays the policy forward to give the whole queue's order: after each pick it
 adds an estimated usage (the device's mean per job) to the chosen project, as the real pick
-will once that job has run. Its first element is what ``pick`` chooses now.
+will once that job has run. Its first element is what ``pick_order`` chooses now. It is
+computed level by level, not job by job (``core.fairshare_play``).
 """
 
 from __future__ import annotations
