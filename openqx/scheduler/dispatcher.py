@@ -462,6 +462,8 @@ class Dispatcher:
         # Round-robin over backends, starting each pass one backend further (``rotation``),
         # so no device's queue waits behind another's: every device with queued jobs gets a
         # free slot within one round of passes. A micro-batch takes one slot.
+        if self.slots_in_use() >= self.capacity:
+            return  # a pass woken by every submission need not read the queues when full
         backends = rotation.rotate(self.store.backends_with_queued_jobs(), self._rotation)
         self._rotation += 1
         while backends and not self._stopping.is_set() and self.slots_in_use() < self.capacity:
