@@ -478,7 +478,7 @@ class ApiClient:
                     yield info
                     if info.status.is_final:
                         return
-        except httpx.HTTPError as error:
+        except (httpx.HTTPError, json.JSONDecodeError) as error:
             raise exc.ApiError(
                 f"Status stream for job {job_id} failed: {error}", job_id=job_id
             ) from error

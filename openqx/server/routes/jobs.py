@@ -85,14 +85,17 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 def _final_event(service: Service, record: JobRecord) -> str:
     """The ``job`` event of a final job: its record and, when DONE and at most
-    ``INLINE_RESULT_MAX_BYTES``, its result JSON as stored (not decoded and re-encoded)."""
+    ``INLINE_RESULT_MAX_BYTES``, its result JSON as stored (sent as it is, not re-encoded)."""
     result = "null"
     if record.status is JobStatus.DONE and record.result_key is not None:
         try:
             if service.blobs.size(record.result_key) <= INLINE_RESULT_MAX_BYTES:
-                result = service.blobs.get(record.result_key).decode()
-        except errors.NotFoundError:
-            pass  # the client's GET /result names the missing blob
+                text = service.blobs.get(record.result_key).decode()
+                if isinstance(json.loads(text), dict):
+                    result = text
+        except (errors.NotFoundError, ValueError):
+            # Missing, empty or damaged (docs/durability.md): GET /result says what it is.
+            pass
     info = job_info(record).model_dump_json()
     return _sse(JOB_EVENT, f'{{"job":{info},"result":{result}}}')
 

@@ -167,6 +167,39 @@ def test_stream_failure_raises_api_error(api: ApiClient, server: FakeServer) -> 
         list(api.stream_job_status("j1"))
 
 
+def test_stream_data_that_is_not_json_is_an_api_error() -> None:
+    """The waiting job falls back to polling on an ``ApiError`` (``status_feed``)."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = b'event: status\ndata: {"id": "j1", "status": "DONE"\n\n'
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    with ApiClient("http://x", "t", transport=httpx.MockTransport(handler)) as api:
+        with pytest.raises(exc.ApiError, match="Status stream for job j1 failed"):
+            list(api.stream_job_status("j1"))
+
+
+def test_the_final_record_comes_to_on_final_before_the_final_status() -> None:
+    job = {"id": "j1", "backend": "b", "status": "DONE", "owner": "o", "instance": "h/g/p"}
+    final = {"job": {**job, "created_at": "2026-12-01T00:00:00Z"}, "result": {"results": []}}
+    body = (
+        'event: status\ndata: {"id": "j1", "status": "RUNNING"}\n\n'
+        f"event: job\ndata: {json.dumps(final)}\n\n"
+        'event: status\ndata: {"id": "j1", "status": "DONE"}\n\n'
+    ).encode()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-type": "text/event-stream"})
+
+    seen: list[object] = []
+    with ApiClient("http://x", "t", transport=httpx.MockTransport(handler)) as api:
+        for info in api.stream_job_status("j1", on_final=seen.append):
+            seen.append(info.status.value)
+    assert seen[0] == "RUNNING" and seen[2] == "DONE"
+    assert isinstance(seen[1], wire.JobFinal) and seen[1].result == {"results": []}
+    assert seen[1].job.status.value == "DONE"
+
+
 def _all_error_classes() -> list[type[errors.ServiceError]]:
     """Every error class of ``openqx.core.errors`` (not other layers' private subclasses)."""
     found: list[type[errors.ServiceError]] = []

@@ -116,3 +116,13 @@ def test_a_lost_result_blob_leaves_the_result_to_the_result_request(harness: Har
     assert events[0][1]["result"] is None and events[0][1]["job"]["status"] == "DONE"
     answer = harness.client.get(f"/v1/jobs/{job_id}/result", headers=harness.headers())
     assert answer.status_code == 404 and record.result_key in answer.text
+
+
+def test_a_damaged_result_blob_is_not_sent_with_the_final_event(harness: Harness) -> None:
+    job_id = harness.submit(harness.new_user(is_admin=True))["id"]
+    harness.wait_final(job_id)
+    record = harness.store.get_job(job_id)
+    assert record.result_key is not None
+    harness.blobs.put(record.result_key, b"")  # left empty by a power loss (durability.md)
+    events = _final_events(harness, job_id)  # still a stream the client can read
+    assert events[0][0] == "job" and events[0][1]["result"] is None
