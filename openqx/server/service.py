@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from openqx.core.clock import SYSTEM_CLOCK, Clock
+from openqx.core.errors import InvalidInputError
 from openqx.core.ids import new_token
 from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.devices.catalog import DeviceCatalog
@@ -348,7 +349,14 @@ class Service:
         if self.store.count_users() > 0:
             return
         token = self.settings.admin_token or new_token()
-        self.store.create_user(ADMIN_NAME, token, is_admin=True, instances=[DEFAULT_INSTANCE])
+        try:
+            self.store.create_user(ADMIN_NAME, token, is_admin=True, instances=[DEFAULT_INSTANCE])
+        except InvalidInputError:
+            if self.store.count_users() == 0:
+                raise
+            # Replicas started at once on a fresh database: another one created it first.
+            logger.info("admin user created by another server", extra={"action": "bootstrap_admin"})
+            return
         logger.info("admin user created", extra={"action": "bootstrap_admin"})
         if not self.settings.admin_token:
             # Printed once, on the first start only: the token is stored hashed.
