@@ -43,7 +43,7 @@ import threading
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any
+from typing import Any, Protocol
 
 from openqx.core import results
 from openqx.core.clock import SYSTEM_CLOCK, Clock
@@ -54,7 +54,7 @@ from openqx.scheduler import rotation
 from openqx.scheduler.batching import DEFAULT_BATCH_LIMIT, BatchClaimer, BatchKey, batch_key
 from openqx.scheduler.calibration import JobCalibration
 from openqx.store.blobs import BlobStore, job_result_key
-from openqx.store.port import JobStore
+from openqx.store.port import JobEnd, JobStore
 from openqx.store.records import JobRecord
 
 __all__ = ["DEFAULT_MAX_ATTEMPTS", "WORKER_DIED", "Dispatcher", "DispatcherState", "TimeLimit"]
@@ -578,6 +578,7 @@ class Dispatcher:
                     "job_ids": batch.job_ids,
                 },
             )
+        together = None if batch is None else _BatchOutcomes(len(futures))
         for (record, _), future in zip(ready, futures, strict=True):
             with self._lock:
                 self._backend_of[record.id] = record.backend
@@ -585,7 +586,12 @@ class Dispatcher:
                 self._started[record.id] = _Started(max(1, record.attempts), limit, deadline)
                 if batch is not None:
                     self._batch_of[record.id] = batch
-            future.add_done_callback(functools.partial(self._completed, record.id))
+            if together is None:
+                future.add_done_callback(functools.partial(self._completed, record.id))
+            else:
+                future.add_done_callback(
+                    functools.partial(self._batch_job_completed, together, record.id)
+                )
 
     def _request(self, record: JobRecord) -> ExecutionRequest | None:
         """The request of a claimed job, or ``None`` when it ended ERROR instead (too many
@@ -636,31 +642,99 @@ class Dispatcher:
 
     # --- completion -----------------------------------------------------------------------
     def _completed(self, job_id: str, future: Future[_Result]) -> None:
+        taken = self._take(job_id, future)
+        if taken is None:
+            return
+        try:
+            self._outcome(job_id, future, taken, self._finish)
+        finally:
+            self._recorded([job_id])
+
+    def _batch_job_completed(
+        self, together: _BatchOutcomes, job_id: str, future: Future[_Result]
+    ) -> None:
+        """One micro-batched job's future is done: a cancelled job is recorded at once; the
+        others wait for the last of their batch, and all are recorded in one transaction."""
+        if future.cancelled():
+            self._completed(job_id, future)
+            ready = together.add(None)
+        else:
+            ready = together.add((job_id, future))
+        if ready:
+            self._completed_together(ready)
+
+    def _completed_together(self, outcomes: Sequence[tuple[str, Future[_Result]]]) -> None:
+        """Record the outcomes of a micro-batch's jobs: a result blob each, then every job's
+        end in one store transaction (``finish_jobs``); a notification per job."""
+        ends: list[JobEnd] = []
+
+        def collect(
+            job_id: str,
+            status: JobStatus,
+            *,
+            result_key: str | None = None,
+            error: tuple[str, str] | None = None,
+            usage_seconds: float | None = None,
+        ) -> None:
+            ends.append(_job_end(job_id, status, result_key, error, usage_seconds))
+
+        taken_ids: list[str] = []
+        try:
+            for job_id, future in outcomes:
+                taken = self._take(job_id, future)
+                if taken is None:
+                    continue
+                taken_ids.append(job_id)
+                self._outcome(job_id, future, taken, collect)
+            self._finish_all(ends)
+        finally:
+            self._recorded(taken_ids)
+
+    def _take(
+        self, job_id: str, future: Future[_Result]
+    ) -> tuple[bool, float | None, _Started | None] | None:
+        """Move a completed job from in flight to being recorded: whether it was being
+        cancelled, the time limit it ran past (if it did) and how it started; None when
+        ``stop()`` released it (it is back in the queue, nothing to record)."""
         with self._lock:
             if self._inflight.get(job_id) is not future:
-                return  # released by stop(): the job is back in the queue, nothing to record
+                return None
             del self._inflight[job_id]
             self._recording.add(job_id)
             cancelling = job_id in self._cancelling
             timed_out = self._timed_out.pop(job_id, None)
             started = self._started.pop(job_id, None)
+        return cancelling, timed_out, started
+
+    def _outcome(
+        self,
+        job_id: str,
+        future: Future[_Result],
+        taken: tuple[bool, float | None, _Started | None],
+        finish: _Finisher,
+    ) -> None:
+        """Decide how a completed job ends and hand that to ``finish``."""
+        cancelling, timed_out, started = taken
         try:
             if timed_out is not None:
-                self._finish(job_id, JobStatus.ERROR, error=_time_limit_error(timed_out))
+                finish(job_id, JobStatus.ERROR, error=_time_limit_error(timed_out))
             else:
-                self._record(job_id, future, cancelling=cancelling, started=started)
+                self._record(job_id, future, cancelling=cancelling, started=started, finish=finish)
         except Exception as exc:  # the job ends ERROR; the thread that called us goes on
             logger.exception(
                 "job result could not be recorded", extra={"action": "record_job", "job_id": job_id}
             )
             message = f"The job's result could not be recorded: {type(exc).__name__}: {exc}"
-            self._finish(job_id, JobStatus.ERROR, error=("recording_failed", message))
-        finally:
-            with self._lock:
+            finish(job_id, JobStatus.ERROR, error=("recording_failed", message))
+
+    def _recorded(self, job_ids: Sequence[str]) -> None:
+        """The jobs are recorded (or could not be): no longer in the middle of it."""
+        with self._lock:
+            for job_id in job_ids:
                 self._recording.discard(job_id)
                 self._cancelling.discard(job_id)
-                self._lock.notify_all()
-            self._wake.set()
+            self._lock.notify_all()
+        self._wake.set()
 
     def _record(
         self,
@@ -669,10 +743,11 @@ class Dispatcher:
         *,
         cancelling: bool,
         started: _Started | None,
+        finish: _Finisher,
     ) -> None:
         if future.cancelled():
             if cancelling:
-                self._finish(job_id, JobStatus.CANCELLED)
+                finish(job_id, JobStatus.CANCELLED)
             else:  # the executor dropped the job (it is closing): the user did not cancel it
                 self._release([job_id])
             return
@@ -682,21 +757,21 @@ class Dispatcher:
             if exc.code == WORKER_DIED and not cancelling:
                 self._retry_or_fail(job_id, exc, started.attempt if started else 1)
                 return
-            self._finish(job_id, JobStatus.ERROR, error=(exc.code, exc.message))
+            finish(job_id, JobStatus.ERROR, error=(exc.code, exc.message))
             return
         except Exception as exc:
             logger.exception("job failed", extra={"action": "run_job", "job_id": job_id})
-            self._finish(job_id, JobStatus.ERROR, error=("execution_failed", str(exc)))
+            finish(job_id, JobStatus.ERROR, error=("execution_failed", str(exc)))
             return
         if cancelling:  # a cancel that came too late to stop the simulation
-            self._finish(job_id, JobStatus.CANCELLED)
+            finish(job_id, JobStatus.CANCELLED)
             return
         result_key = job_result_key(job_id)
         try:
             encoded = json.dumps(result).encode()
         except (TypeError, ValueError, RecursionError) as exc:
             message = f"The job's result could not be encoded as JSON: {type(exc).__name__}: {exc}"
-            self._finish(job_id, JobStatus.ERROR, error=("result_unencodable", message))
+            finish(job_id, JobStatus.ERROR, error=("result_unencodable", message))
             return
         self.blobs.put(result_key, encoded)
         failure = results.failed_experiments_message(result)
@@ -708,9 +783,9 @@ class Dispatcher:
         if usage is None and batched:  # not the batch's host seconds: its share of them
             usage = _time_taken(result)
         if failure is None:
-            self._finish(job_id, JobStatus.DONE, result_key=result_key, usage_seconds=usage)
+            finish(job_id, JobStatus.DONE, result_key=result_key, usage_seconds=usage)
         else:
-            self._finish(
+            finish(
                 job_id,
                 JobStatus.ERROR,
                 result_key=result_key,
@@ -768,6 +843,35 @@ class Dispatcher:
             )
             self._notify(job_id)
 
+    def _finish_all(self, ends: Sequence[JobEnd]) -> None:
+        """Record several jobs' ends in one store transaction, then notify each."""
+        if not ends:
+            return
+        with self._lock:
+            for end in ends:
+                self._backend_of.pop(end.job_id, None)
+                self._batch_of.pop(end.job_id, None)
+        job_ids = [end.job_id for end in ends]
+        try:
+            ended = set(self.store.finish_jobs(ends))
+        except Exception:
+            logger.exception(
+                "could not record job ends", extra={"action": "finish_job", "job_ids": job_ids}
+            )
+            return
+        for end in ends:
+            if end.job_id not in ended:
+                logger.error(
+                    "could not record job end: the job is unknown or already final",
+                    extra={"action": "finish_job", "job_id": end.job_id},
+                )
+                continue
+            logger.info(
+                "job finished",
+                extra={"action": "finish_job", "job_id": end.job_id, "status": end.status.value},
+            )
+            self._notify(end.job_id)
+
     def _finish(
         self,
         job_id: str,
@@ -799,6 +903,58 @@ class Dispatcher:
             extra={"action": "finish_job", "job_id": job_id, "status": status.value},
         )
         self._notify(job_id)
+
+
+class _Finisher(Protocol):
+    """Records how a job ends (``Dispatcher._finish``, or a micro-batch's collector)."""
+
+    def __call__(
+        self,
+        job_id: str,
+        status: JobStatus,
+        *,
+        result_key: str | None = None,
+        error: tuple[str, str] | None = None,
+        usage_seconds: float | None = None,
+    ) -> None: ...
+
+
+def _job_end(
+    job_id: str,
+    status: JobStatus,
+    result_key: str | None,
+    error: tuple[str, str] | None,
+    usage_seconds: float | None,
+) -> JobEnd:
+    return JobEnd(
+        job_id,
+        status,
+        result_key=result_key,
+        error_code=error[0] if error else None,
+        error_message=error[1] if error else None,
+        usage_seconds=usage_seconds,
+    )
+
+
+class _BatchOutcomes:
+    """The completed futures of one micro-batch's jobs, gathered until the last is done
+    (a cancelled job is recorded on its own and only counted)."""
+
+    def __init__(self, count: int) -> None:
+        self._left = count
+        self._done: list[tuple[str, Future[_Result]]] = []
+        self._lock = threading.Lock()
+
+    def add(
+        self, outcome: tuple[str, Future[_Result]] | None
+    ) -> list[tuple[str, Future[_Result]]] | None:
+        """Count one job done (``outcome`` None: recorded already); every gathered outcome
+        once the last job is done, else None."""
+        with self._lock:
+            if outcome is not None:
+                self._done.append(outcome)
+            self._left -= 1
+            return self._done if self._left == 0 else None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

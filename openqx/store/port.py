@@ -10,6 +10,7 @@ is one transaction, and every time stamp comes from the store's clock. Errors ar
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -20,7 +21,21 @@ from openqx.store.device_schedule_port import DeviceSchedulePort
 from openqx.store.records import JobRecord, NewJob, UserRecord
 from openqx.store.tenancy_port import TenancyPort
 
-__all__ = ["JobStore"]
+__all__ = ["JobEnd", "JobStore"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class JobEnd:
+    """How one job ends (``JobStore.finish_jobs``); the fields mean what ``finish_job``'s
+    arguments of the same names mean."""
+
+    job_id: str
+    status: JobStatus
+    result_key: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    run_mode: str | None = None
+    usage_seconds: float | None = None
 
 
 class JobStore(TenancyPort, DeviceSchedulePort, Protocol):
@@ -116,6 +131,13 @@ class JobStore(TenancyPort, DeviceSchedulePort, Protocol):
         """Move a job to DONE, ERROR or CANCELLED (stamp time_per_step, clear the lease),
         recording ``usage_seconds`` (default: host seconds since its start, if it started;
         ``run_mode`` None keeps the one its claim recorded)."""
+
+    def finish_jobs(self, ends: Sequence[JobEnd]) -> list[str]:
+        """End several jobs in one transaction, each as ``finish_job`` would (its own
+        status, result, error and usage; usage added to fair share per job). A job that is
+        unknown or final already is skipped, the others still end; returns the ids that
+        ended, in the order given. A non-final status anywhere: InvalidInputError, nothing
+        recorded."""
 
     def request_cancel(self, job_id: str) -> JobRecord:
         """QUEUED → CANCELLED at once; RUNNING → cancel_requested=True (the worker stops it).

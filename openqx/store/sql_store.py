@@ -43,6 +43,7 @@ from openqx.store.cursor import Cursor, decode_cursor, encode_cursor
 from openqx.store.database import Database
 from openqx.store.device_schedule import DeviceScheduleStore
 from openqx.store.errors import wrap_exceptions
+from openqx.store.port import JobEnd
 from openqx.store.records import JobRecord, NewJob, UserRecord
 from openqx.store.rows import (
     job_record,
@@ -103,6 +104,56 @@ _CLAIM = (
 )
 """A QUEUED job becomes RUNNING under a lease (built once; ``claim_snapshot`` None keeps the
 job's calibration snapshot)."""
+
+_FINISH = (
+    sa.update(_jobs)
+    .where(
+        _jobs.c.id == sa.bindparam("end_id"),
+        *(_jobs.c.status != s.value for s in FINAL_STATUSES),
+    )
+    .values(
+        status=sa.bindparam("end_status", type_=_jobs.c.status.type),
+        result_key=sa.bindparam("end_result", type_=_jobs.c.result_key.type),
+        error_code=sa.bindparam("end_code", type_=_jobs.c.error_code.type),
+        error_message=sa.bindparam("end_message", type_=_jobs.c.error_message.type),
+        run_mode=sa.bindparam("end_mode", type_=_jobs.c.run_mode.type),
+        usage_seconds=sa.bindparam("end_usage", type_=_jobs.c.usage_seconds.type),
+        finished_at=sa.bindparam("end_at", type_=_jobs.c.finished_at.type),
+        updated_at=sa.bindparam("end_at", type_=_jobs.c.updated_at.type),
+        lease_owner=None,
+        lease_expires_at=None,
+        time_per_step=sa.bindparam("end_steps", type_=_jobs.c.time_per_step.type),
+    )
+)
+"""A job that is not final yet ends (built once; parameters from ``SqlJobStore._end``, one
+set per job: ``finish_jobs`` runs it once for a whole batch)."""
+
+
+def _final_status(status: JobStatus) -> JobStatus:
+    """``status`` as a ``JobStatus``; InvalidInputError unless it is final."""
+    status = JobStatus(status)
+    if status not in FINAL_STATUSES:
+        raise InvalidInputError(f"finish_job needs a final status, not {status.value}.")
+    return status
+
+
+def _ended(job: JobRecord, values: dict[str, Any]) -> JobRecord:
+    """``job`` as ``_FINISH`` with ``values`` leaves it (what reading it back would give)."""
+    return dataclasses.replace(
+        job,
+        status=JobStatus(values["end_status"]),
+        result_key=values["end_result"],
+        error_code=values["end_code"],
+        error_message=values["end_message"],
+        run_mode=values["end_mode"],
+        usage_seconds=values["end_usage"],
+        finished_at=values["end_at"],
+        updated_at=values["end_at"],
+        lease_owner=None,
+        lease_expires_at=None,
+        time_per_step=steps_from_json(values["end_steps"]),
+    )
+
 
 FAIRSHARE = "fairshare"
 DEDICATED = "dedicated"
@@ -568,16 +619,23 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
 
         ``usage_seconds`` is the device time the job consumed; when not given, a job that
         started is charged its host seconds (start to now). ``run_mode`` None keeps the mode
-        its claim recorded.
+        its claim recorded. The job returned is the one read before the update with the
+        update applied (no second read).
 
         Raises:
             InvalidInputError: ``status`` is not final.
             InvalidStateError: the job is final already.
             JobNotFoundError: no such job.
         """
-        status = JobStatus(status)
-        if status not in FINAL_STATUSES:
-            raise InvalidInputError(f"finish_job needs a final status, not {status.value}.")
+        end = JobEnd(
+            job_id,
+            _final_status(status),
+            result_key=result_key,
+            error_code=error_code,
+            error_message=error_message,
+            run_mode=run_mode,
+            usage_seconds=usage_seconds,
+        )
         at = self.clock.now()
         with self._transaction(write=True) as conn:
             job = self._job(conn, job_id)
@@ -585,27 +643,57 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                 raise InvalidStateError(
                     f"Job {job_id} is already {job.status.value}.", job_id=job_id
                 )
-            usage = _usage(usage_seconds, job.started_at, at)
-            if usage is not None:
-                fairshare.record_usage(conn, job.backend, job.instance, at, usage)
-            conn.execute(
-                sa.update(_jobs)
-                .where(_jobs.c.id == job_id)
-                .values(
-                    status=status.value,
-                    result_key=result_key,
-                    error_code=error_code,
-                    error_message=error_message,
-                    run_mode=run_mode if run_mode is not None else job.run_mode,
-                    usage_seconds=usage,
-                    finished_at=at,
-                    updated_at=at,
-                    lease_owner=None,
-                    lease_expires_at=None,
-                    time_per_step=steps_to_json({**job.time_per_step, status.value: at}),
-                )
-            )
-            return self._job(conn, job_id)
+            values = self._end(conn, job, end, at)
+            conn.execute(_FINISH, values)
+            return _ended(job, values)
+
+    def finish_jobs(self, ends: Sequence[JobEnd]) -> list[str]:
+        """End several jobs in one transaction (a micro-batch's outcomes), each as
+        ``finish_job`` would; unknown or already final jobs are skipped. Returns the ids
+        that ended, in the order given.
+
+        Raises:
+            InvalidInputError: a status is not final (nothing is recorded).
+        """
+        checked = [dataclasses.replace(e, status=_final_status(e.status)) for e in ends]
+        if not checked:
+            return []
+        at = self.clock.now()
+        ids = list(dict.fromkeys(e.job_id for e in checked))
+        with self._transaction(write=True) as conn:
+            rows = conn.execute(q.select_jobs().where(_jobs.c.id.in_(ids))).all()
+            open_jobs = {r.id: job_record(r) for r in rows}
+            params: list[dict[str, Any]] = []
+            ended: list[str] = []
+            for end in checked:
+                job = open_jobs.pop(end.job_id, None)  # a repeated id ends once
+                if job is None or job.status.is_final:
+                    continue
+                params.append(self._end(conn, job, end, at))
+                ended.append(end.job_id)
+            if params:
+                conn.execute(_FINISH, params)
+        return ended
+
+    def _end(
+        self, conn: sa.Connection, job: JobRecord, end: JobEnd, at: datetime
+    ) -> dict[str, Any]:
+        """Record ``job``'s usage for fair share and return the ``_FINISH`` parameters that
+        end it as ``end`` says."""
+        usage = _usage(end.usage_seconds, job.started_at, at)
+        if usage is not None:
+            fairshare.record_usage(conn, job.backend, job.instance, at, usage)
+        return {
+            "end_id": job.id,
+            "end_status": end.status.value,
+            "end_result": end.result_key,
+            "end_code": end.error_code,
+            "end_message": end.error_message,
+            "end_mode": end.run_mode if end.run_mode is not None else job.run_mode,
+            "end_usage": usage,
+            "end_at": at,
+            "end_steps": steps_to_json({**job.time_per_step, end.status.value: at}),
+        }
 
     def request_cancel(self, job_id: str) -> JobRecord:
         """Cancel a job: not yet running → CANCELLED now; RUNNING → ``cancel_requested``.
