@@ -15,6 +15,21 @@ def ghz(num_qubits: int) -> QuantumCircuit:
     return circuit
 
 
+def forever() -> QuantumCircuit:
+    """A circuit whose ``while_loop`` never ends: the bit it tests is measured 1 every time.
+
+    A job of it holds its worker until it is cancelled (or stopped at its time limit), however
+    fast the machine is: tests that need a busy worker use it, not a merely slow circuit."""
+    circuit = QuantumCircuit(1, 1, name="forever")
+    circuit.x(0)
+    circuit.measure(0, 0)
+    with circuit.while_loop((circuit.clbits[0], 1)):
+        circuit.x(0)
+        circuit.x(0)
+        circuit.measure(0, 0)
+    return circuit
+
+
 def slow_circuit(num_qubits: int = 22, layers: int = 30) -> QuantumCircuit:
     """A statevector circuit that takes a few seconds on this machine (keeps a worker busy)."""
     circuit = QuantumCircuit(num_qubits, name="slow")

@@ -25,7 +25,7 @@ from openqx.client import OpenQX
 from openqx.client.backend import OpenQXBackend
 from openqx.client.provider import AccountProvider
 from openqx.embedded import EmbeddedServer
-from tests.e2e.circuits import ghz, slow_circuit
+from tests.e2e.circuits import forever, ghz
 from tests.e2e.compat_helpers import wait_running
 
 COMMAND_TIMEOUT = 180.0
@@ -222,7 +222,7 @@ def test_queue_cancel_and_watch_live(
     logged_in: Cli, provider: AccountProvider, config_dir: Path
 ) -> None:
     simulator = provider.get_backend("simulator_statevector")
-    busy = simulator.run(slow_circuit(), shots=10)  # holds the server's only worker
+    busy = simulator.run(forever(), shots=10)  # holds the server's only worker
     wait_running(busy)
     small = transpile(ghz(2), simulator)
     queued = simulator.run(small, shots=10)

@@ -12,7 +12,7 @@ from qiskit.providers import JobStatus
 
 from openqx.compat.ibmq import AccountProvider, IBMQJobInvalidStateError
 from openqx.embedded import EmbeddedServer
-from tests.e2e.circuits import ghz, slow_circuit
+from tests.e2e.circuits import forever, ghz
 from tests.e2e.compat_helpers import ibmq_session, wait_running
 
 TIMEOUT = 120
@@ -26,7 +26,7 @@ def provider(server: EmbeddedServer) -> Iterator[AccountProvider]:
 
 def test_cancel_a_running_job(provider: AccountProvider) -> None:
     backend = provider.get_backend("simulator_statevector")
-    job = backend.run(slow_circuit(), shots=10)
+    job = backend.run(forever(), shots=10)
     wait_running(job)
 
     assert job.cancel() is True
@@ -40,7 +40,7 @@ def test_cancel_a_running_job(provider: AccountProvider) -> None:
 
 def test_cancel_a_queued_job(provider: AccountProvider) -> None:
     backend = provider.get_backend("simulator_statevector")
-    busy = backend.run(slow_circuit(), shots=10)  # holds the server's only worker
+    busy = backend.run(forever(), shots=10)  # holds the server's only worker
     wait_running(busy)
     queued = backend.run(transpile(ghz(2), backend), shots=10)
     assert queued.status() is JobStatus.QUEUED

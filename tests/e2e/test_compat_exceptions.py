@@ -55,7 +55,7 @@ from openqx.compat.ibmq import (
     RuntimeJobNotFound,
 )
 from openqx.embedded import EmbeddedServer
-from tests.e2e.circuits import ghz, slow_circuit
+from tests.e2e.circuits import forever, ghz
 from tests.e2e.compat_helpers import Forwarder, ibmq_session, wait_running
 
 TIMEOUT = 120
@@ -207,7 +207,7 @@ def test_backend_and_service_errors(provider: AccountProvider) -> None:
 
 def test_job_errors(provider: AccountProvider) -> None:
     simulator = provider.get_backend("simulator_statevector")
-    busy = simulator.run(slow_circuit(), shots=10)
+    busy = simulator.run(forever(), shots=10)
     wait_running(busy)
     queued = simulator.run(transpile(ghz(2), simulator), shots=10)
     with pytest.raises(IBMQJobTimeoutError, match="Timeout"):

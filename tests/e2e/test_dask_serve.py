@@ -18,9 +18,9 @@ import pytest
 from qiskit.providers import JobStatus
 
 from openqx.client.provider import AccountProvider
-from tests.e2e.circuits import ghz
+from tests.e2e.circuits import forever, ghz
 from tests.e2e.serve_process import free_port
-from tests.e2e.test_job_time_limit import forever, wait_running
+from tests.e2e.test_job_time_limit import wait_running
 
 distributed = pytest.importorskip("distributed")
 

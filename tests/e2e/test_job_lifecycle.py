@@ -12,7 +12,7 @@ from qiskit.providers.exceptions import QiskitBackendNotFoundError
 
 from openqx.client.provider import AccountProvider
 from openqx.embedded import EmbeddedServer
-from tests.e2e.circuits import ghz, slow_circuit
+from tests.e2e.circuits import forever, ghz
 
 
 def test_backends_cover_the_catalog(provider: AccountProvider) -> None:
@@ -80,7 +80,7 @@ def test_noisy_device_job_with_every_field(provider: AccountProvider) -> None:
 
 def test_cancel_a_queued_job(provider: AccountProvider) -> None:
     backend = provider.get_backend("simulator_statevector")
-    busy = backend.run(slow_circuit(), shots=10)
+    busy = backend.run(forever(), shots=10)
     queued = backend.run(transpile(ghz(2), backend), shots=10)
     assert queued.status() in (JobStatus.QUEUED, JobStatus.RUNNING)
     assert queued.cancel() is True
@@ -109,7 +109,7 @@ def test_job_limit_is_enforced_and_stores_nothing(
     assert answer.status_code == 200, answer.text
     try:
         assert backend.job_limit().maximum_jobs == 1
-        blocker = provider.get_backend("simulator_statevector").run(slow_circuit(), shots=10)
+        blocker = provider.get_backend("simulator_statevector").run(forever(), shots=10)
         first = backend.run(transpile(ghz(2), backend), shots=10)
         before = len(backend.jobs(limit=None))
         if first.status() in (JobStatus.QUEUED, JobStatus.RUNNING):

@@ -15,7 +15,7 @@ from openqx.client import exceptions as exc
 from openqx.client.backend import OpenQXBackend
 from openqx.client.provider import AccountProvider
 from openqx.embedded import EmbeddedServer
-from tests.e2e.circuits import ghz
+from tests.e2e.circuits import forever, ghz
 
 BACKEND = "simulator_statevector"
 
@@ -157,10 +157,9 @@ def test_cancelled_job_in_the_middle_of_a_set(
     """A job of the set that ends without a result at run time: the others finish and stay
     retrievable, its experiments are not available, partial results work."""
     from openqx.core.status import JobStatus as Status
-    from tests.e2e.circuits import slow_circuit
 
     backend = provider.get_backend(BACKEND)
-    blocker = backend.run(slow_circuit(), shots=10)  # holds the single worker
+    blocker = backend.run(forever(), shots=10)  # holds the single worker
     job_set = manager.run(
         numbered(backend, 6), backend, name="e2e-cancel", max_experiments_per_job=2, shots=20
     )

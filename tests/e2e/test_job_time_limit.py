@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from qiskit import QuantumCircuit
 from qiskit.providers import JobStatus
 
 from openqx.client import exceptions as exc
@@ -21,24 +20,12 @@ from openqx.client.monitor import job_monitor
 from openqx.client.provider import AccountProvider
 from openqx.embedded import EmbeddedServer
 from openqx.execution.process import ProcessExecutor
-from tests.e2e.circuits import ghz
+from tests.e2e.circuits import forever, ghz
 
 LIMIT_S = 2.0
 """The time limit of ``LIMITED`` on the test server."""
 LIMITED = "ibmq_qasm_simulator"
 TIMEOUT = 120
-
-
-def forever() -> QuantumCircuit:
-    """A circuit whose ``while_loop`` never ends: the bit it tests is measured 1 every time."""
-    circuit = QuantumCircuit(1, 1, name="forever")
-    circuit.x(0)
-    circuit.measure(0, 0)
-    with circuit.while_loop((circuit.clbits[0], 1)):
-        circuit.x(0)
-        circuit.x(0)
-        circuit.measure(0, 0)
-    return circuit
 
 
 def wait_running(job: OpenQXJob, timeout: float = 60) -> None:

@@ -26,7 +26,7 @@ from openqx.client.least_busy import least_busy
 from openqx.client.provider import AccountProvider
 from openqx.core.status import JobStatus as OpenQXStatus
 from openqx.embedded import EmbeddedServer
-from tests.e2e.circuits import ghz, not_clifford, slow_circuit
+from tests.e2e.circuits import forever, ghz, not_clifford
 
 TIMEOUT = 120
 N_STAB = 25
@@ -70,7 +70,7 @@ def corpus(provider: AccountProvider) -> Corpus:
     qasm = provider.get_backend("ibmq_qasm_simulator")
     stab = provider.get_backend("simulator_stabilizer")
     mps = provider.get_backend("simulator_mps")
-    busy = statevector.run(slow_circuit(), shots=10, job_name=f"{prefix}-busy", job_tags=[prefix])
+    busy = statevector.run(forever(), shots=10, job_name=f"{prefix}-busy", job_tags=[prefix])
     _wait_running(busy)
     cancelled = qasm.run(
         transpile(ghz(2), qasm), shots=10, job_name=f"{prefix}-cancel", job_tags=[prefix]
@@ -413,7 +413,7 @@ def test_active_jobs_retrieve_job_and_least_busy(provider: AccountProvider, corp
     statevector = provider.get_backend("simulator_statevector")
     stab = provider.get_backend("simulator_stabilizer")
     mps = provider.get_backend("simulator_mps")
-    busy = statevector.run(slow_circuit(), shots=10, job_tags=["active"])
+    busy = statevector.run(forever(), shots=10, job_tags=["active"])
     try:
         _wait_running(busy)
         waiting = [stab.run(transpile(ghz(2), stab), shots=1) for _ in range(2)]

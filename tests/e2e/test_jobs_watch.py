@@ -21,7 +21,7 @@ from openqx.client.monitor import job_monitor
 from openqx.client.provider import AccountProvider
 from openqx.client.queue_info import QueueInfo
 from openqx.embedded import EmbeddedServer
-from tests.e2e.circuits import ghz, not_clifford, slow_circuit
+from tests.e2e.circuits import forever, ghz, not_clifford
 
 TIMEOUT = 120
 FINAL = {JobStatus.DONE, JobStatus.CANCELLED, JobStatus.ERROR}
@@ -61,7 +61,7 @@ def _wait_running(job: OpenQXJob, timeout: float = 60) -> None:
 @pytest.fixture()
 def busy(provider: AccountProvider) -> Iterator[OpenQXJob]:
     """A slow simulation that holds the server's only worker; cancelled at the end."""
-    job = provider.get_backend("simulator_statevector").run(slow_circuit(), shots=10)
+    job = provider.get_backend("simulator_statevector").run(forever(), shots=10)
     _wait_running(job)
     yield job
     job.cancel()
@@ -229,7 +229,7 @@ def test_cancel_a_running_job_stops_the_simulation(
     steps = busy.time_per_step()
     assert steps is not None and "RUNNING" in steps and "DONE" not in steps
     # One worker: the next job only runs this soon if the simulation was really stopped
-    # (left alone, slow_circuit() keeps the worker for many seconds).
+    # (left alone, forever() keeps the worker for many seconds).
     follower = _small(provider)
     assert follower.result(timeout=TIMEOUT).success
     assert time.monotonic() - started < 15

@@ -14,7 +14,7 @@ from openqx.client.http import ApiClient
 from openqx.client.provider import AccountProvider
 from openqx.core import wire
 from openqx.embedded import EmbeddedServer
-from tests.e2e.circuits import ghz, slow_circuit
+from tests.e2e.circuits import forever, ghz
 from tests.e2e.compat_helpers import wait_running
 
 TIMEOUT = 300
@@ -38,7 +38,7 @@ def test_queued_jobs_of_two_users_run_as_one_batch_each_with_its_own_result(
 ) -> None:
     alice, bob = user(batch_server, "alice"), user(batch_server, "bob")
     admin = OpenQX.enable_account(batch_server.token, url=batch_server.url)
-    busy = admin.get_backend("simulator_statevector").run(slow_circuit(), shots=10)
+    busy = admin.get_backend("simulator_statevector").run(forever(), shots=10)
     wait_running(busy)  # the only worker slot is taken: the next jobs wait together
     manila = alice.get_backend("fake_manila")
     circuits = [transpile(ghz(n), manila, seed_transpiler=1) for n in (2, 3, 4, 5)]
