@@ -32,6 +32,7 @@ __all__ = [
     "changeable_job",
     "device_grant",
     "enabled_backends",
+    "grant_job_limit",
     "job_limit_for",
     "parent_scope",
     "readable_job",
@@ -163,7 +164,12 @@ def job_limit_for(service: Service, instance: str, backend: str) -> int | None:
     Raises:
         PermissionDeniedError: the device is not enabled for the project.
     """
-    grant = device_grant(service, instance, backend)
+    return grant_job_limit(service, device_grant(service, instance, backend), backend)
+
+
+def grant_job_limit(service: Service, grant: DeviceGrant | None, backend: str) -> int | None:
+    """Active-job limit of one user on ``backend`` under ``grant`` (``device_grant``'s
+    answer, for a caller that has it already): the grant's, else the device's."""
     if grant is not None:
         return grant.job_limit
     return service.job_limit(backend)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import replace
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel
 from qiskit import QuantumCircuit
@@ -145,6 +145,7 @@ def submit_circuits_job(
         snapshot_id=snapshot_id,
         options=options,
         instance=instance,
+        grant=grant,
     )
 
 
@@ -253,6 +254,7 @@ def submit_runtime_job(
         options={k: v for k, v in body.params.items() if k != "circuits"},
         snapshot_id=snapshot.id if snapshot else None,
         instance=instance,
+        grant=grant,
     )
 
 
@@ -266,26 +268,44 @@ def _check_name_and_tags(name: str | None, tags: list[str]) -> None:
 
 
 def _store_new_job(
-    service: Service, user: UserRecord, body: BaseModel, payload: bytes, **fields: Any
+    service: Service,
+    user: UserRecord,
+    body: BaseModel,
+    payload: bytes,
+    *,
+    grant: DeviceGrant | None,
+    **fields: Any,
 ) -> JobRecord:
     """Store a validated submission: the body's fields that are job fields, the validated
-    ``fields``, a new id and the owner's instance."""
+    ``fields``, a new id and the owner's instance (``grant``: its device grant, as
+    ``permissions.device_grant`` gave it)."""
     job = new_job(
         body.model_dump(),
         id=new_job_id(),
         owner_id=user.id,
         **fields,
     )
-    return store_job(service, job, payload)
+    return store_job(service, job, payload, grant=grant)
 
 
-def store_job(service: Service, job: NewJob, payload: bytes) -> JobRecord:
+def store_job(
+    service: Service,
+    job: NewJob,
+    payload: bytes,
+    *,
+    grant: DeviceGrant | None | Literal["look up"] = "look up",
+) -> JobRecord:
     """Write the payload blob, then the row (job limit checked atomically); on any failure
-    remove the blob again so a rejected submission leaves nothing behind."""
+    remove the blob again so a rejected submission leaves nothing behind. ``grant``: the
+    job's device grant where the caller has read it (``permissions.device_grant``), else it
+    is looked up here."""
     payload_key = blobs.job_payload_key(job.id, job.kind)
     service.blobs.put(payload_key, payload)
     try:
-        limit = permissions.job_limit_for(service, job.instance, job.backend)
+        if grant == "look up":
+            limit = permissions.job_limit_for(service, job.instance, job.backend)
+        else:
+            limit = permissions.grant_job_limit(service, grant, job.backend)
         record = service.store.create_job(job, max_active=limit)
     except BaseException:
         service.blobs.delete(payload_key)

@@ -81,6 +81,11 @@ def _stamp(raw: dict[str, str] | None, step: str, at: datetime) -> dict[str, str
     return steps_to_json(steps)
 
 
+_INSERT_JOB = sa.insert(_jobs)
+_INSERT_TAGS = sa.insert(q.job_tags)
+"""Inserts built once, their values given as parameters (``Insert.values`` with a dict
+would build and coerce a new statement per job)."""
+
 _JOB = q.select_jobs().where(_jobs.c.id == sa.bindparam("job_id"))
 """One job by id (built once: every write reads its job back)."""
 
@@ -332,11 +337,9 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                         running_jobs=int(active),
                     )
             values = new_job_values(job, now)
-            conn.execute(sa.insert(_jobs).values(values))
+            conn.execute(_INSERT_JOB, values)
             if values["tags"]:
-                conn.execute(
-                    sa.insert(q.job_tags), [{"job_id": job.id, "tag": t} for t in values["tags"]]
-                )
+                conn.execute(_INSERT_TAGS, [{"job_id": job.id, "tag": t} for t in values["tags"]])
             return self._job(conn, job.id)
 
     def update_job(
@@ -798,16 +801,22 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
 
         The order is computed once per state of the device's queue (``fairshare.
         queue_version``: jobs queued and running, the last end, a 5-second time step) and
-        kept, so status polls of many jobs cost one cheap read each."""
+        kept, so status polls of many jobs cost one cheap read each. No order is computed
+        when the device's queue holds one job (it is first: a job just submitted to an idle
+        device) or none (the job has been claimed since it was read)."""
         if job.status is not JobStatus.QUEUED:
             return None
+        now = self.clock.now()
         with self._transaction() as conn:
-            version = fairshare.queue_version(conn, job.backend, self.clock.now())
-        cached = self._fair_orders.get(job.backend)
-        if cached is None or cached[0] != version or job.id not in cached[1]:
-            order = self.fair_queue(job.backend)
-            cached = (version, {job_id: i + 1 for i, job_id in enumerate(order)})
-            self._fair_orders[job.backend] = cached
+            version = fairshare.queue_version(conn, job.backend, now)
+            queued = version[0]
+            if queued <= 1:
+                return queued or None
+            cached = self._fair_orders.get(job.backend)
+            if cached is None or cached[0] != version or job.id not in cached[1]:
+                order = self._fair_order(conn, job.backend, now)
+                cached = (version, {job_id: i + 1 for i, job_id in enumerate(order)})
+                self._fair_orders[job.backend] = cached
         return cached[1].get(job.id)
 
     def fair_queue(self, backend: str, *, stop_at: str | None = None) -> list[str]:
