@@ -390,13 +390,19 @@ def _next_hour(at: datetime) -> datetime:
 
 
 def record_usage(
-    conn: sa.Connection, backend: str, instance: str, finished_at: datetime, seconds: float
+    conn: sa.Connection,
+    backend: str,
+    instance: str,
+    finished_at: datetime,
+    seconds: float,
+    jobs: int = 1,
 ) -> None:
-    """Add one finished job's usage to its device, project and hour (``device_usage``); the
-    caller records the job's ``usage_seconds`` in the same transaction."""
+    """Add the usage of ``jobs`` jobs (one by default) that finished at ``finished_at`` to
+    their device, project and hour (``device_usage``); the caller records each job's
+    ``usage_seconds`` in the same transaction."""
     insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     stmt = insert(device_usage).values(
-        backend=backend, hour=_hour(finished_at), instance=instance, seconds=seconds, jobs=1
+        backend=backend, hour=_hour(finished_at), instance=instance, seconds=seconds, jobs=jobs
     )
     conn.execute(
         stmt.on_conflict_do_update(

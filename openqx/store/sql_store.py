@@ -130,7 +130,7 @@ _FINISH = (
         time_per_step=sa.bindparam("end_steps", type_=_jobs.c.time_per_step.type),
     )
 )
-"""A job that is not final yet ends (built once; parameters from ``SqlJobStore._end``, one
+"""A job that is not final yet ends (built once; parameters from ``_end``, one
 set per job: ``finish_jobs`` runs it once for a whole batch)."""
 
 
@@ -140,6 +140,23 @@ def _final_status(status: JobStatus) -> JobStatus:
     if status not in FINAL_STATUSES:
         raise InvalidInputError(f"finish_job needs a final status, not {status.value}.")
     return status
+
+
+def _end(job: JobRecord, end: JobEnd, at: datetime) -> dict[str, Any]:
+    """The ``_FINISH`` parameters that end ``job`` at ``at`` as ``end`` says (its usage in
+    ``end_usage``: the caller adds it to fair share)."""
+    usage = _usage(end.usage_seconds, job.started_at, at)
+    return {
+        "end_id": job.id,
+        "end_status": end.status.value,
+        "end_result": end.result_key,
+        "end_code": end.error_code,
+        "end_message": end.error_message,
+        "end_mode": end.run_mode if end.run_mode is not None else job.run_mode,
+        "end_usage": usage,
+        "end_at": at,
+        "end_steps": steps_to_json({**job.time_per_step, end.status.value: at}),
+    }
 
 
 def _ended(job: JobRecord, values: dict[str, Any]) -> JobRecord:
@@ -646,7 +663,9 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                 raise InvalidStateError(
                     f"Job {job_id} is already {job.status.value}.", job_id=job_id
                 )
-            values = self._end(conn, job, end, at)
+            values = _end(job, end, at)
+            if values["end_usage"] is not None:
+                fairshare.record_usage(conn, job.backend, job.instance, at, values["end_usage"])
             conn.execute(_FINISH, values)
             return _ended(job, values)
 
@@ -668,35 +687,23 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             open_jobs = {r.id: job_record(r) for r in rows}
             params: list[dict[str, Any]] = []
             ended: list[str] = []
+            used: dict[tuple[str, str], list[float]] = {}  # (device, project): seconds, jobs
             for end in checked:
                 job = open_jobs.pop(end.job_id, None)  # a repeated id ends once
                 if job is None or job.status.is_final:
                     continue
-                params.append(self._end(conn, job, end, at))
+                values = _end(job, end, at)
+                if values["end_usage"] is not None:
+                    total = used.setdefault((job.backend, job.instance), [0.0, 0])
+                    total[0] += values["end_usage"]
+                    total[1] += 1
+                params.append(values)
                 ended.append(end.job_id)
+            for (backend, instance), (seconds, jobs) in used.items():
+                fairshare.record_usage(conn, backend, instance, at, seconds, int(jobs))
             if params:
                 conn.execute(_FINISH, params)
         return ended
-
-    def _end(
-        self, conn: sa.Connection, job: JobRecord, end: JobEnd, at: datetime
-    ) -> dict[str, Any]:
-        """Record ``job``'s usage for fair share and return the ``_FINISH`` parameters that
-        end it as ``end`` says."""
-        usage = _usage(end.usage_seconds, job.started_at, at)
-        if usage is not None:
-            fairshare.record_usage(conn, job.backend, job.instance, at, usage)
-        return {
-            "end_id": job.id,
-            "end_status": end.status.value,
-            "end_result": end.result_key,
-            "end_code": end.error_code,
-            "end_message": end.error_message,
-            "end_mode": end.run_mode if end.run_mode is not None else job.run_mode,
-            "end_usage": usage,
-            "end_at": at,
-            "end_steps": steps_to_json({**job.time_per_step, end.status.value: at}),
-        }
 
     def request_cancel(self, job_id: str) -> JobRecord:
         """Cancel a job: not yet running → CANCELLED now; RUNNING → ``cancel_requested``.

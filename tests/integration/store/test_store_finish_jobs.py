@@ -67,6 +67,7 @@ def test_each_job_ends_with_its_own_outcome(
     assert fourth.usage_seconds == pytest.approx((now - fourth.started_at).total_seconds())
     expected = 0.5 + 0.25 + third.usage_seconds + fourth.usage_seconds  # type: ignore[operator]
     assert store.window_usage(BACKEND) == {done.instance: pytest.approx(expected)}
+    assert store.mean_usage_seconds(BACKEND) == pytest.approx(expected / 4)  # four jobs counted
 
 
 def test_same_records_as_finishing_one_by_one(
