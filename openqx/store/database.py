@@ -52,6 +52,8 @@ SQLITE_PROGRESS_STEPS = 10_000
 
 SQLITE_FILE_NAME = "openqx.sqlite3"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 0x6F70656E7178
+"""PostgreSQL advisory lock held while a server migrates the database ("openqx" in hex)."""
 
 
 class DatabaseState(enum.Enum):
@@ -259,7 +261,8 @@ class Database:
         return config
 
     def upgrade(self, revision: str = "head") -> None:
-        """Run ``alembic upgrade <revision>`` on this database.
+        """Run ``alembic upgrade <revision>`` on this database (on PostgreSQL under an advisory
+        lock, so servers starting together migrate one at a time).
 
         Args:
             revision: target revision, ``head`` by default.
@@ -270,6 +273,9 @@ class Database:
             conn.execution_options(statement_timeout=None)
             if self.dialect == "postgresql":
                 conn.exec_driver_sql("SET statement_timeout = 0")
+                # Replicas started together on one database migrate one after the other (the
+                # next finds the head and does nothing); SQLite's write lock does this itself.
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
             config.attributes["connection"] = conn
             try:
                 command.upgrade(config, revision)
