@@ -89,7 +89,7 @@ def worker_main(channel: int, lifeline: int) -> None:
     while True:
         try:
             request = conn.recv()
-        except EOFError:
+        except (EOFError, OSError):  # the parent hung up, or died (a reset, not an EOF)
             return
         if request is None:
             return
@@ -105,7 +105,10 @@ def worker_main(channel: int, lifeline: int) -> None:
             data = pickle.dumps(
                 ("error", "internal", f"the result could not be sent back: {_describe(exc)}")
             )
-        conn.send_bytes(data)
+        try:
+            conn.send_bytes(data)
+        except OSError:  # the parent is gone: nobody to answer
+            return
 
 
 def _describe(exc: BaseException) -> str:
