@@ -48,6 +48,7 @@ def _batch(backends: list[Any], circuit: Any, jobs: int) -> float:
 
 
 def main() -> None:
+    import dask
     import distributed
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -60,6 +61,9 @@ def main() -> None:
     postgres = pg.start_postgres()
     workdir = Path(tempfile.mkdtemp(prefix="openqx-replicas-"))
     local_cluster: Any = distributed.LocalCluster  # untyped in distributed
+    # A one-thread worker takes one job at a time (docs/scaling.md): with Dask's default
+    # saturation (1.1) the scheduler may queue both replicas' jobs on one worker.
+    dask.config.set({"distributed.scheduler.worker-saturation": 1.0})
     servers: list[ServeProcess] = []
     try:
         postgres.execute("CREATE DATABASE bench")
