@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -42,6 +43,8 @@ from openqx.store.records import JobRecord, UserRecord
 
 __all__ = ["router"]
 
+logger = logging.getLogger(__name__)
+
 router = APIRouter()
 
 INLINE_RESULT_MAX_BYTES = 256 * 1024
@@ -67,10 +70,12 @@ def _read_status(service: Service, job_id: str) -> tuple[JobRecord, JobStatusInf
     return record, job_status_info(record, queue_position=_position(service, record))
 
 
-def _read_events(service: Service, job_id: str) -> tuple[JobStatusInfo, str | None]:
-    """The job's status view and, once it is final, its ``job`` event (one thread hop)."""
+def _read_events(service: Service, job_id: str) -> tuple[JobStatusInfo, bool, str | None]:
+    """The job's status view, whether it is final, and then its ``job`` event (one thread
+    hop)."""
     record, info = _read_status(service, job_id)
-    return info, _final_event(service, record) if record.status.is_final else None
+    final = record.status.is_final
+    return info, final, _final_event(service, record) if final else None
 
 
 def _sse(event: str, data: str) -> str:
@@ -83,9 +88,10 @@ def _sse(event: str, data: str) -> str:
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def _final_event(service: Service, record: JobRecord) -> str:
+def _final_event(service: Service, record: JobRecord) -> str | None:
     """The ``job`` event of a final job: its record and, when DONE and at most
-    ``INLINE_RESULT_MAX_BYTES``, its result JSON as stored (sent as it is, not re-encoded)."""
+    ``INLINE_RESULT_MAX_BYTES``, its result JSON as stored (sent as it is, not re-encoded);
+    None when the record cannot be encoded."""
     result = "null"
     if record.status is JobStatus.DONE and record.result_key is not None:
         try:
@@ -96,7 +102,13 @@ def _final_event(service: Service, record: JobRecord) -> str:
         except (errors.NotFoundError, ValueError):
             # Missing, empty or damaged (docs/durability.md): GET /result says what it is.
             pass
-    info = job_info(record).model_dump_json()
+    try:
+        info = job_info(record).model_dump_json()
+    except (ValueError, RecursionError):
+        # A record the view cannot encode (a header nested deeper than the API accepts, stored
+        # before the limits): no ``job`` event; the client reads the job as it would without one.
+        logger.warning("job record not sent with its final event", extra={"job_id": record.id})
+        return None
     return _sse(JOB_EVENT, f'{{"job":{info},"result":{result}}}')
 
 
@@ -237,14 +249,14 @@ async def job_events(
         with service.events.subscribe(job_id) as changed:
             while True:
                 changed.clear()
-                info, final = await run_in_threadpool(_read_events, service, job_id)
-                if final is not None:
-                    yield final
+                info, final, job_event = await run_in_threadpool(_read_events, service, job_id)
+                if job_event is not None:
+                    yield job_event
                 if info != last:
                     last = info
                     idle = service.clock.monotonic()
                     yield _sse("status", info.model_dump_json())
-                if final is not None:
+                if final:
                     return
                 now = service.clock.monotonic()
                 if now - started > STREAM_MAX_SECONDS:
