@@ -1,7 +1,9 @@
 """One job through openqx vs the direct alternative, every latency row of issue 14 in one run.
 
-openqx runs a real embedded server (uvicorn on loopback, SQLite, the local executor with its
-default workers); each sample is ``backend.run(...).result()`` over HTTP. The direct
+openqx runs a real server (uvicorn on loopback, SQLite, the local executor with its default
+workers): embedded in this process (``--server embedded``, the default), or ``openqx serve`` in
+a process of its own (``--server process``, as the issue measured: the client then does not
+share the server's interpreter). Each sample is ``backend.run(...).result()`` over HTTP. The direct
 alternative runs in this process with its simulator prebuilt. Rows:
 
 - ideal simulator, GHZ-5, 1,024 shots, vs ``AerSimulator()``;
@@ -15,19 +17,27 @@ alternate, so that a loaded machine weighs on both alike. Times are medians (and
 ``--repeats`` after two warm-up runs each; the slow rows use ``--heavy-repeats``.
 
     python benchmarks/latency.py [--repeats 20] [--executor local|inline] [--workers N]
+                                 [--server embedded|process]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
+import sys
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 from qiskit import QuantumCircuit, transpile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.servers import serve_process  # noqa: E402
 
 
 def ghz(n: int) -> QuantumCircuit:
@@ -80,6 +90,7 @@ def main() -> None:
     parser.add_argument("--heavy-repeats", type=int, default=5)
     parser.add_argument("--executor", default="local", choices=["local", "inline"])
     parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--server", default="embedded", choices=["embedded", "process"])
     args = parser.parse_args()
 
     from qiskit_aer import AerSimulator
@@ -97,8 +108,13 @@ def main() -> None:
     manila_aer = AerSimulator.from_backend(manila)
     sherbrooke_aer = AerSimulator.from_backend(sherbrooke)
 
-    server = EmbeddedServer(executor=args.executor, workers=args.workers).start()
-    provider = OpenQX.enable_account(server.token, url=server.url)
+    serving = contextlib.ExitStack()
+    if args.server == "process":
+        url, token = serving.enter_context(serve_process(workers=args.workers))
+    else:
+        embedded = EmbeddedServer(executor=args.executor, workers=args.workers)
+        url, token = serving.enter_context(_embedded(embedded))
+    provider = OpenQX.enable_account(token, url=url)
 
     isa_circuits: dict[tuple[str, int], QuantumCircuit] = {}
 
@@ -166,7 +182,8 @@ def main() -> None:
         ),
     ]
     print(
-        f"openqx executor={args.executor} workers={args.workers or 'default'}; "
+        f"openqx server={args.server} executor={args.executor} "
+        f"workers={args.workers or 'default'}; "
         f"GHZ-5 at 1,024 shots unless named; load average {_load()} at the start"
     )
     print(f"{'case':<36}{'alternative':<12}{'alternative':>26}{'openqx':>26}{'ratio':>9}  goal")
@@ -180,8 +197,18 @@ def main() -> None:
                 flush=True,
             )
     finally:
-        server.stop()
+        serving.close()
     print(f"load average {_load()} at the end")
+
+
+@contextlib.contextmanager
+def _embedded(server: Any) -> Iterator[tuple[str, str]]:
+    """Start an ``EmbeddedServer``; yield its URL and admin token; stop it."""
+    server.start()
+    try:
+        yield server.url, server.token
+    finally:
+        server.stop()
 
 
 def _load() -> str:

@@ -21,18 +21,20 @@ import argparse
 import contextlib
 import logging
 import os
-import socket
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from qiskit import QuantumCircuit, transpile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.servers import serve_process  # noqa: E402
 
 
 def ghz(n: int) -> QuantumCircuit:
@@ -56,41 +58,6 @@ class BatchCounter(logging.Handler):
         if getattr(record, "action", None) == "start_batch" and hasattr(record, "batch_id"):
             with self._lock2:
                 self.sizes.append(len(getattr(record, "job_ids", [])))
-
-
-@contextlib.contextmanager
-def serve_process(jobs: int, workers: int | None) -> Iterator[tuple[str, str]]:
-    """``openqx serve`` in a process of its own; yields its URL and admin token."""
-    import httpx
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    token = "bench-admin-token-0123456789"
-    folder = tempfile.mkdtemp(prefix="openqx-bench-")
-    command = [sys.executable, "-m", "openqx.cli.main", "serve", "--port", str(port)]
-    command += ["--data-dir", folder, "--executor", "local", "--log-level", "warning"]
-    if workers:
-        command += ["--workers", str(workers)]
-    env = dict(os.environ, OPENQX_ADMIN_TOKEN=token, OPENQX_JOB_LIMITS=f"fake_manila={jobs + 1}")
-    process = subprocess.Popen(command, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if httpx.get(f"{url}/v1/version", timeout=1).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("openqx serve did not start")
-            time.sleep(0.1)
-        yield url, token
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @contextlib.contextmanager
@@ -144,7 +111,11 @@ def main() -> None:
     load_before = load()
 
     serving = (
-        serve_process(args.jobs, args.workers) if args.server == "process" else serve_embedded(args)
+        serve_process(
+            workers=args.workers, env={"OPENQX_JOB_LIMITS": f"fake_manila={args.jobs + 1}"}
+        )
+        if args.server == "process"
+        else serve_embedded(args)
     )
     with serving as (url, admin_token):
         admin = ApiClient(url, admin_token)
