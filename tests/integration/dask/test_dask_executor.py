@@ -18,24 +18,13 @@ from qiskit import QuantumCircuit
 from openqx.execution import dask_worker
 from openqx.execution.dask import SCATTER_BYTES, WORKER_DIED, DaskExecutor
 from openqx.execution.port import ExecutionError, ExecutionRequest
+from tests.e2e.circuits import forever
 from tests.unit.execution.helpers import ghz, qpy_bytes
 
 distributed = pytest.importorskip("distributed")
 
 WAIT_S = 120.0
 """Upper bound of every wait (a failing test ends instead of hanging)."""
-
-
-def _forever() -> QuantumCircuit:
-    """A circuit whose ``while_loop`` never ends: the job only ever ends by being stopped."""
-    circuit = QuantumCircuit(1, 1, name="forever")
-    circuit.x(0)
-    circuit.measure(0, 0)
-    with circuit.while_loop((circuit.clbits[0], 1)):
-        circuit.x(0)
-        circuit.x(0)
-        circuit.measure(0, 0)
-    return circuit
 
 
 def _request(circuit: QuantumCircuit, job_id: str, shots: int = 100) -> ExecutionRequest:
@@ -144,7 +133,7 @@ def test_a_large_payload_is_scattered_and_runs(executor: DaskExecutor) -> None:
 def test_cancel_of_a_running_job_kills_its_child_and_frees_the_worker(
     executor: DaskExecutor,
 ) -> None:
-    future = executor.submit(_request(_forever(), "long"))
+    future = executor.submit(_request(forever(), "long"))
     worker, child = _running_on(executor, "long")
     assert executor.cancel("long") is True
     assert future.cancelled()
@@ -157,7 +146,7 @@ def test_cancel_of_a_running_job_kills_its_child_and_frees_the_worker(
 
 
 def test_cancel_of_a_queued_job(executor: DaskExecutor) -> None:
-    running = [executor.submit(_request(_forever(), f"busy{i}")) for i in range(2)]
+    running = [executor.submit(_request(forever(), f"busy{i}")) for i in range(2)]
     queued = executor.submit(_request(ghz(2), "queued"))
     _running_on(executor, "busy0")
     _running_on(executor, "busy1")
@@ -172,7 +161,7 @@ def test_cancel_of_a_queued_job(executor: DaskExecutor) -> None:
 def test_a_dask_worker_killed_mid_job_reruns_the_job_elsewhere(
     cluster: Any, executor: DaskExecutor
 ) -> None:
-    future = executor.submit(_request(_forever(), "victim"))
+    future = executor.submit(_request(forever(), "victim"))
     worker, key, child = _running_task(executor, "victim")
     worker_pid = executor.client.run(os.getpid, workers=[worker])[worker]
     os.kill(worker_pid, signal.SIGKILL)
@@ -187,7 +176,7 @@ def test_a_dask_worker_killed_mid_job_reruns_the_job_elsewhere(
 
 
 def test_a_job_whose_child_dies_fails_with_worker_died(executor: DaskExecutor) -> None:
-    future = executor.submit(_request(_forever(), "crash"))
+    future = executor.submit(_request(forever(), "crash"))
     _, child = _running_on(executor, "crash")
     os.kill(child, signal.SIGKILL)
     with pytest.raises(ExecutionError) as caught:
@@ -197,7 +186,7 @@ def test_a_job_whose_child_dies_fails_with_worker_died(executor: DaskExecutor) -
 
 def test_close_stops_running_jobs_and_refuses_new_ones(cluster: Any) -> None:
     executor = DaskExecutor(cluster.scheduler_address)
-    future = executor.submit(_request(_forever(), "closing"))
+    future = executor.submit(_request(forever(), "closing"))
     _, child = _running_on(executor, "closing")
     executor.close()
     assert future.cancelled()
