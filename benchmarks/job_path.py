@@ -16,14 +16,20 @@ import argparse
 import collections
 import functools
 import statistics
+import sys
 import threading
 import time
 import warnings
 from collections.abc import Callable
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
-from qiskit import QuantumCircuit, transpile
+from qiskit import transpile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.e2e.circuits import ghz  # noqa: E402
 
 _spent: dict[str, float] = collections.defaultdict(float)
 _marks: dict[str, float] = {}
@@ -105,15 +111,6 @@ def _instrument() -> None:
         return future
 
     process.ProcessExecutor.submit = handed_over  # type: ignore[method-assign]
-
-
-def ghz(n: int) -> QuantumCircuit:
-    qc = QuantumCircuit(n)
-    qc.h(0)
-    for q in range(n - 1):
-        qc.cx(q, q + 1)
-    qc.measure_all()
-    return qc
 
 
 def main() -> None:

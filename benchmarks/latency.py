@@ -38,15 +38,7 @@ from qiskit import QuantumCircuit, transpile
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.servers import serve_process  # noqa: E402
-
-
-def ghz(n: int) -> QuantumCircuit:
-    qc = QuantumCircuit(n)
-    qc.h(0)
-    for q in range(n - 1):
-        qc.cx(q, q + 1)
-    qc.measure_all()
-    return qc
+from tests.e2e.circuits import ghz  # noqa: E402
 
 
 def statevector_circuit(n: int, layers: int = 10) -> QuantumCircuit:

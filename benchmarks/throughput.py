@@ -30,20 +30,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from qiskit import QuantumCircuit, transpile
+from qiskit import transpile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.servers import serve_process  # noqa: E402
-
-
-def ghz(n: int) -> QuantumCircuit:
-    qc = QuantumCircuit(n)
-    qc.h(0)
-    for q in range(n - 1):
-        qc.cx(q, q + 1)
-    qc.measure_all()
-    return qc
+from tests.e2e.circuits import ghz  # noqa: E402
 
 
 class BatchCounter(logging.Handler):
