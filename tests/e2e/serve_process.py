@@ -35,7 +35,7 @@ class ServeProcess:
         port: TCP port.
         token: the admin token.
         db_url: a database URL (default: SQLite in ``data_dir``).
-        env: extra ``OPENQX_*`` variables.
+        env: extra variables (``OPENQX_*``; ``OMP_NUM_THREADS`` over the default 1).
         args: extra `openqx serve` arguments (a later flag wins, e.g. ``--executor dask``).
     """
 
@@ -57,7 +57,7 @@ class ServeProcess:
         if db_url:
             command += ["--db", db_url]
         command += list(args)
-        environ = dict(os.environ, OPENQX_ADMIN_TOKEN=token, OMP_NUM_THREADS="1", **(env or {}))
+        environ = {**os.environ, "OPENQX_ADMIN_TOKEN": token, "OMP_NUM_THREADS": "1", **(env or {})}
         self.started = time.monotonic()
         self.process = subprocess.Popen(
             command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
