@@ -125,8 +125,6 @@ def _run_emulated(
     decoded: dict[int, list[QuantumCircuit]],
     outcomes: list[_Result | ExecutionError | None],
 ) -> None:
-    from qiskit.result import Result
-
     from openqx.execution import emulation
 
     if not decoded:
@@ -149,13 +147,9 @@ def _run_emulated(
             outcomes[index] = exc
         return
     for index, data in zip(indices, datas, strict=True):
-        if isinstance(data, ExecutionError):
-            outcomes[index] = data
-            continue
-        try:
-            outcomes[index] = results.result_json(Result.from_dict(data), members[index])
-        except ExecutionError as exc:
-            outcomes[index] = exc
+        outcomes[index] = (
+            data if isinstance(data, ExecutionError) else _job_result(data, members[index])
+        )
 
 
 def _run_ideal(
@@ -165,8 +159,6 @@ def _run_ideal(
     outcomes: list[_Result | ExecutionError | None],
 ) -> None:
     """One Aer call for the jobs' circuits; if Aer refuses it, each job alone."""
-    from qiskit.result import Result
-
     from openqx.execution import runner
 
     if not decoded:
@@ -213,10 +205,17 @@ def _run_ideal(
             "time_taken": float(data.get("time_taken") or 0.0) * count / total,
         }
         position += count
-        try:
-            outcomes[index] = results.result_json(Result.from_dict(own), members[index])
-        except ExecutionError as exc:
-            outcomes[index] = exc
+        outcomes[index] = _job_result(own, members[index])
+
+
+def _job_result(data: dict[str, Any], member: ExecutionRequest) -> _Result | ExecutionError:
+    """One job's result JSON from its share of a batch's ``Result`` dict (or why not)."""
+    from qiskit.result import Result
+
+    try:
+        return results.result_json(Result.from_dict(data), member)
+    except ExecutionError as exc:
+        return exc
 
 
 def _encode(outcome: _Result | Exception | None) -> _Result:
