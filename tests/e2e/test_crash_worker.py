@@ -19,7 +19,7 @@ from openqx.core.status import JobStatus as RecordStatus
 from openqx.embedded import EmbeddedServer
 from openqx.execution.process import ProcessExecutor
 from tests.e2e.circuits import forever, slow_circuit
-from tests.e2e.test_job_time_limit import wait_running
+from tests.e2e.compat_helpers import wait_running
 
 MAX_ATTEMPTS = 2
 TIMEOUT = 120

@@ -16,8 +16,8 @@ from openqx.client import OpenQX
 from openqx.client.provider import AccountProvider
 from openqx.store.database import Database
 from tests.e2e.circuits import forever, ghz
+from tests.e2e.compat_helpers import wait_running
 from tests.e2e.serve_process import ServeProcess, free_port
-from tests.e2e.test_job_time_limit import wait_running
 
 distributed = pytest.importorskip("distributed")
 

@@ -19,8 +19,8 @@ from qiskit.providers import JobStatus
 
 from openqx.client.provider import AccountProvider
 from tests.e2e.circuits import forever, ghz
+from tests.e2e.compat_helpers import wait_running
 from tests.e2e.serve_process import free_port
-from tests.e2e.test_job_time_limit import wait_running
 
 distributed = pytest.importorskip("distributed")
 

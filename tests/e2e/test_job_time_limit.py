@@ -15,27 +15,17 @@ import pytest
 from qiskit.providers import JobStatus
 
 from openqx.client import exceptions as exc
-from openqx.client.job import OpenQXJob
 from openqx.client.monitor import job_monitor
 from openqx.client.provider import AccountProvider
 from openqx.embedded import EmbeddedServer
 from openqx.execution.process import ProcessExecutor
 from tests.e2e.circuits import forever, ghz
+from tests.e2e.compat_helpers import wait_running
 
 LIMIT_S = 2.0
 """The time limit of ``LIMITED`` on the test server."""
 LIMITED = "ibmq_qasm_simulator"
 TIMEOUT = 120
-
-
-def wait_running(job: OpenQXJob, timeout: float = 60) -> None:
-    """Block on the job's event stream until it is RUNNING (fails if it ends first)."""
-    for info in job._api.stream_job_status(job.job_id(), timeout=timeout):
-        status = JobStatus[info.status]
-        assert status not in (JobStatus.DONE, JobStatus.ERROR, JobStatus.CANCELLED), job
-        if status is JobStatus.RUNNING:
-            return
-    raise AssertionError(f"{job} never started")
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])

@@ -3,7 +3,6 @@ filter, ``active_jobs``, ``retrieve_job`` and ``least_busy``, on SQLite and Post
 
 from __future__ import annotations
 
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
@@ -27,6 +26,7 @@ from openqx.client.provider import AccountProvider
 from openqx.core.status import JobStatus as OpenQXStatus
 from openqx.embedded import EmbeddedServer
 from tests.e2e.circuits import forever, ghz, not_clifford
+from tests.e2e.compat_helpers import wait_running
 
 TIMEOUT = 120
 N_STAB = 25
@@ -47,13 +47,6 @@ class Corpus:
         return [*self.stab, *self.mps, self.failed, self.cancelled, self.busy]
 
 
-def _wait_running(job: OpenQXJob, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while job.status() is not JobStatus.RUNNING:
-        assert time.monotonic() < deadline, f"{job} never started"
-        time.sleep(0.05)
-
-
 def _stab_tags(prefix: str, index: int) -> list[str]:
     tags = [prefix]
     if index % 2 == 0:
@@ -71,7 +64,7 @@ def corpus(provider: AccountProvider) -> Corpus:
     stab = provider.get_backend("simulator_stabilizer")
     mps = provider.get_backend("simulator_mps")
     busy = statevector.run(forever(), shots=10, job_name=f"{prefix}-busy", job_tags=[prefix])
-    _wait_running(busy)
+    wait_running(busy)
     cancelled = qasm.run(
         transpile(ghz(2), qasm), shots=10, job_name=f"{prefix}-cancel", job_tags=[prefix]
     )
@@ -415,7 +408,7 @@ def test_active_jobs_retrieve_job_and_least_busy(provider: AccountProvider, corp
     mps = provider.get_backend("simulator_mps")
     busy = statevector.run(forever(), shots=10, job_tags=["active"])
     try:
-        _wait_running(busy)
+        wait_running(busy)
         waiting = [stab.run(transpile(ghz(2), stab), shots=1) for _ in range(2)]
         assert all(job.status() is JobStatus.QUEUED for job in waiting)
         assert _ids(statevector.active_jobs()) == [busy.job_id()]

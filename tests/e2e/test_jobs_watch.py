@@ -22,6 +22,7 @@ from openqx.client.provider import AccountProvider
 from openqx.client.queue_info import QueueInfo
 from openqx.embedded import EmbeddedServer
 from tests.e2e.circuits import forever, ghz, not_clifford
+from tests.e2e.compat_helpers import wait_running
 
 TIMEOUT = 120
 FINAL = {JobStatus.DONE, JobStatus.CANCELLED, JobStatus.ERROR}
@@ -48,21 +49,11 @@ class _Requests:
         return sum(1 for path in self.paths if path.endswith(suffix))
 
 
-def _wait_running(job: OpenQXJob, timeout: float = 60) -> None:
-    """Block on the job's event stream until it is RUNNING (fails if it ends first)."""
-    for info in job._api.stream_job_status(job.job_id(), timeout=timeout):
-        status = JobStatus[info.status]
-        assert status not in FINAL, job
-        if status is JobStatus.RUNNING:
-            return
-    raise AssertionError(f"{job} never started")
-
-
 @pytest.fixture()
 def busy(provider: AccountProvider) -> Iterator[OpenQXJob]:
     """A slow simulation that holds the server's only worker; cancelled at the end."""
     job = provider.get_backend("simulator_statevector").run(forever(), shots=10)
-    _wait_running(job)
+    wait_running(job)
     yield job
     job.cancel()
     job.wait_for_final_state(timeout=TIMEOUT)
