@@ -5,22 +5,16 @@ processes on the Dask workers are killed, the workers serve on)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from qiskit.providers import JobStatus
 
 from openqx.client.provider import AccountProvider
 from tests.e2e.circuits import forever, ghz
 from tests.e2e.compat_helpers import wait_running
-from tests.e2e.serve_process import free_port
+from tests.e2e.serve_process import ServeProcess, free_port
 
 distributed = pytest.importorskip("distributed")
 
@@ -37,39 +31,18 @@ def dask_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
     ) as cluster:
-        port = free_port()
-        data_dir: Path = tmp_path_factory.mktemp("openqx-dask")
-        command = [
-            sys.executable, "-m", "openqx.cli.main", "serve", "--port", str(port),
-            "--data-dir", str(data_dir), "--executor", "dask",
-            "--dask-address", cluster.scheduler_address, "--log-level", "warning",
+        serve_args = [
+            "--executor", "dask", "--dask-address", cluster.scheduler_address,
             "--job-time-limit", str(LIMIT_S), "--workers", "2",
         ]  # fmt: skip
-        env = dict(os.environ, OPENQX_ADMIN_TOKEN=TOKEN, OMP_NUM_THREADS="1")
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        server = ServeProcess(
+            tmp_path_factory.mktemp("openqx-dask"), free_port(), TOKEN, args=serve_args
         )
-        url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + WAIT_S
-            while True:  # another process: poll until it answers
-                try:
-                    if httpx.get(f"{url}/v1/version", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    process.kill()
-                    raise AssertionError(f"openqx serve did not start:\n{process.communicate()[0]}")
-                time.sleep(0.05)
-            yield url
+            server.wait_answering()
+            yield server.url
         finally:
-            process.terminate()
-            try:
-                process.communicate(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.communicate()
+            server.stop()
 
 
 @pytest.fixture(scope="module")
