@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -21,14 +20,13 @@ from qiskit import transpile
 
 from openqx.store.blobs import make_blob_store
 from tests.e2e.circuits import ghz, slow_circuit
+from tests.e2e.crash_helpers import assert_untouched, job_rows, poll_rows
 from tests.e2e.serve_process import ServeProcess, free_port
 
 TOKEN = "crash-test-token"
 JOBS = 300
 KILL_AFTER_DONE = 100
 REQUEUE_BOUND_S = 5.0
-WAIT_S = 180.0
-"""Upper bound of every wait for the other process (a failing test ends instead of hanging)."""
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -38,23 +36,6 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | Non
         yield request.getfixturevalue("postgres_database_url")
     else:
         yield None
-
-
-def _rows(engine: sa.Engine) -> dict[str, Any]:
-    query = "SELECT id, status, attempts, finished_at, result_key FROM jobs"
-    with engine.connect() as conn:
-        return {row.id: row for row in conn.execute(sa.text(query))}
-
-
-def _poll(engine: sa.Engine, done: Any, what: str) -> dict[str, Any]:
-    """Read the jobs table until ``done(rows)``; the server is another process."""
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        rows = _rows(engine)
-        if done(rows):
-            return rows
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
 
 
 def test_sigkill_during_300_jobs_loses_none_runs_none_twice_and_recovers_at_once(
@@ -77,7 +58,7 @@ def test_sigkill_during_300_jobs_loses_none_runs_none_twice_and_recovers_at_once
                 pool.map(lambda i: backend.run(circuit, shots=20, job_name=f"c{i}").job_id(),
                          range(JOBS))
             )  # fmt: skip
-        _poll(
+        poll_rows(
             engine,
             lambda rows: sum(r.status == "DONE" for r in rows.values()) >= KILL_AFTER_DONE,
             f"{KILL_AFTER_DONE} jobs DONE",
@@ -88,11 +69,11 @@ def test_sigkill_during_300_jobs_loses_none_runs_none_twice_and_recovers_at_once
             .run(slow_circuit(num_qubits=20, layers=30), shots=10)
             .job_id()
         )
-        _poll(engine, lambda rows: rows[slow].status == "RUNNING", "the slow job to run")
+        poll_rows(engine, lambda rows: rows[slow].status == "RUNNING", "the slow job to run")
     finally:
         first.kill()
 
-    at_kill = _rows(engine)
+    at_kill = job_rows(engine)
     running = {job_id for job_id, row in at_kill.items() if row.status == "RUNNING"}
     done_before = {job_id: row for job_id, row in at_kill.items() if row.status == "DONE"}
     assert slow in running and len(done_before) >= KILL_AFTER_DONE
@@ -101,13 +82,13 @@ def test_sigkill_during_300_jobs_loses_none_runs_none_twice_and_recovers_at_once
     second = ServeProcess(tmp_path, port, TOKEN, db_url=db_url, env=env)
     try:
         answering = second.wait_answering()
-        _poll(
+        poll_rows(
             engine,
             lambda rows: all(rows[j].status != "RUNNING" or rows[j].attempts >= 2 for j in running),
             "the dead server's jobs to be requeued",
         )
         requeued_after = time.monotonic() - answering
-        final = _poll(
+        final = poll_rows(
             engine,
             lambda rows: all(r.status in ("DONE", "ERROR", "CANCELLED") for r in rows.values()),
             "every job to end",
@@ -118,14 +99,7 @@ def test_sigkill_during_300_jobs_loses_none_runs_none_twice_and_recovers_at_once
     assert requeued_after < REQUEUE_BOUND_S, requeued_after
     assert set(final) == {*small, slow}
     assert {row.status for row in final.values()} == {"DONE"}
-    for job_id, before in done_before.items():  # untouched by the crash and the restart
-        after = final[job_id]
-        assert (after.finished_at, after.result_key, after.attempts) == (
-            before.finished_at,
-            before.result_key,
-            1,
-        )
-        assert blobs.get(after.result_key) == results_before[job_id]
+    assert_untouched(final, done_before, results_before, blobs)  # by the crash and the restart
     assert {final[j].attempts for j in running} == {2}  # run again once, as a second attempt
     assert {final[j].attempts for j in set(final) - running} == {1}
     assert "Traceback" not in second.output, second.output
