@@ -13,9 +13,8 @@ and the other finished jobs while it was dead."""
 from __future__ import annotations
 
 import json
-import time
+import signal
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -27,6 +26,7 @@ from qiskit import transpile
 from openqx.scheduler.identity import ID_FILE
 from openqx.store.blobs import make_blob_store
 from tests.e2e.circuits import ghz
+from tests.e2e.crash_helpers import Rows, assert_untouched, job_rows, poll_rows
 from tests.e2e.serve_process import ServeProcess, free_port
 
 TOKEN = "replicas-crash-token"
@@ -34,30 +34,6 @@ BACKEND = "simulator_stabilizer"
 JOBS = 300
 SHOTS = 20
 KILL_AFTER_DONE = 100
-WAIT_S = 180.0
-"""Upper bound of every wait for the other processes (a failing test ends instead of hanging)."""
-POLL_S = 0.02
-"""How often the jobs table is read while waiting (the replicas are other processes)."""
-
-Rows = dict[str, Any]
-
-
-def _rows(engine: sa.Engine) -> Rows:
-    query = "SELECT id, status, attempts, finished_at, result_key, lease_owner, shots FROM jobs"
-    with engine.connect() as conn:
-        return {row.id: row for row in conn.execute(sa.text(query))}
-
-
-def _poll(engine: sa.Engine, done: Callable[[Rows], bool], what: str) -> Rows:
-    """Read the jobs table until ``done(rows)``; fail with ``what`` after ``WAIT_S``."""
-    deadline = time.monotonic() + WAIT_S
-    while True:
-        rows = _rows(engine)
-        if done(rows):
-            return rows
-        statuses = Counter(row.status for row in rows.values())
-        assert time.monotonic() < deadline, f"timed out waiting for {what}: {statuses}"
-        time.sleep(POLL_S)
 
 
 def _maintenance(url: str, method: str, path: str, **kwargs: Any) -> None:
@@ -88,6 +64,20 @@ def _time_to_kill(rows: Rows, replica: str) -> bool:
     return False
 
 
+def _stop_holding(replica: ServeProcess, engine: sa.Engine, name: str) -> Rows:
+    """Stop ``replica`` (SIGSTOP) at a moment it holds running jobs (``_time_to_kill``) and
+    return the jobs table then. A stopped server records no job end, so what it holds stays
+    RUNNING under its lease until it is killed; a job it ended between the poll and the stop
+    sends it on (SIGCONT) to the next such moment."""
+    while True:
+        poll_rows(engine, lambda rows: _time_to_kill(rows, name), "the moment to kill A")
+        replica.process.send_signal(signal.SIGSTOP)
+        rows = job_rows(engine)
+        if _time_to_kill(rows, name):
+            return rows
+        replica.process.send_signal(signal.SIGCONT)
+
+
 def test_two_replicas_one_killed_lose_nothing_and_run_nothing_twice(
     tmp_path: Path, postgres_database_url: str
 ) -> None:
@@ -111,7 +101,9 @@ def test_two_replicas_one_killed_lose_nothing_and_run_nothing_twice(
         names = [(folder / ID_FILE).read_text(encoding="utf-8").strip() for folder in folders]
         assert names[0] != names[1]
         # The device is under maintenance while the jobs are submitted, so that the replicas
-        # start on a full queue (submitting takes longer than running these jobs).
+        # start on a full queue (submitting takes longer than running these jobs); each job has
+        # its own seed, so it runs alone, not in a micro-batch of 64 that would leave no moment
+        # with a job running on A and jobs left for B.
         _maintenance(b.url, "POST", "/admin/maintenance", json={"backend": BACKEND})
         circuit = transpile(ghz(2), OpenQX.enable_account(TOKEN, url=a.url).get_backend(
             BACKEND))  # fmt: skip
@@ -120,17 +112,16 @@ def test_two_replicas_one_killed_lose_nothing_and_run_nothing_twice(
         ]
         with ThreadPoolExecutor(8) as pool:
             submitted = list(
-                pool.map(lambda i: backends[i % 2].run(circuit, shots=SHOTS,
+                pool.map(lambda i: backends[i % 2].run(circuit, shots=SHOTS, seed_simulator=i,
                                                        job_name=f"r{i}").job_id(),
                          range(JOBS))
             )  # fmt: skip
-        held = _rows(engine)
+        held = job_rows(engine)
         assert held.keys() == set(submitted) and {r.status for r in held.values()} == {"QUEUED"}
         _maintenance(a.url, "DELETE", f"/admin/maintenance/{BACKEND}")
         # Kill A while it holds jobs, once a third of the work is done.
-        _poll(engine, lambda rows: _time_to_kill(rows, names[0]), "the moment to kill A")
+        at_kill = _stop_holding(a, engine, names[0])
         a.kill()
-        at_kill = _rows(engine)
         running_on_a = {
             job_id
             for job_id, row in at_kill.items()
@@ -140,10 +131,10 @@ def test_two_replicas_one_killed_lose_nothing_and_run_nothing_twice(
         assert running_on_a and len(done_before) >= KILL_AFTER_DONE
         results_before = {job_id: blobs.get(row.result_key) for job_id, row in done_before.items()}
         # B goes on alone: jobs end while A is dead (B claims from the shared queue).
-        _poll(engine, lambda rows: _done(rows) > len(done_before), "replica B to finish a job")
+        poll_rows(engine, lambda rows: _done(rows) > len(done_before), "replica B to finish a job")
         a = start(0)  # same folder, same name: it requeues what it held at once
         a.wait_answering()
-        final = _poll(
+        final = poll_rows(
             engine,
             lambda rows: all(r.status in ("DONE", "ERROR", "CANCELLED") for r in rows.values()),
             "every job to end",
@@ -156,14 +147,7 @@ def test_two_replicas_one_killed_lose_nothing_and_run_nothing_twice(
     assert sorted(final) == sorted(submitted)
     assert {row.status for row in final.values()} == {"DONE"}  # none lost, none stuck
     assert {row.lease_owner for row in final.values()} == {None}
-    for job_id, before in done_before.items():  # untouched by the crash and the restart
-        after = final[job_id]
-        assert (after.finished_at, after.result_key, after.attempts) == (
-            before.finished_at,
-            before.result_key,
-            1,
-        )
-        assert blobs.get(after.result_key) == results_before[job_id]
+    assert_untouched(final, done_before, results_before, blobs)  # by the crash and the restart
     assert {final[j].attempts for j in running_on_a} == {2}  # run again once
     assert {final[j].attempts for j in set(final) - running_on_a} == {1}  # claimed once
     for job_id, row in final.items():
