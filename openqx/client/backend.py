@@ -314,6 +314,53 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             OpenQXBackendJobLimitError: the job limit on this backend is reached.
             OpenQXBackendApiError: the submission failed.
         """
+        explicit = {
+            "shots": shots,
+            "memory": memory,
+            "qubit_lo_freq": qubit_lo_freq,
+            "meas_lo_freq": meas_lo_freq,
+            "schedule_los": schedule_los,
+            "meas_level": meas_level,
+            "meas_return": meas_return,
+            "memory_slots": memory_slots,
+            "memory_slot_size": memory_slot_size,
+            "rep_time": rep_time,
+            "rep_delay": rep_delay,
+            "init_qubits": init_qubits,
+            "use_measure_esp": use_measure_esp,
+            "live_data_enabled": live_data_enabled,
+        }
+        run_config = {
+            **{key: value for key, value in explicit.items() if value is not UNSET},
+            **run_config,
+        }
+        submission = self._submission(
+            circuits,
+            job_name=job_name,
+            job_share_level=job_share_level,
+            job_tags=job_tags,
+            experiment_id=experiment_id,
+            header=header,
+            parameter_binds=parameter_binds,
+            run_config=run_config,
+        )
+        return OpenQXJob(self, self._api, self._api.submit_job(submission))
+
+    def _submission(
+        self,
+        circuits: QuantumCircuit | list[QuantumCircuit],
+        *,
+        job_name: str | None = None,
+        job_share_level: str | None = None,
+        job_tags: list[str] | None = None,
+        experiment_id: str | None = None,
+        header: dict[str, Any] | None = None,
+        parameter_binds: list[dict[Parameter | str, float]] | None = None,
+        run_config: dict[str, Any],
+    ) -> wire.JobSubmission:
+        """The checked ``POST /jobs`` body of ``run``'s arguments (``run_config``: every run
+        option passed, by name), sent by ``run`` or, several at once, by ``JobManager``."""
+        run_config = dict(run_config)
         circuit_list = self._circuit_list(circuits)
         if "qobj_header" in run_config:
             qobj_header = run_config.pop("qobj_header")
@@ -332,24 +379,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             raise exc.OpenQXBackendValueError("header needs to be a dict.")
         if experiment_id is not None and not isinstance(experiment_id, str):
             raise exc.OpenQXBackendValueError("experiment_id needs to be a string.")
-        passed = {
-            "shots": shots,
-            "memory": memory,
-            "qubit_lo_freq": qubit_lo_freq,
-            "meas_lo_freq": meas_lo_freq,
-            "schedule_los": schedule_los,
-            "meas_level": meas_level,
-            "meas_return": meas_return,
-            "memory_slots": memory_slots,
-            "memory_slot_size": memory_slot_size,
-            "rep_time": rep_time,
-            "rep_delay": rep_delay,
-            "init_qubits": init_qubits,
-            "use_measure_esp": use_measure_esp,
-            "live_data_enabled": live_data_enabled,
-        }
         config: dict[str, Any] = dict(self.options.items())
-        config.update({key: value for key, value in passed.items() if value is not UNSET})
         config.update(run_config)
         options = self._validated_options(config)
         try:
@@ -360,7 +390,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             raise exc.OpenQXBackendValueError(str(error)) from error
         if parameter_binds:
             options["parameter_binds"] = _serialize_binds(parameter_binds, circuit_list)
-        submission = wire.JobSubmission(
+        return wire.JobSubmission(
             backend=self.name,
             qpy=circuit_payload.encode_circuits(circuit_list),
             shots=options.pop("shots", None),
@@ -374,8 +404,6 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             options=options,
             client_info=client_info(),
         )
-        info = self._api.submit_job(submission)
-        return OpenQXJob(self, self._api, info)
 
     @staticmethod
     def _circuit_list(circuits: Any) -> list[QuantumCircuit]:

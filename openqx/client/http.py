@@ -358,6 +358,34 @@ class ApiClient:
             idempotent=False,
         )
 
+    def submit_jobs(self, submissions: list[wire.JobSubmission]) -> list[wire.JobInfo]:
+        """``POST /jobs/batch``: several jobs in one request, stored all together or not at
+        all (at most ``wire.MAX_BATCH_JOBS``); never re-sent once it may have reached the
+        server."""
+        answer = self._model(
+            "POST",
+            "/jobs/batch",
+            wire.JobBatchInfo,
+            body=wire.JobBatchSubmission(jobs=submissions),
+            context="backend",
+            idempotent=False,
+        )
+        return answer.jobs
+
+    def wait_jobs(self, job_ids: list[str], timeout: float) -> list[wire.JobFinal]:
+        """``POST /jobs/wait``: the jobs of ``job_ids`` that are final, once at least one is
+        or after ``timeout`` seconds (at most ``wire.MAX_WAIT_SECONDS``; then possibly
+        none), each with its record and, when small, its result."""
+        body = wire.JobWait(ids=job_ids, timeout=min(max(timeout, 0.0), wire.MAX_WAIT_SECONDS))
+        data = self._json(
+            "POST",
+            "/jobs/wait",
+            body=body,
+            context="job",
+            read_timeout=body.timeout + self._timeout,
+        )
+        return _validate_model(wire.JobFinals, data, "job", None).jobs
+
     def search_jobs(self, query: wire.JobQuery, *, scope: str = "own") -> wire.JobPage:
         """``POST /jobs/search`` (a read: retried like a ``GET``). ``scope``: ``own`` (the
         caller's jobs, of this client's instance when it has one), ``shared`` (others' jobs
@@ -560,14 +588,20 @@ class ApiClient:
         context: Context,
         job_id: str | None = None,
         idempotent: bool = True,
+        read_timeout: float | None = None,
     ) -> Any:
         content = body.model_dump_json(exclude_none=False) if body is not None else None
         headers = {"Content-Type": "application/json"} if content is not None else None
+        timeout = (
+            httpx.USE_CLIENT_DEFAULT
+            if read_timeout is None
+            else httpx.Timeout(self._timeout, read=read_timeout)
+        )
         attempt = 0
         while True:
             try:
                 response = self._http.request(
-                    method, path, params=params, content=content, headers=headers
+                    method, path, params=params, content=content, headers=headers, timeout=timeout
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
                 # Nothing reached the server: safe to retry even a submission.

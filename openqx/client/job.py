@@ -395,8 +395,7 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
                         f"Error while waiting for job {self._job_id}: {item}", job_id=self._job_id
                     ) from item
                 if isinstance(item, wire.JobFinal):
-                    # The record and a small result: no refresh, no result request.
-                    self._info, self._result_data = item.job, item.result
+                    self.take_final(item)
                 elif item is not None:
                     self._apply(item)
                 if self._info.status.is_final:
@@ -420,6 +419,11 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
                     self._call(callback)
         finally:
             feed.stop()
+
+    def take_final(self, final: wire.JobFinal) -> None:
+        """Keep a final record and its small result, as the status stream's ``job`` event or
+        ``POST /jobs/wait`` sends them: no refresh and no result request follow."""
+        self._info, self._result_data = final.job, final.result
 
     def _call(self, callback: StatusCallback) -> None:
         position = self.queue_position()

@@ -101,6 +101,8 @@ from openqx.core.status import JobStatus
 
 __all__ = [
     "API_PREFIX",
+    "MAX_BATCH_JOBS",
+    "MAX_WAIT_SECONDS",
     "SHARE_LEVELS",
     "AccountInfo",
     "BackendStatusInfo",
@@ -111,7 +113,10 @@ __all__ = [
     "ErrorBody",
     "ErrorInfo",
     "JOB_EVENT",
+    "JobBatchInfo",
+    "JobBatchSubmission",
     "JobFinal",
+    "JobFinals",
     "JobInfo",
     "JobLimitInfo",
     "JobPage",
@@ -119,6 +124,7 @@ __all__ = [
     "JobStatusInfo",
     "JobSubmission",
     "JobUpdate",
+    "JobWait",
     "QueueInfo",
     "RuntimeJobSubmission",
     "UserCreate",
@@ -264,6 +270,12 @@ class JobLimitInfo(_Model):
     active_jobs: int
 
 
+MAX_BATCH_JOBS = 1000
+"""Most jobs in one ``POST /jobs/batch``."""
+MAX_WAIT_SECONDS = 60.0
+"""Longest wait of one ``POST /jobs/wait``."""
+
+
 class JobSubmission(_Model):
     """``POST /jobs``: circuits (base64 QPY, or OpenQASM 3 or 2 source) plus every run option.
 
@@ -372,6 +384,36 @@ class JobFinal(_Model):
 
     job: JobInfo
     result: dict[str, Any] | None = None
+
+
+class JobBatchSubmission(_Model):
+    """``POST /jobs/batch``: several jobs submitted at once (``JobManager`` sends its sets
+    this way). Each entry becomes its own job; they are validated first and stored together,
+    or, when one is not valid or the job limit would be passed, none is."""
+
+    jobs: Annotated[list[JobSubmission], Field(min_length=1, max_length=MAX_BATCH_JOBS)]
+
+
+class JobBatchInfo(_Model):
+    """The jobs of a ``POST /jobs/batch``, in the order submitted."""
+
+    jobs: list[JobInfo]
+
+
+class JobWait(_Model):
+    """``POST /jobs/wait``: wait until at least one of ``ids`` is final, at most ``timeout``
+    seconds, and return every one that is."""
+
+    ids: Annotated[list[Identifier], Field(min_length=1, max_length=bounds.MAX_LIST_ITEMS)]
+    timeout: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = 10.0
+
+
+class JobFinals(_Model):
+    """``POST /jobs/wait``'s answer: the final jobs among those asked for, each as its status
+    stream's ``job`` event (the record and a small result); empty when none was final in
+    time."""
+
+    jobs: list[JobFinal]
 
 
 class JobQuery(_Model):

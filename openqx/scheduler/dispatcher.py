@@ -34,6 +34,7 @@ replica may take it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import functools
@@ -65,6 +66,8 @@ SUPERVISE_INTERVAL_SECONDS = 1.0
 """How often the supervisor checks that the loop thread is alive."""
 DEFAULT_MAX_ATTEMPTS = 3
 """Starts a job gets before a dying worker or server ends it ERROR (1 = no retry)."""
+DEFAULT_PREFETCH = 1
+"""Units handed ahead to an executor that queues them (``Dispatcher.prefetch``)."""
 WORKER_DIED = "worker_died"
 """``ExecutionError.code`` of a job whose worker process died under it."""
 HEARTBEAT_FRACTION = 1 / 3
@@ -118,6 +121,10 @@ class Dispatcher:
             1: none). Batches are formed only with a store that claims them
             (``claim_batch``) and an executor that runs them (``runs_batches``).
         batch_key: what the jobs of one batch share (default ``batching.batch_key``).
+        prefetch: units (a job or a micro-batch) handed beyond ``capacity`` to an executor
+            that queues them (``queues_requests``), so that a worker starts the next unit the
+            moment it ends one instead of waiting for the next claim. Their jobs show RUNNING
+            from the claim; their time limit counts from when a worker starts them.
     """
 
     def __init__(
@@ -138,6 +145,7 @@ class Dispatcher:
         concurrency: Concurrency | None = None,
         batch_limit: int = DEFAULT_BATCH_LIMIT,
         batch_key: BatchKey = batch_key,
+        prefetch: int = DEFAULT_PREFETCH,
     ) -> None:
         self.store = store
         self.calibration = calibration
@@ -159,6 +167,7 @@ class Dispatcher:
         self._rotation = 0
         self.batch_limit = max(1, batch_limit)
         self.batch_key = batch_key
+        self.prefetch = max(0, prefetch)
         self._batch_of: dict[str, BatchRun] = {}
         """The micro-batch of each job in ``_inflight`` that runs in one (one slot for all)."""
         self._backend_of: dict[str, str] = {}
@@ -355,14 +364,28 @@ class Dispatcher:
         """Stop the jobs running past their time limit (they end ERROR)."""
         now = self.clock.monotonic()
         with self._lock:
-            overdue = [
-                (job_id, started.limit or 0.0)
+            due = [
+                job_id
                 for job_id, started in self._started.items()
                 if started.deadline is not None
                 and now >= started.deadline
                 and job_id in self._inflight
                 and job_id not in self._timed_out
             ]
+        # A job handed ahead that no worker has started yet: its limit starts over from now.
+        waiting = {job_id for job_id in due if self._waiting_in_executor(job_id)}
+        with self._lock:
+            overdue = []
+            for job_id in due:
+                started = self._started.get(job_id)
+                if started is None or started.limit is None:
+                    continue
+                if job_id in waiting:
+                    self._started[job_id] = dataclasses.replace(
+                        started, deadline=now + started.limit
+                    )
+                elif job_id in self._inflight and job_id not in self._timed_out:
+                    overdue.append((job_id, started.limit))
             for job_id, limit in overdue:
                 self._timed_out[job_id] = limit
         for job_id, limit in overdue:
@@ -462,13 +485,14 @@ class Dispatcher:
         # Round-robin over backends, starting each pass one backend further (``rotation``),
         # so no device's queue waits behind another's: every device with queued jobs gets a
         # free slot within one round of passes. A micro-batch takes one slot.
-        if self.slots_in_use() >= self.capacity:
+        units = self._units()
+        if self.slots_in_use() >= units:
             return  # a pass woken by every submission need not read the queues when full
         backends = rotation.rotate(self.store.backends_with_queued_jobs(), self._rotation)
         self._rotation += 1
-        while backends and not self._stopping.is_set() and self.slots_in_use() < self.capacity:
+        while backends and not self._stopping.is_set() and self.slots_in_use() < units:
             for backend in list(backends):
-                if self._stopping.is_set() or self.slots_in_use() >= self.capacity:
+                if self._stopping.is_set() or self.slots_in_use() >= units:
                     return
                 limit = self.concurrency(backend)
                 if limit is not None and self.slots_in_use(backend) >= limit:
@@ -479,6 +503,26 @@ class Dispatcher:
                     backends.remove(backend)
                     continue
                 self._start(records)
+
+    def _queues_requests(self) -> bool:
+        return bool(getattr(self.executor, "queues_requests", False))
+
+    def _units(self) -> int:
+        """Units (jobs or micro-batches) handed to the executor at once: ``capacity``, plus
+        ``prefetch`` for an executor that queues them."""
+        return self.capacity + (self.prefetch if self._queues_requests() else 0)
+
+    def _waiting_in_executor(self, job_id: str) -> bool:
+        """Whether a job handed ahead (``prefetch``) still waits in the executor's queue."""
+        if not self._queues_requests():
+            return False
+        with self._lock:
+            batch = self._batch_of.get(job_id)
+        unit = batch.batch_id if batch is not None else job_id
+        try:
+            return not self.executor.is_running(unit)  # type: ignore[attr-defined]
+        except Exception:  # an executor that cannot tell: the limit counts from the hand-off
+            return False
 
     def _batching(self) -> BatchClaimer | None:
         """The store as a batch claimer when micro-batches can be formed and run."""
@@ -645,6 +689,7 @@ class Dispatcher:
         taken = self._take(job_id, future)
         if taken is None:
             return
+        self._wake.set()  # its slot is free: the next claim need not wait for the recording
         try:
             self._outcome(job_id, future, taken, self._finish)
         finally:
@@ -679,16 +724,42 @@ class Dispatcher:
             ends.append(_job_end(job_id, status, result_key, error, usage_seconds))
 
         taken_ids: list[str] = []
+        blobs: list[tuple[str, bytes]] = []
+        self._wake.set()  # the batch's slot is free: the next claim need not wait for this
         try:
             for job_id, future in outcomes:
                 taken = self._take(job_id, future)
                 if taken is None:
                     continue
                 taken_ids.append(job_id)
-                self._outcome(job_id, future, taken, collect)
-            self._finish_all(ends)
+                self._outcome(job_id, future, taken, collect, put=lambda k, d: blobs.append((k, d)))
+            self._finish_all(self._store_results(blobs, ends))
         finally:
             self._recorded(taken_ids)
+
+    def _store_results(
+        self, blobs: Sequence[tuple[str, bytes]], ends: Sequence[JobEnd]
+    ) -> list[JobEnd]:
+        """Write a micro-batch's result blobs together; when that fails, the jobs whose
+        result it held end ERROR instead (their blobs are removed again)."""
+        if not blobs:
+            return list(ends)
+        try:
+            self.blobs.put_many(blobs)
+        except Exception as exc:
+            logger.exception("job results could not be stored", extra={"action": "record_job"})
+            for key, _ in blobs:
+                with contextlib.suppress(Exception):
+                    self.blobs.delete(key)
+            message = f"The job's result could not be recorded: {type(exc).__name__}: {exc}"
+            keys = {key for key, _ in blobs}
+            return [
+                _job_end(end.job_id, JobStatus.ERROR, None, ("recording_failed", message), None)
+                if end.result_key in keys
+                else end
+                for end in ends
+            ]
+        return list(ends)
 
     def _take(
         self, job_id: str, future: Future[_Result]
@@ -712,14 +783,24 @@ class Dispatcher:
         future: Future[_Result],
         taken: tuple[bool, float | None, _Started | None],
         finish: _Finisher,
+        *,
+        put: Callable[[str, bytes], None] | None = None,
     ) -> None:
-        """Decide how a completed job ends and hand that to ``finish``."""
+        """Decide how a completed job ends and hand that to ``finish`` (its result blob to
+        ``put``, by default the blob store's)."""
         cancelling, timed_out, started = taken
         try:
             if timed_out is not None:
                 finish(job_id, JobStatus.ERROR, error=_time_limit_error(timed_out))
             else:
-                self._record(job_id, future, cancelling=cancelling, started=started, finish=finish)
+                self._record(
+                    job_id,
+                    future,
+                    cancelling=cancelling,
+                    started=started,
+                    finish=finish,
+                    put=put or self.blobs.put,
+                )
         except Exception as exc:  # the job ends ERROR; the thread that called us goes on
             logger.exception(
                 "job result could not be recorded", extra={"action": "record_job", "job_id": job_id}
@@ -744,6 +825,7 @@ class Dispatcher:
         cancelling: bool,
         started: _Started | None,
         finish: _Finisher,
+        put: Callable[[str, bytes], None],
     ) -> None:
         if future.cancelled():
             if cancelling:
@@ -773,7 +855,7 @@ class Dispatcher:
             message = f"The job's result could not be encoded as JSON: {type(exc).__name__}: {exc}"
             finish(job_id, JobStatus.ERROR, error=("result_unencodable", message))
             return
-        self.blobs.put(result_key, encoded)
+        put(result_key, encoded)
         failure = results.failed_experiments_message(result)
         if failure is None and not result.get("success", True):
             failure = str(result.get("status") or "The job failed.")

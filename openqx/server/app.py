@@ -13,7 +13,15 @@ from openqx.core.wire import API_PREFIX
 from openqx.server.errors import install_error_handlers
 from openqx.server.limits import BodySizeLimit
 from openqx.server.openapi import install_api_docs
-from openqx.server.routes import account, admin, backends, jobs, runtime, schedule
+from openqx.server.routes import (
+    account,
+    admin,
+    backends,
+    job_batches,
+    jobs,
+    runtime,
+    schedule,
+)
 from openqx.server.service import Service
 from openqx.server.throttle import AuthThrottle
 
@@ -46,7 +54,7 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (account, admin, backends, jobs, runtime, schedule):
+    for module in (account, admin, backends, job_batches, jobs, runtime, schedule):
         app.include_router(module.router, prefix=API_PREFIX)
     install_api_docs(app)  # the completed schema; /docs and /redoc without a CDN
     # The dashboard (openqx.web) sits above the API: its pages call these routes' functions.

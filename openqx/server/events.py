@@ -36,26 +36,29 @@ class JobEvents:
                 pass
 
     @contextlib.contextmanager
-    def subscribe(self, job_id: str) -> Iterator[asyncio.Event]:
-        """Register an event set at every change of ``job_id`` for the ``with`` block.
+    def subscribe(self, *job_ids: str) -> Iterator[asyncio.Event]:
+        """Register an event set at every change of any of ``job_ids`` for the ``with``
+        block.
 
-        Clear it before reading the job's state and wait on it afterwards: a change that
+        Clear it before reading the jobs' state and wait on it afterwards: a change that
         lands in between still sets it, so no notification is lost.
         """
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
         key = (loop, event)
         with self._lock:
-            self._waiters[job_id].add(key)
+            for job_id in job_ids:
+                self._waiters[job_id].add(key)
         try:
             yield event
         finally:
             with self._lock:
-                waiters = self._waiters.get(job_id)
-                if waiters is not None:
-                    waiters.discard(key)
-                    if not waiters:
-                        del self._waiters[job_id]
+                for job_id in job_ids:
+                    waiters = self._waiters.get(job_id)
+                    if waiters is not None:
+                        waiters.discard(key)
+                        if not waiters:
+                            del self._waiters[job_id]
 
 
 async def wait_for_event(event: asyncio.Event, timeout: float) -> bool:

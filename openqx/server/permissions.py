@@ -17,6 +17,7 @@ The rules themselves are ``core.access`` (the listing condition is their SQL for
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from openqx.core import errors
@@ -35,6 +36,7 @@ __all__ = [
     "grant_job_limit",
     "job_limit_for",
     "parent_scope",
+    "check_readable_jobs",
     "readable_job",
     "request_instance",
     "require_admin_over",
@@ -91,6 +93,19 @@ def readable_job(service: Service, user: UserRecord, job_id: str) -> JobRecord:
     if not user.viewer.can_read(record.owner_id, record.instance, record.share_level):
         raise errors.JobNotFoundError(job_id)
     return record
+
+
+def check_readable_jobs(service: Service, user: UserRecord, job_ids: Sequence[str]) -> None:
+    """Check that the user may read every job of ``job_ids`` (one query).
+
+    Raises:
+        JobNotFoundError: the first id of no such job, or of one the user may not read.
+    """
+    access = service.store.job_access(job_ids)
+    for job_id in job_ids:
+        found = access.get(job_id)
+        if found is None or not user.viewer.can_read(*found):
+            raise errors.JobNotFoundError(job_id)
 
 
 def changeable_job(service: Service, user: UserRecord, job_id: str) -> JobRecord:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -26,11 +28,15 @@ from openqx.store.records import JobRecord, NewJob, UserRecord, new_job
 from openqx.store.tenancy_store import DeviceGrant
 
 __all__ = [
+    "PreparedJob",
     "decode_circuits",
     "device_qpy_limits",
     "resolve_instance",
+    "prepare_circuits_job",
     "store_job",
+    "store_jobs",
     "submit_circuits_job",
+    "submit_circuits_jobs",
     "submit_runtime_job",
 ]
 
@@ -81,15 +87,83 @@ def _value_error(exc: Exception) -> errors.InvalidInputError:
     return errors.InvalidInputError(str(exc))
 
 
+@dataclass(frozen=True, slots=True)
+class PreparedJob:
+    """A validated submission, ready to store: the job row, its payload and its device grant
+    (``permissions.device_grant``'s answer)."""
+
+    job: NewJob
+    payload: bytes
+    grant: DeviceGrant | None
+
+
+@dataclass(slots=True)
+class BatchReads:
+    """What the jobs of one batch read once: device grants by (instance, device) and the
+    id of the calibration snapshot in force by device."""
+
+    grants: dict[tuple[str, str], DeviceGrant | None] = field(default_factory=dict)
+    snapshots: dict[str, str | None] = field(default_factory=dict)
+
+
 def submit_circuits_job(
     service: Service, user: UserRecord, body: JobSubmission, *, instance: str | None = None
 ) -> JobRecord:
     """Validate a ``POST /jobs`` body and store the job, filed under ``instance`` (the
     request's; default: the user's default); raises domain errors, stores nothing on
     failure."""
+    prepared = prepare_circuits_job(service, user, body, instance=instance)
+    return store_job(service, prepared.job, prepared.payload, grant=prepared.grant)
+
+
+def submit_circuits_jobs(
+    service: Service,
+    user: UserRecord,
+    bodies: Sequence[JobSubmission],
+    *,
+    instance: str | None = None,
+) -> list[JobRecord]:
+    """Validate every body of a ``POST /jobs/batch`` and store them all as separate jobs in
+    one transaction, or none: an error names the first job that is not valid (``Job 3:
+    ...``) and nothing is stored."""
+    prepared = []
+    reads = BatchReads()
+    for index, body in enumerate(bodies):
+        try:
+            prepared.append(
+                prepare_circuits_job(service, user, body, instance=instance, reads=reads)
+            )
+        except errors.ServiceError as exc:
+            raise _in_batch(exc, index) from exc
+    return store_jobs(service, prepared)
+
+
+def _in_batch(error: errors.ServiceError, index: int) -> errors.ServiceError:
+    """The same error, its message naming job ``index`` of a batch."""
+    named = copy.copy(error)
+    named.message = f"Job {index}: {error.message}"
+    named.args = (named.message,)
+    return named
+
+
+def prepare_circuits_job(
+    service: Service,
+    user: UserRecord,
+    body: JobSubmission,
+    *,
+    instance: str | None = None,
+    reads: BatchReads | None = None,
+) -> PreparedJob:
+    """Validate a job submission (everything but the job limit, checked as it is stored)
+    and build its row and payload; raises domain errors. ``reads``: what the jobs of one
+    batch read once."""
     device = service.catalog.get(body.backend)
     instance = resolve_instance(user, instance)
-    grant = permissions.device_grant(service, instance, device.name)
+    reads = reads or BatchReads()
+    if (instance, device.name) not in reads.grants:
+        grant = permissions.device_grant(service, instance, device.name)
+        reads.grants[instance, device.name] = grant
+    grant = reads.grants[instance, device.name]
     configuration = device.configuration
     _check_name_and_tags(body.name, body.tags)
     try:
@@ -125,18 +199,18 @@ def submit_circuits_job(
     experiments = len(circuits) * binds
     _check_experiments(experiments, device)
     _check_grant_circuits(grant, experiments)
-    snapshot = device.current_snapshot()
-    snapshot_id = snapshot.id if snapshot is not None else None
+    if device.name not in reads.snapshots:
+        reads.snapshots[device.name] = device.current_snapshot_id()
+    snapshot_id = reads.snapshots[device.name]
     check_circuits(circuits, device, snapshot_id)
     if warnings:
         logger.info(
             "unknown run options kept", extra={"action": "submit_job", "warnings": warnings}
         )
-    return _store_new_job(
-        service,
-        user,
-        body,
-        payload,
+    job = new_job(
+        body.model_dump(),
+        id=new_job_id(),
+        owner_id=user.id,
         kind="circuits",
         backend=device.name,
         num_circuits=experiments,
@@ -145,8 +219,8 @@ def submit_circuits_job(
         snapshot_id=snapshot_id,
         options=options,
         instance=instance,
-        grant=grant,
     )
+    return PreparedJob(job, payload, grant)
 
 
 def _submitted_circuits(
@@ -316,3 +390,30 @@ def store_job(
     )
     service.job_changed(record.id)
     return record
+
+
+def store_jobs(service: Service, prepared: Sequence[PreparedJob]) -> list[JobRecord]:
+    """Write every payload blob, then every row in one transaction (the job limits checked
+    counting the new jobs); on any failure remove the blobs again, so nothing is left."""
+    keys = [blobs.job_payload_key(item.job.id, item.job.kind) for item in prepared]
+    try:
+        service.blobs.put_many(list(zip(keys, [item.payload for item in prepared], strict=True)))
+        limits: dict[str, int | None] = {}
+        for item in prepared:
+            if item.job.backend not in limits:
+                limits[item.job.backend] = permissions.grant_job_limit(
+                    service, item.grant, item.job.backend
+                )
+        records = service.store.create_jobs([item.job for item in prepared], max_active=limits)
+    except BaseException:
+        for key in keys:
+            service.blobs.delete(key)
+        raise
+    logger.info(
+        "jobs queued",
+        extra={"action": "submit_jobs", "job_ids": [r.id for r in records]},
+    )
+    for record in records:
+        service.events.notify(record.id)
+    service.dispatcher.wake()
+    return records

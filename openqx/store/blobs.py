@@ -17,6 +17,8 @@ import os
 import re
 import tempfile
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,9 @@ __all__ = [
 ]
 
 _KEY_PART = re.compile(r"^[A-Za-z0-9._=+-]+$")
+
+PUT_MANY_THREADS = 8
+"""Threads of one ``LocalBlobStore.put_many``."""
 
 _PAYLOAD_FILES = {"circuits": "payload.qpy", "runtime": "params.json"}
 """The payload's file name per job kind: QPY circuits, or a runtime program's JSON inputs."""
@@ -74,6 +79,13 @@ class BlobStore(abc.ABC):
     @abc.abstractmethod
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key`` (replacing it atomically)."""
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """Store each ``(key, data)`` as ``put`` does; on return every one is stored (a
+        store may write them concurrently). On an error some may be stored: the caller
+        deletes its keys again."""
+        for key, data in items:
+            self.put(key, data)
 
     @abc.abstractmethod
     def get(self, key: str) -> bytes:
@@ -162,14 +174,36 @@ class LocalBlobStore(BlobStore):
         self.fsync = fsync
 
     def _path(self, key: str) -> Path:
-        path = (self.root / check_key(key)).resolve()
-        if not path.is_relative_to(self.root):
-            raise InvalidInputError(f"Invalid blob key {key!r}.", key=key)
-        return path
+        # ``check_key`` refuses absolute paths and ``..``: the path stays under the root
+        # (resolved once, in ``__init__``), with no file system lookup per key.
+        return self.root / check_key(key)
 
     def put(self, key: str, data: bytes) -> None:
         """Write atomically: readers see the old or the new bytes, never a part (and, with
         ``fsync``, the bytes are on disk when this returns)."""
+        folders = self._write(key, data)
+        if self.fsync:
+            # The new name, and the folders created for it, are entries of their parents.
+            for folder in folders:
+                _fsync_dir(folder)
+
+    def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
+        """``put`` each item, on a few threads (the disk flushes of concurrent writes are
+        committed together), each folder flushed once at the end."""
+        if len(items) < 2:
+            super().put_many(items)
+            return
+        with ThreadPoolExecutor(
+            max_workers=min(PUT_MANY_THREADS, len(items)), thread_name_prefix="openqx-blobs"
+        ) as pool:
+            written = list(pool.map(lambda item: self._write(*item), items))
+            if self.fsync:
+                folders = dict.fromkeys(folder for each in written for folder in each)
+                list(pool.map(_fsync_dir, folders))
+
+    def _write(self, key: str, data: bytes) -> list[Path]:
+        """Write the file atomically (flushed with ``fsync``); return the folders whose
+        entries changed (its own and the parents of those created for it)."""
         path = self._path(key)
         created = self._make_parents(path.parent)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
@@ -183,10 +217,7 @@ class LocalBlobStore(BlobStore):
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        if self.fsync:
-            # The new name, and the folders created for it, are entries of their parents.
-            for folder in dict.fromkeys([path.parent, *(made.parent for made in created)]):
-                _fsync_dir(folder)
+        return list(dict.fromkeys([path.parent, *(made.parent for made in created)]))
 
     def _make_parents(self, folder: Path) -> list[Path]:
         """Create ``folder`` and missing parents below the root; return those created."""

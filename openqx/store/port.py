@@ -11,7 +11,7 @@ is one transaction, and every time stamp comes from the store's clock. Errors ar
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from openqx.core.fairshare import Priorities
@@ -70,6 +70,16 @@ class JobStore(TenancyPort, DeviceSchedulePort, Protocol):
         When ``max_active`` is given, the insert happens only if the owner has fewer than
         ``max_active`` active jobs on that backend, checked in the same transaction:
         otherwise JobLimitReachedError and nothing is stored.
+        """
+
+    def create_jobs(
+        self, jobs: Sequence[NewJob], *, max_active: Mapping[str, int | None] | None = None
+    ) -> list[JobRecord]:
+        """Insert QUEUED jobs in one transaction, all or none, in the given order.
+
+        ``max_active`` maps a backend to its limit of active jobs per owner and instance,
+        checked in the same transaction counting the new jobs: over it, JobLimitReachedError
+        and nothing is stored.
         """
 
     def update_job(
@@ -146,6 +156,13 @@ class JobStore(TenancyPort, DeviceSchedulePort, Protocol):
     # --- jobs: read -----------------------------------------------------------------------
     def get_job(self, job_id: str) -> JobRecord:
         """One job; JobNotFoundError when absent."""
+
+    def job_access(self, job_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
+        """Owner id, instance and share level of each existing job of ``job_ids``, by id."""
+
+    def get_jobs(self, job_ids: Sequence[str], *, final_only: bool = False) -> dict[str, JobRecord]:
+        """The jobs of ``job_ids`` that exist (with ``final_only``: that are DONE, CANCELLED
+        or ERROR), by id; missing ids are left out."""
 
     def search_jobs(
         self,

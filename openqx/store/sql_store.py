@@ -9,7 +9,8 @@ comes from the store's ``Clock``, so tests move time with ``ManualClock`` instea
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -86,6 +87,7 @@ _INSERT_TAGS = sa.insert(q.job_tags)
 """Inserts built once, their values given as parameters (``Insert.values`` with a dict
 would build and coerce a new statement per job)."""
 
+_FINAL_VALUES = sorted(status.value for status in FINAL_STATUSES)
 _JOB = q.select_jobs().where(_jobs.c.id == sa.bindparam("job_id"))
 """One job by id (built once: every write reads its job back)."""
 
@@ -185,6 +187,45 @@ DEDICATED = "dedicated"
 def _as_run(record: JobRecord, snapshot_id: str | None) -> JobRecord:
     """``record`` with the calibration its claim gives it (``snapshot_id`` when given)."""
     return record if snapshot_id is None else dataclasses.replace(record, snapshot_id=snapshot_id)
+
+
+def _claimed(
+    row: sa.Row[Any],
+    worker: str,
+    lease_seconds: float,
+    snapshot_id: str | None,
+    run_mode: str,
+    at: datetime,
+) -> tuple[dict[str, Any], JobRecord]:
+    """The ``_CLAIM`` parameters that make a QUEUED job (``row``, as
+    ``queries.select_jobs()`` read it) RUNNING under ``worker``'s lease, and the job after."""
+    attempt = int(row.attempts or 0) + 1
+    expires = at + timedelta(seconds=lease_seconds)
+    steps = _stamp(row.time_per_step, running_step(attempt), at)
+    values = {
+        "claim_id": row.id,
+        "claim_snapshot": snapshot_id,
+        "claim_worker": worker,
+        "claim_expires": expires,
+        "claim_at": at,
+        "claim_attempts": attempt,
+        "claim_mode": run_mode,
+        "claim_steps": steps,
+    }
+    before = job_record(row)
+    return values, dataclasses.replace(
+        before,
+        status=JobStatus.RUNNING,
+        snapshot_id=before.snapshot_id if snapshot_id is None else snapshot_id,
+        lease_owner=worker,
+        lease_expires_at=expires,
+        started_at=at,
+        updated_at=at,
+        cancel_requested=False,
+        attempts=attempt,
+        run_mode=run_mode,
+        time_per_step=steps_from_json(steps),
+    )
 
 
 class SqlJobStore(TenancyStore, DeviceScheduleStore):
@@ -333,31 +374,70 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             JobLimitReachedError: the owner has ``max_active`` active jobs on the backend.
             InvalidInputError: duplicate id or unknown owner.
         """
+        return self.create_jobs([job], max_active={job.backend: max_active})[0]
+
+    def create_jobs(
+        self, jobs: Sequence[NewJob], *, max_active: Mapping[str, int | None] | None = None
+    ) -> list[JobRecord]:
+        """Insert QUEUED jobs in one transaction: all of them or none. ``max_active`` maps a
+        backend to its limit of active jobs per owner and instance, checked in the same
+        transaction counting the new jobs.
+
+        Raises:
+            JobLimitReachedError: the new jobs would take an owner over a backend's limit.
+            InvalidInputError: a duplicate id or an unknown owner.
+        """
+        if not jobs:
+            return []
         now = self.clock.now()
+        first = jobs[0]
         with self._transaction(
             write=True,
-            integrity_message=f"Job {job.id} cannot be stored (duplicate id or "
-            f"unknown owner {job.owner_id}).",
+            integrity_message=f"Job {first.id} cannot be stored (duplicate id or "
+            f"unknown owner {first.owner_id}).",
         ) as conn:
-            if max_active is not None:
-                if self._postgresql:
-                    conn.execute(q.lock_user(job.owner_id))
-                active = conn.execute(
-                    access.count_active_in(job.owner_id, job.backend, job.instance)
-                ).scalar_one()
-                if active >= max_active:
-                    raise JobLimitReachedError(
-                        f"Maximum number of active jobs ({max_active}) on backend "
-                        f"{job.backend} reached.",
-                        backend=job.backend,
-                        maximum_jobs=max_active,
-                        running_jobs=int(active),
-                    )
-            values = new_job_values(job, now)
+            self._check_job_limits(conn, jobs, max_active or {})
+            values = [new_job_values(job, now) for job in jobs]
             conn.execute(_INSERT_JOB, values)
-            if values["tags"]:
-                conn.execute(_INSERT_TAGS, [{"job_id": job.id, "tag": t} for t in values["tags"]])
-            return self._job(conn, job.id)
+            tags = [{"job_id": v["id"], "tag": t} for v in values for t in v["tags"]]
+            if tags:
+                conn.execute(_INSERT_TAGS, tags)
+            if len(jobs) == 1:
+                return [self._job(conn, first.id)]
+            ids = [job.id for job in jobs]
+            rows = conn.execute(q.select_jobs().where(_jobs.c.id.in_(ids))).all()
+            by_id = {row.id: job_record(row) for row in rows}
+            return [by_id[job_id] for job_id in ids]
+
+    def _check_job_limits(
+        self, conn: sa.Connection, jobs: Sequence[NewJob], max_active: Mapping[str, int | None]
+    ) -> None:
+        """Raise JobLimitReachedError when ``jobs`` would take an owner over the active-job
+        limit of a backend (``max_active``) through an instance."""
+        new: Counter[tuple[int, str, str]] = Counter(
+            (job.owner_id, job.backend, job.instance) for job in jobs
+        )
+        locked: set[int] = set()
+        for (owner_id, backend, instance), count in sorted(new.items()):
+            limit = max_active.get(backend)
+            if limit is None:
+                continue
+            if self._postgresql and owner_id not in locked:
+                conn.execute(q.lock_user(owner_id))
+                locked.add(owner_id)
+            active = int(
+                conn.execute(access.count_active_in(owner_id, backend, instance)).scalar_one()
+            )
+            if active + count > limit:
+                message = (
+                    f"Maximum number of active jobs ({limit}) on backend {backend} reached."
+                    if count == 1
+                    else f"{count} new jobs would exceed the maximum number of active jobs "
+                    f"({limit}) on backend {backend}: {active} are active."
+                )
+                raise JobLimitReachedError(
+                    message, backend=backend, maximum_jobs=limit, running_jobs=active
+                )
 
     def update_job(
         self, job_id: str, *, name: str | None = None, tags: Sequence[str] | None = None
@@ -452,25 +532,35 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                 return [first]
             order = self._fair_order(conn, backend, at, reserved_only=True)
             order = order[: window or 4 * limit]
-            lock = sa.select(_jobs.c.id).where(
-                _jobs.c.id.in_(order), _jobs.c.status == JobStatus.QUEUED.value
-            )
-            if self._postgresql:  # rows other claimers hold are skipped
-                lock = lock.with_for_update(skip_locked=True)
-            free = set(conn.execute(lock).scalars())
-            rows = {
-                row.id: row
-                for row in conn.execute(q.select_jobs().where(_jobs.c.id.in_(free))).all()
-            }
             claimed = [first]
-            for job_id in order:
+            updates: list[dict[str, Any]] = []
+            # The candidates are read a batch's worth at a time, in order: usually the first
+            # ones fill the batch and the rest of the window is never read.
+            for start in range(0, len(order), limit):
                 if len(claimed) >= limit:
                     break
-                row = rows.get(job_id)
-                if row is None or key(_as_run(job_record(row), snapshot_id)) != batch_key:
-                    continue
-                self._claim_row(conn, row, worker, lease_seconds, snapshot_id, run_mode, at)
-                claimed.append(self._job(conn, job_id))
+                chunk = order[start : start + limit]
+                lock = sa.select(_jobs.c.id).where(
+                    _jobs.c.id.in_(chunk), _jobs.c.status == JobStatus.QUEUED.value
+                )
+                if self._postgresql:  # rows other claimers hold are skipped
+                    lock = lock.with_for_update(skip_locked=True)
+                free = list(conn.execute(lock).scalars())
+                rows = {
+                    row.id: row
+                    for row in conn.execute(q.select_jobs().where(_jobs.c.id.in_(free))).all()
+                }
+                for job_id in chunk:
+                    if len(claimed) >= limit:
+                        break
+                    row = rows.get(job_id)
+                    if row is None or key(_as_run(job_record(row), snapshot_id)) != batch_key:
+                        continue
+                    values, record = _claimed(row, worker, lease_seconds, snapshot_id, run_mode, at)
+                    updates.append(values)
+                    claimed.append(record)
+            if updates:
+                conn.execute(_CLAIM, updates)  # one statement, executed for every job
             return claimed
 
     def _claim_row(
@@ -483,38 +573,11 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         run_mode: str,
         at: datetime,
     ) -> JobRecord:
-        """Mark a QUEUED job RUNNING under ``worker``'s lease, as ``claim_next`` does; ``row``
-        is the job as ``queries.select_jobs()`` read it (locked), the result the job after."""
-        attempt = int(row.attempts or 0) + 1
-        expires = at + timedelta(seconds=lease_seconds)
-        steps = _stamp(row.time_per_step, running_step(attempt), at)
-        conn.execute(
-            _CLAIM,
-            {
-                "claim_id": row.id,
-                "claim_snapshot": snapshot_id,
-                "claim_worker": worker,
-                "claim_expires": expires,
-                "claim_at": at,
-                "claim_attempts": attempt,
-                "claim_mode": run_mode,
-                "claim_steps": steps,
-            },
-        )
-        before = job_record(row)
-        return dataclasses.replace(
-            before,
-            status=JobStatus.RUNNING,
-            snapshot_id=before.snapshot_id if snapshot_id is None else snapshot_id,
-            lease_owner=worker,
-            lease_expires_at=expires,
-            started_at=at,
-            updated_at=at,
-            cancel_requested=False,
-            attempts=attempt,
-            run_mode=run_mode,
-            time_per_step=steps_from_json(steps),
-        )
+        """Mark a QUEUED job RUNNING under ``worker``'s lease (``_claimed``); ``row`` is the
+        job as ``queries.select_jobs()`` read it (locked), the result the job after."""
+        values, record = _claimed(row, worker, lease_seconds, snapshot_id, run_mode, at)
+        conn.execute(_CLAIM, values)
+        return record
 
     def backends_with_queued_jobs(self) -> list[str]:
         """Names of backends that have at least one QUEUED job."""
@@ -743,6 +806,34 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         """
         with self._transaction() as conn:
             return self._job(conn, job_id)
+
+    def job_access(self, job_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
+        """Who may see each existing job of ``job_ids``: its owner id, instance and share
+        level, by id (three columns; one query per thousand ids)."""
+        unique = list(dict.fromkeys(job_ids))
+        found: dict[str, tuple[int, str, str]] = {}
+        with self._transaction() as conn:
+            for start in range(0, len(unique), 1000):
+                select = sa.select(
+                    _jobs.c.id, _jobs.c.owner_id, _jobs.c.instance, _jobs.c.share_level
+                ).where(_jobs.c.id.in_(unique[start : start + 1000]))
+                for row in conn.execute(select):
+                    found[row.id] = (int(row.owner_id), row.instance, row.share_level)
+        return found
+
+    def get_jobs(self, job_ids: Sequence[str], *, final_only: bool = False) -> dict[str, JobRecord]:
+        """The jobs of ``job_ids`` that exist (with ``final_only``: that are DONE, CANCELLED
+        or ERROR), by id; one query per thousand ids."""
+        found: dict[str, JobRecord] = {}
+        unique = list(dict.fromkeys(job_ids))
+        with self._transaction() as conn:
+            for start in range(0, len(unique), 1000):
+                select = q.select_jobs().where(_jobs.c.id.in_(unique[start : start + 1000]))
+                if final_only:
+                    select = select.where(_jobs.c.status.in_(_FINAL_VALUES))
+                for row in conn.execute(select):
+                    found[row.id] = job_record(row)
+        return found
 
     def search_jobs(
         self,

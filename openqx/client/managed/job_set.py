@@ -30,17 +30,27 @@ from openqx.client import exceptions as exc
 from openqx.client.job import OpenQXJob
 from openqx.client.managed.managed_job import ManagedJob, logger
 from openqx.client.managed.results import ManagedResults
+from openqx.core import wire
 from openqx.core.job_sets import check_user_tags, job_set_tag
 
 if TYPE_CHECKING:
     from openqx.client.backend import OpenQXBackend
     from openqx.client.provider import AccountProvider
-    from openqx.core import wire
 
 __all__ = ["JOB_NAME_PATTERN", "ManagedJobSet", "job_set_tag", "new_job_set_id"]
 
 JOB_NAME_PATTERN = re.compile(r"(.*)_([0-9]+)_$")
 """``<set name>_<job index>_``."""
+SUBMIT_BATCH_JOBS = 100
+"""Jobs per ``POST /jobs/batch`` when a set is submitted (each batch on its own thread)."""
+WAIT_REQUEST_SECONDS = 10.0
+"""Longest wait of one ``POST /jobs/wait`` while ``results()`` waits for the set."""
+
+
+def _refused(error: exc.OpenQXError) -> bool:
+    """Whether the server answered a request with a refusal (a 4xx: nothing was stored)."""
+    status = getattr(error, "status_code", None)
+    return isinstance(status, int) and 400 <= status < 500
 
 
 def new_job_set_id() -> str:
@@ -130,20 +140,77 @@ class ManagedJobSet:
             tags = self._tags + [self._id_tag]
             start = 0
             for index, chunk in enumerate(chunks):
-                managed = ManagedJob(
-                    start, len(chunk), index, experiment_names=[c.name for c in chunk]
-                )
-                self._managed_jobs.append(managed)
-                managed.future = executor.submit(
-                    managed.submit_blocking,
-                    list(chunk),
-                    backend,
-                    f"{self._name}_{index}_",
-                    tags,
-                    job_share_level,
-                    dict(run_config),
+                self._managed_jobs.append(
+                    ManagedJob(start, len(chunk), index, experiment_names=[c.name for c in chunk])
                 )
                 start += len(chunk)
+            for first in range(0, len(chunks), SUBMIT_BATCH_JOBS):
+                group = list(
+                    zip(
+                        self._managed_jobs[first : first + SUBMIT_BATCH_JOBS],
+                        chunks[first : first + SUBMIT_BATCH_JOBS],
+                        strict=True,
+                    )
+                )
+                future = executor.submit(
+                    self._submit_group, group, backend, tags, job_share_level, dict(run_config)
+                )
+                for managed, _ in group:
+                    managed.future = future
+
+    def _submit_group(
+        self,
+        group: list[tuple[ManagedJob, Sequence[QuantumCircuit]]],
+        backend: OpenQXBackend,
+        tags: list[str],
+        job_share_level: str | None,
+        run_config: dict[str, Any],
+    ) -> None:
+        """Submit jobs in one ``POST /jobs/batch`` (runs in a worker thread). When the server
+        refuses the batch (a job limit the batch would pass, or one job it does not accept:
+        then nothing was stored), each job is submitted alone instead, pacing on the job
+        limit and keeping its own error, as without batches."""
+        ready: list[tuple[ManagedJob, Sequence[QuantumCircuit]]] = []
+        submissions: list[wire.JobSubmission] = []
+        for managed, chunk in group:
+            options = dict(run_config)
+            try:
+                submissions.append(
+                    backend._submission(
+                        list(chunk),
+                        job_name=self._job_name(managed),
+                        job_tags=tags,
+                        job_share_level=job_share_level,
+                        experiment_id=options.pop("experiment_id", None),
+                        header=options.pop("header", None),
+                        parameter_binds=options.pop("parameter_binds", None),
+                        run_config=options,
+                    )
+                )
+            except Exception as error:  # kept for the user; the set goes on
+                managed.submit_failed(error)
+                continue
+            ready.append((managed, chunk))
+        if len(ready) > 1:
+            try:
+                infos = backend._api.submit_jobs(submissions)
+            except exc.OpenQXError as error:
+                if not _refused(error):
+                    for managed, _ in ready:
+                        managed.submit_failed(error)
+                    return
+                logger.info("Job batch refused (%s); submitting its jobs one by one.", error)
+            else:
+                for (managed, _), info in zip(ready, infos, strict=True):
+                    managed.job = OpenQXJob(backend, backend._api, info)
+                return
+        for managed, chunk in ready:
+            managed.submit_blocking(
+                list(chunk), backend, self._job_name(managed), tags, job_share_level, run_config
+            )
+
+    def _job_name(self, managed: ManagedJob) -> str:
+        return f"{self._name}_{managed.index}_"
 
     def retrieve_jobs(self, provider: AccountProvider, refresh: bool = False) -> None:
         """Rebuild the set from the server with one ``GET /v1/job_sets/{id}``.
@@ -330,6 +397,7 @@ class ManagedJobSet:
         bar = _progress_bar(sum(m.experiments_count for m in self._managed_jobs), show)
         job_results: list[Result | None] = []
         try:
+            counted = self._wait_final(deadline, bar)
             for managed in self._managed_jobs:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -338,13 +406,47 @@ class ManagedJobSet:
                     job_results.append(managed.result(remaining, partial, refresh))
                 except exc.OpenQXJobTimeoutError as error:
                     raise self._timeout(managed) from error
-                bar.update(managed.experiments_count)
+                if managed.index not in counted:
+                    bar.update(managed.experiments_count)
         finally:
             bar.close()
         success = all(r is not None and r.success for r in job_results)
         backend_name = self._backend.name if self._backend is not None else ""
         self._results = ManagedResults(self, backend_name, success, job_results)
         return self._results
+
+    def _wait_final(self, deadline: float | None, bar: Any) -> set[int]:
+        """Wait for the set's jobs with ``POST /jobs/wait`` (a thousand jobs per request),
+        keeping each final record and small result on its job, so that the jobs' results
+        need no further request; returns the indexes of the jobs counted on ``bar``. Stops
+        at ``deadline`` or when the server cannot be asked (the jobs then wait one by one)."""
+        pending = {
+            managed.job.job_id(): managed
+            for managed in self._managed_jobs
+            if managed.job is not None and not managed.job.info.status.is_final
+        }
+        counted: set[int] = set()
+        while pending:
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                break
+            wait = (
+                WAIT_REQUEST_SECONDS if remaining is None else min(remaining, WAIT_REQUEST_SECONDS)
+            )
+            first = next(iter(pending.values()))
+            assert first.job is not None
+            try:
+                finals = first.job._api.wait_jobs(list(pending)[:1000], wait)
+            except exc.OpenQXError as error:
+                logger.info("Waiting for the jobs together failed (%s); one by one.", error)
+                break
+            for final in finals:
+                managed = pending.pop(final.job.id, None)
+                if managed is not None and managed.job is not None:
+                    managed.job.take_final(final)
+                    counted.add(managed.index)
+                    bar.update(managed.experiments_count)
+        return counted
 
     def _timeout(self, managed: ManagedJob) -> exc.OpenQXJobManagerTimeoutError:
         last = self._managed_jobs[-1].end_index

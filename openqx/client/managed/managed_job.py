@@ -113,15 +113,19 @@ class ManagedJob:
             except exc.OpenQXBackendJobLimitError:
                 self._wait_for_capacity(backend)
             except Exception as error:  # kept for the user; the set goes on
-                self.submit_error = error
-                logger.warning(
-                    "Unable to submit job for experiments %d-%d: %s",
-                    self.start_index,
-                    self.end_index,
-                    error,
-                    extra={"action": "submit_managed_job", "job_index": self.index},
-                )
+                self.submit_failed(error)
                 return
+
+    def submit_failed(self, error: BaseException) -> None:
+        """Keep why the job could not be submitted (the rest of the set goes on)."""
+        self.submit_error = error
+        logger.warning(
+            "Unable to submit job for experiments %d-%d: %s",
+            self.start_index,
+            self.end_index,
+            error,
+            extra={"action": "submit_managed_job", "job_index": self.index},
+        )
 
     def _wait_for_capacity(self, backend: OpenQXBackend) -> None:
         """Wait for the oldest active job of ``backend`` to finish."""

@@ -36,6 +36,7 @@ from openqx.scheduler import estimates
 from openqx.server import permissions
 from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep, visible_job
 from openqx.server.events import wait_for_event
+from openqx.server.finals import final_json
 from openqx.server.service import Service
 from openqx.server.submission import submit_circuits_job
 from openqx.server.views import job_info, job_status_info
@@ -47,9 +48,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
-INLINE_RESULT_MAX_BYTES = 256 * 1024
-"""A DONE job's result up to this size rides on the final ``job`` event of its status stream
-(``wire.JobFinal``), so a waiting client needs no second request; larger ones are fetched."""
 STREAM_POLL_SECONDS = 1.0
 """Status streams re-read the job this often when no in-process event wakes them."""
 STREAM_KEEPALIVE_SECONDS = 15.0
@@ -89,27 +87,10 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def _final_event(service: Service, record: JobRecord) -> str | None:
-    """The ``job`` event of a final job: its record and, when DONE and at most
-    ``INLINE_RESULT_MAX_BYTES``, its result JSON as stored (sent as it is, not re-encoded);
-    None when the record cannot be encoded."""
-    result = "null"
-    if record.status is JobStatus.DONE and record.result_key is not None:
-        try:
-            if service.blobs.size(record.result_key) <= INLINE_RESULT_MAX_BYTES:
-                text = service.blobs.get(record.result_key).decode()
-                if isinstance(json.loads(text), dict):
-                    result = text
-        except (errors.NotFoundError, ValueError):
-            # Missing, empty or damaged (docs/durability.md): GET /result says what it is.
-            pass
-    try:
-        info = job_info(record).model_dump_json()
-    except (ValueError, RecursionError):
-        # A record the view cannot encode (a header nested deeper than the API accepts, stored
-        # before the limits): no ``job`` event; the client reads the job as it would without one.
-        logger.warning("job record not sent with its final event", extra={"job_id": record.id})
-        return None
-    return _sse(JOB_EVENT, f'{{"job":{info},"result":{result}}}')
+    """The ``job`` event of a final job (``finals.final_json``); None when the record cannot
+    be encoded."""
+    final = final_json(service, record)
+    return None if final is None else _sse(JOB_EVENT, final[0])
 
 
 @router.post("/jobs", response_model=JobInfo, status_code=201)

@@ -14,6 +14,7 @@ import pytest
 from openqx.client.account import OpenQX
 from openqx.client.http import _sse_events
 from openqx.client.provider import AccountProvider
+from openqx.server import finals
 from openqx.server.routes import jobs as job_routes
 from tests.unit.server.harness import BASE_URL, Harness, HeldExecutor, bell
 
@@ -70,7 +71,7 @@ def test_result_needs_no_request_after_the_stream(harness: Harness) -> None:
 def test_a_large_result_is_fetched_after_the_stream(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(job_routes, "INLINE_RESULT_MAX_BYTES", 16)
+    monkeypatch.setattr(finals, "INLINE_RESULT_MAX_BYTES", 16)
     provider, transport = _provider(harness)
     backend = provider.get_backend("ibmq_qasm_simulator")
     backend.configuration()  # read once, then cached: run() checks options against it

@@ -1,0 +1,92 @@
+"""``/jobs/batch`` and ``/jobs/wait``: many jobs submitted in one request, and waited for in
+one request (``JobManager`` sets use both; ``docs/api.md``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from openqx.core.wire import JobBatchInfo, JobBatchSubmission, JobFinals, JobWait
+from openqx.server import permissions
+from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep
+from openqx.server.events import wait_for_event
+from openqx.server.finals import INLINE_RESULT_MAX_BYTES, final_json
+from openqx.server.service import Service
+from openqx.server.submission import submit_circuits_jobs
+from openqx.server.views import job_info
+
+__all__ = ["router"]
+
+router = APIRouter()
+
+_SUBMITTING = threading.Semaphore(1)
+"""Batches are validated and stored one at a time: validation holds the interpreter, so
+batches taken together would all be stored late; one after the other, the first batch's jobs
+are queued, and start, while the next is checked."""
+
+WAIT_GATHER_SECONDS = 0.02
+"""After a wake-up, a wait lets the other jobs that ended in the same moment (a micro-batch's
+jobs are recorded together, one notification each) land before it reads: one answer for them,
+not one per job."""
+WAIT_POLL_SECONDS = 1.0
+"""A wait re-reads its jobs this often when no in-process event wakes it (a job finished by
+another server replica)."""
+WAIT_RESULT_BUDGET_BYTES = 16 * 1024 * 1024
+"""Most result bytes one ``POST /jobs/wait`` answer carries; the results of the jobs past it
+are ``null`` (the client fetches them)."""
+
+
+@router.post("/jobs/batch", response_model=JobBatchInfo, status_code=201)
+def submit_jobs(
+    body: JobBatchSubmission, service: ServiceDep, user: CurrentUser, instance: RequestInstance
+) -> JobBatchInfo:
+    """Validate and queue several jobs of circuits at once, each its own job, all filed
+    under the request's instance: every job is checked first, then all are stored in one
+    transaction. One that is not valid (its error names it: ``Job 3: ...``), or a job limit
+    the batch would pass, refuses the whole batch and stores nothing."""
+    with _SUBMITTING:
+        records = submit_circuits_jobs(service, user, body.jobs, instance=instance)
+    return JobBatchInfo(jobs=[job_info(record) for record in records])
+
+
+@router.post("/jobs/wait", responses={200: {"model": JobFinals}})
+async def wait_for_jobs(
+    body: JobWait, request: Request, service: ServiceDep, user: CurrentUser
+) -> Response:
+    """Wait until at least one of the jobs is final (DONE, CANCELLED or ERROR), at most
+    ``timeout`` seconds, then answer every one of them that is final, each as its status
+    stream's ``job`` event: the record and, when small, the result. An id the caller may not
+    read is a 404, as for ``GET /jobs/{id}``."""
+    ids = list(dict.fromkeys(body.ids))
+    await run_in_threadpool(permissions.check_readable_jobs, service, user, ids)
+    deadline = service.clock.monotonic() + body.timeout
+    with service.events.subscribe(*ids) as changed:
+        while True:
+            changed.clear()
+            finals = await run_in_threadpool(_finals, service, ids)
+            now = service.clock.monotonic()
+            if finals or now >= deadline or await request.is_disconnected():
+                break
+            if await wait_for_event(changed, min(WAIT_POLL_SECONDS, deadline - now)):
+                await asyncio.sleep(WAIT_GATHER_SECONDS)
+    return Response(f'{{"jobs":[{",".join(finals)}]}}', media_type="application/json")
+
+
+def _finals(service: Service, ids: list[str]) -> list[str]:
+    """The ``JobFinal`` JSON of each final job among ``ids``, in their order; results inline
+    up to ``WAIT_RESULT_BUDGET_BYTES`` in all."""
+    records = service.store.get_jobs(ids, final_only=True)
+    budget = WAIT_RESULT_BUDGET_BYTES
+    finals = []
+    for job_id in ids:
+        record = records.get(job_id)
+        if record is None:
+            continue
+        final = final_json(service, record, max_result_bytes=min(budget, INLINE_RESULT_MAX_BYTES))
+        if final is not None:
+            finals.append(final[0])
+            budget -= final[1]
+    return finals
