@@ -16,6 +16,7 @@ from openqx.client.account import OpenQX
 from openqx.client.backend import OpenQXBackend
 from openqx.client.managed import job_set as job_set_module
 from openqx.client.managed import managed_job
+from openqx.server.routes import job_batches
 from tests.unit.server.harness import BASE_URL, Harness, open_harness
 
 SIM = "ibmq_qasm_simulator"
@@ -207,3 +208,40 @@ def test_sets_larger_than_a_batch_go_in_groups(
         assert transport.count("POST /v1/jobs/batch") == 2  # jobs 0-1 and 2-3
         assert transport.count("POST /v1/jobs") == 1  # job 4, alone in its group
         assert [sum(results.get_counts(i).values()) for i in range(5)] == [SHOTS] * 5
+
+
+def test_a_batch_over_the_body_limit_goes_job_by_job(manager: JobManager) -> None:
+    with open_harness(max_payload_bytes=8 * 1024) as harness:  # one job fits, ten do not
+        backend, transport = _backend(harness)
+        job_set = manager.run(
+            _circuits(10), backend, name="big", max_experiments_per_job=1, shots=SHOTS
+        )
+        results = job_set.results(timeout=60)
+        assert transport.count("POST /v1/jobs/batch") == 1  # 413: nothing stored
+        assert transport.count("POST /v1/jobs") == 10
+        assert results.success
+        assert [sum(results.get_counts(f"c{i}").values()) for i in range(10)] == [SHOTS] * 10
+
+
+def test_results_too_large_to_ride_with_the_wait_are_fetched(
+    manager: JobManager, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(job_batches, "WAIT_RESULT_BUDGET_BYTES", 16)
+    with open_harness() as harness:
+        backend, transport = _backend(harness)
+        circuits = _circuits(3)
+        job_set = manager.run(
+            circuits,
+            backend,
+            name="large",
+            max_experiments_per_job=1,
+            shots=SHOTS,
+            seed_simulator=SEED,
+        )
+        results = job_set.results(timeout=60)
+        jobs = [job for job in job_set.jobs() if job is not None]
+        assert transport.count("POST /v1/jobs/batch") == 1
+        for job in jobs:
+            assert transport.count(f"GET /v1/jobs/{job.job_id()}/result") == 1
+        assert not any(r.endswith("/events") for r in transport.seen)  # finals came by wait
+        assert [results.get_counts(f"c{i}") for i in range(3)] == _alone(backend, circuits)
