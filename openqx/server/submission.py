@@ -33,6 +33,7 @@ __all__ = [
     "device_qpy_limits",
     "resolve_instance",
     "prepare_circuits_job",
+    "prepare_circuits_jobs",
     "store_job",
     "store_jobs",
     "submit_circuits_job",
@@ -126,6 +127,18 @@ def submit_circuits_jobs(
     """Validate every body of a ``POST /jobs/batch`` and store them all as separate jobs in
     one transaction, or none: an error names the first job that is not valid (``Job 3:
     ...``) and nothing is stored."""
+    return store_jobs(service, prepare_circuits_jobs(service, user, bodies, instance=instance))
+
+
+def prepare_circuits_jobs(
+    service: Service,
+    user: UserRecord,
+    bodies: Sequence[JobSubmission],
+    *,
+    instance: str | None = None,
+) -> list[PreparedJob]:
+    """Validate every body of a batch (``prepare_circuits_job``); an error names the first
+    job that is not valid (``Job 3: ...``)."""
     prepared = []
     reads = BatchReads()
     for index, body in enumerate(bodies):
@@ -135,7 +148,7 @@ def submit_circuits_jobs(
             )
         except errors.ServiceError as exc:
             raise _in_batch(exc, index) from exc
-    return store_jobs(service, prepared)
+    return prepared
 
 
 def _in_batch(error: errors.ServiceError, index: int) -> errors.ServiceError:

@@ -13,10 +13,11 @@ that exactly when its database's commits survive one (``docs/durability.md``).
 from __future__ import annotations
 
 import abc
+import contextlib
 import os
 import re
-import tempfile
 import threading
+import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -171,6 +172,7 @@ class LocalBlobStore(BlobStore):
     def __init__(self, root_dir: str | os.PathLike[str], *, fsync: bool = True) -> None:
         self.root = Path(root_dir).expanduser().resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._root = str(self.root)
         self.fsync = fsync
 
     def _path(self, key: str) -> Path:
@@ -188,51 +190,68 @@ class LocalBlobStore(BlobStore):
                 _fsync_dir(folder)
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
-        """``put`` each item, on a few threads (the disk flushes of concurrent writes are
-        committed together), each folder flushed once at the end."""
-        if len(items) < 2:
-            super().put_many(items)
+        """``put`` each item; with ``fsync``, on a few threads (the disk flushes of
+        concurrent writes are committed together) and each folder flushed once at the end."""
+        if not self.fsync or len(items) < 2:
+            for key, data in items:
+                self._write(key, data)
             return
         with ThreadPoolExecutor(
             max_workers=min(PUT_MANY_THREADS, len(items)), thread_name_prefix="openqx-blobs"
         ) as pool:
             written = list(pool.map(lambda item: self._write(*item), items))
-            if self.fsync:
-                folders = dict.fromkeys(folder for each in written for folder in each)
-                list(pool.map(_fsync_dir, folders))
+            folders = dict.fromkeys(folder for each in written for folder in each)
+            list(pool.map(_fsync_dir, folders))
 
-    def _write(self, key: str, data: bytes) -> list[Path]:
+    def _write(self, key: str, data: bytes) -> list[str]:
         """Write the file atomically (flushed with ``fsync``); return the folders whose
         entries changed (its own and the parents of those created for it)."""
-        path = self._path(key)
-        created = self._make_parents(path.parent)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".part")
+        # Plain strings and os calls: this runs for every payload and result.
+        path = self._file(key)
+        folder = os.path.dirname(path)
+        created = self._make_parents(folder)
+        tmp = f"{folder}/.tmp-{uuid.uuid4().hex}.part"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+            try:
+                _write_all(fd, data)
                 if self.fsync:
-                    handle.flush()
-                    os.fsync(handle.fileno())
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
             os.replace(tmp, path)
         except BaseException:
-            Path(tmp).unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
             raise
-        return list(dict.fromkeys([path.parent, *(made.parent for made in created)]))
+        return list(dict.fromkeys([folder, *(os.path.dirname(made) for made in created)]))
 
-    def _make_parents(self, folder: Path) -> list[Path]:
+    def _file(self, key: str) -> str:
+        """``_path`` as a string."""
+        return f"{self._root}/{check_key(key)}"
+
+    def _make_parents(self, folder: str) -> list[str]:
         """Create ``folder`` and missing parents below the root; return those created."""
-        created: list[Path] = []
-        missing = folder
+        try:  # the common case: a new job's folder in a folder that exists
+            os.mkdir(folder)
+            return [folder]
+        except FileExistsError:
+            return []
+        except FileNotFoundError:
+            pass
+        created: list[str] = []
+        missing = Path(folder)
         while missing != self.root and not missing.is_dir():
-            created.append(missing)
+            created.append(str(missing))
             missing = missing.parent
-        folder.mkdir(parents=True, exist_ok=True)
+        os.makedirs(folder, exist_ok=True)
         return created
 
     def get(self, key: str) -> bytes:
         """The file's bytes (NotFoundError when absent)."""
         try:
-            return self._path(key).read_bytes()
+            with open(self._file(key), "rb") as handle:
+                return handle.read()
         except FileNotFoundError:
             raise _missing(key) from None
 
@@ -303,7 +322,14 @@ class FsspecBlobStore(BlobStore):
             raise _missing(key) from None
 
 
-def _fsync_dir(folder: Path) -> None:
+def _write_all(fd: int, data: bytes) -> None:
+    """Write every byte (``os.write`` may write fewer than asked)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_dir(folder: str | Path) -> None:
     """Flush a folder's entries (names created or replaced in it) to disk."""
     fd = os.open(folder, os.O_RDONLY)
     try:

@@ -15,17 +15,18 @@ from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep
 from openqx.server.events import wait_for_event
 from openqx.server.finals import INLINE_RESULT_MAX_BYTES, final_json
 from openqx.server.service import Service
-from openqx.server.submission import submit_circuits_jobs
+from openqx.server.submission import prepare_circuits_jobs, store_jobs
 from openqx.server.views import job_info
 
 __all__ = ["router"]
 
 router = APIRouter()
 
-_SUBMITTING = threading.Semaphore(1)
-"""Batches are validated and stored one at a time: validation holds the interpreter, so
-batches taken together would all be stored late; one after the other, the first batch's jobs
-are queued, and start, while the next is checked."""
+_VALIDATING = threading.Semaphore(1)
+"""Batches are validated one at a time: validation holds the interpreter, so batches checked
+together would all be stored late; one after the other, the first batch's jobs are stored
+(its disk writes overlap the next one's checks), queued and started while the next is
+checked."""
 
 WAIT_GATHER_SECONDS = 0.02
 """After a wake-up, a wait lets the other jobs that ended in the same moment (a micro-batch's
@@ -47,8 +48,9 @@ def submit_jobs(
     under the request's instance: every job is checked first, then all are stored in one
     transaction. One that is not valid (its error names it: ``Job 3: ...``), or a job limit
     the batch would pass, refuses the whole batch and stores nothing."""
-    with _SUBMITTING:
-        records = submit_circuits_jobs(service, user, body.jobs, instance=instance)
+    with _VALIDATING:
+        prepared = prepare_circuits_jobs(service, user, body.jobs, instance=instance)
+    records = store_jobs(service, prepared)
     return JobBatchInfo(jobs=[job_info(record) for record in records])
 
 
