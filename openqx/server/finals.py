@@ -3,6 +3,7 @@ small, the result JSON as stored, sent as it is rather than decoded and re-encod
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 
@@ -43,8 +44,12 @@ def final_json(
     try:
         info = job_info(record).model_dump_json()
     except (ValueError, RecursionError):
-        # A record the view cannot encode (a header nested deeper than the API accepts, stored
-        # before the limits): the client reads the job as it would without this answer.
-        logger.warning("final job record not sent", extra={"job_id": record.id})
-        return None
+        # A header nested deeper than the API accepts, stored before the limits: the record
+        # goes without it, so that a waiting client still learns that the job has ended.
+        logger.warning("final job record sent without its header", extra={"job_id": record.id})
+        try:
+            info = job_info(dataclasses.replace(record, header={})).model_dump_json()
+        except (ValueError, RecursionError):
+            logger.warning("final job record not sent", extra={"job_id": record.id})
+            return None
     return f'{{"job":{info},"result":{result}}}', size

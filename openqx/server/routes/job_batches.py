@@ -29,9 +29,9 @@ together would all be stored late; one after the other, the first batch's jobs a
 checked."""
 
 WAIT_GATHER_SECONDS = 0.02
-"""After a wake-up, a wait lets the other jobs that ended in the same moment (a micro-batch's
-jobs are recorded together, one notification each) land before it reads: one answer for them,
-not one per job."""
+"""After a wake-up, a wait for several jobs lets the others that ended in the same moment (a
+micro-batch's jobs are recorded together, one notification each) land before it reads: one
+answer for them, not one per job. A wait for one job answers at once."""
 WAIT_POLL_SECONDS = 1.0
 """A wait re-reads its jobs this often when no in-process event wakes it (a job finished by
 another server replica)."""
@@ -72,7 +72,8 @@ async def wait_for_jobs(
             now = service.clock.monotonic()
             if finals or now >= deadline or await request.is_disconnected():
                 break
-            if await wait_for_event(changed, min(WAIT_POLL_SECONDS, deadline - now)):
+            woken = await wait_for_event(changed, min(WAIT_POLL_SECONDS, deadline - now))
+            if woken and len(ids) > 1:
                 await asyncio.sleep(WAIT_GATHER_SECONDS)
     return Response(f'{{"jobs":[{",".join(finals)}]}}', media_type="application/json")
 

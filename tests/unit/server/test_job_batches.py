@@ -14,8 +14,10 @@ from qiskit import QuantumCircuit
 
 from openqx.core import wire
 from openqx.core.access import INSTANCE_HEADER
+from openqx.core.status import JobStatus
 from openqx.server.routes import job_batches
 from openqx.server.service import Service
+from openqx.store.records import NewJob
 from tests.unit.server.harness import (
     ADMIN_TOKEN,
     Harness,
@@ -300,6 +302,36 @@ def test_results_past_the_budget_are_left_to_the_result_request(
     finals = _wait(harness, ids, token).json()["jobs"]
     assert [final["job"]["id"] for final in finals] == ids  # every final record comes
     assert finals[0]["result"] is not None and finals[1]["result"] is None
+
+
+def test_a_final_job_whose_header_cannot_be_sent_comes_without_it(
+    held_harness: Harness,
+) -> None:
+    # A header nested deeper than the API accepts, stored before the limits: the wait still
+    # answers the job (a client waiting for it would otherwise wait for ever), header aside.
+    h = held_harness
+    token = h.new_user()
+    user = h.store.user_for_token(token)
+    deep: dict[str, Any] = {}
+    for _ in range(500):
+        deep = {"x": deep}
+    job = h.store.create_job(
+        NewJob(
+            id="0" * 23 + "7",
+            kind="circuits",
+            backend=SIM,
+            owner_id=user.id,
+            instance=user.projects[0],
+            num_circuits=1,
+            shots=10,
+            header=deep,
+        )
+    )
+    h.store.finish_job(job.id, JobStatus.ERROR, error_code="start_failed", error_message="x")
+    finals = _wait(h, [job.id], token).json()["jobs"]
+    assert [(f["job"]["id"], f["job"]["status"], f["job"]["header"]) for f in finals] == [
+        (job.id, "ERROR", {})
+    ]
 
 
 def test_wait_on_unfinished_jobs_answers_none_after_the_timeout(
