@@ -37,7 +37,7 @@ from qiskit import QuantumCircuit, transpile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.servers import serve_process  # noqa: E402
+from benchmarks.servers import bench_data_dir, serve_process  # noqa: E402
 from tests.e2e.circuits import ghz  # noqa: E402
 
 
@@ -104,7 +104,8 @@ def main() -> None:
     if args.server == "process":
         url, token = serving.enter_context(serve_process(workers=args.workers))
     else:
-        embedded = EmbeddedServer(executor=args.executor, workers=args.workers)
+        folder = serving.enter_context(bench_data_dir())
+        embedded = EmbeddedServer(executor=args.executor, workers=args.workers, data_dir=folder)
         url, token = serving.enter_context(_embedded(embedded))
     provider = OpenQX.enable_account(token, url=url)
 

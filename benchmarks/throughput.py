@@ -34,7 +34,7 @@ from qiskit import transpile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.servers import serve_process  # noqa: E402
+from benchmarks.servers import bench_data_dir, serve_process  # noqa: E402
 from tests.e2e.circuits import ghz  # noqa: E402
 
 
@@ -58,13 +58,17 @@ def serve_embedded(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
     from openqx.embedded import EmbeddedServer
 
     # The default per-user limit of active jobs on a device (5) would refuse the burst.
-    server = EmbeddedServer(
-        executor=args.executor, workers=args.workers, job_limits={"fake_manila": args.jobs + 1}
-    ).start()
-    try:
-        yield server.url, server.token
-    finally:
-        server.stop()
+    with bench_data_dir() as folder:
+        server = EmbeddedServer(
+            executor=args.executor,
+            workers=args.workers,
+            job_limits={"fake_manila": args.jobs + 1},
+            data_dir=folder,
+        ).start()
+        try:
+            yield server.url, server.token
+        finally:
+            server.stop()
 
 
 def load() -> str:

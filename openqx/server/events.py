@@ -11,27 +11,25 @@ import asyncio
 import contextlib
 import threading
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
-__all__ = ["JobEvents", "wait_for_event"]
+__all__ = ["Changes", "JobEvents", "wait_for_event"]
 
 
 class JobEvents:
-    """Wake waiters of one job id from any thread."""
+    """Wake waiters of job ids from any thread."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._waiters: dict[str, set[tuple[asyncio.AbstractEventLoop, asyncio.Event]]] = (
-            defaultdict(set)
-        )
+        self._waiters: dict[str, set[_Waiter]] = defaultdict(set)
 
     def notify(self, job_id: str) -> None:
         """Signal that ``job_id`` changed."""
         with self._lock:
             waiters = list(self._waiters.get(job_id, ()))
-        for loop, event in waiters:
+        for loop, mark in waiters:
             try:
-                loop.call_soon_threadsafe(event.set)
+                loop.call_soon_threadsafe(mark, job_id)
             except RuntimeError:  # loop closed
                 pass
 
@@ -43,14 +41,26 @@ class JobEvents:
         Clear it before reading the jobs' state and wait on it afterwards: a change that
         lands in between still sets it, so no notification is lost.
         """
-        loop = asyncio.get_running_loop()
         event = asyncio.Event()
-        key = (loop, event)
+        with self._registered(job_ids, lambda job_id: event.set()):
+            yield event
+
+    @contextlib.contextmanager
+    def watch(self, *job_ids: str) -> Iterator[Changes]:
+        """Like ``subscribe``, also keeping which of ``job_ids`` changed (``Changes.take``),
+        so that a waiter of many jobs re-reads only those."""
+        changes = Changes()
+        with self._registered(job_ids, changes.mark):
+            yield changes
+
+    @contextlib.contextmanager
+    def _registered(self, job_ids: tuple[str, ...], mark: Callable[[str], None]) -> Iterator[None]:
+        key = (asyncio.get_running_loop(), mark)
         with self._lock:
             for job_id in job_ids:
                 self._waiters[job_id].add(key)
         try:
-            yield event
+            yield
         finally:
             with self._lock:
                 for job_id in job_ids:
@@ -59,6 +69,30 @@ class JobEvents:
                         waiters.discard(key)
                         if not waiters:
                             del self._waiters[job_id]
+
+
+_Waiter = tuple[asyncio.AbstractEventLoop, Callable[[str], None]]
+
+
+class Changes:
+    """The changes a ``JobEvents.watch`` saw: ``event`` is set at every change; ``take``
+    returns the ids changed since the last ``take`` and clears the event (both run in the
+    event loop's thread, as the marks do)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self._ids: set[str] = set()
+
+    def mark(self, job_id: str) -> None:
+        """``job_id`` changed."""
+        self._ids.add(job_id)
+        self.event.set()
+
+    def take(self) -> set[str]:
+        """The ids changed since the last call; the event is cleared."""
+        ids, self._ids = self._ids, set()
+        self.event.clear()
+        return ids
 
 
 async def wait_for_event(event: asyncio.Event, timeout: float) -> bool:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from types import TracebackType
@@ -195,6 +196,10 @@ class Database:
         self._echo = echo
         self._engine: Engine | None = None
         self.state = DatabaseState.NEW
+        self.write_lock = threading.RLock()
+        """Held by this process's SQLite write transactions (``SqlJobStore``): its threads
+        take turns here rather than in SQLite's busy handler, which sleeps up to 100 ms
+        between tries while the lock may be free."""
 
     @property
     def engine(self) -> Engine:

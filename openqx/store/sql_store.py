@@ -8,6 +8,7 @@ comes from the store's ``Clock``, so tests move time with ``ManualClock`` instea
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -260,12 +261,18 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
     def _transaction(
         self, *, write: bool = False, integrity_message: str | None = None
     ) -> Iterator[sa.Connection]:
-        """One transaction, committed on success; SQLAlchemy errors translated."""
-        with wrap_exceptions(integrity_message), self.database.engine.connect() as conn:
-            if write:
-                conn.execution_options(sqlite_begin="IMMEDIATE")
-            with conn.begin():
-                yield conn
+        """One transaction, committed on success; SQLAlchemy errors translated. On SQLite a
+        write transaction first takes the database's ``write_lock`` (one writer at a time in
+        this process, without SQLite's sleeping busy handler)."""
+        serialized = write and not self._postgresql
+        with contextlib.ExitStack() as stack:
+            if serialized:
+                stack.enter_context(self.database.write_lock)
+            with wrap_exceptions(integrity_message), self.database.engine.connect() as conn:
+                if write:
+                    conn.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
 
     def _job(self, conn: sa.Connection, job_id: str) -> JobRecord:
         row = conn.execute(_JOB, {"job_id": job_id}).first()

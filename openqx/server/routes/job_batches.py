@@ -65,16 +65,18 @@ async def wait_for_jobs(
     ids = list(dict.fromkeys(body.ids))
     await run_in_threadpool(permissions.check_readable_jobs, service, user, ids)
     deadline = service.clock.monotonic() + body.timeout
-    with service.events.subscribe(*ids) as changed:
+    with service.events.watch(*ids) as changes:
+        asked = ids  # every job at first, and after a quiet poll; else those notified
         while True:
-            changed.clear()
-            finals = await run_in_threadpool(_finals, service, ids)
+            finals = await run_in_threadpool(_finals, service, asked)
             now = service.clock.monotonic()
             if finals or now >= deadline or await request.is_disconnected():
                 break
-            woken = await wait_for_event(changed, min(WAIT_POLL_SECONDS, deadline - now))
+            woken = await wait_for_event(changes.event, min(WAIT_POLL_SECONDS, deadline - now))
             if woken and len(ids) > 1:
                 await asyncio.sleep(WAIT_GATHER_SECONDS)
+            notified = changes.take()
+            asked = [job_id for job_id in ids if job_id in notified] if notified else ids
     return Response(f'{{"jobs":[{",".join(finals)}]}}', media_type="application/json")
 
 
