@@ -2,17 +2,24 @@
 
 The throughput row of issue 14: ``--jobs`` (default 1,000) small circuits (GHZ on 2 to 5
 qubits, 100 shots) on ``fake_manila``, submitted at once by ``--users`` users (each its own
-token and project) from ``--clients`` threads. openqx runs a real server (SQLite, the local
-executor with its default workers, micro-batching on): ``--server process`` runs ``openqx
-serve`` in its own process (as the issue measured; the clients then do not share the server's
-interpreter), ``embedded`` (the default) an embedded server in this one. Every job is
-submitted, then every result fetched; the time is from the first submission to the last
+token and project), one job per circuit, in two ways (``--submit``, default both):
+
+- ``run``: one ``backend.run`` per job from ``--clients`` threads, then every ``result()``;
+- ``manager``: each user submits its share as one ``JobManager`` set
+  (``max_experiments_per_job=1``: ``POST /jobs/batch`` requests of 100 jobs, then
+  ``POST /jobs/wait``), the users at once, then every set's ``results()``.
+
+openqx runs a real server (SQLite, the local executor with its default workers,
+micro-batching on; its data folder beside ``openqx serve``'s default, see
+``benchmarks/servers.py``): ``--server process`` runs ``openqx serve`` in its own process (as
+the issue measured; the clients then do not share the server's interpreter), ``embedded`` (the
+default) an embedded server in this one. The time is from the first submission to the last
 result. The direct alternative is a loop of one ``AerSimulator.from_backend(FakeManilaV2())``
 call per circuit (simulator prebuilt, the same ISA circuits), in this process, run in two
 halves, before and after openqx, so that a machine whose load changes weighs on both alike.
 
     python benchmarks/throughput.py [--jobs 1000] [--users 4] [--clients 8] [--workers N]
-                                    [--server embedded|process]
+                                    [--server embedded|process] [--submit run|manager|both]
 """
 
 from __future__ import annotations
