@@ -121,10 +121,11 @@ class Dispatcher:
             1: none). Batches are formed only with a store that claims them
             (``claim_batch``) and an executor that runs them (``runs_batches``).
         batch_key: what the jobs of one batch share (default ``batching.batch_key``).
-        prefetch: units (a job or a micro-batch) handed beyond ``capacity`` to an executor
-            that queues them (``queues_requests``), so that a worker starts the next unit the
-            moment it ends one instead of waiting for the next claim. Their jobs show RUNNING
-            from the claim; their time limit counts from when a worker starts them.
+        prefetch: micro-batches handed beyond ``capacity`` to an executor that queues them
+            (``queues_requests``), so that a worker starts the next batch the moment it ends
+            one instead of waiting for the next claim. Their jobs show RUNNING from the claim;
+            their time limit counts from when a worker starts them. Lone jobs are never
+            handed ahead.
     """
 
     def __init__(
@@ -498,7 +499,10 @@ class Dispatcher:
                 if limit is not None and self.slots_in_use(backend) >= limit:
                     backends.remove(backend)
                     continue
-                records = self._claim(backend)
+                # A unit handed ahead (``prefetch``) is a micro-batch, never a lone job: jobs
+                # submitted one by one keep waiting QUEUED, in their queue position.
+                ahead = self.slots_in_use() >= self.capacity
+                records = self._claim(backend, min_jobs=2 if ahead else 1)
                 if not records:
                     backends.remove(backend)
                     continue
@@ -530,7 +534,9 @@ class Dispatcher:
             return None
         return self.store if isinstance(self.store, BatchClaimer) else None
 
-    def _claim(self, backend: str) -> list[JobRecord]:
+    def _claim(self, backend: str, *, min_jobs: int = 1) -> list[JobRecord]:
+        """The next jobs of ``backend`` (a micro-batch where they form one); nothing when
+        fewer than ``min_jobs`` would come."""
         # The calibration in force when the job starts is the one it runs with.
         snapshot_id = self.calibration.snapshot_id(backend) if self.calibration else None
         claimer = self._batching()
@@ -542,7 +548,10 @@ class Dispatcher:
                 key=self.batch_key,
                 limit=self.batch_limit,
                 snapshot_id=snapshot_id,
+                min_jobs=min_jobs,
             )
+        if min_jobs > 1:
+            return []
         record = self.store.claim_next(
             backend, self.worker_id, self.lease_seconds, snapshot_id=snapshot_id
         )

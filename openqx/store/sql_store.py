@@ -229,6 +229,10 @@ def _claimed(
     )
 
 
+class _TooFewJobs(Exception):
+    """A batch claim found fewer jobs than asked for: its transaction is rolled back."""
+
+
 class SqlJobStore(TenancyStore, DeviceScheduleStore):
     """The job store on a ``Database`` (open it before use; the store does not own it)."""
 
@@ -517,6 +521,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         limit: int,
         snapshot_id: str | None = None,
         window: int | None = None,
+        min_jobs: int = 1,
     ) -> list[JobRecord]:
         """Claim the job ``claim_next`` would and, in the same transaction, up to ``limit − 1``
         more QUEUED jobs of ``backend`` with the same ``key`` (a micro-batch; ``key`` ``None``:
@@ -525,7 +530,26 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         (default ``4 × limit``); jobs between them with another key keep their place. ``key``
         sees each job as it will run (with ``snapshot_id`` when given). Every job is leased,
         stamped and counted as ``claim_next`` does. Returns ``[]`` when nothing can
-        be claimed (nothing queued, maintenance, or another claimer holds the jobs)."""
+        be claimed (nothing queued, maintenance, or another claimer holds the jobs), and
+        when fewer than ``min_jobs`` would be (then nothing is claimed)."""
+        try:
+            return self._claim_batch(
+                backend, worker, lease_seconds, key, limit, snapshot_id, window, min_jobs
+            )
+        except _TooFewJobs:  # the claims are rolled back
+            return []
+
+    def _claim_batch(
+        self,
+        backend: str,
+        worker: str,
+        lease_seconds: float,
+        key: Callable[[JobRecord], Hashable | None],
+        limit: int,
+        snapshot_id: str | None,
+        window: int | None,
+        min_jobs: int,
+    ) -> list[JobRecord]:
         at = self.clock.now()
         with self._transaction(write=True) as conn:
             found = self._fair_pick(conn, backend, at)
@@ -536,6 +560,8 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             first = self._job(conn, picked.id)
             batch_key = key(first) if limit > 1 else None
             if batch_key is None:
+                if min_jobs > 1:
+                    raise _TooFewJobs
                 return [first]
             order = self._fair_order(conn, backend, at, reserved_only=True)
             order = order[: window or 4 * limit]
@@ -566,6 +592,8 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                     values, record = _claimed(row, worker, lease_seconds, snapshot_id, run_mode, at)
                     updates.append(values)
                     claimed.append(record)
+            if len(claimed) < min_jobs:
+                raise _TooFewJobs
             if updates:
                 conn.execute(_CLAIM, updates)  # one statement, executed for every job
             return claimed

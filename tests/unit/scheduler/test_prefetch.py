@@ -1,6 +1,6 @@
-"""Handing units ahead to an executor that queues them (``Dispatcher.prefetch``), the time
-limit of a job waiting in that queue, the loop woken as soon as a slot frees, and a
-micro-batch whose result blobs cannot be written."""
+"""Handing micro-batches ahead to an executor that queues them (``Dispatcher.prefetch``;
+never a lone job), the time limit of a batch waiting in that queue, the loop woken as soon as
+a slot frees, and a micro-batch whose result blobs cannot be written."""
 
 from __future__ import annotations
 
@@ -64,36 +64,52 @@ def blobs() -> FailingPutMany:
 
 
 # --- how many units are handed --------------------------------------------------------------
-def test_a_queueing_executor_gets_one_unit_ahead(
+def _batch_ids(executor: QueueingExecutor) -> list[list[str]]:
+    """The jobs of each request handed to ``executor``, in order."""
+    return [
+        [member.job_id for member in request.batch] if request.kind == BATCH_KIND else [key]
+        for key, request in executor.requests.items()
+    ]
+
+
+def test_a_queueing_executor_gets_one_batch_ahead_never_a_lone_job(
     store: MemoryJobStore, submit: SubmitJob, make_dispatcher: MakeDispatcher
 ) -> None:
-    executor = QueueingExecutor()
-    jobs = [submit() for _ in range(3)]
-    dispatcher = make_dispatcher(job_executor=executor, capacity=1, batch_limit=1)
+    executor = QueueingBatches()
+    jobs = [submit() for _ in range(5)]  # one batch key
+    dispatcher = make_dispatcher(job_executor=executor, capacity=1, batch_limit=2)
     dispatcher.run_once()
-    assert list(executor.requests) == [jobs[0].id, jobs[1].id]
+    ids = [j.id for j in jobs]
+    assert _batch_ids(executor) == [ids[0:2], ids[2:4]]  # the capacity, and one batch ahead
     assert dispatcher.slots_in_use() == 2
-    assert [store.get_job(j.id).status for j in jobs] == [
-        JobStatus.RUNNING,
-        JobStatus.RUNNING,
-        JobStatus.QUEUED,
-    ]
+    assert [store.get_job(j).status for j in ids] == [JobStatus.RUNNING] * 4 + [JobStatus.QUEUED]
     dispatcher.run_once()  # full: nothing more
     assert len(executor.requests) == 2
-    executor.finish(jobs[0].id)
+
+
+def test_a_lone_job_waits_queued_while_the_capacity_is_used(
+    store: MemoryJobStore, submit: SubmitJob, make_dispatcher: MakeDispatcher
+) -> None:
+    executor = QueueingBatches()
+    first, second = submit(shots=10), submit(shots=20)  # two batch keys: two lone jobs
+    dispatcher = make_dispatcher(job_executor=executor, capacity=1, batch_limit=2)
     dispatcher.run_once()
-    assert list(executor.requests) == [j.id for j in jobs]
-    assert store.get_job(jobs[0].id).status is JobStatus.DONE
+    assert list(executor.requests) == [first.id]
+    assert store.get_job(second.id).status is JobStatus.QUEUED
+    assert store.queue_position(store.get_job(second.id)) == 1
 
 
 @pytest.mark.parametrize("prefetch", [2, 3])
-def test_prefetch_sets_how_many_units_go_ahead(
+def test_prefetch_sets_how_many_batches_go_ahead(
     submit: SubmitJob, make_dispatcher: MakeDispatcher, prefetch: int
 ) -> None:
-    executor = QueueingExecutor()
-    jobs = [submit() for _ in range(6)]
-    make_dispatcher(job_executor=executor, capacity=2, prefetch=prefetch, batch_limit=1).run_once()
-    assert list(executor.requests) == [j.id for j in jobs[: 2 + prefetch]]
+    executor = QueueingBatches()
+    jobs = [submit() for _ in range(12)]
+    make_dispatcher(job_executor=executor, capacity=2, prefetch=prefetch, batch_limit=2).run_once()
+    handed = _batch_ids(executor)
+    assert [len(batch) for batch in handed] == [2] * (2 + prefetch)  # capacity + prefetch
+    assert len({job_id for batch in handed for job_id in batch}) == 2 * (2 + prefetch)
+    assert {job_id for batch in handed for job_id in batch} <= {j.id for j in jobs}
 
 
 def test_no_prefetch_hands_only_the_capacity(
@@ -115,64 +131,28 @@ def test_an_executor_that_does_not_queue_gets_only_the_capacity(
 
 
 # --- time limits of a unit handed ahead ----------------------------------------------------
-def test_a_job_waiting_in_the_executor_is_not_stopped_at_its_limit(
-    store: MemoryJobStore,
-    clock: ManualClock,
-    submit: SubmitJob,
-    make_dispatcher: MakeDispatcher,
-) -> None:
-    executor = QueueingExecutor()
-    first, ahead = submit(), submit()
-    dispatcher = make_dispatcher(
-        job_executor=executor, capacity=1, batch_limit=1, time_limit=LIMITS.get
-    )
-    dispatcher.run_once()
-    assert list(executor.requests) == [first.id, ahead.id]
-    executor.running.add(first.id)  # a worker has the first; the other waits in its queue
-
-    clock.advance(10)
-    dispatcher.run_once()
-    assert executor.cancel_calls == [first.id]
-    assert store.get_job(first.id).error_code == "time_limit_exceeded"
-    assert store.get_job(ahead.id).status is JobStatus.RUNNING
-
-    clock.advance(25)  # still waiting, far past its limit: its limit starts over
-    dispatcher.run_once()
-    assert executor.cancel_calls == [first.id]
-    executor.running.add(ahead.id)  # a worker takes it now
-
-    clock.advance(9.999)
-    dispatcher.run_once()
-    assert executor.cancel_calls == [first.id]
-    assert store.get_job(ahead.id).status is JobStatus.RUNNING
-
-    clock.advance(0.001)  # it has run its 10 s
-    dispatcher.run_once()
-    assert executor.cancel_calls == [first.id, ahead.id]
-    stopped = store.get_job(ahead.id)
-    assert (stopped.status, stopped.error_code) == (JobStatus.ERROR, "time_limit_exceeded")
-
-
 def test_an_executor_that_cannot_tell_lets_the_limit_count_from_the_hand_off(
     store: MemoryJobStore,
     clock: ManualClock,
     submit: SubmitJob,
     make_dispatcher: MakeDispatcher,
 ) -> None:
-    class Unsure(QueueingExecutor):
+    class Unsure(QueueingBatches):
         def is_running(self, job_id: str) -> bool:
             raise RuntimeError("cannot tell")
 
     executor = Unsure()
-    first, ahead = submit(), submit()
+    alone = submit(shots=10)
+    ahead = [submit(shots=20) for _ in range(2)]
     dispatcher = make_dispatcher(
-        job_executor=executor, capacity=1, batch_limit=1, time_limit=LIMITS.get
+        job_executor=executor, capacity=1, batch_limit=2, time_limit=LIMITS.get
     )
     dispatcher.run_once()
+    assert len(executor.requests) == 2  # the lone job, and the batch handed ahead
     clock.advance(10)
     dispatcher.run_once()
-    assert sorted(executor.cancel_calls) == sorted([first.id, ahead.id])
-    assert store.get_job(ahead.id).error_code == "time_limit_exceeded"
+    assert all(store.get_job(j.id).error_code == "time_limit_exceeded" for j in ahead)
+    assert store.get_job(alone.id).error_code == "time_limit_exceeded"
 
 
 def test_a_batch_waiting_in_the_executor_is_asked_about_by_its_id(
