@@ -177,9 +177,6 @@ class ProcessExecutor:
 
     runs_batches = True
     """Its workers run micro-batch requests (``execution.batch``)."""
-    queues_requests = True
-    """Requests beyond its idle workers wait in its queue; ``is_running`` tells when one
-    starts (the dispatcher hands it the next unit ahead, ``Dispatcher.prefetch``)."""
 
     def __init__(self, workers: int = 1) -> None:
         if workers < 1:
@@ -250,10 +247,6 @@ class ProcessExecutor:
         """Return the process ids of the current workers (for monitoring and tests)."""
         with self._lock:
             return [w.pid for w in self._workers]
-
-    def is_running(self, job_id: str) -> bool:
-        """Whether a worker has ``job_id`` now (``False`` while it waits in the queue)."""
-        return self.running_pid(job_id) is not None
 
     def running_pid(self, job_id: str) -> int | None:
         """Return the pid of the worker running ``job_id``, or ``None``."""

@@ -66,8 +66,6 @@ SUPERVISE_INTERVAL_SECONDS = 1.0
 """How often the supervisor checks that the loop thread is alive."""
 DEFAULT_MAX_ATTEMPTS = 3
 """Starts a job gets before a dying worker or server ends it ERROR (1 = no retry)."""
-DEFAULT_PREFETCH = 1
-"""Units handed ahead to an executor that queues them (``Dispatcher.prefetch``)."""
 WORKER_DIED = "worker_died"
 """``ExecutionError.code`` of a job whose worker process died under it."""
 HEARTBEAT_FRACTION = 1 / 3
@@ -121,11 +119,6 @@ class Dispatcher:
             1: none). Batches are formed only with a store that claims them
             (``claim_batch``) and an executor that runs them (``runs_batches``).
         batch_key: what the jobs of one batch share (default ``batching.batch_key``).
-        prefetch: micro-batches handed beyond ``capacity`` to an executor that queues them
-            (``queues_requests``), so that a worker starts the next batch the moment it ends
-            one instead of waiting for the next claim. Their jobs show RUNNING from the claim;
-            their time limit counts from when a worker starts them. Lone jobs are never
-            handed ahead.
     """
 
     def __init__(
@@ -146,7 +139,6 @@ class Dispatcher:
         concurrency: Concurrency | None = None,
         batch_limit: int = DEFAULT_BATCH_LIMIT,
         batch_key: BatchKey = batch_key,
-        prefetch: int = DEFAULT_PREFETCH,
     ) -> None:
         self.store = store
         self.calibration = calibration
@@ -168,7 +160,6 @@ class Dispatcher:
         self._rotation = 0
         self.batch_limit = max(1, batch_limit)
         self.batch_key = batch_key
-        self.prefetch = max(0, prefetch)
         self._batch_of: dict[str, BatchRun] = {}
         """The micro-batch of each job in ``_inflight`` that runs in one (one slot for all)."""
         self._backend_of: dict[str, str] = {}
@@ -365,28 +356,14 @@ class Dispatcher:
         """Stop the jobs running past their time limit (they end ERROR)."""
         now = self.clock.monotonic()
         with self._lock:
-            due = [
-                job_id
+            overdue = [
+                (job_id, started.limit or 0.0)
                 for job_id, started in self._started.items()
                 if started.deadline is not None
                 and now >= started.deadline
                 and job_id in self._inflight
                 and job_id not in self._timed_out
             ]
-        # A job handed ahead that no worker has started yet: its limit starts over from now.
-        waiting = {job_id for job_id in due if self._waiting_in_executor(job_id)}
-        with self._lock:
-            overdue = []
-            for job_id in due:
-                started = self._started.get(job_id)
-                if started is None or started.limit is None:
-                    continue
-                if job_id in waiting:
-                    self._started[job_id] = dataclasses.replace(
-                        started, deadline=now + started.limit
-                    )
-                elif job_id in self._inflight and job_id not in self._timed_out:
-                    overdue.append((job_id, started.limit))
             for job_id, limit in overdue:
                 self._timed_out[job_id] = limit
         for job_id, limit in overdue:
@@ -486,47 +463,23 @@ class Dispatcher:
         # Round-robin over backends, starting each pass one backend further (``rotation``),
         # so no device's queue waits behind another's: every device with queued jobs gets a
         # free slot within one round of passes. A micro-batch takes one slot.
-        units = self._units()
-        if self.slots_in_use() >= units:
+        if self.slots_in_use() >= self.capacity:
             return  # a pass woken by every submission need not read the queues when full
         backends = rotation.rotate(self.store.backends_with_queued_jobs(), self._rotation)
         self._rotation += 1
-        while backends and not self._stopping.is_set() and self.slots_in_use() < units:
+        while backends and not self._stopping.is_set() and self.slots_in_use() < self.capacity:
             for backend in list(backends):
-                if self._stopping.is_set() or self.slots_in_use() >= units:
+                if self._stopping.is_set() or self.slots_in_use() >= self.capacity:
                     return
                 limit = self.concurrency(backend)
                 if limit is not None and self.slots_in_use(backend) >= limit:
                     backends.remove(backend)
                     continue
-                # A unit handed ahead (``prefetch``) is a micro-batch, never a lone job: jobs
-                # submitted one by one keep waiting QUEUED, in their queue position.
-                ahead = self.slots_in_use() >= self.capacity
-                records = self._claim(backend, min_jobs=2 if ahead else 1)
+                records = self._claim(backend)
                 if not records:
                     backends.remove(backend)
                     continue
                 self._start(records)
-
-    def _queues_requests(self) -> bool:
-        return bool(getattr(self.executor, "queues_requests", False))
-
-    def _units(self) -> int:
-        """Units (jobs or micro-batches) handed to the executor at once: ``capacity``, plus
-        ``prefetch`` for an executor that queues them."""
-        return self.capacity + (self.prefetch if self._queues_requests() else 0)
-
-    def _waiting_in_executor(self, job_id: str) -> bool:
-        """Whether a job handed ahead (``prefetch``) still waits in the executor's queue."""
-        if not self._queues_requests():
-            return False
-        with self._lock:
-            batch = self._batch_of.get(job_id)
-        unit = batch.batch_id if batch is not None else job_id
-        try:
-            return not self.executor.is_running(unit)  # type: ignore[attr-defined]
-        except Exception:  # an executor that cannot tell: the limit counts from the hand-off
-            return False
 
     def _batching(self) -> BatchClaimer | None:
         """The store as a batch claimer when micro-batches can be formed and run."""
@@ -534,9 +487,8 @@ class Dispatcher:
             return None
         return self.store if isinstance(self.store, BatchClaimer) else None
 
-    def _claim(self, backend: str, *, min_jobs: int = 1) -> list[JobRecord]:
-        """The next jobs of ``backend`` (a micro-batch where they form one); nothing when
-        fewer than ``min_jobs`` would come."""
+    def _claim(self, backend: str) -> list[JobRecord]:
+        """The next jobs of ``backend`` (a micro-batch where they form one)."""
         # The calibration in force when the job starts is the one it runs with.
         snapshot_id = self.calibration.snapshot_id(backend) if self.calibration else None
         claimer = self._batching()
@@ -548,10 +500,7 @@ class Dispatcher:
                 key=self.batch_key,
                 limit=self.batch_limit,
                 snapshot_id=snapshot_id,
-                min_jobs=min_jobs,
             )
-        if min_jobs > 1:
-            return []
         record = self.store.claim_next(
             backend, self.worker_id, self.lease_seconds, snapshot_id=snapshot_id
         )
