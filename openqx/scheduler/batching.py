@@ -56,7 +56,5 @@ class BatchClaimer(Protocol):
         limit: int,
         snapshot_id: str | None = None,
         window: int | None = None,
-        min_jobs: int = 1,
     ) -> list[JobRecord]:
-        """Claim the next job and up to ``limit − 1`` more with its key (nothing when fewer
-        than ``min_jobs`` would be claimed)."""
+        """Claim the next job and up to ``limit − 1`` more with its key."""

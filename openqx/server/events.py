@@ -41,26 +41,20 @@ class JobEvents:
         Clear it before reading the jobs' state and wait on it afterwards: a change that
         lands in between still sets it, so no notification is lost.
         """
-        event = asyncio.Event()
-        with self._registered(job_ids, lambda job_id: event.set()):
-            yield event
+        with self.watch(*job_ids) as changes:
+            yield changes.event
 
     @contextlib.contextmanager
     def watch(self, *job_ids: str) -> Iterator[Changes]:
         """Like ``subscribe``, also keeping which of ``job_ids`` changed (``Changes.take``),
         so that a waiter of many jobs re-reads only those."""
         changes = Changes()
-        with self._registered(job_ids, changes.mark):
-            yield changes
-
-    @contextlib.contextmanager
-    def _registered(self, job_ids: tuple[str, ...], mark: Callable[[str], None]) -> Iterator[None]:
-        key = (asyncio.get_running_loop(), mark)
+        key = (asyncio.get_running_loop(), changes.mark)
         with self._lock:
             for job_id in job_ids:
                 self._waiters[job_id].add(key)
         try:
-            yield
+            yield changes
         finally:
             with self._lock:
                 for job_id in job_ids:

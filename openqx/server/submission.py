@@ -37,7 +37,6 @@ __all__ = [
     "store_job",
     "store_jobs",
     "submit_circuits_job",
-    "submit_circuits_jobs",
     "submit_runtime_job",
 ]
 
@@ -115,19 +114,6 @@ def submit_circuits_job(
     failure."""
     prepared = prepare_circuits_job(service, user, body, instance=instance)
     return store_job(service, prepared.job, prepared.payload, grant=prepared.grant)
-
-
-def submit_circuits_jobs(
-    service: Service,
-    user: UserRecord,
-    bodies: Sequence[JobSubmission],
-    *,
-    instance: str | None = None,
-) -> list[JobRecord]:
-    """Validate every body of a ``POST /jobs/batch`` and store them all as separate jobs in
-    one transaction, or none: an error names the first job that is not valid (``Job 3:
-    ...``) and nothing is stored."""
-    return store_jobs(service, prepare_circuits_jobs(service, user, bodies, instance=instance))
 
 
 def prepare_circuits_jobs(

@@ -175,11 +175,6 @@ class LocalBlobStore(BlobStore):
         self._root = str(self.root)
         self.fsync = fsync
 
-    def _path(self, key: str) -> Path:
-        # ``check_key`` refuses absolute paths and ``..``: the path stays under the root
-        # (resolved once, in ``__init__``), with no file system lookup per key.
-        return self.root / check_key(key)
-
     def put(self, key: str, data: bytes) -> None:
         """Write atomically: readers see the old or the new bytes, never a part (and, with
         ``fsync``, the bytes are on disk when this returns)."""
@@ -227,7 +222,8 @@ class LocalBlobStore(BlobStore):
         return list(dict.fromkeys([folder, *(os.path.dirname(made) for made in created)]))
 
     def _file(self, key: str) -> str:
-        """``_path`` as a string."""
+        """The file of ``key``: ``check_key`` refuses absolute paths and ``..``, so it stays
+        under the root (resolved once, in ``__init__``) with no file system lookup per key."""
         return f"{self._root}/{check_key(key)}"
 
     def _make_parents(self, folder: str) -> list[str]:
@@ -257,16 +253,17 @@ class LocalBlobStore(BlobStore):
 
     def delete(self, key: str) -> None:
         """Remove the file if present."""
-        self._path(key).unlink(missing_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._file(key))
 
     def exists(self, key: str) -> bool:
         """Whether the file exists."""
-        return self._path(key).is_file()
+        return os.path.isfile(self._file(key))
 
     def size(self, key: str) -> int:
         """The file's length (NotFoundError when absent)."""
         try:
-            return self._path(key).stat().st_size
+            return os.stat(self._file(key)).st_size
         except FileNotFoundError:
             raise _missing(key) from None
 

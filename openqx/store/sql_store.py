@@ -192,6 +192,7 @@ def _as_run(record: JobRecord, snapshot_id: str | None) -> JobRecord:
 
 def _claimed(
     row: sa.Row[Any],
+    before: JobRecord,
     worker: str,
     lease_seconds: float,
     snapshot_id: str | None,
@@ -199,7 +200,8 @@ def _claimed(
     at: datetime,
 ) -> tuple[dict[str, Any], JobRecord]:
     """The ``_CLAIM`` parameters that make a QUEUED job (``row``, as
-    ``queries.select_jobs()`` read it) RUNNING under ``worker``'s lease, and the job after."""
+    ``queries.select_jobs()`` read it; ``before``, its record) RUNNING under ``worker``'s
+    lease, and the job after."""
     attempt = int(row.attempts or 0) + 1
     expires = at + timedelta(seconds=lease_seconds)
     steps = _stamp(row.time_per_step, running_step(attempt), at)
@@ -213,7 +215,6 @@ def _claimed(
         "claim_mode": run_mode,
         "claim_steps": steps,
     }
-    before = job_record(row)
     return values, dataclasses.replace(
         before,
         status=JobStatus.RUNNING,
@@ -229,8 +230,11 @@ def _claimed(
     )
 
 
-class _TooFewJobs(Exception):
-    """A batch claim found fewer jobs than asked for: its transaction is rolled back."""
+def _id_chunks(job_ids: Sequence[str], size: int = 1000) -> Iterator[list[str]]:
+    """``job_ids`` without repeats, ``size`` at a time (one ``IN`` list each)."""
+    unique = list(dict.fromkeys(job_ids))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
 
 
 class SqlJobStore(TenancyStore, DeviceScheduleStore):
@@ -521,7 +525,6 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         limit: int,
         snapshot_id: str | None = None,
         window: int | None = None,
-        min_jobs: int = 1,
     ) -> list[JobRecord]:
         """Claim the job ``claim_next`` would and, in the same transaction, up to ``limit − 1``
         more QUEUED jobs of ``backend`` with the same ``key`` (a micro-batch; ``key`` ``None``:
@@ -530,26 +533,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         (default ``4 × limit``); jobs between them with another key keep their place. ``key``
         sees each job as it will run (with ``snapshot_id`` when given). Every job is leased,
         stamped and counted as ``claim_next`` does. Returns ``[]`` when nothing can
-        be claimed (nothing queued, maintenance, or another claimer holds the jobs), and
-        when fewer than ``min_jobs`` would be (then nothing is claimed)."""
-        try:
-            return self._claim_batch(
-                backend, worker, lease_seconds, key, limit, snapshot_id, window, min_jobs
-            )
-        except _TooFewJobs:  # the claims are rolled back
-            return []
-
-    def _claim_batch(
-        self,
-        backend: str,
-        worker: str,
-        lease_seconds: float,
-        key: Callable[[JobRecord], Hashable | None],
-        limit: int,
-        snapshot_id: str | None,
-        window: int | None,
-        min_jobs: int,
-    ) -> list[JobRecord]:
+        be claimed (nothing queued, maintenance, or another claimer holds the jobs)."""
         at = self.clock.now()
         with self._transaction(write=True) as conn:
             found = self._fair_pick(conn, backend, at)
@@ -560,8 +544,6 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             first = self._job(conn, picked.id)
             batch_key = key(first) if limit > 1 else None
             if batch_key is None:
-                if min_jobs > 1:
-                    raise _TooFewJobs
                 return [first]
             order = self._fair_order(conn, backend, at, reserved_only=True)
             order = order[: window or 4 * limit]
@@ -587,13 +569,16 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                     if len(claimed) >= limit:
                         break
                     row = rows.get(job_id)
-                    if row is None or key(_as_run(job_record(row), snapshot_id)) != batch_key:
+                    if row is None:
                         continue
-                    values, record = _claimed(row, worker, lease_seconds, snapshot_id, run_mode, at)
+                    before = job_record(row)
+                    if key(_as_run(before, snapshot_id)) != batch_key:
+                        continue
+                    values, record = _claimed(
+                        row, before, worker, lease_seconds, snapshot_id, run_mode, at
+                    )
                     updates.append(values)
                     claimed.append(record)
-            if len(claimed) < min_jobs:
-                raise _TooFewJobs
             if updates:
                 conn.execute(_CLAIM, updates)  # one statement, executed for every job
             return claimed
@@ -610,7 +595,9 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
     ) -> JobRecord:
         """Mark a QUEUED job RUNNING under ``worker``'s lease (``_claimed``); ``row`` is the
         job as ``queries.select_jobs()`` read it (locked), the result the job after."""
-        values, record = _claimed(row, worker, lease_seconds, snapshot_id, run_mode, at)
+        values, record = _claimed(
+            row, job_record(row), worker, lease_seconds, snapshot_id, run_mode, at
+        )
         conn.execute(_CLAIM, values)
         return record
 
@@ -845,13 +832,12 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
     def job_access(self, job_ids: Sequence[str]) -> dict[str, tuple[int, str, str]]:
         """Who may see each existing job of ``job_ids``: its owner id, instance and share
         level, by id (three columns; one query per thousand ids)."""
-        unique = list(dict.fromkeys(job_ids))
         found: dict[str, tuple[int, str, str]] = {}
         with self._transaction() as conn:
-            for start in range(0, len(unique), 1000):
+            for chunk in _id_chunks(job_ids):
                 select = sa.select(
                     _jobs.c.id, _jobs.c.owner_id, _jobs.c.instance, _jobs.c.share_level
-                ).where(_jobs.c.id.in_(unique[start : start + 1000]))
+                ).where(_jobs.c.id.in_(chunk))
                 for row in conn.execute(select):
                     found[row.id] = (int(row.owner_id), row.instance, row.share_level)
         return found
@@ -860,10 +846,9 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         """The jobs of ``job_ids`` that exist (with ``final_only``: that are DONE, CANCELLED
         or ERROR), by id; one query per thousand ids."""
         found: dict[str, JobRecord] = {}
-        unique = list(dict.fromkeys(job_ids))
         with self._transaction() as conn:
-            for start in range(0, len(unique), 1000):
-                select = q.select_jobs().where(_jobs.c.id.in_(unique[start : start + 1000]))
+            for chunk in _id_chunks(job_ids):
+                select = q.select_jobs().where(_jobs.c.id.in_(chunk))
                 if final_only:
                     select = select.where(_jobs.c.status.in_(_FINAL_VALUES))
                 for row in conn.execute(select):

@@ -30,7 +30,7 @@ from openqx.client import exceptions as exc
 from openqx.client.job import OpenQXJob
 from openqx.client.managed.managed_job import ManagedJob, logger
 from openqx.client.managed.results import ManagedResults
-from openqx.core import wire
+from openqx.core import bounds, wire
 from openqx.core.job_sets import check_user_tags, job_set_tag
 
 if TYPE_CHECKING:
@@ -416,7 +416,7 @@ class ManagedJobSet:
         return self._results
 
     def _wait_final(self, deadline: float | None, bar: Any) -> set[int]:
-        """Wait for the set's jobs with ``POST /jobs/wait`` (a thousand jobs per request),
+        """Wait for the set's jobs with ``POST /jobs/wait`` (its most ids per request),
         keeping each final record and small result on its job, so that the jobs' results
         need no further request; returns the indexes of the jobs counted on ``bar``. Stops
         at ``deadline`` or when the server cannot be asked (the jobs then wait one by one)."""
@@ -436,7 +436,7 @@ class ManagedJobSet:
             first = next(iter(pending.values()))
             assert first.job is not None
             try:
-                finals = first.job._api.wait_jobs(list(pending)[:1000], wait)
+                finals = first.job._api.wait_jobs(list(pending)[: bounds.MAX_LIST_ITEMS], wait)
             except exc.OpenQXError as error:
                 logger.info("Waiting for the jobs together failed (%s); one by one.", error)
                 break

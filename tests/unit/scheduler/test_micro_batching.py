@@ -152,19 +152,6 @@ def test_jobs_with_their_own_seed_or_another_kind_run_alone(
     assert len(third) == 1 and batch_key(third[0]) is None
 
 
-def test_a_claim_of_too_few_jobs_claims_nothing(store: MemoryJobStore, submit: SubmitJob) -> None:
-    seeded = submit(options={"seed_simulator": 7})  # runs alone
-    first, second = submit(), submit()
-    assert store.claim_batch("fake_manila", "w", 60.0, key=batch_key, limit=8, min_jobs=2) == []
-    assert store.get_job(seeded.id).status is JobStatus.QUEUED  # the pick is rolled back
-    assert store.get_job(seeded.id).attempts == 0
-    claimed = store.claim_batch("fake_manila", "w", 60.0, key=batch_key, limit=8)
-    assert [r.id for r in claimed] == [seeded.id]
-    pair = store.claim_batch("fake_manila", "w", 60.0, key=batch_key, limit=8, min_jobs=2)
-    assert [r.id for r in pair] == [first.id, second.id]
-    assert store.claim_batch("fake_manila", "w", 60.0, key=batch_key, limit=8, min_jobs=2) == []
-
-
 def test_a_single_job_is_handed_over_as_itself(
     store: MemoryJobStore, submit: SubmitJob, make_dispatcher: MakeDispatcher
 ) -> None:
