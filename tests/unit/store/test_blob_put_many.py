@@ -3,7 +3,6 @@ few threads and, with fsync, flushes each file once and each folder it changed o
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 
@@ -19,20 +18,6 @@ ITEMS = [
     ("deep/a/b/c.bin", b"\x00\x01"),
     ("top.txt", b""),
 ]
-
-
-def _fsynced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record what each ``os.fsync`` of the blob store flushes (a file or a folder); the
-    store's threads append to one list (``list.append`` is atomic)."""
-    flushed: list[str] = []
-    real = os.fsync
-
-    def fsync(fd: int) -> None:
-        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real(fd)
-
-    monkeypatch.setattr("openqx.store.blobs.os.fsync", fsync)
-    return flushed
 
 
 @pytest.fixture(params=["local", "local-no-fsync", "memory"])
@@ -69,14 +54,13 @@ def test_local_put_many_leaves_no_temp_files(tmp_path: Path) -> None:
 
 
 def test_local_put_many_flushes_each_file_and_each_folder_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fsynced: list[str]
 ) -> None:
     store = LocalBlobStore(tmp_path)
-    flushed = _fsynced(monkeypatch)
     store.put_many(ITEMS)
     root = str(tmp_path.resolve())
-    files = [path for path in flushed if "/.tmp-" in path]
-    folders = [path for path in flushed if "/.tmp-" not in path]
+    files = [path for path in fsynced if "/.tmp-" in path]
+    folders = [path for path in fsynced if "/.tmp-" not in path]
     assert len(files) == len(ITEMS)  # each file's data, before its rename
     # The folders holding the new names, and those holding the folders created for them.
     expected = {
@@ -90,22 +74,19 @@ def test_local_put_many_flushes_each_file_and_each_folder_once(
     }
     assert set(folders) == expected
     assert Counter(folders).most_common(1)[0][1] == 1  # none twice
-    # the folders flushed after every file was written
-    assert flushed.index(folders[0]) >= max(flushed.index(path) for path in files)
+    # the folders fsynced after every file was written
+    assert fsynced.index(folders[0]) >= max(fsynced.index(path) for path in files)
 
-    flushed.clear()
+    fsynced.clear()
     store.put_many([("jobs/1/other", b"1"), ("jobs/1/more", b"2")])  # folders exist already
-    assert [path for path in flushed if "/.tmp-" not in path] == [f"{root}/jobs/1"]
+    assert [path for path in fsynced if "/.tmp-" not in path] == [f"{root}/jobs/1"]
 
 
-def test_local_put_many_without_fsync_flushes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_local_put_many_without_fsync_flushes_nothing(tmp_path: Path, fsynced: list[str]) -> None:
     store = LocalBlobStore(tmp_path, fsync=False)
-    flushed = _fsynced(monkeypatch)
     store.put_many(ITEMS)
     store.put_many(ITEMS[:1])
-    assert flushed == []
+    assert fsynced == []
     assert all(store.get(key) == data for key, data in ITEMS)
 
 

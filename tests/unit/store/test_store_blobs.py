@@ -79,46 +79,29 @@ def test_job_keys_derive_from_the_id() -> None:
         job_payload_key(job_id, "pulse")
 
 
-def _fsynced(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record what each ``os.fsync`` of the blob store flushes (a file or a folder)."""
-    import os
-
-    flushed: list[str] = []
-    real = os.fsync
-
-    def fsync(fd: int) -> None:
-        flushed.append(os.readlink(f"/proc/self/fd/{fd}"))
-        real(fd)
-
-    monkeypatch.setattr("openqx.store.blobs.os.fsync", fsync)
-    return flushed
-
-
 def test_durable_put_flushes_the_file_and_every_folder_entry_it_made(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fsynced: list[str]
 ) -> None:
     store = LocalBlobStore(tmp_path)
-    flushed = _fsynced(monkeypatch)
     store.put("jobs/1/result.json", b"{}")
     root = str(tmp_path.resolve())
     # The temp file's data, then the folder holding the new name, then the folders holding
     # the folders created for it (jobs/1 in jobs, jobs in the root).
-    assert flushed[0].startswith(f"{root}/jobs/1/.tmp-")
-    assert flushed[1:] == [f"{root}/jobs/1", f"{root}/jobs", root]
-    flushed.clear()
+    assert fsynced[0].startswith(f"{root}/jobs/1/.tmp-")
+    assert fsynced[1:] == [f"{root}/jobs/1", f"{root}/jobs", root]
+    fsynced.clear()
     store.put("jobs/1/payload.qpy", b"x")  # the folders exist: only the new name's folder
-    assert flushed[1:] == [f"{root}/jobs/1"]
+    assert fsynced[1:] == [f"{root}/jobs/1"]
 
 
 def test_put_without_fsync_flushes_nothing_and_is_still_atomic(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, fsynced: list[str]
 ) -> None:
     store = make_blob_store(tmp_path, fsync=False)
     assert isinstance(store, LocalBlobStore) and not store.fsync
-    flushed = _fsynced(monkeypatch)
     store.put("jobs/1/result.json", b"{}")
     store.put("jobs/1/result.json", b"{1}")
-    assert flushed == []
+    assert fsynced == []
     assert store.get("jobs/1/result.json") == b"{1}"
     assert [p.name for p in (tmp_path / "jobs" / "1").iterdir()] == ["result.json"]
 
