@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 
 import httpx
@@ -116,6 +117,22 @@ def test_refused_job_in_the_middle(provider: AccountProvider, manager: JobManage
     assert job_set.cancel() == [False] * 5  # finished or never submitted: nothing to cancel
 
 
+class _Seen(logging.Handler):
+    """Sets an event once a record whose message holds ``text`` is logged."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(logging.WARNING)
+        self.text = text
+        self.event = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+    def wait(self, timeout: float) -> bool:
+        return self.event.wait(timeout)
+
+
 def test_pacing_on_a_small_job_limit(
     provider: AccountProvider,
     server: EmbeddedServer,
@@ -127,18 +144,35 @@ def test_pacing_on_a_small_job_limit(
     url = f"{server.url}/v1/admin/backends/simulator_mps/job_limit"
     answer = httpx.put(url, json={"maximum_jobs": 1}, headers=headers)
     assert answer.status_code == 200, answer.text
+    # Under maintenance the set's first job waits queued, so the next one meets the limit
+    # whatever the speed of the machine; the maintenance ends once the set paces itself.
+    maintenance = httpx.post(
+        f"{server.url}/v1/admin/maintenance",
+        json={"backend": "simulator_mps", "message": "pacing test"},
+        headers=headers,
+    )
+    assert maintenance.status_code == 201, maintenance.text
+    paced = _Seen("Job limit reached")
+    logging.getLogger("openqx.client.managed").addHandler(paced)
     try:
         circuits = [transpile(ghz(3), backend)] * 6
         with caplog.at_level(logging.WARNING, logger="openqx.client.managed"):
             job_set = manager.run(
                 circuits, backend, name="e2e-paced", max_experiments_per_job=1, shots=10
             )
+            assert paced.wait(timeout=120)
+            ended = httpx.delete(
+                f"{server.url}/v1/admin/maintenance/simulator_mps", headers=headers
+            )
+            assert ended.status_code == 200, ended.text
             results = job_set.results(timeout=240)
         assert results.success is True
         assert all(job is not None for job in job_set.jobs())
         assert sum(results.get_counts(i)["111"] for i in range(6)) > 0
         assert any("Job limit reached" in r.getMessage() for r in caplog.records)
     finally:
+        logging.getLogger("openqx.client.managed").removeHandler(paced)
+        httpx.delete(f"{server.url}/v1/admin/maintenance/simulator_mps", headers=headers)
         httpx.put(url, json={"maximum_jobs": None}, headers=headers)
 
 
