@@ -6,9 +6,14 @@ of a running job terminates its worker (really stopping the simulation) and star
 
     parent                              worker (python -c "...worker_main(fd, fd)")
     submit() → pending queue
-    dispatcher thread ── request ──────▶ run_request(request)
-                      ◀── ("ok", result) / ("error", code, message)
+    dispatch thread ──── request ──────▶ run_request(request)
+                    ◀─── ("ok", result) / ("error", code, message)
+    completion thread: sets the future (its callbacks run there)
     cancel(running)   ── SIGKILL ──────▶ (gone; a replacement is started)
+
+The dispatch thread only moves bytes: a future's callbacks (the scheduler records the job's
+end there, which takes a database write) run on the completion thread, so a worker that
+answered gets its next job at once instead of after the last one is recorded.
 
 Workers are fresh interpreters that import only openqx (``_worker_command``), started with
 ``subprocess`` and spoken to over a socket pair through ``multiprocessing.connection``. They
@@ -28,13 +33,14 @@ import logging
 import multiprocessing.connection
 import os
 import pickle
+import queue
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
@@ -55,6 +61,8 @@ SUPERVISE_INTERVAL_S = 1.0
 
 _Job = tuple[ExecutionRequest, "Future[dict[str, Any]]", bytes]
 """A request, its future, and the request pickled (once, by ``submit``)."""
+_Answer = tuple["Future[dict[str, Any]]", tuple[Any, ...]]
+"""A job's future and its worker's answer, for the completion thread."""
 
 
 class ExecutorClosedError(RuntimeError):
@@ -191,6 +199,8 @@ class ProcessExecutor:
         self.restarts = 0
         """How many times the supervisor restarted the dispatch thread."""
         self._wake_recv, self._wake_send = multiprocessing.connection.Pipe(duplex=False)
+        self._answers: queue.SimpleQueue[_Answer | None] = queue.SimpleQueue()
+        self._completer = self._start_thread(self._complete_loop, "openqx-process-completions")
         self._thread = self._start_thread(self._dispatch_loop, "openqx-process-executor")
         self._supervisor = self._start_thread(self._supervise, "openqx-process-supervisor")
 
@@ -285,6 +295,8 @@ class ProcessExecutor:
         self._wake()
         self._thread.join(JOIN_TIMEOUT_S * 2)
         self._supervisor.join(JOIN_TIMEOUT_S)
+        self._answers.put(None)  # after the answers already received: they are delivered
+        self._completer.join(JOIN_TIMEOUT_S * 2)
         for worker in self._workers:
             self._stop(worker)
         self._wake_recv.close()
@@ -430,15 +442,25 @@ class ProcessExecutor:
         except Exception as exc:  # an answer that does not unpickle fails its job only
             answer = ("error", "internal", f"the worker's answer was unreadable: {_describe(exc)}")
         job, worker.job = worker.job, None
+        self._lock.notify_all()  # the worker is idle (``wait_running`` callers re-check)
         if job is None:
             return
-        future = job[1]
-        if future.done():
-            return
-        if answer[0] == "ok":
-            future.set_result(answer[1])
-        else:
-            future.set_exception(ExecutionError(answer[2], answer[1]))
+        if not job[1].done():
+            self._answers.put((job[1], answer))
+
+    def _complete_loop(self) -> None:
+        """Set each answered job's future (running its callbacks) until ``close``."""
+        while (item := self._answers.get()) is not None:
+            future, answer = item
+            try:
+                if answer[0] == "ok":
+                    future.set_result(answer[1])
+                else:
+                    future.set_exception(ExecutionError(answer[2], answer[1]))
+            except InvalidStateError:  # cancelled after its answer came: it stays cancelled
+                pass
+            except Exception:  # never end the thread that completes every job
+                logger.exception("could not complete a job's future", extra={"action": "complete"})
 
     def _replace(self, worker: _Worker) -> None:
         if not worker.join(0.1):

@@ -1,0 +1,99 @@
+"""``ProcessExecutor`` completes futures on its own completion thread: a slow callback (the
+scheduler records a job's end there) does not keep the worker from its next job, and a
+future cancelled after its worker answered stays cancelled without breaking the thread."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import Any
+
+import pytest
+
+from openqx.execution.process import ProcessExecutor
+
+from .helpers import ghz, request
+
+WAIT_S = 60.0
+"""Upper bound of every wait (a failing test ends instead of hanging)."""
+
+
+@pytest.fixture
+def executor() -> Iterator[ProcessExecutor]:
+    with ProcessExecutor(1) as running:
+        yield running
+
+
+def _job(job_id: str, shots: int) -> Any:
+    return request("simulator_statevector", [ghz(2)], shots=shots, job_id=job_id)
+
+
+def test_the_next_job_runs_while_a_callback_of_the_last_one_still_blocks(
+    executor: ProcessExecutor,
+) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+
+    def slow_recording(_: Future[dict[str, Any]]) -> None:
+        entered.set()
+        release.wait(WAIT_S)
+
+    first = executor.submit(_job("first", 3))
+    first.add_done_callback(slow_recording)
+    try:
+        assert entered.wait(WAIT_S)
+        # The one worker answered "first", whose callback blocks: "second" still goes to the
+        # worker and is answered (its future completes once the callback is done).
+        second = executor.submit(_job("second", 4))
+        assert executor.wait_running("second", WAIT_S) is not None
+        assert _answered(executor, "second")
+        assert not second.done() and not release.is_set()
+    finally:
+        release.set()
+    assert first.result(WAIT_S)["results"][0]["shots"] == 3
+    assert second.result(WAIT_S)["results"][0]["shots"] == 4
+
+
+def _answered(executor: ProcessExecutor, job_id: str) -> bool:
+    """Wait until the worker that ran ``job_id`` has answered (it holds the job no more)."""
+    with executor._lock:
+        return executor._lock.wait_for(lambda: executor.running_pid(job_id) is None, WAIT_S)
+
+
+def test_callbacks_run_off_the_dispatch_thread_in_answer_order(
+    executor: ProcessExecutor,
+) -> None:
+    seen: list[tuple[str, str]] = []
+    futures = [executor.submit(_job(f"job{i}", 2 + i)) for i in range(3)]
+    done = threading.Event()
+    for index, future in enumerate(futures):
+        future.add_done_callback(
+            lambda _, i=index: seen.append((f"job{i}", threading.current_thread().name))
+        )
+    futures[-1].add_done_callback(lambda _: done.set())
+    assert done.wait(WAIT_S)
+    assert [job for job, _ in seen] == ["job0", "job1", "job2"]  # one worker: in turn
+    assert {thread for _, thread in seen} == {"openqx-process-completions"}
+
+
+def test_a_future_cancelled_before_its_answer_is_delivered_stays_cancelled(
+    executor: ProcessExecutor,
+) -> None:
+    entered = threading.Event()
+    release = threading.Event()
+    blocker = executor.submit(_job("blocker", 2))
+    blocker.add_done_callback(lambda _: (entered.set(), release.wait(WAIT_S)))
+    try:
+        assert entered.wait(WAIT_S)
+        # The completion thread is held by "blocker"'s callback; "late" is answered by the
+        # worker and waits behind it, where a cancel finds no worker or queue to take it from.
+        late = executor.submit(_job("late", 3))
+        assert executor.wait_running("late", WAIT_S) is not None
+        assert _answered(executor, "late")
+        assert late.cancel()
+    finally:
+        release.set()
+    after = executor.submit(_job("after", 5))
+    assert after.result(WAIT_S)["results"][0]["shots"] == 5  # the thread went on
+    assert late.cancelled()
