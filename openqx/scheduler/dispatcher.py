@@ -158,6 +158,10 @@ class Dispatcher:
         self._lock = threading.Condition()
         self.concurrency: Concurrency = concurrency or (lambda backend: None)
         self._rotation = 0
+        self._queue_changes = 0
+        """Counts what may have queued jobs here: submissions (``wake``), requeues."""
+        self._idle_as_of: int | None = None
+        """``_queue_changes`` when a pass last read every queue and found nothing to claim."""
         self.batch_limit = max(1, batch_limit)
         self.batch_key = batch_key
         self._batch_of: dict[str, BatchRun] = {}
@@ -290,7 +294,13 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Look for work now (called after a submission or a cancel request)."""
+        self._queue_changed()
         self._wake.set()
+
+    def _queue_changed(self) -> None:
+        """Jobs may have been queued: the next pass reads the queues again."""
+        with self._lock:
+            self._queue_changes += 1
 
     def running_on(self, backend: str) -> int:
         """Jobs this dispatcher runs on ``backend`` now."""
@@ -327,6 +337,12 @@ class Dispatcher:
         Raises:
             RuntimeError: the dispatcher is stopped.
         """
+        self._pass(skip_idle_queues=False)
+
+    def _pass(self, *, skip_idle_queues: bool) -> None:
+        """``run_once``; with ``skip_idle_queues``, the queues are not read again when the
+        last read found nothing to claim and nothing was queued since (a pass woken by a
+        job's end, not by a submission: two database reads a job saved)."""
         if self.state is DispatcherState.STOPPED:
             raise RuntimeError("dispatcher is stopped")
         now = self.clock.monotonic()
@@ -336,18 +352,24 @@ class Dispatcher:
             self._heartbeat(now)
         self._check_time_limits()
         self._check_cancellations()
-        self._dispatch()
+        with self._lock:
+            idle = self._idle_as_of == self._queue_changes
+        if not (skip_idle_queues and idle):
+            self._dispatch()
 
     def _run(self) -> None:
+        woken = False
         try:
             while not self._stopping.is_set():
                 # Clear before the pass: a wake-up that lands during the pass is kept.
                 self._wake.clear()
                 try:
-                    self.run_once()
+                    # A pass after ``poll_seconds`` without a wake-up reads every queue:
+                    # another replica's submissions, a maintenance window that ended.
+                    self._pass(skip_idle_queues=woken)
                 except Exception:  # keep the loop alive; the store may be briefly unavailable
                     logger.exception("dispatch pass failed", extra={"action": "dispatch_tick"})
-                self._wake.wait(self.poll_seconds)
+                woken = self._wake.wait(self.poll_seconds)
         except BaseException as exc:  # noqa: BLE001 - the thread ends; the supervisor says why
             self._thread_error = f"{type(exc).__name__}: {exc}"
             logger.exception("dispatcher loop thread failed", extra={"action": "dispatch_tick"})
@@ -404,7 +426,10 @@ class Dispatcher:
             return
         self._last_renewal = now
         self._abandon([j for j in running if j not in held], "lease lost")
-        for job_id in self.store.requeue_expired():
+        requeued = self.store.requeue_expired()
+        if requeued:
+            self._queue_changed()
+        for job_id in requeued:
             logger.warning(
                 "lease expired; job requeued", extra={"action": "requeue_job", "job_id": job_id}
             )
@@ -465,8 +490,11 @@ class Dispatcher:
         # free slot within one round of passes. A micro-batch takes one slot.
         if self.slots_in_use() >= self.capacity:
             return  # a pass woken by every submission need not read the queues when full
+        with self._lock:
+            changes = self._queue_changes  # before the read: a later submission is not missed
         backends = rotation.rotate(self.store.backends_with_queued_jobs(), self._rotation)
         self._rotation += 1
+        at_limit = False
         while backends and not self._stopping.is_set() and self.slots_in_use() < self.capacity:
             for backend in list(backends):
                 if self._stopping.is_set() or self.slots_in_use() >= self.capacity:
@@ -474,12 +502,16 @@ class Dispatcher:
                 limit = self.concurrency(backend)
                 if limit is not None and self.slots_in_use(backend) >= limit:
                     backends.remove(backend)
+                    at_limit = True  # its jobs wait for its next free slot
                     continue
                 records = self._claim(backend)
                 if not records:
                     backends.remove(backend)
                     continue
                 self._start(records)
+        if not backends and not at_limit:
+            with self._lock:
+                self._idle_as_of = changes
 
     def _batching(self) -> BatchClaimer | None:
         """The store as a batch claimer when micro-batches can be formed and run."""
@@ -844,6 +876,7 @@ class Dispatcher:
             return
         try:
             self.store.retry_job(job_id, self.worker_id)
+            self._queue_changed()
         except Exception:
             logger.exception(
                 "could not requeue a job whose worker died; its lease will expire",
@@ -867,6 +900,7 @@ class Dispatcher:
         """Hand jobs back to the queue (or end them CANCELLED where the user asked)."""
         try:
             requeued = set(self.store.release_jobs(job_ids, self.worker_id))
+            self._queue_changed()
         except Exception:
             logger.exception(
                 "could not hand jobs back; they return to the queue when their lease expires",
