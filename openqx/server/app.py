@@ -54,7 +54,9 @@ def create_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (account, admin, backends, job_batches, jobs, runtime, schedule):
+    # A request is matched against the routes in order: the job routes, which every job
+    # calls, come first (matching the routes before them cost ~60 µs a request here).
+    for module in (job_batches, jobs, backends, account, runtime, schedule, admin):
         app.include_router(module.router, prefix=API_PREFIX)
     install_api_docs(app)  # the completed schema; /docs and /redoc without a CDN
     # The dashboard (openqx.web) sits above the API: its pages call these routes' functions.

@@ -32,6 +32,8 @@ from openqx.store.models import BackendSetting, Job, JobTag, User, UserInstance
 from openqx.store.tag_filters import TagJobs, tag_in, tagged_jobs
 
 __all__ = [
+    "INSTANCES_OF_USER",
+    "USER_BY_TOKEN_HASH",
     "backends_with_queued",
     "cancel_requested",
     "claim_pick",
@@ -45,7 +47,6 @@ __all__ = [
     "search_conditions",
     "search_jobs",
     "select_jobs",
-    "user_by_token_hash",
     "user_instances",
     "worker_leases",
 ]
@@ -67,9 +68,9 @@ def select_jobs() -> sa.Select[Any]:
     )
 
 
-def user_by_token_hash(token_hash: str) -> sa.Select[Any]:
-    """The user holding a token digest."""
-    return sa.select(users).where(users.c.token_hash == token_hash)
+USER_BY_TOKEN_HASH = sa.select(users).where(users.c.token_hash == sa.bindparam("token_hash"))
+"""The user holding a token digest (parameter ``token_hash``; built once: every request
+runs it)."""
 
 
 def user_instances(user_ids: Sequence[int]) -> sa.Select[Any]:
@@ -79,6 +80,14 @@ def user_instances(user_ids: Sequence[int]) -> sa.Select[Any]:
         .where(user_instance_table.c.user_id.in_(user_ids))
         .order_by(user_instance_table.c.user_id, user_instance_table.c.position)
     )
+
+
+INSTANCES_OF_USER = (
+    sa.select(user_instance_table)
+    .where(user_instance_table.c.user_id == sa.bindparam("user_id"))
+    .order_by(user_instance_table.c.position)
+)
+"""One user's instances, default first (parameter ``user_id``; built once)."""
 
 
 def lock_user(owner_id: int) -> sa.Select[Any]:

@@ -91,6 +91,8 @@ would build and coerce a new statement per job)."""
 _FINAL_VALUES = sorted(status.value for status in FINAL_STATUSES)
 _JOB = q.select_jobs().where(_jobs.c.id == sa.bindparam("job_id"))
 """One job by id (built once: every write reads its job back)."""
+_BACKENDS_WITH_QUEUED = q.backends_with_queued()
+"""Built once: every dispatch pass reads it."""
 
 _CLAIM = (
     sa.update(_jobs)
@@ -289,7 +291,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         return job_record(row)
 
     def _user(self, conn: sa.Connection, row: sa.Row[Any]) -> UserRecord:
-        return user_record(row, conn.execute(q.user_instances([row.id])).all())
+        return user_record(row, conn.execute(q.INSTANCES_OF_USER, {"user_id": row.id}).all())
 
     # --- users ----------------------------------------------------------------------------
     def count_users(self) -> int:
@@ -338,7 +340,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             AuthenticationError: no user has this token.
         """
         with self._transaction() as conn:
-            row = conn.execute(q.user_by_token_hash(hash_token(token))).first()
+            row = conn.execute(q.USER_BY_TOKEN_HASH, {"token_hash": hash_token(token)}).first()
             if row is None or row.disabled:
                 raise AuthenticationError()
             return self._user(conn, row)
@@ -604,7 +606,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
     def backends_with_queued_jobs(self) -> list[str]:
         """Names of backends that have at least one QUEUED job."""
         with self._transaction() as conn:
-            return list(conn.execute(q.backends_with_queued()).scalars())
+            return list(conn.execute(_BACKENDS_WITH_QUEUED).scalars())
 
     def cancel_requested(self, job_ids: Sequence[str]) -> set[str]:
         """Those of ``job_ids`` whose cancellation was requested (one query)."""

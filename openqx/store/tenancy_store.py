@@ -24,7 +24,7 @@ from openqx.core.clock import Clock
 from openqx.core.errors import AuthenticationError, InvalidInputError, NotFoundError
 from openqx.core.ids import hash_token
 from openqx.core.instances import check_instance_part, split_instance
-from openqx.store import access, fairshare
+from openqx.store import access, fairshare, queries
 from openqx.store.models import (
     AuditEntry,
     BackendSetting,
@@ -485,14 +485,10 @@ class TenancyStore:
         if not _SHA256_HEX.fullmatch(token_hash):
             raise AuthenticationError()
         with self._transaction() as conn:
-            row = conn.execute(sa.select(users).where(users.c.token_hash == token_hash)).first()
+            row = conn.execute(queries.USER_BY_TOKEN_HASH, {"token_hash": token_hash}).first()
             if row is None or row.disabled:
                 raise AuthenticationError()
-            held = conn.execute(
-                sa.select(memberships)
-                .where(memberships.c.user_id == row.id)
-                .order_by(memberships.c.position)
-            ).all()
+            held = conn.execute(queries.INSTANCES_OF_USER, {"user_id": row.id}).all()
         return user_record(row, held)
 
     def set_token(self, name: str, token: str | None) -> None:
