@@ -542,8 +542,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             if found is None:
                 return []
             picked, run_mode = found
-            self._claim_row(conn, picked, worker, lease_seconds, snapshot_id, run_mode, at)
-            first = self._job(conn, picked.id)
+            first = self._claim_row(conn, picked, worker, lease_seconds, snapshot_id, run_mode, at)
             batch_key = key(first) if limit > 1 else None
             if batch_key is None:
                 return [first]
