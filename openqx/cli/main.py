@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", type=Path, help="data folder (OPENQX_DATA_DIR)")
     serve.add_argument("--blobs", dest="blob_url", help="blob store folder or URL (OPENQX_BLOBS)")
     serve.add_argument(
+        "--inline-blob-kb",
+        help="payloads and results up to this many KiB are kept in the database, larger ones "
+        "in the blob store (OPENQX_INLINE_BLOB_KB, default 256; 0: all in the blob store)",
+    )
+    serve.add_argument(
         "--executor",
         choices=["local", "inline", "dask"],
         help="where jobs run (OPENQX_EXECUTOR, default local worker processes)",

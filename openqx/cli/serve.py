@@ -37,6 +37,7 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = 
     from openqx.server.settings import (
         Settings,
         parse_device_concurrency,
+        parse_inline_blob_kb,
         parse_time_limit,
         parse_window_days,
     )
@@ -53,6 +54,9 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = 
         stop_timeout=getattr(args, "stop_timeout", None),
         devices_config=getattr(args, "devices_config", None),
     )
+    if getattr(args, "inline_blob_kb", None) is not None:
+        inline = _flag("--inline-blob-kb", parse_inline_blob_kb, args.inline_blob_kb)
+        settings = dataclasses.replace(settings, inline_blob_bytes=inline)
     if getattr(args, "job_time_limit", None) is not None:
         limit = parse_time_limit(args.job_time_limit)
         settings = dataclasses.replace(settings, job_time_limit=limit)

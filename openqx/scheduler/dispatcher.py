@@ -551,9 +551,10 @@ class Dispatcher:
             self._release([r.id for r in records])
             return
         ready: list[tuple[JobRecord, ExecutionRequest]] = []
+        payloads = self._payloads(records)
         for record in records:
             self._notify(record.id)
-            request = self._request(record)
+            request = self._request(record, payloads.get(record.payload_key))
             if request is not None:
                 ready.append((record, request))
         if not ready:
@@ -627,9 +628,19 @@ class Dispatcher:
                     functools.partial(self._batch_job_completed, together, record.id)
                 )
 
-    def _request(self, record: JobRecord) -> ExecutionRequest | None:
-        """The request of a claimed job, or ``None`` when it ended ERROR instead (too many
-        attempts, or its request could not be built)."""
+    def _payloads(self, records: Sequence[JobRecord]) -> dict[str, bytes]:
+        """The payloads of claimed jobs, read together (a job whose payload is not among them
+        reads it alone in ``_request``, which says what is wrong)."""
+        try:
+            return self.blobs.get_many([record.payload_key for record in records])
+        except Exception:
+            logger.exception("payloads could not be read together", extra={"action": "start_job"})
+            return {}
+
+    def _request(self, record: JobRecord, payload: bytes | None = None) -> ExecutionRequest | None:
+        """The request of a claimed job (``payload``: its payload when read already), or
+        ``None`` when it ended ERROR instead (too many attempts, or its request could not be
+        built)."""
         if record.attempts > self.max_attempts:
             self._finish(record.id, JobStatus.ERROR, error=_too_many_attempts(record.attempts))
             return None
@@ -639,7 +650,7 @@ class Dispatcher:
                 kind=record.kind,
                 backend=record.backend,
                 snapshot_id=record.snapshot_id,
-                payload=self.blobs.get(record.payload_key),
+                payload=self.blobs.get(record.payload_key) if payload is None else payload,
                 shots=record.shots or 0,
                 memory=record.memory,
                 header=dict(record.header),

@@ -38,6 +38,7 @@ from openqx.server.settings import DEFAULT_STOP_TIMEOUT, Settings
 from openqx.store.blobs import BlobStore, make_blob_store
 from openqx.store.calibrations import CalibrationStore, ImportedSnapshot, SqlCalibrationStore
 from openqx.store.database import Database
+from openqx.store.inline_blobs import DatabaseBlobStore
 from openqx.store.port import JobStore
 from openqx.store.sql_store import SqlJobStore
 
@@ -199,8 +200,10 @@ class Service:
             undo.callback(database.close)
             database.upgrade()
             catalog = build_catalog(config, clock=clock)
-            blobs = make_blob_store(
-                settings.blob_location, fsync=commits_survive_power_loss(database)
+            blobs = DatabaseBlobStore(
+                database,
+                make_blob_store(settings.blob_location, fsync=commits_survive_power_loss(database)),
+                max_inline_bytes=settings.inline_blob_bytes,
             )
             executor = make_executor(
                 settings.executor,

@@ -13,6 +13,7 @@ from openqx.core.fairshare import DEFAULT_WINDOW_DAYS
 from openqx.execution.executors import EXECUTOR_KINDS
 from openqx.scheduler import concurrency
 from openqx.scheduler.dispatcher import DEFAULT_MAX_ATTEMPTS
+from openqx.store.inline_blobs import DEFAULT_MAX_INLINE_BYTES
 
 __all__ = [
     "DEFAULT_JOB_TIME_LIMIT",
@@ -59,6 +60,10 @@ class Settings:
     blob_url: str | None = None
     """Blob store location (``OPENQX_BLOBS``): a folder or an fsspec URL; default
     ``data_dir/blobs``."""
+    inline_blob_bytes: int = DEFAULT_MAX_INLINE_BYTES
+    """Payloads and results up to this size are kept in the database, larger ones in the blob
+    store (``OPENQX_INLINE_BLOB_KB``, ``--inline-blob-kb``; 0: every blob in the blob
+    store)."""
     executor: str = "local"
     """Where jobs run (``OPENQX_EXECUTOR``): ``local`` (worker processes on this machine),
     ``inline`` (threads in the server process), ``dask`` (a Dask cluster)."""
@@ -166,6 +171,8 @@ class Settings:
             values["db_url"] = env["OPENQX_DB"]
         if "OPENQX_BLOBS" in env:
             values["blob_url"] = env["OPENQX_BLOBS"]
+        if "OPENQX_INLINE_BLOB_KB" in env:
+            values["inline_blob_bytes"] = named("OPENQX_INLINE_BLOB_KB", parse_inline_blob_kb)
         if "OPENQX_EXECUTOR" in env:
             values["executor"] = env["OPENQX_EXECUTOR"]
         if "OPENQX_WORKERS" in env:
@@ -213,6 +220,8 @@ class Settings:
             raise ValueError("the dask executor needs a scheduler address (--dask-address)")
         if not 0 < self.port < 65536:
             raise ValueError(f"port {self.port} is out of range")
+        if self.inline_blob_bytes < 0:
+            raise ValueError(f"the inline blob size ({self.inline_blob_bytes} bytes) is negative")
         if self.lease_seconds <= 0:
             raise ValueError(f"the lease ({self.lease_seconds} s) must be positive")
         if self.stop_timeout < 0:
@@ -225,6 +234,10 @@ class Settings:
         check_window_days(self.fairshare_window_days)
         for name, jobs in self.device_concurrency.items():
             concurrency.check_override(name, jobs)
+
+
+MAX_INLINE_BLOB_KB = 64 * 1024.0
+"""The largest inline size accepted (64 MiB, the largest request body by default)."""
 
 
 def parse_job_limits(text: str) -> dict[str, int]:
@@ -260,6 +273,17 @@ def parse_time_limits(text: str) -> dict[str, float | None]:
             raise ValueError(f"bad job time limit {item!r}; expected backend=seconds")
         limits[name.strip()] = parse_time_limit(value)
     return limits
+
+
+def parse_inline_blob_kb(text: str) -> int:
+    """``--inline-blob-kb`` / ``OPENQX_INLINE_BLOB_KB`` (KiB, fractions allowed) in bytes."""
+    try:
+        kib = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number of KiB") from None
+    if not 0 <= kib <= MAX_INLINE_BLOB_KB:  # NaN fails this too
+        raise ValueError(f"{text!r} KiB is out of range; expected 0 to {MAX_INLINE_BLOB_KB:g}")
+    return int(kib * 1024)
 
 
 def check_window_days(days: float) -> float:

@@ -96,6 +96,18 @@ class BlobStore(abc.ABC):
             NotFoundError: nothing is stored under ``key``.
         """
 
+    def get_many(self, keys: Sequence[str], *, max_bytes: int | None = None) -> dict[str, bytes]:
+        """The bytes under each of ``keys`` that has some (and at most ``max_bytes`` of
+        them, when given); the others are left out. Stores that can read them together."""
+        found: dict[str, bytes] = {}
+        for key in keys:
+            try:
+                if max_bytes is None or self.size(key) <= max_bytes:
+                    found[key] = self.get(key)
+            except NotFoundError:
+                continue
+        return found
+
     @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove ``key`` (no error when absent)."""

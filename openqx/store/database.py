@@ -16,10 +16,12 @@ its budget with the execution option ``statement_timeout`` (SQLite; migrations l
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
@@ -33,6 +35,7 @@ from sqlalchemy.pool import StaticPool
 
 from openqx.core.errors import ServiceError
 from openqx.store import regexps
+from openqx.store.errors import wrap_exceptions
 
 __all__ = [
     "Database",
@@ -221,6 +224,24 @@ class Database:
         if self._engine is None or self.state is not DatabaseState.OPEN:
             raise DatabaseNotOpenError(f"Database is {self.state.value}; open it first.")
         return self._engine
+
+    @contextlib.contextmanager
+    def transaction(
+        self, *, write: bool = False, integrity_message: str | None = None
+    ) -> Iterator[sa.Connection]:
+        """One transaction, committed on success; SQLAlchemy errors translated
+        (``errors.wrap_exceptions``). On SQLite a write transaction begins ``IMMEDIATE`` after
+        taking ``write_lock`` (one writer at a time in this process, without SQLite's
+        sleeping busy handler)."""
+        serialized = write and self.dialect == "sqlite"
+        with contextlib.ExitStack() as stack:
+            if serialized:
+                stack.enter_context(self.write_lock)
+            with wrap_exceptions(integrity_message), self.engine.connect() as conn:
+                if write:
+                    conn.execution_options(sqlite_begin="IMMEDIATE")
+                with conn.begin():
+                    yield conn
 
     def open(self) -> Self:
         """Create the engine (idempotent while open).

@@ -27,6 +27,7 @@ __all__ = [
     "DeviceUsage",
     "Hub",
     "HubGroup",
+    "InlineBlob",
     "Job",
     "JobTag",
     "Project",
@@ -315,3 +316,14 @@ class DeviceUsage(Base):
     jobs: Mapped[int] = mapped_column(sa.Integer)
 
     __table_args__ = {"sqlite_with_rowid": False}  # rows kept in key order: hours read in place
+
+
+class InlineBlob(Base):
+    """A small blob (a job's payload or result under ``DatabaseBlobStore``'s size limit) kept
+    in the database rather than as a file: one row write instead of a folder and a file per
+    job, and as durable as the job rows that name it."""
+
+    __tablename__ = "inline_blobs"
+
+    key: Mapped[str] = mapped_column(sa.String(512), primary_key=True)
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)

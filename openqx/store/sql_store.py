@@ -8,11 +8,10 @@ comes from the store's ``Clock``, so tests move time with ``ManualClock`` instea
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 from collections import Counter
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -44,7 +43,6 @@ from openqx.store import queries as q
 from openqx.store.cursor import Cursor, decode_cursor, encode_cursor
 from openqx.store.database import Database
 from openqx.store.device_schedule import DeviceScheduleStore
-from openqx.store.errors import wrap_exceptions
 from openqx.store.port import JobEnd
 from openqx.store.records import JobRecord, NewJob, UserRecord
 from openqx.store.rows import (
@@ -267,22 +265,11 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
     def _postgresql(self) -> bool:
         return self.database.dialect == "postgresql"
 
-    @contextmanager
     def _transaction(
         self, *, write: bool = False, integrity_message: str | None = None
-    ) -> Iterator[sa.Connection]:
-        """One transaction, committed on success; SQLAlchemy errors translated. On SQLite a
-        write transaction first takes the database's ``write_lock`` (one writer at a time in
-        this process, without SQLite's sleeping busy handler)."""
-        serialized = write and not self._postgresql
-        with contextlib.ExitStack() as stack:
-            if serialized:
-                stack.enter_context(self.database.write_lock)
-            with wrap_exceptions(integrity_message), self.database.engine.connect() as conn:
-                if write:
-                    conn.execution_options(sqlite_begin="IMMEDIATE")
-                with conn.begin():
-                    yield conn
+    ) -> AbstractContextManager[sa.Connection]:
+        """``Database.transaction``: one transaction, errors translated."""
+        return self.database.transaction(write=write, integrity_message=integrity_message)
 
     def _job(self, conn: sa.Connection, job_id: str) -> JobRecord:
         row = conn.execute(_JOB, {"job_id": job_id}).first()

@@ -10,9 +10,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from openqx.store.blobs import BlobStore
+from openqx.store.blobs import BlobStore, make_blob_store
+from openqx.store.database import Database
+from openqx.store.inline_blobs import DatabaseBlobStore
 
-__all__ = ["Rows", "assert_untouched", "job_rows", "poll_rows"]
+__all__ = ["Rows", "assert_untouched", "job_rows", "poll_rows", "served_blobs"]
 
 WAIT_S = 180.0
 """Upper bound of every wait for the other processes (a failing test ends instead of hanging)."""
@@ -21,6 +23,12 @@ POLL_S = 0.02
 
 Rows = dict[str, Any]
 """Job id → its row (id, status, attempts, finished_at, result_key, lease_owner, shots)."""
+
+
+def served_blobs(db_url: str, folder: str) -> DatabaseBlobStore:
+    """The blobs the servers keep: small ones in the database at ``db_url``, the others in
+    ``folder`` (``docs/durability.md``). Its database is closed by the caller."""
+    return DatabaseBlobStore(Database(db_url).open(), make_blob_store(folder))
 
 
 def job_rows(engine: sa.Engine) -> Rows:

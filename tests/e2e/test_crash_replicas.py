@@ -24,9 +24,8 @@ import sqlalchemy as sa
 from qiskit import transpile
 
 from openqx.scheduler.identity import ID_FILE
-from openqx.store.blobs import make_blob_store
 from tests.e2e.circuits import ghz
-from tests.e2e.crash_helpers import Rows, assert_untouched, job_rows, poll_rows
+from tests.e2e.crash_helpers import Rows, assert_untouched, job_rows, poll_rows, served_blobs
 from tests.e2e.serve_process import ServeProcess, free_port
 
 TOKEN = "replicas-crash-token"
@@ -85,7 +84,7 @@ def test_two_replicas_one_killed_lose_nothing_and_run_nothing_twice(
 
     db_url = postgres_database_url
     engine = sa.create_engine(db_url)
-    blobs = make_blob_store(tmp_path / "blobs")
+    blobs = served_blobs(db_url, str(tmp_path / "blobs"))
     env = {"OPENQX_WORKERS": "1", "OPENQX_BLOBS": str(tmp_path / "blobs")}
     folders = [tmp_path / "a", tmp_path / "b"]
     ports = [free_port(), free_port()]
@@ -147,7 +146,10 @@ def test_two_replicas_one_killed_lose_nothing_and_run_nothing_twice(
     assert sorted(final) == sorted(submitted)
     assert {row.status for row in final.values()} == {"DONE"}  # none lost, none stuck
     assert {row.lease_owner for row in final.values()} == {None}
-    assert_untouched(final, done_before, results_before, blobs)  # by the crash and the restart
+    try:
+        assert_untouched(final, done_before, results_before, blobs)  # by the crash and restart
+    finally:
+        blobs.database.close()
     assert {final[j].attempts for j in running_on_a} == {2}  # run again once
     assert {final[j].attempts for j in set(final) - running_on_a} == {1}  # claimed once
     for job_id, row in final.items():

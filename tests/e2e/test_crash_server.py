@@ -18,9 +18,8 @@ import pytest
 import sqlalchemy as sa
 from qiskit import transpile
 
-from openqx.store.blobs import make_blob_store
 from tests.e2e.circuits import ghz, slow_circuit
-from tests.e2e.crash_helpers import assert_untouched, job_rows, poll_rows
+from tests.e2e.crash_helpers import assert_untouched, job_rows, poll_rows, served_blobs
 from tests.e2e.serve_process import ServeProcess, free_port
 
 TOKEN = "crash-test-token"
@@ -43,8 +42,9 @@ def test_sigkill_during_300_jobs_loses_none_runs_none_twice_and_recovers_at_once
 ) -> None:
     from openqx import OpenQX
 
-    engine = sa.create_engine(db_url or f"sqlite:///{tmp_path / 'openqx.sqlite3'}")
-    blobs = make_blob_store(tmp_path / "blobs")
+    url = db_url or f"sqlite:///{tmp_path / 'openqx.sqlite3'}"
+    engine = sa.create_engine(url)
+    blobs = served_blobs(url, str(tmp_path / "blobs"))
     port = free_port()
     env = {"OPENQX_WORKERS": "2"}
     first = ServeProcess(tmp_path, port, TOKEN, db_url=db_url, env=env)
@@ -99,7 +99,10 @@ def test_sigkill_during_300_jobs_loses_none_runs_none_twice_and_recovers_at_once
     assert requeued_after < REQUEUE_BOUND_S, requeued_after
     assert set(final) == {*small, slow}
     assert {row.status for row in final.values()} == {"DONE"}
-    assert_untouched(final, done_before, results_before, blobs)  # by the crash and the restart
+    try:
+        assert_untouched(final, done_before, results_before, blobs)  # by the crash and restart
+    finally:
+        blobs.database.close()
     assert {final[j].attempts for j in running} == {2}  # run again once, as a second attempt
     assert {final[j].attempts for j in set(final) - running} == {1}
     assert "Traceback" not in second.output, second.output

@@ -13,7 +13,7 @@ from openqx.core.wire import JobBatchInfo, JobBatchSubmission, JobFinals, JobWai
 from openqx.server import permissions
 from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep
 from openqx.server.events import wait_for_event
-from openqx.server.finals import INLINE_RESULT_MAX_BYTES, final_json
+from openqx.server.finals import final_jsons
 from openqx.server.service import Service
 from openqx.server.submission import prepare_circuits_jobs, store_jobs
 from openqx.server.views import job_info
@@ -84,14 +84,6 @@ def _finals(service: Service, ids: list[str]) -> list[str]:
     """The ``JobFinal`` JSON of each final job among ``ids``, in their order; results inline
     up to ``WAIT_RESULT_BUDGET_BYTES`` in all."""
     records = service.store.get_jobs(ids, final_only=True)
-    budget = WAIT_RESULT_BUDGET_BYTES
-    finals = []
-    for job_id in ids:
-        record = records.get(job_id)
-        if record is None:
-            continue
-        final = final_json(service, record, max_result_bytes=min(budget, INLINE_RESULT_MAX_BYTES))
-        if final is not None:
-            finals.append(final[0])
-            budget -= final[1]
-    return finals
+    ended = [records[job_id] for job_id in ids if job_id in records]
+    finals = final_jsons(service, ended, budget=WAIT_RESULT_BUDGET_BYTES)
+    return [final[0] for final in finals if final is not None]

@@ -14,6 +14,7 @@ from openqx.server.service import Service, ServiceStatus
 from openqx.server.settings import Settings
 from openqx.store.blobs import LocalBlobStore
 from openqx.store.database import DatabaseNotOpenError, DatabaseState
+from openqx.store.inline_blobs import DatabaseBlobStore
 from openqx.store.sql_store import SqlJobStore
 
 with warnings.catch_warnings():
@@ -31,7 +32,9 @@ def test_from_settings_builds_migrated_sqlite_and_a_blob_folder(tmp_path: Path) 
     service = Service.from_settings(_settings(tmp_path / "data"))
     try:
         assert isinstance(service.store, SqlJobStore)
-        assert isinstance(service.blobs, LocalBlobStore)
+        assert isinstance(service.blobs, DatabaseBlobStore)  # small blobs: rows
+        assert isinstance(service.blobs.large, LocalBlobStore)
+        assert service.blobs.database is service.store.database
         assert (tmp_path / "data" / "openqx.sqlite3").exists()
         assert service.store.database.current_revision() is not None
         assert service.status is ServiceStatus.NEW

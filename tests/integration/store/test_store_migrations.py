@@ -42,7 +42,7 @@ def test_migrations_match_models(database: Database) -> None:
 def test_upgrade_is_idempotent(database: Database) -> None:
     head = database.current_revision()
     database.upgrade()
-    assert database.current_revision() == head == "0008"
+    assert database.current_revision() == head == "0009"
 
 
 def _downgrade(database: Database, revision: str) -> None:
@@ -62,7 +62,7 @@ def test_0002_upgrades_a_0001_database_with_jobs(
     assert database.current_revision() == "0001"
     assert "ix_jobs_owner_hub_created" not in _job_indexes(database)
     database.upgrade()
-    assert database.current_revision() == "0008"
+    assert database.current_revision() == "0009"
     assert "ix_jobs_owner_hub_created" in _job_indexes(database)
     page, _ = store.search_jobs(JobQuery(tags=["a"], db_filter={"hubInfo.hub.name": "hub"}))
     assert {j.id for j in page} == made
@@ -128,6 +128,19 @@ def test_0008_fills_device_usage_from_the_finished_jobs(
     with database.engine.connect() as conn:
         hours = conn.execute(sa.text("SELECT count(*), sum(jobs) FROM device_usage")).one()
     assert tuple(hours) == (3, 3)
+
+
+def test_0009_adds_the_inline_blobs_table_and_takes_it_back(database: Database) -> None:
+    """0009 adds ``inline_blobs`` (empty: older blobs stay files); 0008 drops it again."""
+    insert = sa.text("INSERT INTO inline_blobs (key, data) VALUES ('jobs/a/result.json', :d)")
+    with database.transaction(write=True) as conn:
+        conn.execute(insert, {"d": b"{}"})
+    _downgrade(database, "0008")
+    with database.engine.connect() as conn:
+        assert "inline_blobs" not in sa.inspect(conn).get_table_names()
+    database.upgrade()
+    with database.engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM inline_blobs")).scalar() == 0
 
 
 def _job_indexes(database: Database) -> set[str]:

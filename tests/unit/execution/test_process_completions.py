@@ -5,7 +5,7 @@ future cancelled after its worker answered stays cancelled without breaking the 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any
 
@@ -67,10 +67,12 @@ def test_callbacks_run_off_the_dispatch_thread_in_answer_order(
     seen: list[tuple[str, str]] = []
     futures = [executor.submit(_job(f"job{i}", 2 + i)) for i in range(3)]
     done = threading.Event()
+
+    def note(job_id: str) -> Callable[[Future[dict[str, Any]]], None]:
+        return lambda _: seen.append((job_id, threading.current_thread().name))
+
     for index, future in enumerate(futures):
-        future.add_done_callback(
-            lambda _, i=index: seen.append((f"job{i}", threading.current_thread().name))
-        )
+        future.add_done_callback(note(f"job{index}"))
     futures[-1].add_done_callback(lambda _: done.set())
     assert done.wait(WAIT_S)
     assert [job for job, _ in seen] == ["job0", "job1", "job2"]  # one worker: in turn
@@ -82,8 +84,13 @@ def test_a_future_cancelled_before_its_answer_is_delivered_stays_cancelled(
 ) -> None:
     entered = threading.Event()
     release = threading.Event()
+
+    def hold(_: Future[dict[str, Any]]) -> None:
+        entered.set()
+        release.wait(WAIT_S)
+
     blocker = executor.submit(_job("blocker", 2))
-    blocker.add_done_callback(lambda _: (entered.set(), release.wait(WAIT_S)))
+    blocker.add_done_callback(hold)
     try:
         assert entered.wait(WAIT_S)
         # The completion thread is held by "blocker"'s callback; "late" is answered by the

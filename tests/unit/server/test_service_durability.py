@@ -9,6 +9,7 @@ from openqx.server.service import Service, commits_survive_power_loss
 from openqx.server.settings import Settings
 from openqx.store.blobs import LocalBlobStore
 from openqx.store.database import Database
+from openqx.store.inline_blobs import DatabaseBlobStore
 
 
 def test_only_postgresql_commits_survive_a_power_loss() -> None:
@@ -20,7 +21,8 @@ def test_beside_sqlite_the_local_blob_store_does_not_fsync(tmp_path: Path) -> No
     settings = Settings(data_dir=tmp_path, executor="inline", workers=1)
     service = Service.from_settings(settings)
     try:
-        assert isinstance(service.blobs, LocalBlobStore)
-        assert service.blobs.fsync is False
+        assert isinstance(service.blobs, DatabaseBlobStore)  # small blobs: database rows
+        assert isinstance(service.blobs.large, LocalBlobStore)
+        assert service.blobs.large.fsync is False
     finally:
         service.close()
