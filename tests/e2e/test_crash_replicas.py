@@ -146,10 +146,7 @@ def test_two_replicas_one_killed_lose_nothing_and_run_nothing_twice(
     assert sorted(final) == sorted(submitted)
     assert {row.status for row in final.values()} == {"DONE"}  # none lost, none stuck
     assert {row.lease_owner for row in final.values()} == {None}
-    try:
-        assert_untouched(final, done_before, results_before, blobs)  # by the crash and restart
-    finally:
-        blobs.database.close()
+    assert_untouched(final, done_before, results_before, blobs)  # by the crash and the restart
     assert {final[j].attempts for j in running_on_a} == {2}  # run again once
     assert {final[j].attempts for j in set(final) - running_on_a} == {1}  # claimed once
     for job_id, row in final.items():
@@ -160,3 +157,4 @@ def test_two_replicas_one_killed_lose_nothing_and_run_nothing_twice(
     for name, replica in (("restarted A", a), ("B", b)):
         assert "Traceback" not in replica.output, f"{name}:\n{replica.output}"
         assert "could not record job end" not in replica.output, f"{name}:\n{replica.output}"
+    blobs.database.close()

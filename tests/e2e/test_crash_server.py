@@ -99,11 +99,9 @@ def test_sigkill_during_300_jobs_loses_none_runs_none_twice_and_recovers_at_once
     assert requeued_after < REQUEUE_BOUND_S, requeued_after
     assert set(final) == {*small, slow}
     assert {row.status for row in final.values()} == {"DONE"}
-    try:
-        assert_untouched(final, done_before, results_before, blobs)  # by the crash and restart
-    finally:
-        blobs.database.close()
+    assert_untouched(final, done_before, results_before, blobs)  # by the crash and the restart
     assert {final[j].attempts for j in running} == {2}  # run again once, as a second attempt
     assert {final[j].attempts for j in set(final) - running} == {1}
     assert "Traceback" not in second.output, second.output
     assert "could not record job end" not in second.output, second.output
+    blobs.database.close()
