@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import collections
 import functools
+import importlib
 import statistics
 import sys
 import threading
@@ -89,6 +90,13 @@ def _instrument() -> None:
     _timed(store, "backends_with_queued_jobs", "dispatch store.backends_with_queued_jobs")
     _timed(blobs.LocalBlobStore, "put", "server  blobs.put (payload and result)")
     _timed(blobs.LocalBlobStore, "get", "server  blobs.get (payload and result)")
+    try:  # small blobs are database rows (``--inline-blob-kb``)
+        inline = importlib.import_module("openqx.store.inline_blobs")
+    except ImportError:
+        pass
+    else:
+        _timed(inline.DatabaseBlobStore, "put_many", "server  blobs.put_many (payload, result)")
+        _timed(inline.DatabaseBlobStore, "get_many", "server  blobs.get_many (payload, result)")
     _timed(submission, "decode_circuits", "server  submission: QPY decode")
     _timed(submission, "check_circuits", "server  submission: ISA check")
     _timed(submission, "store_job", "server  submission: store (blob, row, wake)")
