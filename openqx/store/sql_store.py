@@ -91,6 +91,13 @@ _JOB = q.select_jobs().where(_jobs.c.id == sa.bindparam("job_id"))
 """One job by id (built once: every write reads its job back)."""
 _BACKENDS_WITH_QUEUED = q.backends_with_queued()
 """Built once: every dispatch pass reads it."""
+_IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
+_JOBS_BY_ID = q.select_jobs().where(_jobs.c.id.in_(_IDS))
+_FINAL_JOBS_BY_ID = _JOBS_BY_ID.where(_jobs.c.status.in_(_FINAL_VALUES))
+_ACCESS_BY_ID = sa.select(
+    _jobs.c.id, _jobs.c.owner_id, _jobs.c.instance, _jobs.c.share_level
+).where(_jobs.c.id.in_(_IDS))
+"""Jobs by id (parameter ``ids``), built once: every wait for jobs reads them."""
 
 _CLAIM = (
     sa.update(_jobs)
@@ -823,10 +830,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         found: dict[str, tuple[int, str, str]] = {}
         with self._transaction() as conn:
             for chunk in _id_chunks(job_ids):
-                select = sa.select(
-                    _jobs.c.id, _jobs.c.owner_id, _jobs.c.instance, _jobs.c.share_level
-                ).where(_jobs.c.id.in_(chunk))
-                for row in conn.execute(select):
+                for row in conn.execute(_ACCESS_BY_ID, {"ids": chunk}):
                     found[row.id] = (int(row.owner_id), row.instance, row.share_level)
         return found
 
@@ -834,12 +838,10 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         """The jobs of ``job_ids`` that exist (with ``final_only``: that are DONE, CANCELLED
         or ERROR), by id; one query per thousand ids."""
         found: dict[str, JobRecord] = {}
+        select = _FINAL_JOBS_BY_ID if final_only else _JOBS_BY_ID
         with self._transaction() as conn:
             for chunk in _id_chunks(job_ids):
-                select = q.select_jobs().where(_jobs.c.id.in_(chunk))
-                if final_only:
-                    select = select.where(_jobs.c.status.in_(_FINAL_VALUES))
-                for row in conn.execute(select):
+                for row in conn.execute(select, {"ids": chunk}):
                     found[row.id] = job_record(row)
         return found
 

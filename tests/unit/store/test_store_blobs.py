@@ -111,3 +111,11 @@ def test_size_is_the_stored_length(blobs: BlobStore) -> None:
     assert blobs.size("jobs/1/result.json") == 5
     with pytest.raises(NotFoundError):
         blobs.size("jobs/2/result.json")
+
+
+def test_get_many_leaves_out_missing_keys_and_blobs_over_max_bytes(blobs: BlobStore) -> None:
+    blobs.put_many([("jobs/a/result.json", b"12345"), ("jobs/b/result.json", b"123")])
+    keys = ["jobs/a/result.json", "jobs/b/result.json", "jobs/c/result.json"]
+    assert blobs.get_many(keys) == {"jobs/a/result.json": b"12345", "jobs/b/result.json": b"123"}
+    assert blobs.get_many(keys, max_bytes=4) == {"jobs/b/result.json": b"123"}
+    assert blobs.get_many([]) == {}
