@@ -749,9 +749,8 @@ class Dispatcher:
             self.blobs.put_many(blobs)
         except Exception as exc:
             logger.exception("job results could not be stored", extra={"action": "record_job"})
-            for key, _ in blobs:
-                with contextlib.suppress(Exception):
-                    self.blobs.delete(key)
+            with contextlib.suppress(Exception):
+                self.blobs.delete_many([key for key, _ in blobs])
             message = f"The job's result could not be recorded: {type(exc).__name__}: {exc}"
             keys = {key for key, _ in blobs}
             return [

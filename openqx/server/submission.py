@@ -405,8 +405,7 @@ def store_jobs(service: Service, prepared: Sequence[PreparedJob]) -> list[JobRec
                 )
         records = service.store.create_jobs([item.job for item in prepared], max_active=limits)
     except BaseException:
-        for key in keys:
-            service.blobs.delete(key)
+        service.blobs.delete_many(keys)
         raise
     logger.info(
         "jobs queued",

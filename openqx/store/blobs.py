@@ -112,6 +112,11 @@ class BlobStore(abc.ABC):
     def delete(self, key: str) -> None:
         """Remove ``key`` (no error when absent)."""
 
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """``delete`` each of ``keys`` (stores that can, at once)."""
+        for key in keys:
+            self.delete(key)
+
     @abc.abstractmethod
     def exists(self, key: str) -> bool:
         """Whether something is stored under ``key``."""

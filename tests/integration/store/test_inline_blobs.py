@@ -95,6 +95,16 @@ def test_replacing_a_key_across_the_limit_leaves_one_copy_that_reads_back(
         blobs.get(key)
 
 
+def test_delete_many_removes_rows_and_files_of_every_key(
+    blobs: DatabaseBlobStore, files: LocalBlobStore
+) -> None:
+    small = [(f"jobs/{i}/payload.qpy", b"p") for i in range(600)]  # over one read's chunk
+    blobs.put_many([*small, ("jobs/big/result.json", b"R" * (LIMIT + 1))])
+    blobs.delete_many([key for key, _ in small] + ["jobs/big/result.json", "jobs/none/x.json"])
+    assert _rows(blobs) == {}
+    assert not files.exists("jobs/big/result.json")
+
+
 def test_put_many_of_small_blobs_stores_all_or_none(blobs: DatabaseBlobStore) -> None:
     with pytest.raises(InvalidInputError, match="Invalid blob key"):
         blobs.put_many([("jobs/ok/payload.qpy", b"1"), ("../escape", b"2")])

@@ -119,3 +119,9 @@ def test_get_many_leaves_out_missing_keys_and_blobs_over_max_bytes(blobs: BlobSt
     assert blobs.get_many(keys) == {"jobs/a/result.json": b"12345", "jobs/b/result.json": b"123"}
     assert blobs.get_many(keys, max_bytes=4) == {"jobs/b/result.json": b"123"}
     assert blobs.get_many([]) == {}
+
+
+def test_delete_many_removes_every_key_and_ignores_missing_ones(blobs: BlobStore) -> None:
+    blobs.put_many([("jobs/a/payload.qpy", b"1"), ("jobs/b/payload.qpy", b"2")])
+    blobs.delete_many(["jobs/a/payload.qpy", "jobs/b/payload.qpy", "jobs/c/payload.qpy"])
+    assert not blobs.exists("jobs/a/payload.qpy") and not blobs.exists("jobs/b/payload.qpy")
