@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from openqx.store.blobs import BlobStore, check_key
 from openqx.store.database import Database
 from openqx.store.models import InlineBlob
+from openqx.store.queries import in_chunks
 
 __all__ = ["DEFAULT_MAX_INLINE_BYTES", "DatabaseBlobStore"]
 
@@ -36,9 +37,6 @@ _SIZE = sa.select(sa.func.length(_blobs.c.data)).where(_blobs.c.key == sa.bindpa
 _GET_MANY = sa.select(_blobs.c.key, _blobs.c.data).where(
     _blobs.c.key.in_(sa.bindparam("keys", expanding=True))
 )
-_CHUNK = 500
-"""Keys per ``get_many`` read (well under every database's limit of bound parameters)."""
-_DELETE = sa.delete(_blobs).where(_blobs.c.key == sa.bindparam("key"))
 _DELETE_MANY = sa.delete(_blobs).where(_blobs.c.key.in_(sa.bindparam("keys", expanding=True)))
 
 
@@ -89,10 +87,9 @@ class DatabaseBlobStore(BlobStore):
                 conn.execute(self._upsert, [{"key": key, "data": data} for key, data in small])
         if large:  # a row of the same key would shadow the new bytes: it goes
             self.large.put_many(large)
-            keys = [check_key(key) for key, _ in large]
             with self.database.transaction(write=True) as conn:
-                for start in range(0, len(keys), _CHUNK):
-                    conn.execute(_DELETE_MANY, {"keys": keys[start : start + _CHUNK]})
+                for chunk in in_chunks([check_key(key) for key, _ in large]):
+                    conn.execute(_DELETE_MANY, {"keys": chunk})
 
     def get(self, key: str) -> bytes:
         """The bytes under ``key`` (``NotFoundError`` when neither place has it)."""
@@ -102,13 +99,12 @@ class DatabaseBlobStore(BlobStore):
 
     def get_many(self, keys: Sequence[str], *, max_bytes: int | None = None) -> dict[str, bytes]:
         """The blobs of ``keys`` (up to ``max_bytes`` each): the rows in one read per
-        ``_CHUNK`` keys, then the keys without a row from ``large``."""
+        thousand keys, then the keys without a row from ``large``."""
         found: dict[str, bytes] = {}
         in_rows: set[str] = set()
-        checked = list(dict.fromkeys(check_key(key) for key in keys))
+        checked = [check_key(key) for key in keys]
         with self.database.transaction() as conn:
-            for start in range(0, len(checked), _CHUNK):
-                chunk = checked[start : start + _CHUNK]
+            for chunk in in_chunks(checked):
                 for key, data in conn.execute(_GET_MANY, {"keys": chunk}):
                     in_rows.add(key)
                     if max_bytes is None or len(data) <= max_bytes:
@@ -132,17 +128,15 @@ class DatabaseBlobStore(BlobStore):
 
     def delete(self, key: str) -> None:
         """Remove ``key`` from both places (no error when absent)."""
-        with self.database.transaction(write=True) as conn:
-            conn.execute(_DELETE, {"key": check_key(key)})
-        self.large.delete(key)
+        self.delete_many([key])
 
     def delete_many(self, keys: Sequence[str]) -> None:
         """Remove every one of ``keys`` from both places: the rows in one transaction (a
         refused batch of a thousand jobs takes its payloads back in one statement)."""
-        checked = list(dict.fromkeys(check_key(key) for key in keys))
+        checked = [check_key(key) for key in keys]
         with self.database.transaction(write=True) as conn:
-            for start in range(0, len(checked), _CHUNK):
-                conn.execute(_DELETE_MANY, {"keys": checked[start : start + _CHUNK]})
+            for chunk in in_chunks(checked):
+                conn.execute(_DELETE_MANY, {"keys": chunk})
         self.large.delete_many(checked)
 
     def _inline(self, data: bytes) -> bool:

@@ -16,7 +16,7 @@ other writers out between the pick and the update, on both databases the same tw
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -40,6 +40,7 @@ __all__ = [
     "count_active",
     "count_queued",
     "expired_leases",
+    "in_chunks",
     "last_done_runs",
     "leased_jobs",
     "lock_user",
@@ -88,6 +89,14 @@ INSTANCES_OF_USER = (
     .order_by(user_instance_table.c.position)
 )
 """One user's instances, default first (parameter ``user_id``; built once)."""
+
+
+def in_chunks(values: Sequence[str], size: int = 1000) -> Iterator[list[str]]:
+    """``values`` without repeats, ``size`` at a time: one ``IN`` list each, well under every
+    database's limit of bound parameters."""
+    unique = list(dict.fromkeys(values))
+    for start in range(0, len(unique), size):
+        yield unique[start : start + size]
 
 
 def lock_user(owner_id: int) -> sa.Select[Any]:

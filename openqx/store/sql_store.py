@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from openqx.core import paging
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.errors import (
-    AuthenticationError,
     InvalidFilterError,
     InvalidInputError,
     InvalidStateError,
@@ -237,13 +236,6 @@ def _claimed(
     )
 
 
-def _id_chunks(job_ids: Sequence[str], size: int = 1000) -> Iterator[list[str]]:
-    """``job_ids`` without repeats, ``size`` at a time (one ``IN`` list each)."""
-    unique = list(dict.fromkeys(job_ids))
-    for start in range(0, len(unique), size):
-        yield unique[start : start + size]
-
-
 class SqlJobStore(TenancyStore, DeviceScheduleStore):
     """The job store on a ``Database`` (open it before use; the store does not own it)."""
 
@@ -333,11 +325,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         Raises:
             AuthenticationError: no user has this token.
         """
-        with self._transaction() as conn:
-            row = conn.execute(q.USER_BY_TOKEN_HASH, {"token_hash": hash_token(token)}).first()
-            if row is None or row.disabled:
-                raise AuthenticationError()
-            return self._user(conn, row)
+        return self.user_for_token_hash(hash_token(token))
 
     def list_users(self) -> list[UserRecord]:
         """Every user, by id."""
@@ -829,7 +817,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         level, by id (three columns; one query per thousand ids)."""
         found: dict[str, tuple[int, str, str]] = {}
         with self._transaction() as conn:
-            for chunk in _id_chunks(job_ids):
+            for chunk in q.in_chunks(job_ids):
                 for row in conn.execute(_ACCESS_BY_ID, {"ids": chunk}):
                     found[row.id] = (int(row.owner_id), row.instance, row.share_level)
         return found
@@ -840,7 +828,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         found: dict[str, JobRecord] = {}
         select = _FINAL_JOBS_BY_ID if final_only else _JOBS_BY_ID
         with self._transaction() as conn:
-            for chunk in _id_chunks(job_ids):
+            for chunk in q.in_chunks(job_ids):
                 for row in conn.execute(select, {"ids": chunk}):
                     found[row.id] = job_record(row)
         return found

@@ -98,7 +98,7 @@ def test_replacing_a_key_across_the_limit_leaves_one_copy_that_reads_back(
 def test_delete_many_removes_rows_and_files_of_every_key(
     blobs: DatabaseBlobStore, files: LocalBlobStore
 ) -> None:
-    small = [(f"jobs/{i}/payload.qpy", b"p") for i in range(600)]  # over one read's chunk
+    small = [(f"jobs/{i}/payload.qpy", b"p") for i in range(1100)]  # over one IN list
     blobs.put_many([*small, ("jobs/big/result.json", b"R" * (LIMIT + 1))])
     blobs.delete_many([key for key, _ in small] + ["jobs/big/result.json", "jobs/none/x.json"])
     assert _rows(blobs) == {}

@@ -4,6 +4,7 @@ future cancelled after its worker answered stays cancelled without breaking the 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -29,28 +30,36 @@ def _job(job_id: str, shots: int) -> Any:
     return request("simulator_statevector", [ghz(2)], shots=shots, job_id=job_id)
 
 
-def test_the_next_job_runs_while_a_callback_of_the_last_one_still_blocks(
-    executor: ProcessExecutor,
-) -> None:
+@contextlib.contextmanager
+def _completions_held(executor: ProcessExecutor, job_id: str) -> Iterator[Future[dict[str, Any]]]:
+    """Run job ``job_id`` (3 shots); inside the block its callback holds the completion thread
+    (as a slow recording would), which is let go when the block ends. Yields its future."""
     entered = threading.Event()
     release = threading.Event()
 
-    def slow_recording(_: Future[dict[str, Any]]) -> None:
+    def hold(_: Future[dict[str, Any]]) -> None:
         entered.set()
         release.wait(WAIT_S)
 
-    first = executor.submit(_job("first", 3))
-    first.add_done_callback(slow_recording)
+    future = executor.submit(_job(job_id, 3))
+    future.add_done_callback(hold)
     try:
         assert entered.wait(WAIT_S)
+        yield future
+    finally:
+        release.set()
+
+
+def test_the_next_job_runs_while_a_callback_of_the_last_one_still_blocks(
+    executor: ProcessExecutor,
+) -> None:
+    with _completions_held(executor, "first") as first:
         # The one worker answered "first", whose callback blocks: "second" still goes to the
         # worker and is answered (its future completes once the callback is done).
         second = executor.submit(_job("second", 4))
         assert executor.wait_running("second", WAIT_S) is not None
         assert _answered(executor, "second")
-        assert not second.done() and not release.is_set()
-    finally:
-        release.set()
+        assert not second.done()
     assert first.result(WAIT_S)["results"][0]["shots"] == 3
     assert second.result(WAIT_S)["results"][0]["shots"] == 4
 
@@ -82,25 +91,13 @@ def test_callbacks_run_off_the_dispatch_thread_in_answer_order(
 def test_a_future_cancelled_before_its_answer_is_delivered_stays_cancelled(
     executor: ProcessExecutor,
 ) -> None:
-    entered = threading.Event()
-    release = threading.Event()
-
-    def hold(_: Future[dict[str, Any]]) -> None:
-        entered.set()
-        release.wait(WAIT_S)
-
-    blocker = executor.submit(_job("blocker", 2))
-    blocker.add_done_callback(hold)
-    try:
-        assert entered.wait(WAIT_S)
+    with _completions_held(executor, "blocker"):
         # The completion thread is held by "blocker"'s callback; "late" is answered by the
         # worker and waits behind it, where a cancel finds no worker or queue to take it from.
         late = executor.submit(_job("late", 3))
         assert executor.wait_running("late", WAIT_S) is not None
         assert _answered(executor, "late")
         assert late.cancel()
-    finally:
-        release.set()
     after = executor.submit(_job("after", 5))
     assert after.result(WAIT_S)["results"][0]["shots"] == 5  # the thread went on
     assert late.cancelled()
