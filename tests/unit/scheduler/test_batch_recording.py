@@ -16,7 +16,14 @@ from tests.unit.execution.helpers import qpy_bytes
 
 from .conftest import MakeDispatcher, SubmitJob
 from .fakes import WAIT_S
-from .test_micro_batching import CountingExecutor, isa, result_of, wait_final, wait_until
+from .test_micro_batching import (
+    CountingExecutor,
+    isa,
+    result_of,
+    run_one_batch,
+    wait_final,
+    wait_until,
+)
 
 
 class StoreCalls:
@@ -49,18 +56,13 @@ def test_a_batchs_jobs_end_in_one_store_call_and_each_is_notified(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls = StoreCalls(store, monkeypatch)
-    jobs = [submit(shots=30) for _ in range(3)]
-    for job in jobs:
-        blobs.put(job.payload_key, qpy_bytes([isa(2)]))
-    with CountingExecutor() as executor:
-        make_dispatcher(job_executor=executor).run_once()
-        finals = wait_final(store, [j.id for j in jobs])
-    assert calls.together == [[j.id for j in jobs]] and calls.alone == []
+    _, finals = run_one_batch(store, blobs, submit, make_dispatcher)
+    assert calls.together == [[j.id for j in finals]] and calls.alone == []
     assert all(r.status is JobStatus.DONE for r in finals)
     assert all(result_of(blobs, r)["results"][0]["shots"] == 30 for r in finals)
     assert all(r.usage_seconds is not None and r.usage_seconds > 0 for r in finals)
     # claimed, then finished: two notifications each (sent after the store call)
-    wait_until(lambda: all(changes.count(j.id) == 2 for j in jobs))
+    wait_until(lambda: all(changes.count(j.id) == 2 for j in finals))
 
 
 def test_a_job_cancelled_in_a_batch_ends_at_once_and_the_others_together(

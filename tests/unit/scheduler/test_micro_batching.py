@@ -90,6 +90,23 @@ def wait_final(store: MemoryJobStore, job_ids: list[str]) -> list[JobRecord]:
     return [store.get_job(j) for j in job_ids]
 
 
+def run_one_batch(
+    store: MemoryJobStore,
+    blobs: MemoryBlobStore,
+    submit: SubmitJob,
+    make_dispatcher: MakeDispatcher,
+) -> tuple[CountingExecutor, list[JobRecord]]:
+    """Three 2-qubit jobs of 30 shots, claimed in one pass (a micro-batch) and run to their
+    end: the executor that ran them and the jobs' final records."""
+    jobs = [submit(shots=30) for _ in range(3)]
+    for job in jobs:
+        blobs.put(job.payload_key, qpy_bytes([isa(2)]))
+    with CountingExecutor() as executor:
+        make_dispatcher(job_executor=executor).run_once()
+        finals = wait_final(store, [j.id for j in jobs])
+    return executor, finals
+
+
 def result_of(blobs: MemoryBlobStore, record: JobRecord) -> dict[str, Any]:
     assert record.result_key is not None
     data: dict[str, Any] = json.loads(blobs.get(record.result_key))

@@ -12,11 +12,10 @@ from openqx.core.status import JobStatus
 from openqx.execution.port import BATCH_KIND
 from openqx.store.blobs import MemoryBlobStore, job_result_key
 from openqx.store.memory_store import MemoryJobStore
-from tests.unit.execution.helpers import qpy_bytes
 
 from .conftest import MakeDispatcher, SubmitJob
 from .fakes import WAIT_S, ControlledExecutor
-from .test_micro_batching import CountingExecutor, isa, wait_final
+from .test_micro_batching import run_one_batch
 
 
 class FailingPutMany(MemoryBlobStore):
@@ -74,12 +73,7 @@ def test_results_that_cannot_be_written_end_the_batchs_jobs_in_error(
     submit: SubmitJob,
     make_dispatcher: MakeDispatcher,
 ) -> None:
-    jobs = [submit(shots=30) for _ in range(3)]
-    for job in jobs:
-        blobs.put(job.payload_key, qpy_bytes([isa(2)]))
-    with CountingExecutor() as executor:
-        make_dispatcher(job_executor=executor).run_once()
-        finals = wait_final(store, [j.id for j in jobs])
+    executor, finals = run_one_batch(store, blobs, submit, make_dispatcher)
     assert len(executor.requests) == 1 and executor.requests[0].kind == BATCH_KIND
     assert blobs.put_many_calls == 1  # the batch's results, written together
     for record in finals:
@@ -88,4 +82,4 @@ def test_results_that_cannot_be_written_end_the_batchs_jobs_in_error(
         assert "No space left on device" in record.error_message
         assert record.result_key is None
         assert not blobs.exists(job_result_key(record.id))  # the one written was removed
-    assert all(blobs.exists(j.payload_key) for j in jobs)
+    assert all(blobs.exists(j.payload_key) for j in finals)
