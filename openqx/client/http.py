@@ -475,18 +475,23 @@ class ApiClient:
     ) -> Iterator[wire.JobStatusInfo]:
         """Yield status events from ``GET /jobs/{id}/events`` (server-sent events).
 
-        The generator ends when the server closes the stream or a final status arrives.
+        The generator ends when the server closes the stream or a final status arrives. The
+        server ends the stream right after the final status: it is read to its end, so that
+        its connection goes back to the pool, before the final status is yielded.
 
         Args:
             job_id: the job.
             timeout: seconds to wait for the next event (``None``: no limit).
             on_final: called with the ``job`` event (``wire.JobFinal``: the record and a
-                small result), which the server sends just before the final status.
+                small result), which the server sends just before the final status; called
+                when the stream has ended, just before the final status is yielded.
 
         Raises:
             ApiError: the stream could not be opened or broke (callers fall back to polling).
         """
         read_timeout = httpx.Timeout(self._timeout, read=timeout)
+        ended: wire.JobFinal | None = None
+        final: wire.JobStatusInfo | None = None
         try:
             with self._http.stream(
                 "GET",
@@ -498,18 +503,27 @@ class ApiClient:
                     response.read()
                     raise _map_error(response, "job", job_id)
                 for event, data in _sse_events(response.iter_lines()):
+                    if final is not None:
+                        continue  # the stream's end, which comes right after the final status
                     if event == wire.JOB_EVENT and on_final is not None:
-                        on_final(_validate_model(wire.JobFinal, data, "job", job_id))
+                        ended = _validate_model(wire.JobFinal, data, "job", job_id)
                     if event != "status":
                         continue
                     info = _validate_model(wire.JobStatusInfo, data, "job", job_id)
-                    yield info
                     if info.status.is_final:
-                        return
+                        final = info
+                        continue
+                    yield info
         except (httpx.HTTPError, json.JSONDecodeError) as error:
             raise exc.ApiError(
                 f"Status stream for job {job_id} failed: {error}", job_id=job_id
             ) from error
+        # Read to its end and closed, the stream's connection is back in the pool before the
+        # caller learns that the job ended (and sends its next request).
+        if ended is not None and on_final is not None:
+            on_final(ended)
+        if final is not None:
+            yield final
 
     # --- administration (admin tokens only) -------------------------------------------
 

@@ -105,6 +105,9 @@ class Dispatcher:
         lease_seconds: how long a claim holds without a heartbeat.
         poll_seconds: the loop's wake-up interval when nothing calls ``wake``.
         on_change: called with a job id whenever this dispatcher changes the job.
+        on_end: called instead of ``on_change`` when this dispatcher has recorded a job's
+            end, with the job as recorded and its result's bytes as stored (``None``: no
+            result), so that a listener need not read them back.
         worker_id: the name leases are taken under (default: a random one). A stable name
             (one per replica) lets ``start`` take back the jobs a dead run of it held.
         clock: heartbeat intervals, time limits and the deadline of ``stop`` (the store
@@ -131,6 +134,7 @@ class Dispatcher:
         lease_seconds: float = 60.0,
         poll_seconds: float = 0.5,
         on_change: Callable[[str], None] | None = None,
+        on_end: Callable[[JobRecord, bytes | None], None] | None = None,
         worker_id: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
         time_limit: TimeLimit | None = None,
@@ -152,6 +156,7 @@ class Dispatcher:
         self.time_limit: TimeLimit = time_limit or (lambda backend: None)
         self.max_attempts = max(1, max_attempts)
         self._on_change = on_change or (lambda job_id: None)
+        self._on_end = on_end or (lambda record, result: self._on_change(record.id))
         self._wake = threading.Event()
         self._stopping = threading.Event()
         # One condition guards the job sets below; it is notified whenever a job leaves them.
@@ -687,14 +692,8 @@ class Dispatcher:
 
     # --- completion -----------------------------------------------------------------------
     def _completed(self, job_id: str, future: Future[_Result]) -> None:
-        taken = self._take(job_id, future)
-        if taken is None:
-            return
-        self._wake.set()  # its slot is free: the next claim need not wait for the recording
-        try:
-            self._outcome(job_id, future, taken, self._finish)
-        finally:
-            self._recorded([job_id])
+        """One job's future is done: its outcome recorded (a micro-batch of one)."""
+        self._completed_together([(job_id, future)])
 
     def _batch_job_completed(
         self, together: _BatchOutcomes, job_id: str, future: Future[_Result]
@@ -710,8 +709,9 @@ class Dispatcher:
             self._completed_together(ready)
 
     def _completed_together(self, outcomes: Sequence[tuple[str, Future[_Result]]]) -> None:
-        """Record the outcomes of a micro-batch's jobs: a result blob each, then every job's
-        end in one store transaction (``finish_jobs``); a notification per job."""
+        """Record the outcomes of jobs that completed together (a micro-batch's, or one
+        job's): their result blobs and every job's end in one store transaction
+        (``_record_ends``); a notification per job."""
         ends: list[JobEnd] = []
 
         def collect(
@@ -734,32 +734,72 @@ class Dispatcher:
                     continue
                 taken_ids.append(job_id)
                 self._outcome(job_id, future, taken, collect, put=lambda k, d: blobs.append((k, d)))
-            self._finish_all(self._store_results(blobs, ends))
+            self._record_ends(blobs, ends)
         finally:
             self._recorded(taken_ids)
 
-    def _store_results(
-        self, blobs: Sequence[tuple[str, bytes]], ends: Sequence[JobEnd]
-    ) -> list[JobEnd]:
-        """Write a micro-batch's result blobs together; when that fails, the jobs whose
-        result it held end ERROR instead (their blobs are removed again)."""
-        if not blobs:
-            return list(ends)
+    def _record_ends(self, blobs: Sequence[tuple[str, bytes]], ends: Sequence[JobEnd]) -> None:
+        """Write the result blobs and the jobs' ends in one store transaction
+        (``unit_of_work``: the blobs are part of it where the blob store keeps them in the
+        store's database), then notify each job. When the results cannot be stored, the
+        jobs whose result they held end ERROR instead (their blobs are removed again)."""
+        if not ends:
+            return
+        with self._lock:
+            for end in ends:
+                self._backend_of.pop(end.job_id, None)
+                self._batch_of.pop(end.job_id, None)
         try:
-            self.blobs.put_many(blobs)
-        except Exception as exc:
+            with self.store.unit_of_work():
+                try:
+                    if blobs:
+                        self.blobs.put_many(blobs)
+                except Exception as exc:
+                    raise _ResultsNotStoredError(exc) from exc
+                ended = self.store.finish_jobs(ends)
+        except _ResultsNotStoredError as failed:
             logger.exception("job results could not be stored", extra={"action": "record_job"})
             with contextlib.suppress(Exception):
                 self.blobs.delete_many([key for key, _ in blobs])
-            message = f"The job's result could not be recorded: {type(exc).__name__}: {exc}"
+            cause = failed.__cause__
+            message = f"The job's result could not be recorded: {type(cause).__name__}: {cause}"
             keys = {key for key, _ in blobs}
-            return [
+            ends = [
                 _job_end(end.job_id, JobStatus.ERROR, None, ("recording_failed", message), None)
                 if end.result_key in keys
                 else end
                 for end in ends
             ]
-        return list(ends)
+            blobs = []
+            try:
+                ended = self.store.finish_jobs(ends)
+            except Exception:
+                self._not_recorded(ends)
+                return
+        except Exception:
+            self._not_recorded(ends)
+            return
+        results = dict(blobs)
+        recorded = {record.id for record in ended}
+        for end in ends:
+            if end.job_id not in recorded:
+                logger.error(
+                    "could not record job end: the job is unknown or already final",
+                    extra={"action": "finish_job", "job_id": end.job_id},
+                )
+        for record in ended:
+            logger.info(
+                "job finished",
+                extra={"action": "finish_job", "job_id": record.id, "status": record.status.value},
+            )
+            result = results.get(record.result_key) if record.result_key is not None else None
+            self._notify_end(record, result)
+
+    def _not_recorded(self, ends: Sequence[JobEnd]) -> None:
+        logger.exception(
+            "could not record job ends",
+            extra={"action": "finish_job", "job_ids": [end.job_id for end in ends]},
+        )
 
     def _take(
         self, job_id: str, future: Future[_Result]
@@ -784,10 +824,10 @@ class Dispatcher:
         taken: tuple[bool, float | None, _Started | None],
         finish: _Finisher,
         *,
-        put: Callable[[str, bytes], None] | None = None,
+        put: Callable[[str, bytes], None],
     ) -> None:
         """Decide how a completed job ends and hand that to ``finish`` (its result blob to
-        ``put``, by default the blob store's)."""
+        ``put``)."""
         cancelling, timed_out, started = taken
         try:
             if timed_out is not None:
@@ -799,7 +839,7 @@ class Dispatcher:
                     cancelling=cancelling,
                     started=started,
                     finish=finish,
-                    put=put or self.blobs.put,
+                    put=put,
                 )
         except Exception as exc:  # the job ends ERROR; the thread that called us goes on
             logger.exception(
@@ -906,6 +946,12 @@ class Dispatcher:
         except Exception:  # a listener's failure is not the job's
             logger.exception("change listener failed", extra={"action": "notify", "job_id": job_id})
 
+    def _notify_end(self, record: JobRecord, result: bytes | None) -> None:
+        try:
+            self._on_end(record, result)
+        except Exception:  # a listener's failure is not the job's
+            logger.exception("end listener failed", extra={"action": "notify", "job_id": record.id})
+
     def _release(self, job_ids: Sequence[str]) -> None:
         """Hand jobs back to the queue (or end them CANCELLED where the user asked)."""
         try:
@@ -927,55 +973,19 @@ class Dispatcher:
             )
             self._notify(job_id)
 
-    def _finish_all(self, ends: Sequence[JobEnd]) -> None:
-        """Record several jobs' ends in one store transaction, then notify each."""
-        if not ends:
-            return
-        with self._lock:
-            for end in ends:
-                self._backend_of.pop(end.job_id, None)
-                self._batch_of.pop(end.job_id, None)
-        job_ids = [end.job_id for end in ends]
-        try:
-            ended = set(self.store.finish_jobs(ends))
-        except Exception:
-            logger.exception(
-                "could not record job ends", extra={"action": "finish_job", "job_ids": job_ids}
-            )
-            return
-        for end in ends:
-            if end.job_id not in ended:
-                logger.error(
-                    "could not record job end: the job is unknown or already final",
-                    extra={"action": "finish_job", "job_id": end.job_id},
-                )
-                continue
-            logger.info(
-                "job finished",
-                extra={"action": "finish_job", "job_id": end.job_id, "status": end.status.value},
-            )
-            self._notify(end.job_id)
-
     def _finish(
-        self,
-        job_id: str,
-        status: JobStatus,
-        *,
-        result_key: str | None = None,
-        error: tuple[str, str] | None = None,
-        usage_seconds: float | None = None,
+        self, job_id: str, status: JobStatus, *, error: tuple[str, str] | None = None
     ) -> None:
+        """End a job without a result (it failed before it ran, or could not run on)."""
         with self._lock:
             self._backend_of.pop(job_id, None)
             self._batch_of.pop(job_id, None)
         try:
-            self.store.finish_job(
+            record = self.store.finish_job(
                 job_id,
                 status,
-                result_key=result_key,
                 error_code=error[0] if error else None,
                 error_message=error[1] if error else None,
-                usage_seconds=usage_seconds,
             )
         except Exception:
             logger.exception(
@@ -986,11 +996,15 @@ class Dispatcher:
             "job finished",
             extra={"action": "finish_job", "job_id": job_id, "status": status.value},
         )
-        self._notify(job_id)
+        self._notify_end(record, None)
+
+
+class _ResultsNotStoredError(Exception):
+    """The blob store refused a recording's results (``__cause__``: why)."""
 
 
 class _Finisher(Protocol):
-    """Records how a job ends (``Dispatcher._finish``, or a micro-batch's collector)."""
+    """Records how a job ends (``Dispatcher._completed_together``'s collector)."""
 
     def __call__(
         self,

@@ -12,8 +12,20 @@ import contextlib
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
-__all__ = ["Changes", "JobEvents", "wait_for_event"]
+from openqx.store.records import JobRecord
+
+__all__ = ["Changes", "Ended", "JobEvents", "wait_for_event"]
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """A job this process has just ended: its record as stored and its result's bytes as
+    stored (``None``: no result), so that a waiter need not read them back."""
+
+    record: JobRecord
+    result: bytes | None
 
 
 class JobEvents:
@@ -22,14 +34,30 @@ class JobEvents:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[str, set[_Waiter]] = defaultdict(set)
+        self._sequence = 0
+
+    @property
+    def sequence(self) -> int:
+        """How many notifications were sent so far: a job read while it stays the same has
+        not changed in this process since (a change elsewhere reaches streams by polling)."""
+        return self._sequence
 
     def notify(self, job_id: str) -> None:
         """Signal that ``job_id`` changed."""
+        self._send(job_id, None)
+
+    def ended(self, record: JobRecord, result: bytes | None) -> None:
+        """Signal that the job of ``record`` ended as recorded, with its stored ``result``
+        (the waiters get both: ``Changes.ended``)."""
+        self._send(record.id, Ended(record, result))
+
+    def _send(self, job_id: str, ended: Ended | None) -> None:
         with self._lock:
+            self._sequence += 1
             waiters = list(self._waiters.get(job_id, ()))
         for loop, mark in waiters:
             try:
-                loop.call_soon_threadsafe(mark, job_id)
+                loop.call_soon_threadsafe(mark, job_id, ended)
             except RuntimeError:  # loop closed
                 pass
 
@@ -65,21 +93,25 @@ class JobEvents:
                             del self._waiters[job_id]
 
 
-_Waiter = tuple[asyncio.AbstractEventLoop, Callable[[str], None]]
+_Waiter = tuple[asyncio.AbstractEventLoop, Callable[[str, Ended | None], None]]
 
 
 class Changes:
     """The changes a ``JobEvents.watch`` saw: ``event`` is set at every change; ``take``
-    returns the ids changed since the last ``take`` and clears the event (both run in the
-    event loop's thread, as the marks do)."""
+    returns the ids changed since the last ``take`` and clears the event; ``ended`` holds
+    the jobs seen ending (all run in the event loop's thread, as the marks do)."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
         self._ids: set[str] = set()
+        self.ended: dict[str, Ended] = {}
+        """Jobs of the watch this process ended, by id: take them out when read."""
 
-    def mark(self, job_id: str) -> None:
-        """``job_id`` changed."""
+    def mark(self, job_id: str, ended: Ended | None = None) -> None:
+        """``job_id`` changed (``ended``: it ended so)."""
         self._ids.add(job_id)
+        if ended is not None:
+            self.ended[job_id] = ended
         self.event.set()
 
     def take(self) -> set[str]:

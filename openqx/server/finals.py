@@ -6,14 +6,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from openqx.core.status import JobStatus
+from openqx.server.events import Ended
 from openqx.server.service import Service
 from openqx.server.views import job_info
 from openqx.store.records import JobRecord
 
-__all__ = ["INLINE_RESULT_MAX_BYTES", "final_json", "final_jsons"]
+__all__ = ["INLINE_RESULT_MAX_BYTES", "ended_json", "final_json", "final_jsons"]
 
 logger = logging.getLogger(__name__)
 
@@ -32,28 +33,64 @@ def final_json(
     return final_jsons(service, [record], budget=max_result_bytes)[0]
 
 
+def ended_json(ended: Ended) -> tuple[str, int] | None:
+    """``final_json`` of a job this process has just ended, from the record and result the
+    dispatcher stored (``events.Ended``), neither read back."""
+    return _finals([ended.record], {ended.record.id: ended.result}, None)[0]
+
+
 def final_jsons(
-    service: Service, records: Sequence[JobRecord], *, budget: int | None = None
+    service: Service,
+    records: Sequence[JobRecord],
+    *,
+    budget: int | None = None,
+    ended: Mapping[str, bytes | None] | None = None,
 ) -> list[tuple[str, int] | None]:
     """``final_json`` of each of ``records``, their results read together: each at most
     ``INLINE_RESULT_MAX_BYTES``, and those inlined at most ``budget`` bytes in all (in
-    order; a result that would exceed it goes as ``null``)."""
-    most = INLINE_RESULT_MAX_BYTES if budget is None else min(budget, INLINE_RESULT_MAX_BYTES)
+    order; a result that would exceed it goes as ``null``). ``ended``: the results of jobs
+    this process has just ended (``events.Ended``) by id, taken as they are, not read."""
+    most = _most(budget)
+    given = ended or {}
     keys = [
         record.result_key
         for record in records
-        if record.status is JobStatus.DONE and record.result_key is not None
+        if record.id not in given and _inlined(record) and record.result_key is not None
     ]
     # Missing, empty or damaged results (docs/durability.md) go as null: GET /result says
     # what is wrong with them.
     stored = service.blobs.get_many(keys, max_bytes=most) if keys else {}
+    texts: dict[str, bytes | None] = dict(given)
+    for record in records:
+        if record.id not in given and record.result_key is not None:
+            data = stored.get(record.result_key)
+            texts[record.id] = data if data is not None and _result_text(data) else None
+    return _finals(records, texts, budget)
+
+
+def _most(budget: int | None) -> int:
+    return INLINE_RESULT_MAX_BYTES if budget is None else min(budget, INLINE_RESULT_MAX_BYTES)
+
+
+def _inlined(record: JobRecord) -> bool:
+    """Whether the record's result may ride with it: DONE, with a result."""
+    return record.status is JobStatus.DONE and record.result_key is not None
+
+
+def _finals(
+    records: Sequence[JobRecord], results: Mapping[str, bytes | None], budget: int | None
+) -> list[tuple[str, int] | None]:
+    """The ``job`` events' JSON of ``records`` with ``results`` (JSON objects, by job id)
+    inlined where ``_inlined`` allows, each at most ``INLINE_RESULT_MAX_BYTES`` and at most
+    ``budget`` bytes in all."""
+    most = _most(budget)
     left = budget
     finals: list[tuple[str, int] | None] = []
     for record in records:
-        data = stored.get(record.result_key) if record.result_key is not None else None
+        data = results.get(record.id) if _inlined(record) else None
         result = None
-        if data is not None and (left is None or len(data) <= left):
-            result = _result_text(data)
+        if data is not None and len(data) <= most and (left is None or len(data) <= left):
+            result = data.decode()
         final = _final(record, result)
         if final is not None and left is not None:
             left -= final[1]
@@ -61,13 +98,12 @@ def final_jsons(
     return finals
 
 
-def _result_text(data: bytes) -> str | None:
-    """The stored result as text when it is a JSON object (else None)."""
+def _result_text(data: bytes) -> bool:
+    """Whether the stored result is a JSON object."""
     try:
-        text = data.decode()
-        return text if isinstance(json.loads(text), dict) else None
+        return isinstance(json.loads(data.decode()), dict)
     except ValueError:
-        return None
+        return False
 
 
 def _final(record: JobRecord, result: str | None) -> tuple[str, int] | None:

@@ -213,6 +213,8 @@ class Database:
         """Held by this process's SQLite write transactions (``SqlJobStore``): its threads
         take turns here rather than in SQLite's busy handler, which sleeps up to 100 ms
         between tries while the lock may be free."""
+        self._unit = threading.local()
+        """The connection of the ``unit_of_work`` open on this thread (``conn``), if any."""
 
     @property
     def engine(self) -> Engine:
@@ -232,7 +234,13 @@ class Database:
         """One transaction, committed on success; SQLAlchemy errors translated
         (``errors.wrap_exceptions``). On SQLite a write transaction begins ``IMMEDIATE`` after
         taking ``write_lock`` (one writer at a time in this process, without SQLite's
-        sleeping busy handler)."""
+        sleeping busy handler). Inside a ``unit_of_work`` on this thread it is that unit's
+        transaction (committed when the unit ends)."""
+        joined: sa.Connection | None = getattr(self._unit, "conn", None)
+        if joined is not None:  # inside a unit of work on this thread: part of its transaction
+            with wrap_exceptions(integrity_message):
+                yield joined
+            return
         serialized = write and self.dialect == "sqlite"
         with contextlib.ExitStack() as stack:
             if serialized:
@@ -242,6 +250,28 @@ class Database:
                     conn.execution_options(sqlite_begin="IMMEDIATE")
                 with conn.begin():
                     yield conn
+
+    @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """One write transaction for the block: every ``transaction()`` this thread opens on
+        this database inside it joins it (the job store's and the database blob store's
+        alike), so their writes commit together or not at all, for the price of one commit.
+        A unit opened inside another joins the outer one.
+
+        Example:
+            >>> with database.unit_of_work():
+            ...     blobs.put(key, data)  # committed with the job's row, or not at all
+            ...     store.finish_job(job_id, JobStatus.DONE, result_key=key)
+        """
+        if getattr(self._unit, "conn", None) is not None:
+            yield
+            return
+        with self.transaction(write=True) as conn:
+            self._unit.conn = conn
+            try:
+                yield
+            finally:
+                self._unit.conn = None
 
     def open(self) -> Self:
         """Create the engine (idempotent while open).

@@ -22,6 +22,7 @@ The statements are built once (bound parameters), so a claim pays no query const
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -400,18 +401,29 @@ def record_usage(
     """Add the usage of ``jobs`` jobs (one by default) that finished at ``finished_at`` to
     their device, project and hour (``device_usage``); the caller records each job's
     ``usage_seconds`` in the same transaction."""
-    insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = insert(device_usage).values(
-        backend=backend, hour=_hour(finished_at), instance=instance, seconds=seconds, jobs=jobs
-    )
     conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[device_usage.c.backend, device_usage.c.hour, device_usage.c.instance],
-            set_={
-                "seconds": device_usage.c.seconds + stmt.excluded.seconds,
-                "jobs": device_usage.c.jobs + stmt.excluded.jobs,
-            },
-        )
+        _add_usage(conn.dialect.name),
+        {
+            "backend": backend,
+            "hour": _hour(finished_at),
+            "instance": instance,
+            "seconds": seconds,
+            "jobs": jobs,
+        },
+    )
+
+
+@functools.cache
+def _add_usage(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO UPDATE`` adding to a project's hour on a device, in
+    ``dialect``'s words (built once per dialect)."""
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(device_usage)
+    return insert.on_conflict_do_update(
+        index_elements=[device_usage.c.backend, device_usage.c.hour, device_usage.c.instance],
+        set_={
+            "seconds": device_usage.c.seconds + insert.excluded.seconds,
+            "jobs": device_usage.c.jobs + insert.excluded.jobs,
+        },
     )
 
 

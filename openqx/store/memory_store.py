@@ -64,6 +64,13 @@ class MemoryJobStore(SqlJobStore):
         ):
             yield conn
 
+    @contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """The shared connection's lock first, as every transaction takes it, then one
+        write transaction for the block."""
+        with self._lock, super().unit_of_work():
+            yield
+
     def close(self) -> None:
         """Discard the database (idempotent); later calls raise ``DatabaseNotOpenError``."""
         with self._lock:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from openqx.core.fairshare import Priorities
@@ -142,12 +143,17 @@ class JobStore(TenancyPort, DeviceSchedulePort, Protocol):
         recording ``usage_seconds`` (default: host seconds since its start, if it started;
         ``run_mode`` None keeps the one its claim recorded)."""
 
-    def finish_jobs(self, ends: Sequence[JobEnd]) -> list[str]:
+    def finish_jobs(self, ends: Sequence[JobEnd]) -> list[JobRecord]:
         """End several jobs in one transaction, each as ``finish_job`` would (its own
         status, result, error and usage; usage added to fair share per job). A job that is
-        unknown or final already is skipped, the others still end; returns the ids that
-        ended, in the order given. A non-final status anywhere: InvalidInputError, nothing
-        recorded."""
+        unknown or final already is skipped, the others still end; returns the jobs that
+        ended as they are now, in the order given. A non-final status anywhere:
+        InvalidInputError, nothing recorded."""
+
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """Make the store calls this thread makes inside the block one write transaction
+        (with a blob store that keeps blobs in the same database, its writes too): they
+        commit together when the block ends, or not at all when it raises."""
 
     def request_cancel(self, job_id: str) -> JobRecord:
         """QUEUED → CANCELLED at once; RUNNING → cancel_requested=True (the worker stops it).

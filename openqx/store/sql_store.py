@@ -270,6 +270,11 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         """``Database.transaction``: one transaction, errors translated."""
         return self.database.transaction(write=write, integrity_message=integrity_message)
 
+    def unit_of_work(self) -> AbstractContextManager[None]:
+        """``Database.unit_of_work``: the store calls of this thread inside the block (and
+        the database blob store's) in one write transaction."""
+        return self.database.unit_of_work()
+
     def _job(self, conn: sa.Connection, job_id: str) -> JobRecord:
         row = conn.execute(_JOB, {"job_id": job_id}).first()
         if row is None:
@@ -737,10 +742,11 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             conn.execute(_FINISH, values)
             return _ended(job, values)
 
-    def finish_jobs(self, ends: Sequence[JobEnd]) -> list[str]:
+    def finish_jobs(self, ends: Sequence[JobEnd]) -> list[JobRecord]:
         """End several jobs in one transaction (a micro-batch's outcomes), each as
-        ``finish_job`` would; unknown or already final jobs are skipped. Returns the ids
-        that ended, in the order given.
+        ``finish_job`` would; unknown or already final jobs are skipped. Returns the jobs
+        that ended as they are now (read before the update, the update applied), in the
+        order given.
 
         Raises:
             InvalidInputError: a status is not final (nothing is recorded).
@@ -754,7 +760,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             rows = conn.execute(q.select_jobs().where(_jobs.c.id.in_(ids))).all()
             open_jobs = {r.id: job_record(r) for r in rows}
             params: list[dict[str, Any]] = []
-            ended: list[str] = []
+            ended: list[JobRecord] = []
             used: dict[tuple[str, str], list[float]] = {}  # (device, project): seconds, jobs
             for end in checked:
                 job = open_jobs.pop(end.job_id, None)  # a repeated id ends once
@@ -766,7 +772,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                     total[0] += values["end_usage"]
                     total[1] += 1
                 params.append(values)
-                ended.append(end.job_id)
+                ended.append(_ended(job, values))
             for (backend, instance), (seconds, jobs) in used.items():
                 fairshare.record_usage(conn, backend, instance, at, seconds, int(jobs))
             if params:
@@ -935,8 +941,10 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
     ) -> list[str]:
         """``fair_queue`` read on ``conn`` at ``at``; ``reserved_only``: during a reservation,
         only the reserved instance's jobs (those a claim may take now)."""
-        state = fairshare.read_state(conn, backend, at, self.fairshare_window)
         queue = fairshare.read_queue(conn, backend)
+        if not queue.ids:  # e.g. a claim that took the only queued job: no state to read
+            return []
+        state = fairshare.read_state(conn, backend, at, self.fairshare_window)
         reserved = state.reserved
         parts = [queue]
         if reserved is not None:

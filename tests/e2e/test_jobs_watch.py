@@ -419,3 +419,30 @@ def test_refresh_sees_changes_made_elsewhere(
     job.refresh()
     assert job.name() == "renamed" and job.tags() == ["new"]
     job.wait_for_final_state(timeout=TIMEOUT)
+
+
+def test_waiting_for_jobs_keeps_the_connections(provider: AccountProvider) -> None:
+    """A status stream is read to its end (the server ends it after the final status), so
+    its connection serves the next request: jobs waited for one after the other open no new
+    connection."""
+    connects: list[str] = []
+
+    def trace(name: str, info: dict[str, Any]) -> None:
+        if name == "connection.connect_tcp.complete":
+            connects.append(name)
+
+    def traced(request: httpx.Request) -> None:
+        request.extensions["trace"] = trace
+
+    hooks = provider.api_client._http.event_hooks["request"]
+    hooks.append(traced)
+    try:
+        backend = provider.get_backend("ibmq_qasm_simulator")
+        circuit = transpile(ghz(2), backend)
+        backend.run(circuit, shots=10).result()  # the pool opens the connections it needs
+        connects.clear()
+        for _ in range(3):
+            assert backend.run(circuit, shots=10).result().get_counts()
+    finally:
+        hooks.remove(traced)
+    assert connects == []

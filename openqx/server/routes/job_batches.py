@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Mapping
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from openqx.core.wire import JobBatchInfo, JobBatchSubmission, JobFinals, JobWait
 from openqx.server import permissions
 from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep
-from openqx.server.events import wait_for_event
+from openqx.server.events import Ended, wait_for_event
 from openqx.server.finals import final_jsons
 from openqx.server.service import Service
 from openqx.server.submission import prepare_circuits_jobs, store_jobs
@@ -38,6 +39,10 @@ another server replica)."""
 WAIT_RESULT_BUDGET_BYTES = 16 * 1024 * 1024
 """Most result bytes one ``POST /jobs/wait`` answer carries; the results of the jobs past it
 are ``null`` (the client fetches them)."""
+ENCODE_IN_LOOP_JOBS = 16
+ENCODE_IN_LOOP_BYTES = 64 * 1024
+"""A wait answers jobs this process has just ended (nothing to read) in the event loop, not
+in a worker thread, when they are at most this many with at most this many result bytes."""
 
 
 @router.post("/jobs/batch", response_model=JobBatchInfo, status_code=201)
@@ -67,8 +72,12 @@ async def wait_for_jobs(
     deadline = service.clock.monotonic() + body.timeout
     with service.events.watch(*ids) as changes:
         asked = ids  # every job at first, and after a quiet poll; else those notified
+        ended: dict[str, Ended] = {}  # those notified as ended here: nothing to read
         while True:
-            finals = await run_in_threadpool(_finals, service, asked)
+            if asked or not _small(ended):
+                finals = await run_in_threadpool(_finals, service, ids, asked, ended)
+            else:  # nothing to read, little to encode: no thread hop
+                finals = _finals(service, ids, asked, ended)
             now = service.clock.monotonic()
             if finals or now >= deadline or await request.is_disconnected():
                 break
@@ -76,14 +85,27 @@ async def wait_for_jobs(
             if woken and len(ids) > 1:
                 await asyncio.sleep(WAIT_GATHER_SECONDS)
             notified = changes.take()
-            asked = [job_id for job_id in ids if job_id in notified] if notified else ids
+            ended = {j: changes.ended.pop(j) for j in notified & changes.ended.keys()}
+            asked = [j for j in ids if j in notified and j not in ended] if notified else ids
     return Response(f'{{"jobs":[{",".join(finals)}]}}', media_type="application/json")
 
 
-def _finals(service: Service, ids: list[str]) -> list[str]:
-    """The ``JobFinal`` JSON of each final job among ``ids``, in their order; results inline
-    up to ``WAIT_RESULT_BUDGET_BYTES`` in all."""
-    records = service.store.get_jobs(ids, final_only=True)
-    ended = [records[job_id] for job_id in ids if job_id in records]
-    finals = final_jsons(service, ended, budget=WAIT_RESULT_BUDGET_BYTES)
-    return [final[0] for final in finals if final is not None]
+def _small(ended: Mapping[str, Ended]) -> bool:
+    """Whether the answer from ``ended`` alone is cheap enough to encode in the event loop."""
+    return len(ended) <= ENCODE_IN_LOOP_JOBS and (
+        sum(len(end.result or b"") for end in ended.values()) <= ENCODE_IN_LOOP_BYTES
+    )
+
+
+def _finals(
+    service: Service, ids: list[str], asked: list[str], ended: Mapping[str, Ended]
+) -> list[str]:
+    """The ``JobFinal`` JSON of each final job among ``asked`` (read) and ``ended`` (as the
+    dispatcher recorded them), in the order of ``ids``; results inline up to
+    ``WAIT_RESULT_BUDGET_BYTES`` in all."""
+    records = service.store.get_jobs(asked, final_only=True) if asked else {}
+    records.update((job_id, end.record) for job_id, end in ended.items())
+    final = [records[job_id] for job_id in ids if job_id in records]
+    results = {job_id: end.result for job_id, end in ended.items()}
+    finals = final_jsons(service, final, budget=WAIT_RESULT_BUDGET_BYTES, ended=results)
+    return [item[0] for item in finals if item is not None]

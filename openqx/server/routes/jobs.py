@@ -35,8 +35,8 @@ from openqx.core.wire import (
 from openqx.scheduler import estimates
 from openqx.server import permissions
 from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep, visible_job
-from openqx.server.events import wait_for_event
-from openqx.server.finals import final_json
+from openqx.server.events import Ended, wait_for_event
+from openqx.server.finals import ended_json, final_json
 from openqx.server.service import Service
 from openqx.server.submission import submit_circuits_job
 from openqx.server.views import job_info, job_status_info
@@ -62,18 +62,24 @@ def _position(service: Service, record: JobRecord) -> int | None:
     return service.store.queue_position(record)
 
 
-def _read_status(service: Service, job_id: str) -> tuple[JobRecord, JobStatusInfo]:
-    """The job and its status view, read in one worker-thread hop."""
-    record = service.store.get_job(job_id)
-    return record, job_status_info(record, queue_position=_position(service, record))
-
-
-def _read_events(service: Service, job_id: str) -> tuple[JobStatusInfo, bool, str | None]:
+def _read_events(
+    service: Service, job_id: str, record: JobRecord | None = None
+) -> tuple[JobStatusInfo, bool, str | None]:
     """The job's status view, whether it is final, and then its ``job`` event (one thread
-    hop)."""
-    record, info = _read_status(service, job_id)
+    hop); ``record``: the job as just read, when the caller has it."""
+    if record is None:
+        record = service.store.get_job(job_id)
+    info = job_status_info(record, queue_position=_position(service, record))
     final = record.status.is_final
     return info, final, _final_event(service, record) if final else None
+
+
+def _ended_events(ended: Ended) -> tuple[JobStatusInfo, bool, str | None]:
+    """``_read_events`` of a job this process has just ended, from what the dispatcher
+    recorded (no read, no thread hop)."""
+    final = ended_json(ended)
+    job_event = None if final is None else _sse(JOB_EVENT, final[0])
+    return job_status_info(ended.record), True, job_event
 
 
 def _sse(event: str, data: str) -> str:
@@ -222,15 +228,31 @@ async def job_events(
     """Server-sent events: one ``status`` event now and at every change, until final; just
     before the final one, a ``job`` event (``wire.JobFinal``) with the record and, when small,
     the result."""
-    await run_in_threadpool(visible_job, service, user, job_id)
+    sequence = service.events.sequence
+    record = await run_in_threadpool(visible_job, service, user, job_id)
 
     async def stream() -> AsyncIterator[str]:
         last: JobStatusInfo | None = None
         started = idle = service.clock.monotonic()
-        with service.events.subscribe(job_id) as changed:
+        known: JobRecord | None = record
+        with service.events.watch(job_id) as changes:
             while True:
-                changed.clear()
-                info, final, job_event = await run_in_threadpool(_read_events, service, job_id)
+                changes.take()
+                if service.events.sequence != sequence:
+                    # Something may have changed since the job was read: read it again.
+                    # Otherwise (watched from now on) the first event comes from that read,
+                    # and a RUNNING job's view needs nothing more.
+                    known = None
+                ended = changes.ended.pop(job_id, None)
+                if ended is not None:
+                    info, final, job_event = _ended_events(ended)
+                elif known is not None and known.status is JobStatus.RUNNING:
+                    info, final, job_event = job_status_info(known), False, None
+                else:
+                    info, final, job_event = await run_in_threadpool(
+                        _read_events, service, job_id, known
+                    )
+                known = None
                 if job_event is not None:
                     yield job_event
                 if info != last:
@@ -247,7 +269,7 @@ async def job_events(
                     yield ": keep-alive\n\n"
                 if await request.is_disconnected():
                     return
-                await wait_for_event(changed, STREAM_POLL_SECONDS)
+                await wait_for_event(changes.event, STREAM_POLL_SECONDS)
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

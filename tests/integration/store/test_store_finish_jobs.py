@@ -47,9 +47,10 @@ def test_each_job_ends_with_its_own_outcome(
             JobEnd(charged.id, JobStatus.DONE, result_key="r4"),
         ]
     )
-    assert ended == [done.id, failed.id, cancelled.id, charged.id]
+    assert [j.id for j in ended] == [done.id, failed.id, cancelled.id, charged.id]
     now = clock.now()
     first, second, third, fourth = (store.get_job(j.id) for j in (done, failed, cancelled, charged))
+    assert ended == [first, second, third, fourth]  # each as a read gives it now
     for job in (first, second, third, fourth):
         assert job.finished_at == job.updated_at == now
         assert job.time_per_step[job.status.value] == now
@@ -102,9 +103,9 @@ def test_final_and_unknown_jobs_are_skipped_and_the_others_end(
             JobEnd(second.id, JobStatus.ERROR),  # a repeated id ends once, as first given
         ]
     )
-    assert ended == [second.id]
-    assert store.get_job(first.id) == cancelled
     after = store.get_job(second.id)
+    assert ended == [after]
+    assert store.get_job(first.id) == cancelled
     assert after.status is JobStatus.DONE and after.result_key == "r"
 
 

@@ -1,6 +1,6 @@
 """Recording a micro-batch: the ends of its jobs go to the store in one ``finish_jobs`` call,
 each job keeping its own status, result and notification; a job cancelled meanwhile is
-recorded at once on its own."""
+recorded at once on its own (a ``finish_jobs`` call of one)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from openqx.core.status import JobStatus
 from openqx.store.blobs import MemoryBlobStore
 from openqx.store.memory_store import MemoryJobStore
 from openqx.store.port import JobEnd
+from openqx.store.records import JobRecord
 from tests.unit.execution.helpers import qpy_bytes
 
 from .conftest import MakeDispatcher, SubmitJob
@@ -35,7 +36,7 @@ class StoreCalls:
         self.alone: list[str] = []
         finish_jobs, finish_job = store.finish_jobs, store.finish_job
 
-        def counted_jobs(ends: Sequence[JobEnd]) -> list[str]:
+        def counted_jobs(ends: Sequence[JobEnd]) -> list[JobRecord]:
             self.together.append([e.job_id for e in ends])
             return finish_jobs(ends)
 
@@ -83,10 +84,10 @@ def test_a_job_cancelled_in_a_batch_ends_at_once_and_the_others_together(
         store.request_cancel(jobs[0].id)
         dispatcher.run_once()
         assert store.get_job(jobs[0].id).status is JobStatus.CANCELLED
-        assert calls.alone == [jobs[0].id] and calls.together == []
+        assert calls.together == [[jobs[0].id]]  # at once, on its own
         executor.release.set()
         finals = wait_final(store, [j.id for j in jobs])
-    assert calls.together == [[jobs[1].id, jobs[2].id]]
+    assert calls.together == [[jobs[0].id], [jobs[1].id, jobs[2].id]] and calls.alone == []
     assert [r.status for r in finals] == [JobStatus.CANCELLED, JobStatus.DONE, JobStatus.DONE]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 
 import pytest
 
@@ -19,22 +20,26 @@ from .test_micro_batching import run_one_batch
 
 
 class FailingPutMany(MemoryBlobStore):
-    """A memory blob store whose ``put_many`` writes the first item, then fails (a disk that
-    filled up half way)."""
+    """A memory blob store whose ``put_many``, once ``full``, writes the first item, then
+    fails (a disk that filled up half way)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.put_many_calls = 0
+        self.full = False
 
     def put_many(self, items: Sequence[tuple[str, bytes]]) -> None:
         self.put_many_calls += 1
+        if not self.full:
+            super().put_many(items)
+            return
         self.put(*items[0])
         raise OSError("No space left on device")
 
 
 @pytest.fixture
 def blobs() -> FailingPutMany:
-    """The dispatchers' blob store (``put`` works; ``put_many`` fails)."""
+    """The dispatchers' blob store (``put`` works; ``put_many`` fails once ``full``)."""
     return FailingPutMany()
 
 
@@ -51,15 +56,15 @@ def test_the_next_job_is_claimed_before_the_last_one_is_recorded(
     dispatcher.start()
     executor.wait_submitted(first.id)
     claimed_first = threading.Event()
-    finish_job = store.finish_job
+    unit_of_work = store.unit_of_work
 
-    def recording(job_id: str, status: JobStatus, **fields: object) -> object:
-        if job_id == first.id:  # the slot is free already: the loop claims the next job
-            executor.wait_submitted(second.id)
+    def recording() -> AbstractContextManager[None]:
+        if not claimed_first.is_set():  # the slot is free already: the loop claims the
+            executor.wait_submitted(second.id)  # next job before the first is recorded
             claimed_first.set()
-        return finish_job(job_id, status, **fields)  # type: ignore[arg-type]
+        return unit_of_work()
 
-    monkeypatch.setattr(store, "finish_job", recording)
+    monkeypatch.setattr(store, "unit_of_work", recording)
     executor.finish(first.id)  # records on this thread
     assert claimed_first.is_set()
     assert store.get_job(first.id).status is JobStatus.DONE
@@ -73,6 +78,7 @@ def test_results_that_cannot_be_written_end_the_batchs_jobs_in_error(
     submit: SubmitJob,
     make_dispatcher: MakeDispatcher,
 ) -> None:
+    blobs.full = True
     executor, finals = run_one_batch(store, blobs, submit, make_dispatcher)
     assert len(executor.requests) == 1 and executor.requests[0].kind == BATCH_KIND
     assert blobs.put_many_calls == 1  # the batch's results, written together

@@ -4,7 +4,8 @@ so ``job.result()`` costs the submission and one stream: no refresh, no result r
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from openqx.client.http import _sse_events
 from openqx.client.provider import AccountProvider
 from openqx.server import finals
 from openqx.server.routes import jobs as job_routes
-from tests.unit.server.harness import BASE_URL, Harness, HeldExecutor, bell
+from openqx.store.records import JobRecord
+from tests.unit.server.harness import BASE_URL, WAIT_SECONDS, Harness, HeldExecutor, bell
 
 
 class CountingTransport(httpx.BaseTransport):
@@ -127,3 +129,52 @@ def test_a_damaged_result_blob_is_not_sent_with_the_final_event(harness: Harness
     harness.blobs.put(record.result_key, b"")  # left empty by a power loss (durability.md)
     events = _final_events(harness, job_id)  # still a stream the client can read
     assert events[0][0] == "job" and events[0][1]["result"] is None
+
+
+def test_a_job_ended_here_reaches_its_stream_without_a_read(
+    held_harness: Harness, held: HeldExecutor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dispatcher hands the job as recorded and its result to the stream (``events.
+    Ended``): after the job's end the stream reads neither the job nor its result."""
+    h = held_harness
+    token = h.new_user()
+    job_id = h.submit(token)["id"]
+    assert held.next_job() == job_id
+    sent_running = threading.Event()
+    sse = job_routes._sse
+
+    def sending(event: str, data: str) -> str:
+        if event == "status" and '"RUNNING"' in data:
+            sent_running.set()
+        return sse(event, data)
+
+    reads: list[str] = []
+    get_job, get_many = h.store.get_job, h.blobs.get_many
+
+    def reading_job(job_id: str) -> JobRecord:
+        reads.append(f"job {job_id}")
+        return get_job(job_id)
+
+    def reading_blobs(keys: Sequence[str], *, max_bytes: int | None = None) -> dict[str, bytes]:
+        reads.append(f"blobs {list(keys)}")
+        return get_many(keys, max_bytes=max_bytes)
+
+    monkeypatch.setattr(job_routes, "_sse", sending)
+    monkeypatch.setattr(h.store, "get_job", reading_job)
+    monkeypatch.setattr(h.blobs, "get_many", reading_blobs)
+    streamed: list[list[tuple[str, Any]]] = []
+    reader = threading.Thread(target=lambda: streamed.append(_final_events(h, job_id)))
+    reader.start()
+    assert sent_running.wait(WAIT_SECONDS)
+    reads.clear()
+    held.finish(job_id)
+    reader.join(WAIT_SECONDS)
+    ((running, (job_name, final), done),) = streamed
+    assert running == ("status", {"id": job_id, "status": "RUNNING", "queue_position": None,
+                                  "error": None})  # fmt: skip
+    assert (job_name, done[1]["status"]) == ("job", "DONE")
+    assert final["job"]["status"] == "DONE" and final["job"]["id"] == job_id
+    assert sum(final["result"]["results"][0]["data"]["counts"].values()) > 0
+    assert reads == []
+    fetched = h.client.get(f"/v1/jobs/{job_id}/result", headers=h.headers(token)).json()
+    assert fetched == final["result"]  # what the result request answers

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -15,6 +16,7 @@ from qiskit import QuantumCircuit
 from openqx.core import wire
 from openqx.core.access import INSTANCE_HEADER
 from openqx.core.status import JobStatus
+from openqx.server.events import Ended
 from openqx.server.routes import job_batches
 from openqx.server.service import Service
 from openqx.store.records import NewJob
@@ -363,9 +365,13 @@ def test_wait_wakes_when_a_job_ends(
     monkeypatch.setattr(job_batches, "WAIT_POLL_SECONDS", 3600.0)
     read_once = threading.Event()
     finals_of = job_batches._finals
+    calls: list[tuple[list[str], set[str]]] = []
 
-    def reading(service: Service, ids: list[str]) -> list[str]:
-        found = finals_of(service, ids)
+    def reading(
+        service: Service, ids: list[str], asked: list[str], ended: Mapping[str, Ended]
+    ) -> list[str]:
+        calls.append((list(asked), set(ended)))
+        found = finals_of(service, ids, asked, ended)
         read_once.set()
         return found
 
@@ -378,6 +384,8 @@ def test_wait_wakes_when_a_job_ends(
     assert answer.status_code == 200, answer.text
     (final,) = answer.json()["jobs"]
     assert final["job"]["id"] == job_id and final["job"]["status"] == "DONE"
+    # read at first; after the end, answered from what the dispatcher recorded: no read
+    assert calls == [([job_id], set()), ([], {job_id})]
     assert final["result"]["results"][0]["success"] is True
 
 

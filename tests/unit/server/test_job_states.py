@@ -15,7 +15,7 @@ from openqx.core.clock import ManualClock
 from openqx.core.run_options import DEFAULT_SHOTS
 from openqx.core.wire import JobQuery
 from openqx.scheduler.estimates import DEFAULT_RUN_SECONDS
-from openqx.store.records import JobRecord
+from openqx.server.routes import jobs as job_routes
 from tests.unit.server.harness import (
     WAIT_SECONDS,
     Harness,
@@ -238,26 +238,21 @@ def test_the_event_stream_follows_a_job_to_its_end(
     token = h.new_user()
     job_id = h.submit(token)["id"]
     assert held.next_job() == job_id
-    # The stream reads the job once to check access, then once per event: finish the job only
-    # after the stream has read it RUNNING, so both events are certain.
-    read_running = threading.Event()
-    reads = 0
-    get_job = h.store.get_job
+    # Finish the job only after the stream has sent its first status (RUNNING), so both
+    # events are certain.
+    sent_running = threading.Event()
+    sse = job_routes._sse
 
-    def counting_get_job(wanted: str) -> JobRecord:
-        nonlocal reads
-        record = get_job(wanted)
-        if wanted == job_id:
-            reads += 1
-            if reads == 2:
-                read_running.set()
-        return record
+    def sending(event: str, data: str) -> str:
+        if event == "status" and '"RUNNING"' in data:
+            sent_running.set()
+        return sse(event, data)
 
-    monkeypatch.setattr(h.store, "get_job", counting_get_job)
+    monkeypatch.setattr(job_routes, "_sse", sending)
     events: list[dict[str, Any]] = []
     reader = threading.Thread(target=lambda: events.extend(h.events(job_id, token)))
     reader.start()
-    assert read_running.wait(WAIT_SECONDS)
+    assert sent_running.wait(WAIT_SECONDS)
     held.finish(job_id)
     reader.join(WAIT_SECONDS)
     assert [event["status"] for event in events] == ["RUNNING", "DONE"]
