@@ -69,9 +69,17 @@ def select_jobs() -> sa.Select[Any]:
     )
 
 
-USER_BY_TOKEN_HASH = sa.select(users).where(users.c.token_hash == sa.bindparam("token_hash"))
-"""The user holding a token digest (parameter ``token_hash``; built once: every request
-runs it)."""
+USER_BY_TOKEN_HASH = (
+    sa.select(users, user_instance_table.c.instance, user_instance_table.c.role)
+    .select_from(
+        users.outerjoin(user_instance_table, user_instance_table.c.user_id == users.c.id)
+    )
+    .where(users.c.token_hash == sa.bindparam("token_hash"))
+    .order_by(user_instance_table.c.position)
+)
+"""The user holding a token digest (parameter ``token_hash``) with its instances, default
+first: a row per instance (one with ``instance`` NULL when it has none). Built once, one
+statement: every request runs it."""
 
 
 def user_instances(user_ids: Sequence[int]) -> sa.Select[Any]:

@@ -485,11 +485,10 @@ class TenancyStore:
         if not _SHA256_HEX.fullmatch(token_hash):
             raise AuthenticationError()
         with self._transaction() as conn:
-            row = conn.execute(queries.USER_BY_TOKEN_HASH, {"token_hash": token_hash}).first()
-            if row is None or row.disabled:
-                raise AuthenticationError()
-            held = conn.execute(queries.INSTANCES_OF_USER, {"user_id": row.id}).all()
-        return user_record(row, held)
+            rows = conn.execute(queries.USER_BY_TOKEN_HASH, {"token_hash": token_hash}).all()
+        if not rows or rows[0].disabled:
+            raise AuthenticationError()
+        return user_record(rows[0], [row for row in rows if row.instance is not None])
 
     def set_token(self, name: str, token: str | None) -> None:
         """Replace user ``name``'s token (stored hashed) or, with None, revoke it; the old
