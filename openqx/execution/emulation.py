@@ -27,6 +27,7 @@ outcome (an approximation: on hardware it reads the classified one).
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -109,7 +110,7 @@ def _walk_measures(
     q_index = {bit: qubits[i] for i, bit in enumerate(block.qubits)}
     c_index = {bit: clbits[i] for i, bit in enumerate(block.clbits)}
     for instruction in block.data:
-        if instruction.operation.name == "measure":
+        if instruction.name == "measure":  # the name: ``operation`` would build a Python gate
             slots[c_index[instruction.clbits[0]]] = q_index[instruction.qubits[0]]
         elif instruction.is_control_flow():
             inner_q = [q_index[q] for q in instruction.qubits]
@@ -142,10 +143,20 @@ def with_lo_detuning(
 
 
 def _bits(memory: Sequence[str], width: int) -> NDArray[np.uint8]:
-    """Hex memory strings → bits ``[shot, clbit]`` (bit ``i`` is clbit ``i``)."""
-    out = np.zeros((len(memory), width), dtype=np.uint8)
+    """Hex memory strings → bits ``[shot, clbit]`` (bit ``i`` is clbit ``i``).
+
+    Each distinct string is decoded once (a job's shots repeat a few outcomes).
+    """
     if width == 0:
-        return out
+        return np.zeros((len(memory), 0), dtype=np.uint8)
+    row_of = {h: i for i, h in enumerate(dict.fromkeys(memory))}
+    rows = np.fromiter(map(row_of.__getitem__, memory), dtype=np.intp, count=len(memory))
+    return _decode(list(row_of), width)[rows]
+
+
+def _decode(memory: Sequence[str], width: int) -> NDArray[np.uint8]:
+    """``_bits`` of every string, decoded one by one."""
+    out = np.zeros((len(memory), width), dtype=np.uint8)
     values = [int(h, 16) for h in memory]
     for start in range(0, width, 60):
         chunk = np.array([(v >> start) & ((1 << 60) - 1) for v in values], dtype=np.int64)
@@ -277,7 +288,8 @@ class _Prepared:
 
 
 def _new_seed() -> int:
-    return int(np.random.default_rng().integers(0, 2**62))
+    """A fresh random seed in ``[0, 2**62)`` (from the OS, without building a generator)."""
+    return secrets.randbits(62)
 
 
 def run_emulated_batch(
@@ -474,7 +486,8 @@ def _job_result(
         )
         aer_experiments = [{"success": True, "status": "DONE"} for _ in job.prepared]
         raw = {"status": "COMPLETED", "success": True, "metadata": {}}
-    measured = sorted({q for c in job.experiments for q in measured_qubits(c) if q is not None})
+    slot_qubits = [measured_qubits(c) for c in job.experiments]
+    measured = sorted({q for qubits in slot_qubits for q in qubits if q is not None})
     model = readout.readout_model(
         snapshot.properties,
         configuration,
@@ -483,8 +496,8 @@ def _job_result(
         defaults.meas_freq_est if defaults is not None else None,
     )
     results = []
-    for circuit, exp, bits, slots in zip(
-        job.experiments, aer_experiments, true_bits, job.slot_counts, strict=True
+    for circuit, exp, bits, slots, measured_by in zip(
+        job.experiments, aer_experiments, true_bits, job.slot_counts, slot_qubits, strict=True
     ):
         entry: dict[str, Any] = {
             "shots": shots,
@@ -499,7 +512,7 @@ def _job_result(
         if bits is not None:
             padded = np.zeros((shots, slots), dtype=np.uint8)
             padded[:, : bits.shape[1]] = bits
-            qubits = measured_qubits(circuit) + [None] * (slots - circuit.num_clbits)
+            qubits = measured_by + [None] * (slots - circuit.num_clbits)
             entry["data"] = _readout_data(physics, model, padded, qubits, memory, rng)
             if physics.meas_level == 1:
                 entry["meas_return"] = physics.meas_return
@@ -541,10 +554,24 @@ def _readout_data(
             "memory": np.stack([points.real, points.imag], axis=-1).tolist(),
         }
     classified = model.classify(bits, qubits, rng)
-    if not memory and 0 < classified.shape[1] <= 62:  # count packed outcomes, hex only those
+    if 0 < classified.shape[1] <= 62:  # pack the outcomes, hex only the distinct ones
         weights = np.int64(1) << np.arange(classified.shape[1], dtype=np.int64)
-        values, tally = np.unique(classified.astype(np.int64) @ weights, return_counts=True)
-        return {"counts": {hex(v): n for v, n in zip(values.tolist(), tally.tolist(), strict=True)}}
+        packed = classified.astype(np.int64) @ weights
+        if not memory:
+            values, tally = np.unique(packed, return_counts=True)
+            return {
+                "counts": {hex(v): n for v, n in zip(values.tolist(), tally.tolist(), strict=True)}
+            }
+        values, first, inverse, tally = np.unique(
+            packed, return_index=True, return_inverse=True, return_counts=True
+        )
+        names = [hex(v) for v in values.tolist()]
+        tallies = tally.tolist()
+        seen = np.argsort(first).tolist()  # counts list outcomes in the order of their first shot
+        return {
+            "counts": {names[i]: tallies[i] for i in seen},
+            "memory": [names[i] for i in inverse.tolist()],
+        }
     keys = _hex(classified)
     counts: dict[str, int] = {}
     for key in keys:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from openqx.execution.port import ExecutionError, ExecutionRequest
@@ -15,20 +15,29 @@ if TYPE_CHECKING:
 __all__ = ["jsonable", "result_json"]
 
 
+_PLAIN = frozenset({type(None), bool, str, int})
+"""Types ``jsonable`` returns as they are (exact types: a result is mostly made of them)."""
+
+
 def jsonable(value: Any) -> Any:
     """Return ``value`` with numpy scalars/arrays, complex numbers and datetimes made JSON-safe."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else str(value)
+    if kind is dict:
+        return _mapping(value)
+    if kind is list:
+        return _collection(value)
     if value is None or isinstance(value, bool | str | int):
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, Mapping):
-        if all(type(k) is str and type(v) is int for k, v in value.items()):
-            return dict(value)  # counts: no per-entry walk
-        return {str(k): jsonable(v) for k, v in value.items()}
+        return _mapping(value)
     if isinstance(value, list | tuple | set | frozenset):
-        if all(type(v) is str for v in value):
-            return list(value)  # per-shot memory: no per-shot walk
-        return [jsonable(v) for v in value]
+        return _collection(value)
     if isinstance(value, complex):
         return [value.real, value.imag]
     if isinstance(value, _dt.datetime | _dt.date):
@@ -37,6 +46,19 @@ def jsonable(value: Any) -> Any:
     if callable(tolist):
         return jsonable(tolist())
     return str(value)
+
+
+def _mapping(value: Mapping[Any, Any]) -> dict[str, Any]:
+    if all(type(k) is str and type(v) is int for k, v in value.items()):
+        return dict(value)  # counts: no per-entry walk
+    return {str(k): v if type(v) in _PLAIN else jsonable(v) for k, v in value.items()}
+
+
+def _collection(value: Iterable[Any]) -> list[Any]:
+    items = list(value)
+    if all(type(v) is str for v in items):
+        return items  # per-shot memory: no per-shot walk
+    return [v if type(v) in _PLAIN else jsonable(v) for v in items]
 
 
 def result_json(result: Result, request: ExecutionRequest) -> dict[str, Any]:

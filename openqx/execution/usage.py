@@ -76,29 +76,34 @@ def _block_duration(
 ) -> float:
     qubit_index = {bit: physical[i] for i, bit in enumerate(block.qubits)}
     clbit_index = {bit: i for i, bit in enumerate(block.clbits)}
-    clock: dict[Any, float] = {}
+    qubit_clock: dict[int, float] = {}
+    clbit_clock: dict[int, float] = {}
     for instruction in block.data:
-        qargs = [qubit_index[q] for q in instruction.qubits]
-        keys: list[Any] = [("q", q) for q in qargs] + [
-            ("c", clbit_index[c]) for c in instruction.clbits
-        ]
-        start = max((clock.get(k, 0.0) for k in keys), default=0.0)
-        operation = instruction.operation
-        name = operation.name
+        qargs = tuple([qubit_index[q] for q in instruction.qubits])
+        cargs = [clbit_index[c] for c in instruction.clbits]
+        clocks = [qubit_clock.get(q, 0.0) for q in qargs]
+        if cargs:
+            clocks += [clbit_clock.get(c, 0.0) for c in cargs]
+        start = max(clocks, default=0.0)
+        name = instruction.name  # not ``operation.name``: that would build a Python gate
         if name == "barrier":
             length = 0.0
         elif name == "delay":
-            length = delay_seconds(operation, dt)
+            length = delay_seconds(instruction.operation, dt)
         elif instruction.is_control_flow():
+            operation = instruction.operation
             lengths = [_block_duration(b, qargs, duration_of, dt) for b in operation.blocks]
             length = max(lengths, default=0.0)
             if name == "for_loop":
                 length *= len(list(operation.params[0]))
         else:
-            length = duration_of(name, tuple(qargs))
-        for key in keys:
-            clock[key] = start + length
-    return max(clock.values(), default=0.0)
+            length = duration_of(name, qargs)
+        end = start + length
+        for q in qargs:
+            qubit_clock[q] = end
+        for c in cargs:
+            clbit_clock[c] = end
+    return max([*qubit_clock.values(), *clbit_clock.values()], default=0.0)
 
 
 def repetition_delay(options: Mapping[str, Any], configuration: Mapping[str, Any]) -> float:
