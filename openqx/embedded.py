@@ -18,8 +18,10 @@ import uvicorn
 
 from openqx.core.ids import new_token
 from openqx.server.app import create_app
+from openqx.server.events import JobEvents
 from openqx.server.service import Service
 from openqx.server.settings import Settings
+from openqx.server.uvicorn_server import ServiceServer
 
 if TYPE_CHECKING:
     from openqx.client.provider import AccountProvider
@@ -39,11 +41,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class _NotifyingServer(uvicorn.Server):
-    """A uvicorn server that sets ``ready`` once its start-up is over, listening or not."""
+class _NotifyingServer(ServiceServer):
+    """The service's uvicorn server, setting ``ready`` once its start-up is over, listening
+    or not."""
 
-    def __init__(self, config: uvicorn.Config, ready: threading.Event) -> None:
-        super().__init__(config)
+    def __init__(self, config: uvicorn.Config, events: JobEvents, ready: threading.Event) -> None:
+        super().__init__(config, events)
         self.ready = ready
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
@@ -115,7 +118,7 @@ class EmbeddedServer:
             access_log=False,
         )
         ready = threading.Event()
-        server = self._server = _NotifyingServer(config, ready)
+        server = self._server = _NotifyingServer(config, service.events, ready)
         self._thread = threading.Thread(
             target=server.run_then_notify, name="openqx-embedded", daemon=True
         )

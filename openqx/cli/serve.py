@@ -79,6 +79,7 @@ def serve(args: argparse.Namespace) -> int:
     from openqx.cli.main import configure_logging
     from openqx.server.app import create_app
     from openqx.server.service import Service
+    from openqx.server.uvicorn_server import ServiceServer
 
     configure_logging(args.log_level)
     try:
@@ -103,15 +104,17 @@ def serve(args: argparse.Namespace) -> int:
         print(f"openqx serve: cannot start the service: {exc}", file=sys.stderr)
         return 1
     try:
-        # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, whose lifespan closes the
-        # service; the ``finally`` closes it too when uvicorn never got as far.
-        uvicorn.run(
+        # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, which ends the status
+        # streams, then whose lifespan closes the service; the ``finally`` closes it too
+        # when uvicorn never got as far.
+        config = uvicorn.Config(
             create_app(service),
             host=settings.host,
             port=settings.port,
             log_level=args.log_level.lower(),
             access_log=False,
         )
+        ServiceServer(config, service.events).run()
     finally:
         service.close()
     return 0

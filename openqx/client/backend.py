@@ -13,6 +13,7 @@ from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
 from openqx.client import exceptions as exc
+from openqx.client import status_feed
 from openqx.client.http import client_info
 from openqx.client.job import OpenQXJob
 from openqx.client.job_limit import BackendJobLimit
@@ -344,7 +345,13 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             parameter_binds=parameter_binds,
             run_config=run_config,
         )
-        return OpenQXJob(self, self._api, self._api.submit_job(submission))
+        info, opened = self._api.submit_watched(
+            submission, read_timeout=status_feed.SSE_READ_TIMEOUT
+        )
+        job = OpenQXJob(self, self._api, info)
+        if opened is not None:  # its status stream, already open: waiting costs no request
+            job.follow(opened)
+        return job
 
     def _submission(
         self,

@@ -14,9 +14,10 @@ from __future__ import annotations
 import functools
 import json
 import ssl
+import threading
 import time
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import datetime
 from importlib import metadata
 from typing import Any, Literal, TypeVar
@@ -31,8 +32,10 @@ from openqx.core.access import INSTANCE_HEADER
 __all__ = [
     "DEFAULT_TIMEOUT",
     "EXCEPTION_FOR_ERROR",
+    "MAX_WATCHED_SUBMISSIONS",
     "ApiClient",
     "Context",
+    "StreamItem",
     "client_info",
     "proxy_mounts",
     "user_agent",
@@ -45,6 +48,14 @@ DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF = 0.5
 """Seconds before the first retry; doubled on each further retry."""
 _RETRY_STATUSES = frozenset({502, 503, 504})
+MAX_WATCHED_SUBMISSIONS = 8
+"""Submissions whose status stream one client keeps open at once (``submit_watched``); past
+them, jobs are submitted plainly and their stream is opened when they are waited for."""
+_EVENT_STREAM = "text/event-stream"
+
+StreamItem = wire.JobStatusInfo | wire.JobFinal
+"""What a job's status stream carries: statuses and, just before the final one, the final
+record with its small result."""
 
 Context = Literal["account", "backend", "job", "job_set", "runtime"]
 """What a request is about; it picks the exception family of a failure."""
@@ -178,6 +189,7 @@ class ApiClient:
         self.retries = retries
         self.backoff_factor = backoff_factor
         self._timeout = timeout
+        self._watch_slots = threading.BoundedSemaphore(MAX_WATCHED_SUBMISSIONS)
         self.proxies = dict(proxies) if proxies else None
         self.verify = verify
         ssl_verify = _ssl_verify(verify)
@@ -358,6 +370,53 @@ class ApiClient:
             idempotent=False,
         )
 
+    def submit_watched(
+        self, submission: wire.JobSubmission, *, read_timeout: float | None = None
+    ) -> tuple[wire.JobInfo, Iterator[StreamItem] | None]:
+        """``POST /jobs`` answered with the job's status stream (``Accept:
+        text/event-stream``): the job as queued and the rest of its stream (statuses as they
+        come; after the stream has ended, the ``JobFinal`` and the final status), so that
+        waiting for the job takes no second request. With ``MAX_WATCHED_SUBMISSIONS``
+        streams open already, or when the connection failed before anything was sent, it is
+        ``submit_job`` (and no stream).
+
+        Args:
+            submission: the job.
+            read_timeout: seconds to wait for the next event (default: the client's).
+
+        Raises:
+            OpenQXBackendApiError (and the other errors of ``submit_job``): the submission
+                failed. A failure of the stream after the job is queued is raised by the
+                iterator (an ``OpenQXError``).
+        """
+        if not self._watch_slots.acquire(blocking=False):
+            return self.submit_job(submission), None
+        timeout = httpx.Timeout(self._timeout, read=max(read_timeout or 0.0, self._timeout))
+        request = self._http.stream(
+            "POST",
+            "/jobs",
+            content=submission.model_dump_json(exclude_none=False),
+            headers={"Content-Type": "application/json", "Accept": _EVENT_STREAM},
+            timeout=timeout,
+        )
+        events = self._job_events(request, "backend", None, release=self._watch_slots.release)
+        try:
+            first = next(events)
+        except _NotSentError:
+            return self.submit_job(submission), None  # it retries what never reached the server
+        except StopIteration:
+            raise _protocol_error(
+                "The server ended the submission's stream before the job was queued.",
+                "backend",
+                None,
+            ) from None
+        if not isinstance(first, wire.JobInfo):
+            events.close()
+            raise _protocol_error(
+                "The submission's stream did not start with the job.", "backend", None
+            )
+        return first, typing.cast(Iterator[StreamItem], events)
+
     def submit_jobs(self, submissions: list[wire.JobSubmission]) -> list[wire.JobInfo]:
         """``POST /jobs/batch``: several jobs in one request, stored all together or not at
         all (at most ``wire.MAX_BATCH_JOBS``); never re-sent once it may have reached the
@@ -490,38 +549,85 @@ class ApiClient:
             ApiError: the stream could not be opened or broke (callers fall back to polling).
         """
         read_timeout = httpx.Timeout(self._timeout, read=timeout)
+        request = self._http.stream(
+            "GET",
+            f"/jobs/{job_id}/events",
+            headers={"Accept": _EVENT_STREAM},
+            timeout=read_timeout,
+        )
+        for item in self._job_events(request, "job", job_id):
+            if isinstance(item, wire.JobFinal):
+                if on_final is not None:
+                    on_final(item)
+            elif isinstance(item, wire.JobStatusInfo):
+                yield item
+
+    def _job_events(
+        self,
+        request: typing.ContextManager[httpx.Response],
+        context: Context,
+        job_id: str | None,
+        *,
+        release: Callable[[], None] | None = None,
+    ) -> Generator[wire.JobInfo | StreamItem, None, None]:
+        """The events of a job's status stream (``request``, not yet sent): the ``submitted``
+        job when the stream starts with it, then statuses as they come. The server ends the
+        stream right after the final status: it is read to its end and closed, so that its
+        connection is back in the pool, before the ``JobFinal`` and the final status are
+        yielded (the caller learns that the job ended only then). ``release``: called when
+        the stream is over.
+
+        Raises:
+            OpenQXError: the request failed (``context``'s family) or, once the job is
+                known, its stream broke (``ApiError``); _NotSentError when the connection of
+                a submission failed before the request was sent.
+        """
         ended: wire.JobFinal | None = None
         final: wire.JobStatusInfo | None = None
+        started = False
         try:
-            with self._http.stream(
-                "GET",
-                f"/jobs/{job_id}/events",
-                headers={"Accept": "text/event-stream"},
-                timeout=read_timeout,
-            ) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    raise _map_error(response, "job", job_id)
-                for event, data in _sse_events(response.iter_lines()):
-                    if final is not None:
-                        continue  # the stream's end, which comes right after the final status
-                    if event == wire.JOB_EVENT and on_final is not None:
-                        ended = _validate_model(wire.JobFinal, data, "job", job_id)
-                    if event != "status":
-                        continue
-                    info = _validate_model(wire.JobStatusInfo, data, "job", job_id)
-                    if info.status.is_final:
-                        final = info
-                        continue
-                    yield info
-        except (httpx.HTTPError, json.JSONDecodeError) as error:
-            raise exc.ApiError(
-                f"Status stream for job {job_id} failed: {error}", job_id=job_id
-            ) from error
-        # Read to its end and closed, the stream's connection is back in the pool before the
-        # caller learns that the job ended (and sends its next request).
-        if ended is not None and on_final is not None:
-            on_final(ended)
+            try:
+                with request as response:
+                    started = True
+                    if response.status_code >= 400:
+                        response.read()
+                        raise _map_error(response, context, job_id)
+                    if job_id is None and not _is_event_stream(response):
+                        # A server that answers a submission with the job alone.
+                        response.read()
+                        yield _validate_model(wire.JobInfo, response.json(), context, None)
+                        return
+                    for event, data in _sse_events(response.iter_lines()):
+                        if final is not None:
+                            continue  # the stream's end, which comes right after
+                        if event == wire.SUBMITTED_EVENT:
+                            submitted = _validate_model(wire.JobInfo, data, context, job_id)
+                            job_id = submitted.id
+                            yield submitted
+                        elif event == wire.JOB_EVENT:
+                            ended = _validate_model(wire.JobFinal, data, "job", job_id)
+                        elif event == "status":
+                            info = _validate_model(wire.JobStatusInfo, data, "job", job_id)
+                            if info.status.is_final:
+                                final = info
+                            else:
+                                yield info
+            except (httpx.HTTPError, json.JSONDecodeError) as error:
+                if job_id is not None:  # the job is queued: its stream failed
+                    raise exc.ApiError(
+                        f"Status stream for job {job_id} failed: {error}", job_id=job_id
+                    ) from error
+                # A submission that may or may not have reached the server.
+                if isinstance(error, httpx.ConnectError | httpx.ConnectTimeout) and not started:
+                    raise _NotSentError from error
+                if isinstance(error, httpx.HTTPError):
+                    raise _transport_error(error, context, None) from error
+                raise _protocol_error(f"Unreadable submission answer: {error}", context) from error
+        finally:
+            if release is not None:
+                release()
+        if ended is not None:
+            yield ended
         if final is not None:
             yield final
 
@@ -679,6 +785,14 @@ def _validate_model(model: type[_M], data: Any, context: Context, job_id: str | 
         raise _protocol_error(
             f"Unexpected value received from the server: {error}", context, job_id
         ) from error
+
+
+def _is_event_stream(response: httpx.Response) -> bool:
+    return str(response.headers.get("content-type", "")).startswith(_EVENT_STREAM)
+
+
+class _NotSentError(Exception):
+    """The connection failed before the request was sent (a submission may be tried again)."""
 
 
 def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +28,7 @@ from openqx.core.times import local_from_stored
 if TYPE_CHECKING:
     from qiskit_ibm_runtime.models import BackendProperties
 
-    from openqx.client.http import ApiClient
+    from openqx.client.http import ApiClient, StreamItem
 
 __all__ = [
     "JOB_SET_TAG_PREFIX",
@@ -69,6 +69,21 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         self._result_data: dict[str, Any] | None = None
         """The result JSON the status stream carried with the final record, until used."""
         self._circuits: list[QuantumCircuit] | None = None
+        self._feed: status_feed.StatusFeed | None = None
+        """The job's status stream as its submission opened it, followed in the background
+        until the job is waited for (``follow``)."""
+
+    def follow(self, opened: Iterator[StreamItem]) -> None:
+        """Follow the job's status stream as its submission opened it
+        (``ApiClient.submit_watched``) in a background thread, so that waiting for the job
+        needs no request of its own: ``result()`` and ``wait_for_final_state()`` take the
+        statuses it has gathered."""
+        self._feed = status_feed.StatusFeed(self._api, self._job_id, opened=opened).start()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_feed"] = None  # a thread of this process
+        return state
 
     # --- identity ---------------------------------------------------------------------
 
@@ -376,7 +391,10 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         if self._info.status.is_final:
             return
         deadline = None if timeout is None else time.monotonic() + timeout
-        feed = status_feed.StatusFeed(self._api, self._job_id, poll_interval=poll_interval).start()
+        feed, self._feed = self._feed, None
+        adopted = feed is not None  # the submission's, followed since before this wait
+        if feed is None:
+            feed = self._new_feed(poll_interval)
         last_key: tuple[JobStatus, int | None] | None = None
         next_tick = None if wait is None else time.monotonic() + wait
         try:
@@ -388,6 +406,12 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
                     item = feed.updates.get(timeout=block)
                 except queue.Empty:
                     item = None
+                if isinstance(item, BaseException) and adopted:
+                    # What went wrong before this wait (a server restarted meanwhile): ask
+                    # again, once, rather than report an old failure.
+                    feed.stop()
+                    feed, adopted = self._new_feed(poll_interval), False
+                    continue
                 if isinstance(item, BaseException):
                     if isinstance(item, exc.OpenQXJobError):
                         raise item
@@ -419,6 +443,9 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
                     self._call(callback)
         finally:
             feed.stop()
+
+    def _new_feed(self, poll_interval: float) -> status_feed.StatusFeed:
+        return status_feed.StatusFeed(self._api, self._job_id, poll_interval=poll_interval).start()
 
     def take_final(self, final: wire.JobFinal) -> None:
         """Keep a final record and its small result, as the status stream's ``job`` event or

@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Iterator
 
 from openqx.client import exceptions as exc
-from openqx.client.http import ApiClient
+from openqx.client.http import ApiClient, StreamItem
 from openqx.core import wire
 
 __all__ = ["POLL_INTERVAL", "SSE_READ_TIMEOUT", "StatusFeed"]
@@ -37,6 +38,9 @@ class StatusFeed:
         api: the API client.
         job_id: the job to follow.
         poll_interval: seconds between requests in the polling fallback.
+        opened: the job's stream as its submission opened it (``ApiClient.submit_watched``),
+            followed first; when it ends before the job does, the feed opens the job's
+            stream itself.
     """
 
     def __init__(
@@ -45,10 +49,12 @@ class StatusFeed:
         job_id: str,
         *,
         poll_interval: float = POLL_INTERVAL,
+        opened: Iterator[StreamItem] | None = None,
     ) -> None:
         self.api = api
         self.job_id = job_id
         self.poll_interval = poll_interval
+        self._opened = opened
         self.updates: queue.Queue[FeedItem] = queue.Queue()
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -74,15 +80,21 @@ class StatusFeed:
 
     def _stream(self) -> bool:
         """Follow the event stream; return whether a final status arrived."""
+        opened, self._opened = self._opened, None
         while not self._stop.is_set():
             got_event = False
             try:
-                for info in self.api.stream_job_status(
-                    self.job_id, timeout=SSE_READ_TIMEOUT, on_final=self.updates.put
-                ):
+                items: Iterator[StreamItem] = (
+                    opened
+                    if opened is not None
+                    else self.api.stream_job_status(
+                        self.job_id, timeout=SSE_READ_TIMEOUT, on_final=self.updates.put
+                    )
+                )
+                for item in items:
                     got_event = True
-                    self.updates.put(info)
-                    if info.status.is_final:
+                    self.updates.put(item)
+                    if isinstance(item, wire.JobStatusInfo) and item.status.is_final:
                         return True
                     if self._stop.is_set():
                         return True
@@ -97,8 +109,12 @@ class StatusFeed:
                 )
                 return False
             if not got_event:
-                # The stream closed without saying anything: the server does not stream.
-                return False
+                if opened is None:
+                    # The stream closed without saying anything: the server does not stream.
+                    return False
+                opened = None
+                continue  # the submission's stream ended at once: open the job's own
+            opened = None
             # The server closed the stream before a final status: reconnect, without spinning.
             self._stop.wait(min(self.poll_interval, 1.0))
         return True

@@ -101,9 +101,11 @@ from openqx.core.status import JobStatus
 
 __all__ = [
     "API_PREFIX",
+    "JOB_EVENT",
     "MAX_BATCH_JOBS",
     "MAX_WAIT_SECONDS",
     "SHARE_LEVELS",
+    "SUBMITTED_EVENT",
     "AccountInfo",
     "BackendStatusInfo",
     "BackendSummary",
@@ -112,7 +114,6 @@ __all__ = [
     "CircuitsPayload",
     "ErrorBody",
     "ErrorInfo",
-    "JOB_EVENT",
     "JobBatchInfo",
     "JobBatchSubmission",
     "JobFinal",
@@ -374,6 +375,10 @@ class JobInfo(_Model):
 
 JOB_EVENT = "job"
 """The SSE event name of ``JobFinal`` on ``GET /jobs/{id}/events``."""
+
+SUBMITTED_EVENT = "submitted"
+"""The first SSE event of ``POST /jobs`` asked for ``text/event-stream``: the ``JobInfo`` of
+the job just queued; its status stream (``GET /jobs/{id}/events``'s events) follows."""
 
 
 class JobFinal(_Model):

@@ -105,9 +105,9 @@ class Dispatcher:
         lease_seconds: how long a claim holds without a heartbeat.
         poll_seconds: the loop's wake-up interval when nothing calls ``wake``.
         on_change: called with a job id whenever this dispatcher changes the job.
-        on_end: called instead of ``on_change`` when this dispatcher has recorded a job's
-            end, with the job as recorded and its result's bytes as stored (``None``: no
-            result), so that a listener need not read them back.
+        on_recorded: called instead of ``on_change`` when this dispatcher has written a
+            job's start or end, with the job as written and, for an end, its result's bytes
+            as stored (``None``: none), so that a listener need not read them back.
         worker_id: the name leases are taken under (default: a random one). A stable name
             (one per replica) lets ``start`` take back the jobs a dead run of it held.
         clock: heartbeat intervals, time limits and the deadline of ``stop`` (the store
@@ -134,7 +134,7 @@ class Dispatcher:
         lease_seconds: float = 60.0,
         poll_seconds: float = 0.5,
         on_change: Callable[[str], None] | None = None,
-        on_end: Callable[[JobRecord, bytes | None], None] | None = None,
+        on_recorded: Callable[[JobRecord, bytes | None], None] | None = None,
         worker_id: str | None = None,
         clock: Clock = SYSTEM_CLOCK,
         time_limit: TimeLimit | None = None,
@@ -156,7 +156,7 @@ class Dispatcher:
         self.time_limit: TimeLimit = time_limit or (lambda backend: None)
         self.max_attempts = max(1, max_attempts)
         self._on_change = on_change or (lambda job_id: None)
-        self._on_end = on_end or (lambda record, result: self._on_change(record.id))
+        self._on_recorded = on_recorded or (lambda record, result: self._on_change(record.id))
         self._wake = threading.Event()
         self._stopping = threading.Event()
         # One condition guards the job sets below; it is notified whenever a job leaves them.
@@ -558,7 +558,7 @@ class Dispatcher:
         ready: list[tuple[JobRecord, ExecutionRequest]] = []
         payloads = self._payloads(records)
         for record in records:
-            self._notify(record.id)
+            self._notify_recorded(record, None)
             request = self._request(record, payloads.get(record.payload_key))
             if request is not None:
                 ready.append((record, request))
@@ -793,7 +793,7 @@ class Dispatcher:
                 extra={"action": "finish_job", "job_id": record.id, "status": record.status.value},
             )
             result = results.get(record.result_key) if record.result_key is not None else None
-            self._notify_end(record, result)
+            self._notify_recorded(record, result)
 
     def _not_recorded(self, ends: Sequence[JobEnd]) -> None:
         logger.exception(
@@ -946,9 +946,9 @@ class Dispatcher:
         except Exception:  # a listener's failure is not the job's
             logger.exception("change listener failed", extra={"action": "notify", "job_id": job_id})
 
-    def _notify_end(self, record: JobRecord, result: bytes | None) -> None:
+    def _notify_recorded(self, record: JobRecord, result: bytes | None) -> None:
         try:
-            self._on_end(record, result)
+            self._on_recorded(record, result)
         except Exception:  # a listener's failure is not the job's
             logger.exception("end listener failed", extra={"action": "notify", "job_id": record.id})
 
@@ -996,7 +996,7 @@ class Dispatcher:
             "job finished",
             extra={"action": "finish_job", "job_id": job_id, "status": status.value},
         )
-        self._notify_end(record, None)
+        self._notify_recorded(record, None)
 
 
 class _ResultsNotStoredError(Exception):

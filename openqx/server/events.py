@@ -3,6 +3,10 @@
 The dispatcher runs in a thread; SSE handlers wait in the event loop. ``JobEvents.notify``
 is thread-safe. With several server replicas a change made elsewhere is seen by the
 stream's polling fallback instead.
+
+A change this process has just written can come with the job as written
+(``JobEvents.recorded``: a start, an end with its result), so that a waiter need not read it
+back; a change that comes without it (``notify``) makes the waiter read the job again.
 """
 
 from __future__ import annotations
@@ -16,16 +20,16 @@ from dataclasses import dataclass
 
 from openqx.store.records import JobRecord
 
-__all__ = ["Changes", "Ended", "JobEvents", "wait_for_event"]
+__all__ = ["Changes", "JobEvents", "Recorded", "wait_for_event"]
 
 
 @dataclass(frozen=True, slots=True)
-class Ended:
-    """A job this process has just ended: its record as stored and its result's bytes as
-    stored (``None``: no result), so that a waiter need not read them back."""
+class Recorded:
+    """A job as this process has just written it, and the bytes of its result as stored
+    (``None``: no result, or not a change that stores one)."""
 
     record: JobRecord
-    result: bytes | None
+    result: bytes | None = None
 
 
 class JobEvents:
@@ -34,32 +38,32 @@ class JobEvents:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._waiters: dict[str, set[_Waiter]] = defaultdict(set)
-        self._sequence = 0
-
-    @property
-    def sequence(self) -> int:
-        """How many notifications were sent so far: a job read while it stays the same has
-        not changed in this process since (a change elsewhere reaches streams by polling)."""
-        return self._sequence
+        self.closing = False
+        """Set by ``close``: the server is shutting down; waits end instead of waiting on."""
 
     def notify(self, job_id: str) -> None:
-        """Signal that ``job_id`` changed."""
+        """Signal that ``job_id`` changed (waiters read it again)."""
         self._send(job_id, None)
 
-    def ended(self, record: JobRecord, result: bytes | None) -> None:
-        """Signal that the job of ``record`` ended as recorded, with its stored ``result``
-        (the waiters get both: ``Changes.ended``)."""
-        self._send(record.id, Ended(record, result))
+    def recorded(self, record: JobRecord, result: bytes | None = None) -> None:
+        """Signal that the job of ``record`` changed as written there (with ``result``: it
+        ended, its result stored so); waiters get both (``Changes.recorded``)."""
+        self._send(record.id, Recorded(record, result))
 
-    def _send(self, job_id: str, ended: Ended | None) -> None:
+    def close(self) -> None:
+        """The server is shutting down: wake every waiter, which ends its wait (``closing``).
+        Later watches end at their first wake-up."""
         with self._lock:
-            self._sequence += 1
+            self.closing = True
+            waiters = [(job_id, w) for job_id, held in self._waiters.items() for w in held]
+        for job_id, waiter in waiters:
+            _wake(waiter, job_id, None)
+
+    def _send(self, job_id: str, recorded: Recorded | None) -> None:
+        with self._lock:
             waiters = list(self._waiters.get(job_id, ()))
-        for loop, mark in waiters:
-            try:
-                loop.call_soon_threadsafe(mark, job_id, ended)
-            except RuntimeError:  # loop closed
-                pass
+        for waiter in waiters:
+            _wake(waiter, job_id, recorded)
 
     @contextlib.contextmanager
     def subscribe(self, *job_ids: str) -> Iterator[asyncio.Event]:
@@ -93,25 +97,40 @@ class JobEvents:
                             del self._waiters[job_id]
 
 
-_Waiter = tuple[asyncio.AbstractEventLoop, Callable[[str, Ended | None], None]]
+_Waiter = tuple[asyncio.AbstractEventLoop, Callable[[str, Recorded | None], None]]
+
+
+def _wake(waiter: _Waiter, job_id: str, recorded: Recorded | None) -> None:
+    loop, mark = waiter
+    try:
+        loop.call_soon_threadsafe(mark, job_id, recorded)
+    except RuntimeError:  # loop closed
+        pass
 
 
 class Changes:
     """The changes a ``JobEvents.watch`` saw: ``event`` is set at every change; ``take``
-    returns the ids changed since the last ``take`` and clears the event; ``ended`` holds
-    the jobs seen ending (all run in the event loop's thread, as the marks do)."""
+    returns the ids changed since the last ``take`` and clears the event; ``recorded`` holds
+    the jobs as this process wrote them (all run in the event loop's thread, as the marks
+    do)."""
 
     def __init__(self) -> None:
         self.event = asyncio.Event()
         self._ids: set[str] = set()
-        self.ended: dict[str, Ended] = {}
-        """Jobs of the watch this process ended, by id: take them out when read."""
+        self.recorded: dict[str, Recorded] = {}
+        """The job as written by the last change of each job id, when that change came with
+        it: take it out when read. A change without it removes it (the job must be read);
+        an end is never replaced by a change that arrives after it (marks from different
+        threads may arrive out of order; nothing follows an end)."""
 
-    def mark(self, job_id: str, ended: Ended | None = None) -> None:
-        """``job_id`` changed (``ended``: it ended so)."""
+    def mark(self, job_id: str, recorded: Recorded | None = None) -> None:
+        """``job_id`` changed (``recorded``: to that)."""
         self._ids.add(job_id)
-        if ended is not None:
-            self.ended[job_id] = ended
+        held = self.recorded.get(job_id)
+        if recorded is None:
+            self.recorded.pop(job_id, None)
+        elif held is None or not held.record.status.is_final:
+            self.recorded[job_id] = recorded
         self.event.set()
 
     def take(self) -> set[str]:

@@ -9,12 +9,12 @@ import logging
 from collections.abc import Mapping, Sequence
 
 from openqx.core.status import JobStatus
-from openqx.server.events import Ended
+from openqx.server.events import Recorded
 from openqx.server.service import Service
 from openqx.server.views import job_info
 from openqx.store.records import JobRecord
 
-__all__ = ["INLINE_RESULT_MAX_BYTES", "ended_json", "final_json", "final_jsons"]
+__all__ = ["INLINE_RESULT_MAX_BYTES", "final_json", "final_jsons", "recorded_json"]
 
 logger = logging.getLogger(__name__)
 
@@ -33,9 +33,9 @@ def final_json(
     return final_jsons(service, [record], budget=max_result_bytes)[0]
 
 
-def ended_json(ended: Ended) -> tuple[str, int] | None:
+def recorded_json(ended: Recorded) -> tuple[str, int] | None:
     """``final_json`` of a job this process has just ended, from the record and result the
-    dispatcher stored (``events.Ended``), neither read back."""
+    dispatcher stored (``events.Recorded``), neither read back."""
     return _finals([ended.record], {ended.record.id: ended.result}, None)[0]
 
 
@@ -49,7 +49,7 @@ def final_jsons(
     """``final_json`` of each of ``records``, their results read together: each at most
     ``INLINE_RESULT_MAX_BYTES``, and those inlined at most ``budget`` bytes in all (in
     order; a result that would exceed it goes as ``null``). ``ended``: the results of jobs
-    this process has just ended (``events.Ended``) by id, taken as they are, not read."""
+    this process has just ended (``events.Recorded``) by id, taken as they are, not read."""
     most = _most(budget)
     given = ended or {}
     keys = [

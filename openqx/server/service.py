@@ -138,7 +138,7 @@ class Service:
             lease_seconds=self.settings.lease_seconds,
             poll_seconds=self.settings.poll_seconds,
             on_change=self.events.notify,
-            on_end=self.events.ended,
+            on_recorded=self.events.recorded,
             clock=clock,
             worker_id=self.settings.dispatcher_id,
             time_limit=self.settings.time_limit_for,

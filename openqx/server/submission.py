@@ -107,12 +107,18 @@ class BatchReads:
 
 
 def submit_circuits_job(
-    service: Service, user: UserRecord, body: JobSubmission, *, instance: str | None = None
+    service: Service,
+    user: UserRecord,
+    body: JobSubmission,
+    *,
+    instance: str | None = None,
+    job_id: str | None = None,
 ) -> JobRecord:
     """Validate a ``POST /jobs`` body and store the job, filed under ``instance`` (the
-    request's; default: the user's default); raises domain errors, stores nothing on
-    failure."""
-    prepared = prepare_circuits_job(service, user, body, instance=instance)
+    request's; default: the user's default), with id ``job_id`` when the caller made one
+    (``ids.new_job_id``: to watch the job before it exists); raises domain errors, stores
+    nothing on failure."""
+    prepared = prepare_circuits_job(service, user, body, instance=instance, job_id=job_id)
     return store_job(service, prepared.job, prepared.payload, grant=prepared.grant)
 
 
@@ -152,10 +158,11 @@ def prepare_circuits_job(
     *,
     instance: str | None = None,
     reads: BatchReads | None = None,
+    job_id: str | None = None,
 ) -> PreparedJob:
     """Validate a job submission (everything but the job limit, checked as it is stored)
     and build its row and payload; raises domain errors. ``reads``: what the jobs of one
-    batch read once."""
+    batch read once; ``job_id``: the new job's id (default: a new one)."""
     device = service.catalog.get(body.backend)
     instance = resolve_instance(user, instance)
     reads = reads or BatchReads()
@@ -208,7 +215,7 @@ def prepare_circuits_job(
         )
     job = new_job(
         body.model_dump(),
-        id=new_job_id(),
+        id=job_id or new_job_id(),
         owner_id=user.id,
         kind="circuits",
         backend=device.name,

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from openqx.core import errors
 from openqx.core.status import JobStatus
 from openqx.core.wire import JobInfo, JobUpdate, QueueInfo
-from openqx.server import permissions
+from openqx.server import permissions, status_stream
 from openqx.server.deps import ServiceDep
 from openqx.server.routes import jobs as jobs_api
 from openqx.server.service import Service
@@ -157,14 +157,16 @@ async def jobs_stream(request: Request, service: ServiceDep, signed_in: PageUser
                     return
                 watched = [j.id for j in context["jobs"] if not j.status.is_final]
                 now = service.clock.monotonic()
-                if now - started > jobs_api.STREAM_MAX_SECONDS:
+                if now - started > status_stream.STREAM_MAX_SECONDS:
                     return
-                if now - idle > jobs_api.STREAM_KEEPALIVE_SECONDS:
+                if now - idle > status_stream.STREAM_KEEPALIVE_SECONDS:
                     idle = now
                     yield ": keep-alive\n\n"
                 if await request.is_disconnected():
                     return
                 await _wait_any(changed, RECHECK_SECONDS)
+                if service.events.closing:  # the server is shutting down
+                    return
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)

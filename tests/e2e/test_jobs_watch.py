@@ -159,8 +159,9 @@ def test_callbacks_come_from_the_event_stream(provider: AccountProvider, busy: O
     # wait=0.2: called on a timer with the newest status, several times while queued
     assert paced_seen.count(JobStatus.QUEUED) >= 3, paced_seen
     assert not FINAL & set(paced_seen)
-    # driven by SSE: the stream was opened, the status endpoint never polled
-    assert requests.ending(f"/jobs/{waiter.job_id()}/events") == 1
+    # driven by SSE: the stream its submission opened (backend.run), no other stream, the
+    # status endpoint never polled
+    assert requests.ending(f"/jobs/{waiter.job_id()}/events") == 0
     assert requests.ending(f"/jobs/{waiter.job_id()}/status") == 0
 
 
@@ -170,7 +171,9 @@ def test_polling_is_the_fallback(
     def no_stream(*args: Any, **kwargs: Any) -> Any:
         raise exc.OpenQXJobApiError("no event stream here")
 
-    monkeypatch.setattr(provider.api_client, "stream_job_status", no_stream)
+    api = provider.api_client
+    monkeypatch.setattr(api, "stream_job_status", no_stream)
+    monkeypatch.setattr(api, "submit_watched", lambda body, **_: (api.submit_job(body), None))
     waiter = _small(provider)
     waiter.POLL_INTERVAL = 0.1
     seen: list[JobStatus] = []
@@ -446,3 +449,20 @@ def test_waiting_for_jobs_keeps_the_connections(provider: AccountProvider) -> No
     finally:
         hooks.remove(traced)
     assert connects == []
+
+
+def test_waiting_for_a_job_run_here_takes_no_request_of_its_own(
+    provider: AccountProvider, busy: OpenQXJob
+) -> None:
+    """``backend.run`` has the submission answered with the job's status stream and follows
+    it: the job waits behind the busy worker, then ``result()`` takes what the stream said."""
+    backend = provider.get_backend("ibmq_qasm_simulator")
+    circuit = transpile(ghz(2), backend)
+    with _Requests(provider) as requests:
+        job = backend.run(circuit, shots=20)
+        assert job.status() is JobStatus.QUEUED  # a status request of its own, as asked
+        busy.cancel()
+        counts = job.result(timeout=TIMEOUT).get_counts()
+    assert sum(counts.values()) == 20
+    mine = [path for path in requests.paths if busy.job_id() not in path]
+    assert mine == ["/v1/jobs", f"/v1/jobs/{job.job_id()}/status"]

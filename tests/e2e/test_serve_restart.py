@@ -154,4 +154,7 @@ def test_jobs_results_and_a_running_job_survive_a_restart(tmp_path: Path) -> Non
         assert sum(resumed.result(timeout=180).get_counts(0).values()) == 10
         assert resumed.status().name == "DONE"
         assert resumed._info.attempts == 1
+        # The job object that submitted it followed its stream until the stop ended it:
+        # waiting now asks the restarted server, not the failure of the stopped one.
+        assert running.result(timeout=180).get_counts(0) == resumed.result().get_counts(0)
     assert "Traceback" not in output[-1], output[-1]

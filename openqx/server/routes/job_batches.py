@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from openqx.core.wire import JobBatchInfo, JobBatchSubmission, JobFinals, JobWait
 from openqx.server import permissions
 from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep
-from openqx.server.events import Ended, wait_for_event
+from openqx.server.events import Recorded, wait_for_event
 from openqx.server.finals import final_jsons
 from openqx.server.service import Service
 from openqx.server.submission import prepare_circuits_jobs, store_jobs
@@ -72,8 +72,9 @@ async def wait_for_jobs(
     deadline = service.clock.monotonic() + body.timeout
     with service.events.watch(*ids) as changes:
         asked = ids  # every job at first, and after a quiet poll; else those notified
-        ended: dict[str, Ended] = {}  # those notified as ended here: nothing to read
-        while True:
+        ended: dict[str, Recorded] = {}  # those notified as ended here: nothing to read
+        finals: list[str] = []
+        while not service.events.closing:  # a server shutting down ends its waits
             if asked or not _small(ended):
                 finals = await run_in_threadpool(_finals, service, ids, asked, ended)
             else:  # nothing to read, little to encode: no thread hop
@@ -85,12 +86,14 @@ async def wait_for_jobs(
             if woken and len(ids) > 1:
                 await asyncio.sleep(WAIT_GATHER_SECONDS)
             notified = changes.take()
-            ended = {j: changes.ended.pop(j) for j in notified & changes.ended.keys()}
-            asked = [j for j in ids if j in notified and j not in ended] if notified else ids
+            # Jobs notified with their record need no read: those ended are answered from it.
+            recorded = {j: changes.recorded.pop(j) for j in notified & changes.recorded.keys()}
+            ended = {j: r for j, r in recorded.items() if r.record.status.is_final}
+            asked = [j for j in ids if j in notified and j not in recorded] if notified else ids
     return Response(f'{{"jobs":[{",".join(finals)}]}}', media_type="application/json")
 
 
-def _small(ended: Mapping[str, Ended]) -> bool:
+def _small(ended: Mapping[str, Recorded]) -> bool:
     """Whether the answer from ``ended`` alone is cheap enough to encode in the event loop."""
     return len(ended) <= ENCODE_IN_LOOP_JOBS and (
         sum(len(end.result or b"") for end in ended.values()) <= ENCODE_IN_LOOP_BYTES
@@ -98,7 +101,7 @@ def _small(ended: Mapping[str, Ended]) -> bool:
 
 
 def _finals(
-    service: Service, ids: list[str], asked: list[str], ended: Mapping[str, Ended]
+    service: Service, ids: list[str], asked: list[str], ended: Mapping[str, Recorded]
 ) -> list[str]:
     """The ``JobFinal`` JSON of each final job among ``asked`` (read) and ``ended`` (as the
     dispatcher recorded them), in the order of ``ids``; results inline up to

@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-import re
-from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from openqx.core import errors, paging, run_options
 from openqx.core.access import INSTANCE_HEADER
+from openqx.core.ids import new_job_id
 from openqx.core.job_sets import job_set_tag
 from openqx.core.status import JobStatus
 from openqx.core.wire import (
-    JOB_EVENT,
+    SUBMITTED_EVENT,
     CancelAnswer,
     CircuitsPayload,
     JobInfo,
@@ -35,9 +34,16 @@ from openqx.core.wire import (
 from openqx.scheduler import estimates
 from openqx.server import permissions
 from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep, visible_job
-from openqx.server.events import Ended, wait_for_event
-from openqx.server.finals import ended_json, final_json
+from openqx.server.events import wait_for_event
 from openqx.server.service import Service
+from openqx.server.status_stream import (
+    EVENT_STREAM,
+    STREAM_POLL_SECONDS,
+    WatchedStream,
+    sse,
+    status_events,
+    wants_stream,
+)
 from openqx.server.submission import submit_circuits_job
 from openqx.server.views import job_info, job_status_info
 from openqx.store.records import JobRecord, UserRecord
@@ -48,11 +54,6 @@ logger = logging.getLogger(__name__)
 
 router = APIRouter()
 
-STREAM_POLL_SECONDS = 1.0
-"""Status streams re-read the job this often when no in-process event wakes them."""
-STREAM_KEEPALIVE_SECONDS = 15.0
-STREAM_MAX_SECONDS = 3600.0
-"""A stream ends after this long; clients reconnect."""
 CANCEL_WAIT_SECONDS = 30.0
 """How long a cancel request waits for a running job to stop before it answers (real time:
 it bounds how long the request is held)."""
@@ -62,50 +63,60 @@ def _position(service: Service, record: JobRecord) -> int | None:
     return service.store.queue_position(record)
 
 
-def _read_events(
-    service: Service, job_id: str, record: JobRecord | None = None
-) -> tuple[JobStatusInfo, bool, str | None]:
-    """The job's status view, whether it is final, and then its ``job`` event (one thread
-    hop); ``record``: the job as just read, when the caller has it."""
-    if record is None:
-        record = service.store.get_job(job_id)
-    info = job_status_info(record, queue_position=_position(service, record))
-    final = record.status.is_final
-    return info, final, _final_event(service, record) if final else None
+@router.post(
+    "/jobs",
+    response_model=JobInfo,
+    status_code=201,
+    responses={
+        201: {
+            "content": {EVENT_STREAM: {}},
+            "description": "The job as queued; asked with ``Accept: text/event-stream``, the "
+            "job's status stream (``GET /jobs/{id}/events``) whose first event, ``submitted``, "
+            "is the job as queued.",
+        }
+    },
+)
+async def submit_job(
+    body: JobSubmission,
+    request: Request,
+    service: ServiceDep,
+    user: CurrentUser,
+    instance: RequestInstance,
+) -> Response:
+    """Validate and queue a job of circuits, filed under the request's instance.
+
+    Asked with ``Accept: text/event-stream``, the answer is the job's status stream, its
+    first event (``submitted``) the job as queued: a client that waits for the job needs no
+    second request."""
+    stream = wants_stream(request)
+    job_id = new_job_id()
+    watch = contextlib.ExitStack()
+    changes = watch.enter_context(service.events.watch(job_id)) if stream else None
+    try:
+        record, info = await run_in_threadpool(_submit, service, user, body, instance, job_id)
+    except BaseException:
+        watch.close()
+        raise
+    answer = info.model_dump_json()
+    if changes is None:
+        return Response(answer, status_code=201, media_type="application/json")
+    events = status_events(
+        service,
+        request,
+        changes,
+        record,
+        first=sse(SUBMITTED_EVENT, answer),
+        view=job_status_info(record, queue_position=info.queue_position),
+    )
+    return WatchedStream(events, watch, status_code=201)
 
 
-def _ended_events(ended: Ended) -> tuple[JobStatusInfo, bool, str | None]:
-    """``_read_events`` of a job this process has just ended, from what the dispatcher
-    recorded (no read, no thread hop)."""
-    final = ended_json(ended)
-    job_event = None if final is None else _sse(JOB_EVENT, final[0])
-    return job_status_info(ended.record), True, job_event
-
-
-def _sse(event: str, data: str) -> str:
-    """One server-sent event; a line break in ``data`` (JSON whitespace) starts another
-    ``data:`` line, which the reader joins back with a line feed."""
-    lines = "".join(f"data: {line}\n" for line in _LINE_BREAK.split(data))
-    return f"event: {event}\n{lines}\n"
-
-
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def _final_event(service: Service, record: JobRecord) -> str | None:
-    """The ``job`` event of a final job (``finals.final_json``); None when the record cannot
-    be encoded."""
-    final = final_json(service, record)
-    return None if final is None else _sse(JOB_EVENT, final[0])
-
-
-@router.post("/jobs", response_model=JobInfo, status_code=201)
-def submit_job(
-    body: JobSubmission, service: ServiceDep, user: CurrentUser, instance: RequestInstance
-) -> JobInfo:
-    """Validate and queue a job of circuits, filed under the request's instance."""
-    record = submit_circuits_job(service, user, body, instance=instance)
-    return job_info(record, queue_position=_position(service, record))
+def _submit(
+    service: Service, user: UserRecord, body: JobSubmission, instance: str, job_id: str
+) -> tuple[JobRecord, JobInfo]:
+    """Store the job and read its queue position (one thread hop)."""
+    record = submit_circuits_job(service, user, body, instance=instance, job_id=job_id)
+    return record, job_info(record, queue_position=_position(service, record))
 
 
 @router.post("/jobs/search", response_model=JobPage)
@@ -227,52 +238,15 @@ async def job_events(
 ) -> Response:
     """Server-sent events: one ``status`` event now and at every change, until final; just
     before the final one, a ``job`` event (``wire.JobFinal``) with the record and, when small,
-    the result."""
-    sequence = service.events.sequence
-    record = await run_in_threadpool(visible_job, service, user, job_id)
-
-    async def stream() -> AsyncIterator[str]:
-        last: JobStatusInfo | None = None
-        started = idle = service.clock.monotonic()
-        known: JobRecord | None = record
-        with service.events.watch(job_id) as changes:
-            while True:
-                changes.take()
-                if service.events.sequence != sequence:
-                    # Something may have changed since the job was read: read it again.
-                    # Otherwise (watched from now on) the first event comes from that read,
-                    # and a RUNNING job's view needs nothing more.
-                    known = None
-                ended = changes.ended.pop(job_id, None)
-                if ended is not None:
-                    info, final, job_event = _ended_events(ended)
-                elif known is not None and known.status is JobStatus.RUNNING:
-                    info, final, job_event = job_status_info(known), False, None
-                else:
-                    info, final, job_event = await run_in_threadpool(
-                        _read_events, service, job_id, known
-                    )
-                known = None
-                if job_event is not None:
-                    yield job_event
-                if info != last:
-                    last = info
-                    idle = service.clock.monotonic()
-                    yield _sse("status", info.model_dump_json())
-                if final:
-                    return
-                now = service.clock.monotonic()
-                if now - started > STREAM_MAX_SECONDS:
-                    return
-                if now - idle > STREAM_KEEPALIVE_SECONDS:
-                    idle = now
-                    yield ": keep-alive\n\n"
-                if await request.is_disconnected():
-                    return
-                await wait_for_event(changes.event, STREAM_POLL_SECONDS)
-
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+    the result (``server.status_stream``)."""
+    watch = contextlib.ExitStack()
+    changes = watch.enter_context(service.events.watch(job_id))  # before the read
+    try:
+        record = await run_in_threadpool(visible_job, service, user, job_id)
+    except BaseException:
+        watch.close()
+        raise
+    return WatchedStream(status_events(service, request, changes, record), watch)
 
 
 @router.get("/jobs/{job_id}/result")

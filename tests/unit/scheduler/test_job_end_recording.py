@@ -1,6 +1,6 @@
 """How the dispatcher records a job's end: its result blob and its end in one store
-transaction, and ``on_end`` told the job as recorded with its result's bytes (so that a
-listener reads neither back)."""
+transaction, and ``on_recorded`` told the job as written at its start and at its end, with
+its result's bytes (so that a listener reads neither back)."""
 
 from __future__ import annotations
 
@@ -39,12 +39,12 @@ def _dispatcher(
         executor,
         capacity=1,
         on_change=changes.append,
-        on_end=lambda record, result: ends.append((record, result)),
+        on_recorded=lambda record, result: ends.append((record, result)),
         clock=clock,
     )
 
 
-def test_on_end_gets_the_job_as_recorded_and_its_result_as_stored(
+def test_on_recorded_gets_the_job_as_recorded_and_its_result_as_stored(
     store: MemoryJobStore,
     blobs: MemoryBlobStore,
     clock: ManualClock,
@@ -56,16 +56,19 @@ def test_on_end_gets_the_job_as_recorded_and_its_result_as_stored(
     dispatcher = _dispatcher(store, blobs, executor, clock, ends, changes)
     job = submit()
     dispatcher.run_once()
+    ((started, nothing),) = ends
+    assert started.status is JobStatus.RUNNING and nothing is None
+    assert started == store.get_job(job.id)  # the claim as written
     executor.finish(job.id, ok_result(job.id, shots=7))
-    ((record, result),) = ends
+    (_, (record, result)) = ends
     assert record == store.get_job(job.id) and record.status is JobStatus.DONE
     assert result is not None and result == blobs.get(job_result_key(job.id))
     assert json.loads(result)["results"][0]["shots"] == 7
-    assert changes == [job.id]  # the claim's change; the end went to on_end alone
+    assert changes == []  # the start and the end went to on_recorded
     dispatcher.stop(timeout=0)
 
 
-def test_a_job_ended_without_a_result_reaches_on_end_without_one(
+def test_a_job_ended_without_a_result_reaches_on_recorded_without_one(
     store: MemoryJobStore,
     blobs: MemoryBlobStore,
     clock: ManualClock,
@@ -77,7 +80,7 @@ def test_a_job_ended_without_a_result_reaches_on_end_without_one(
     job = submit()
     dispatcher.run_once()
     executor.fail(job.id, ExecutionError("bad circuit", "bad_request"))
-    ((record, result),) = ends
+    (_, (record, result)) = ends
     assert record == store.get_job(job.id) and record.status is JobStatus.ERROR
     assert record.error_code == "bad_request" and result is None
     dispatcher.stop(timeout=0)
@@ -109,5 +112,5 @@ def test_an_end_that_cannot_be_recorded_takes_its_result_with_it(
         log.wait("finish_job")
     assert store.get_job(job.id).status is JobStatus.RUNNING
     assert not blobs.exists(job_result_key(job.id))
-    assert ends == []
+    assert [record.status for record, _ in ends] == [JobStatus.RUNNING]  # the start alone
     dispatcher.stop(timeout=0)

@@ -1,5 +1,6 @@
 """A job's status stream ends with its record and, when small, its result (``wire.JobFinal``),
-so ``job.result()`` costs the submission and one stream: no refresh, no result request."""
+and ``backend.run`` has the submission answered with that stream, so ``job.result()`` costs
+the submission alone: no second stream, no refresh, no result request."""
 
 from __future__ import annotations
 
@@ -15,8 +16,7 @@ import pytest
 from openqx.client.account import OpenQX
 from openqx.client.http import _sse_events
 from openqx.client.provider import AccountProvider
-from openqx.server import finals
-from openqx.server.routes import jobs as job_routes
+from openqx.server import finals, status_stream
 from openqx.store.records import JobRecord
 from tests.unit.server.harness import BASE_URL, WAIT_SECONDS, Harness, HeldExecutor, bell
 
@@ -61,7 +61,7 @@ def test_result_needs_no_request_after_the_stream(harness: Harness) -> None:
     transport.seen.clear()
     job = backend.run(bell(), shots=64)
     result = job.result()
-    assert transport.seen == ["POST /v1/jobs", f"GET /v1/jobs/{job.job_id()}/events"]
+    assert transport.seen == ["POST /v1/jobs"]  # answered with the job's status stream
     assert result.get_counts() == result.get_counts(0) and sum(result.get_counts().values()) == 64
     assert job.status().name == "DONE" and job.info.time_per_step  # the full record came too
     # the same result as the result request answers
@@ -81,7 +81,7 @@ def test_a_large_result_is_fetched_after_the_stream(
     job = backend.run(bell(), shots=32)
     assert sum(job.result().get_counts().values()) == 32
     path = f"/v1/jobs/{job.job_id()}"
-    assert transport.seen == ["POST /v1/jobs", f"GET {path}/events", f"GET {path}/result"]
+    assert transport.seen == ["POST /v1/jobs", f"GET {path}/result"]
     events = _final_events(harness, job.job_id())
     assert [name for name, _ in events] == ["job", "status"]
     assert events[0][1]["result"] is None and events[0][1]["job"]["status"] == "DONE"
@@ -102,7 +102,7 @@ def test_a_failed_job_ends_its_stream_with_the_record_and_no_result(
 
 
 def test_a_line_break_in_the_data_survives_the_stream() -> None:
-    text = job_routes._sse("job", '{"job":\n{"id": "x"},\r\n"result": null}')
+    text = status_stream.sse("job", '{"job":\n{"id": "x"},\r\n"result": null}')
     assert list(_sse_events(iter(text.splitlines()))) == [
         ("job", {"job": {"id": "x"}, "result": None})
     ]
@@ -135,13 +135,13 @@ def test_a_job_ended_here_reaches_its_stream_without_a_read(
     held_harness: Harness, held: HeldExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The dispatcher hands the job as recorded and its result to the stream (``events.
-    Ended``): after the job's end the stream reads neither the job nor its result."""
+    Recorded``): after the job's end the stream reads neither the job nor its result."""
     h = held_harness
     token = h.new_user()
     job_id = h.submit(token)["id"]
     assert held.next_job() == job_id
     sent_running = threading.Event()
-    sse = job_routes._sse
+    sse = status_stream.sse
 
     def sending(event: str, data: str) -> str:
         if event == "status" and '"RUNNING"' in data:
@@ -159,7 +159,7 @@ def test_a_job_ended_here_reaches_its_stream_without_a_read(
         reads.append(f"blobs {list(keys)}")
         return get_many(keys, max_bytes=max_bytes)
 
-    monkeypatch.setattr(job_routes, "_sse", sending)
+    monkeypatch.setattr(status_stream, "sse", sending)
     monkeypatch.setattr(h.store, "get_job", reading_job)
     monkeypatch.setattr(h.blobs, "get_many", reading_blobs)
     streamed: list[list[tuple[str, Any]]] = []

@@ -16,7 +16,7 @@ from qiskit import QuantumCircuit
 from openqx.core import wire
 from openqx.core.access import INSTANCE_HEADER
 from openqx.core.status import JobStatus
-from openqx.server.events import Ended
+from openqx.server.events import Recorded
 from openqx.server.routes import job_batches
 from openqx.server.service import Service
 from openqx.store.records import NewJob
@@ -368,7 +368,7 @@ def test_wait_wakes_when_a_job_ends(
     calls: list[tuple[list[str], set[str]]] = []
 
     def reading(
-        service: Service, ids: list[str], asked: list[str], ended: Mapping[str, Ended]
+        service: Service, ids: list[str], asked: list[str], ended: Mapping[str, Recorded]
     ) -> list[str]:
         calls.append((list(asked), set(ended)))
         found = finals_of(service, ids, asked, ended)

@@ -1,12 +1,17 @@
 """``JobEvents``: waiters in an event loop woken from other threads; ``watch`` keeps which of
-its jobs changed, so that ``POST /jobs/wait`` re-reads only those."""
+its jobs changed, so that ``POST /jobs/wait`` re-reads only those, and the jobs as this process
+wrote them, so that nobody reads them back; ``close`` ends every wait (a server shutting
+down)."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+from datetime import UTC, datetime
 
-from openqx.server.events import JobEvents, wait_for_event
+from openqx.core.status import JobStatus
+from openqx.server.events import Changes, JobEvents, Recorded, wait_for_event
+from openqx.store.records import JobRecord
 
 
 def test_subscribe_is_woken_from_another_thread_by_any_of_its_jobs() -> None:
@@ -59,3 +64,47 @@ def test_waiters_are_forgotten_when_their_block_ends() -> None:
 
     asyncio.run(scenario())
     events.notify("a")  # nobody waits: nothing happens, nothing fails
+
+
+def _record(job_id: str, status: JobStatus) -> JobRecord:
+    at = datetime(2026, 12, 2, tzinfo=UTC)
+    return JobRecord(
+        id=job_id, kind="circuits", backend="b", status=status, owner_id=1, owner="alice",
+        instance="h/g/p", name=None, tags=(), share_level="none", experiment_id=None,
+        program_id=None, created_at=at, updated_at=at, time_per_step={}, num_circuits=1,
+        shots=10, memory=False, header={}, options={}, snapshot_id=None,
+        payload_key=f"jobs/{job_id}/payload.qpy", result_key=None, error_code=None,
+        error_message=None, run_mode=None, live_data_enabled=None, client_info={},
+        cancel_requested=False, lease_owner=None, lease_expires_at=None, started_at=None,
+        finished_at=None, priority=0, attempts=0,
+    )  # fmt: skip
+
+
+def test_a_change_with_its_record_is_kept_until_a_change_without_one() -> None:
+    changes = Changes()
+
+    async def scenario() -> None:
+        running = Recorded(_record("a", JobStatus.RUNNING))
+        changes.mark("a", running)
+        assert changes.recorded == {"a": running} and changes.event.is_set()
+        changes.mark("a")  # a change this process did not describe: the job must be read
+        assert changes.recorded == {}
+        done = Recorded(_record("a", JobStatus.DONE), b"{}")
+        changes.mark("a", done)
+        changes.mark("a", running)  # a start's mark arriving after the end's (other thread)
+        assert changes.recorded == {"a": done}
+        assert changes.take() == {"a"} and changes.recorded == {"a": done}  # kept until read
+
+    asyncio.run(scenario())
+
+
+def test_close_ends_every_wait() -> None:
+    events = JobEvents()
+
+    async def scenario() -> tuple[bool, bool]:
+        with events.watch("a") as changes:
+            threading.Thread(target=events.close).start()
+            woken = await wait_for_event(changes.event, 30)
+        return woken, events.closing
+
+    assert asyncio.run(scenario()) == (True, True)

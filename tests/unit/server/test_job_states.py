@@ -15,6 +15,7 @@ from openqx.core.clock import ManualClock
 from openqx.core.run_options import DEFAULT_SHOTS
 from openqx.core.wire import JobQuery
 from openqx.scheduler.estimates import DEFAULT_RUN_SECONDS
+from openqx.server import status_stream
 from openqx.server.routes import jobs as job_routes
 from tests.unit.server.harness import (
     WAIT_SECONDS,
@@ -112,7 +113,6 @@ def test_cancel_a_running_job_stops_it(held_harness: Harness, held: HeldExecutor
 def test_a_running_job_that_does_not_stop_in_time_is_answered_false(
     held_harness: Harness, held: HeldExecutor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from openqx.server.routes import jobs as job_routes
 
     h = held_harness
     token = h.new_user()
@@ -241,14 +241,14 @@ def test_the_event_stream_follows_a_job_to_its_end(
     # Finish the job only after the stream has sent its first status (RUNNING), so both
     # events are certain.
     sent_running = threading.Event()
-    sse = job_routes._sse
+    sse = status_stream.sse
 
     def sending(event: str, data: str) -> str:
         if event == "status" and '"RUNNING"' in data:
             sent_running.set()
         return sse(event, data)
 
-    monkeypatch.setattr(job_routes, "_sse", sending)
+    monkeypatch.setattr(status_stream, "sse", sending)
     events: list[dict[str, Any]] = []
     reader = threading.Thread(target=lambda: events.extend(h.events(job_id, token)))
     reader.start()
