@@ -6,7 +6,10 @@ docs/scaling.md), so one replica keeps one cluster worker busy and two replicas 
 A batch of simulation-bound statevector jobs is submitted through the client, split evenly over
 the running replicas, and the wall time from the first submission to the last result is taken;
 rounds alternate one and two replicas (the second replica is left idle, not stopped, in the
-one-replica rounds) and the median is reported with the machine's load average.
+one-replica rounds) and the median is reported with the machine's load average: of the wall
+time to the last result the clients got, and of the servers' span from the first job's start
+to the last job's end. A client learns of a job that another replica ran by its status
+stream's poll (once a second), so the first includes up to a second of that.
 
     .venv/bin/python benchmarks/replicas.py --jobs 8 --qubits 16 --layers 40 --rounds 3
 """
@@ -34,17 +37,23 @@ TOKEN = "replicas-benchmark-admin-token"
 WAIT_S = 600.0
 
 
-def _batch(backends: list[Any], circuit: Any, jobs: int) -> float:
-    """Submit ``jobs`` jobs spread over ``backends`` at once; wait for every result."""
+def _batch(backends: list[Any], circuit: Any, jobs: int) -> tuple[float, float]:
+    """Submit ``jobs`` jobs spread over ``backends`` at once; wait for every result. Returns
+    the wall time to the last result the clients got, and the servers' span from the first
+    job's start to the last job's end (their ``time_per_step``)."""
     start = time.perf_counter()
 
-    def run(i: int) -> int:
+    def run(i: int) -> Any:
         job = backends[i % len(backends)].run(circuit, shots=100, seed_simulator=i)
-        return sum(job.result(timeout=WAIT_S).get_counts().values())
+        assert sum(job.result(timeout=WAIT_S).get_counts().values()) == 100
+        return job
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        assert all(shots == 100 for shots in pool.map(run, range(jobs)))
-    return time.perf_counter() - start
+        done = list(pool.map(run, range(jobs)))
+    wall = time.perf_counter() - start
+    steps = [job.info.time_per_step for job in done]
+    span = max(s["DONE"] for s in steps) - min(s["RUNNING"] for s in steps)
+    return wall, span.total_seconds()
 
 
 def main() -> None:
@@ -92,22 +101,27 @@ def main() -> None:
             ]
             _batch(backends, _circuit(2, 1), 4)  # warm both replicas and both workers
             times: dict[int, list[float]] = {1: [], 2: []}
+            spans: dict[int, list[float]] = {1: [], 2: []}
             loads: list[float] = []
             for _ in range(args.rounds):
                 for n in (1, 2):
                     loads.append(os.getloadavg()[0])
-                    times[n].append(_batch(backends[:n], circuit, args.jobs))
-        one, two = statistics.median(times[1]), statistics.median(times[2])
+                    wall, span = _batch(backends[:n], circuit, args.jobs)
+                    times[n].append(wall)
+                    spans[n].append(span)
         print(
             f"{args.jobs} jobs x ({args.qubits} qubits, {args.layers} layers, 100 shots), "
             f"statevector, PostgreSQL, LocalCluster 2 workers, replicas with --workers 1, "
             f"{args.rounds} rounds, cpu_count {os.cpu_count()}"
         )
-        for label, n in (("1 replica ", 1), ("2 replicas", 2)):
-            median = statistics.median(times[n])
-            rate = args.jobs / median
-            print(f"{label} : median {median:7.2f} s   {rate:5.2f} jobs/s   {_fmt(times[n])}")
-        print(f"throughput : {one / two:.2f}x with the second replica")
+        for what, measured in (("to the last result", times), ("first start to last end", spans)):
+            print(what)
+            for label, n in (("1 replica ", 1), ("2 replicas", 2)):
+                median = statistics.median(measured[n])
+                rate, each = args.jobs / median, _fmt(measured[n])
+                print(f"  {label} : median {median:7.2f} s   {rate:5.2f} jobs/s   {each}")
+            one, two = statistics.median(measured[1]), statistics.median(measured[2])
+            print(f"  throughput : {one / two:.2f}x with the second replica")
         print(f"load average (1 min) at each batch start: {_fmt(loads)}")
     finally:
         for server in servers:
