@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import ssl
 import threading
 import time
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "EXCEPTION_FOR_ERROR",
     "MAX_WATCHED_SUBMISSIONS",
+    "STREAM_SUBMISSIONS_VARIABLE",
     "ApiClient",
     "Context",
     "StreamItem",
@@ -51,6 +53,9 @@ _RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_WATCHED_SUBMISSIONS = 8
 """Submissions whose status stream one client keeps open at once (``submit_watched``); past
 them, jobs are submitted plainly and their stream is opened when they are waited for."""
+STREAM_SUBMISSIONS_VARIABLE = "OPENQX_STREAM_SUBMISSIONS"
+"""Set to ``0`` (or ``false``, ``no``, ``off``), clients submit every job plainly: for a proxy
+that buffers answers (with it, a streamed submission would return only when its job ends)."""
 _EVENT_STREAM = "text/event-stream"
 
 StreamItem = wire.JobStatusInfo | wire.JobFinal
@@ -189,7 +194,7 @@ class ApiClient:
         self.retries = retries
         self.backoff_factor = backoff_factor
         self._timeout = timeout
-        self._watch_slots = threading.BoundedSemaphore(MAX_WATCHED_SUBMISSIONS)
+        self._watch_slots = threading.BoundedSemaphore(_watched_submissions())
         self.proxies = dict(proxies) if proxies else None
         self.verify = verify
         ssl_verify = _ssl_verify(verify)
@@ -785,6 +790,12 @@ def _validate_model(model: type[_M], data: Any, context: Context, job_id: str | 
         raise _protocol_error(
             f"Unexpected value received from the server: {error}", context, job_id
         ) from error
+
+
+def _watched_submissions() -> int:
+    """``MAX_WATCHED_SUBMISSIONS``, or 0 when ``OPENQX_STREAM_SUBMISSIONS`` turns them off."""
+    setting = os.environ.get(STREAM_SUBMISSIONS_VARIABLE, "").strip().lower()
+    return 0 if setting in ("0", "false", "no", "off") else MAX_WATCHED_SUBMISSIONS
 
 
 def _is_event_stream(response: httpx.Response) -> bool:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from openqx.client import exceptions as exc
-from openqx.client.http import MAX_WATCHED_SUBMISSIONS, ApiClient
+from openqx.client.http import MAX_WATCHED_SUBMISSIONS, STREAM_SUBMISSIONS_VARIABLE, ApiClient
 from openqx.core import wire
 
 URL = "http://openqx.test"
@@ -122,3 +122,20 @@ def test_a_refused_submission_raises_its_error() -> None:
 
     with _client(handle) as api, pytest.raises(exc.OpenQXBackendError, match="shots"):
         api.submit_watched(SUBMISSION)
+
+
+def test_the_environment_can_turn_streamed_submissions_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """For a proxy that buffers answers: every job is submitted plainly."""
+    accepted: list[str | None] = []
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        accepted.append(request.headers.get("accept"))
+        return httpx.Response(201, json=JOB)
+
+    monkeypatch.setenv(STREAM_SUBMISSIONS_VARIABLE, "0")
+    with _client(handle) as api:
+        info, opened = api.submit_watched(SUBMISSION)
+    assert info.id == JOB["id"] and opened is None
+    assert len(accepted) == 1 and accepted[0] != "text/event-stream"  # one plain submission
