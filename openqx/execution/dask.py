@@ -177,6 +177,9 @@ class DaskExecutor:
             task = self._tasks.pop(job_id, None)
         if task is None:
             return False
+        # The job's future first: the task, stopped, may report an error before the cluster
+        # drops it, and the job ends CANCELLED, not with that error.
+        task.result.cancel()
         try:
             self._distributed.Event(
                 dask_worker.cancel_event_name(task.key), client=self._client
@@ -184,7 +187,6 @@ class DaskExecutor:
         except Exception:
             logger.warning("could not signal the cancel of job %s to its worker", job_id)
         task.future.cancel()
-        task.result.cancel()
         return True
 
     def _cancel_attempt(self, job_id: str, key: str) -> None:
