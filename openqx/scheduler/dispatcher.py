@@ -977,26 +977,7 @@ class Dispatcher:
         self, job_id: str, status: JobStatus, *, error: tuple[str, str] | None = None
     ) -> None:
         """End a job without a result (it failed before it ran, or could not run on)."""
-        with self._lock:
-            self._backend_of.pop(job_id, None)
-            self._batch_of.pop(job_id, None)
-        try:
-            record = self.store.finish_job(
-                job_id,
-                status,
-                error_code=error[0] if error else None,
-                error_message=error[1] if error else None,
-            )
-        except Exception:
-            logger.exception(
-                "could not record job end", extra={"action": "finish_job", "job_id": job_id}
-            )
-            return
-        logger.info(
-            "job finished",
-            extra={"action": "finish_job", "job_id": job_id, "status": status.value},
-        )
-        self._notify_recorded(record, None)
+        self._record_ends([], [_job_end(job_id, status, None, error, None)])
 
 
 class _ResultsNotStoredError(Exception):

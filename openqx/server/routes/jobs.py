@@ -90,13 +90,10 @@ async def submit_job(
     second request."""
     stream = wants_stream(request)
     job_id = new_job_id()
-    watch = contextlib.ExitStack()
-    changes = watch.enter_context(service.events.watch(job_id)) if stream else None
-    try:
+    with contextlib.ExitStack() as watching:  # ended here unless the stream takes it over
+        changes = watching.enter_context(service.events.watch(job_id)) if stream else None
         record, info = await run_in_threadpool(_submit, service, user, body, instance, job_id)
-    except BaseException:
-        watch.close()
-        raise
+        watch = watching.pop_all()
     answer = info.model_dump_json()
     if changes is None:
         return Response(answer, status_code=201, media_type="application/json")
@@ -239,13 +236,10 @@ async def job_events(
     """Server-sent events: one ``status`` event now and at every change, until final; just
     before the final one, a ``job`` event (``wire.JobFinal``) with the record and, when small,
     the result (``server.status_stream``)."""
-    watch = contextlib.ExitStack()
-    changes = watch.enter_context(service.events.watch(job_id))  # before the read
-    try:
+    with contextlib.ExitStack() as watching:  # ended here if the read fails
+        changes = watching.enter_context(service.events.watch(job_id))  # before the read
         record = await run_in_threadpool(visible_job, service, user, job_id)
-    except BaseException:
-        watch.close()
-        raise
+        watch = watching.pop_all()
     return WatchedStream(status_events(service, request, changes, record), watch)
 
 

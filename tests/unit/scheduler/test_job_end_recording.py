@@ -19,43 +19,33 @@ from openqx.store.memory_store import MemoryJobStore
 from openqx.store.port import JobEnd
 from openqx.store.records import JobRecord
 
-from .conftest import SubmitJob
+from .conftest import MakeDispatcher, SubmitJob
 from .fakes import ControlledExecutor, ok_result, watch_log
 
 Ends = list[tuple[JobRecord, bytes | None]]
 
 
-def _dispatcher(
-    store: MemoryJobStore,
-    blobs: MemoryBlobStore | DatabaseBlobStore,
-    executor: ControlledExecutor,
-    clock: ManualClock,
-    ends: Ends,
-    changes: list[str],
-) -> Dispatcher:
-    return Dispatcher(
-        store,
-        blobs,
-        executor,
-        capacity=1,
-        on_change=changes.append,
-        on_recorded=lambda record, result: ends.append((record, result)),
-        clock=clock,
+def _started(make_dispatcher: MakeDispatcher, submit: SubmitJob, ends: Ends) -> JobRecord:
+    """A job submitted and started by a dispatcher (capacity 1) whose ``on_recorded`` fills
+    ``ends``."""
+    dispatcher = make_dispatcher(
+        capacity=1, on_recorded=lambda record, result: ends.append((record, result))
     )
+    job = submit()
+    dispatcher.run_once()
+    return job
 
 
 def test_on_recorded_gets_the_job_as_recorded_and_its_result_as_stored(
     store: MemoryJobStore,
     blobs: MemoryBlobStore,
-    clock: ManualClock,
     executor: ControlledExecutor,
     submit: SubmitJob,
+    make_dispatcher: MakeDispatcher,
+    changes: list[str],
 ) -> None:
     ends: Ends = []
-    changes: list[str] = []
-    dispatcher = _dispatcher(store, blobs, executor, clock, ends, changes)
-    job = submit()
-    dispatcher.run_once()
+    job = _started(make_dispatcher, submit, ends)
     ((started, nothing),) = ends
     assert started.status is JobStatus.RUNNING and nothing is None
     assert started == store.get_job(job.id)  # the claim as written
@@ -65,25 +55,20 @@ def test_on_recorded_gets_the_job_as_recorded_and_its_result_as_stored(
     assert result is not None and result == blobs.get(job_result_key(job.id))
     assert json.loads(result)["results"][0]["shots"] == 7
     assert changes == []  # the start and the end went to on_recorded
-    dispatcher.stop(timeout=0)
 
 
 def test_a_job_ended_without_a_result_reaches_on_recorded_without_one(
     store: MemoryJobStore,
-    blobs: MemoryBlobStore,
-    clock: ManualClock,
     executor: ControlledExecutor,
     submit: SubmitJob,
+    make_dispatcher: MakeDispatcher,
 ) -> None:
     ends: Ends = []
-    dispatcher = _dispatcher(store, blobs, executor, clock, ends, [])
-    job = submit()
-    dispatcher.run_once()
+    job = _started(make_dispatcher, submit, ends)
     executor.fail(job.id, ExecutionError("bad circuit", "bad_request"))
     (_, (record, result)) = ends
     assert record == store.get_job(job.id) and record.status is JobStatus.ERROR
     assert record.error_code == "bad_request" and result is None
-    dispatcher.stop(timeout=0)
 
 
 def test_an_end_that_cannot_be_recorded_takes_its_result_with_it(
@@ -98,7 +83,14 @@ def test_an_end_that_cannot_be_recorded_takes_its_result_with_it(
     returns to the queue when its lease expires)."""
     blobs = DatabaseBlobStore(store.database, MemoryBlobStore())
     ends: Ends = []
-    dispatcher = _dispatcher(store, blobs, executor, clock, ends, [])
+    dispatcher = Dispatcher(
+        store,
+        blobs,
+        executor,
+        capacity=1,
+        on_recorded=lambda record, result: ends.append((record, result)),
+        clock=clock,
+    )
     job = submit()
     blobs.put(job.payload_key, b"payload")
     dispatcher.run_once()

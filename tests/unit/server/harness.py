@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from qiskit import QuantumCircuit, qpy
 from starlette.exceptions import StarletteDeprecationWarning
 
@@ -34,6 +35,7 @@ from openqx.devices.simulators import SIMULATOR_SPECS
 from openqx.execution import runner
 from openqx.execution.inline import InlineExecutor
 from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
+from openqx.server import status_stream
 from openqx.server.app import create_app
 from openqx.server.service import Service
 from openqx.server.settings import Settings
@@ -94,6 +96,21 @@ def bell(name: str = "bell") -> QuantumCircuit:
     circuit.cx(0, 1)
     circuit.measure_all()
     return circuit
+
+
+def running_status_sent(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """An event set once a status stream has sent a RUNNING status (``status_stream.sse``
+    observed): a test that ends a job only then is sure its stream saw it run."""
+    sent = threading.Event()
+    sse = status_stream.sse
+
+    def sending(event: str, data: str) -> str:
+        if event == "status" and '"RUNNING"' in data:
+            sent.set()
+        return sse(event, data)
+
+    monkeypatch.setattr(status_stream, "sse", sending)
+    return sent
 
 
 class HeldExecutor:

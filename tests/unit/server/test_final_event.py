@@ -18,7 +18,14 @@ from openqx.client.http import _sse_events
 from openqx.client.provider import AccountProvider
 from openqx.server import finals, status_stream
 from openqx.store.records import JobRecord
-from tests.unit.server.harness import BASE_URL, WAIT_SECONDS, Harness, HeldExecutor, bell
+from tests.unit.server.harness import (
+    BASE_URL,
+    WAIT_SECONDS,
+    Harness,
+    HeldExecutor,
+    bell,
+    running_status_sent,
+)
 
 
 class CountingTransport(httpx.BaseTransport):
@@ -140,14 +147,7 @@ def test_a_job_ended_here_reaches_its_stream_without_a_read(
     token = h.new_user()
     job_id = h.submit(token)["id"]
     assert held.next_job() == job_id
-    sent_running = threading.Event()
-    sse = status_stream.sse
-
-    def sending(event: str, data: str) -> str:
-        if event == "status" and '"RUNNING"' in data:
-            sent_running.set()
-        return sse(event, data)
-
+    sent_running = running_status_sent(monkeypatch)
     reads: list[str] = []
     get_job, get_many = h.store.get_job, h.blobs.get_many
 
@@ -159,7 +159,6 @@ def test_a_job_ended_here_reaches_its_stream_without_a_read(
         reads.append(f"blobs {list(keys)}")
         return get_many(keys, max_bytes=max_bytes)
 
-    monkeypatch.setattr(status_stream, "sse", sending)
     monkeypatch.setattr(h.store, "get_job", reading_job)
     monkeypatch.setattr(h.blobs, "get_many", reading_blobs)
     streamed: list[list[tuple[str, Any]]] = []

@@ -15,7 +15,6 @@ from openqx.core.clock import ManualClock
 from openqx.core.run_options import DEFAULT_SHOTS
 from openqx.core.wire import JobQuery
 from openqx.scheduler.estimates import DEFAULT_RUN_SECONDS
-from openqx.server import status_stream
 from openqx.server.routes import jobs as job_routes
 from tests.unit.server.harness import (
     WAIT_SECONDS,
@@ -24,6 +23,7 @@ from tests.unit.server.harness import (
     bell,
     open_harness,
     qpy_b64,
+    running_status_sent,
     small_catalog,
 )
 
@@ -240,15 +240,7 @@ def test_the_event_stream_follows_a_job_to_its_end(
     assert held.next_job() == job_id
     # Finish the job only after the stream has sent its first status (RUNNING), so both
     # events are certain.
-    sent_running = threading.Event()
-    sse = status_stream.sse
-
-    def sending(event: str, data: str) -> str:
-        if event == "status" and '"RUNNING"' in data:
-            sent_running.set()
-        return sse(event, data)
-
-    monkeypatch.setattr(status_stream, "sse", sending)
+    sent_running = running_status_sent(monkeypatch)
     events: list[dict[str, Any]] = []
     reader = threading.Thread(target=lambda: events.extend(h.events(job_id, token)))
     reader.start()
