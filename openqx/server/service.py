@@ -22,6 +22,7 @@ from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.errors import InvalidInputError
 from openqx.core.ids import new_token
 from openqx.core.instances import DEFAULT_INSTANCE
+from openqx.core.status import JobStatus
 from openqx.devices.catalog import DeviceCatalog
 from openqx.devices.catalog_config import CatalogConfig, build_catalog
 from openqx.devices.server_config import load_devices_config
@@ -40,6 +41,7 @@ from openqx.store.calibrations import CalibrationStore, ImportedSnapshot, SqlCal
 from openqx.store.database import Database
 from openqx.store.inline_blobs import DatabaseBlobStore
 from openqx.store.port import JobStore
+from openqx.store.replica_changes import JobChange, ReplicaChanges
 from openqx.store.sql_store import SqlJobStore
 
 __all__ = [
@@ -90,6 +92,8 @@ class Service:
         settings: limits, lease and poll intervals, admin token, worker slots.
         clock: time for the dispatcher, status streams and queue estimates.
         on_close: called in order after the executor is closed (e.g. ``Database.close``).
+        on_open: called with the service once its dispatcher runs (e.g. to start listening
+            for other replicas' job changes).
         stop_timeout: seconds of ``clock`` that ``close`` gives running jobs to finish
             (default: ``settings.stop_timeout``).
         catalog_config: the configuration ``catalog`` was built from; worker processes
@@ -108,6 +112,7 @@ class Service:
         settings: Settings | None = None,
         clock: Clock = SYSTEM_CLOCK,
         on_close: Sequence[Callable[[], None]] = (),
+        on_open: Sequence[Callable[[Service], None]] = (),
         stop_timeout: float | None = None,
         catalog_config: CatalogConfig | None = None,
         calibrations: CalibrationStore | None = None,
@@ -128,6 +133,7 @@ class Service:
         )
         """Decodes users' QPY (header check; large payloads in guarded processes)."""
         self._on_close = list(on_close)
+        self._on_open = list(on_open)
         self.stop_timeout = self.settings.stop_timeout if stop_timeout is None else stop_timeout
         self._lifecycle = threading.Lock()
         self.dispatcher = Dispatcher(
@@ -213,6 +219,8 @@ class Service:
             )
             undo.callback(executor.close)
             store = SqlJobStore(database, clock=clock, fairshare_window=settings.fairshare_window)
+            # Replicas on one PostgreSQL hear of each other's job changes at once.
+            replicas = ReplicaChanges(database) if database.dialect == "postgresql" else None
             service = cls(
                 store=store,
                 blobs=blobs,
@@ -220,7 +228,8 @@ class Service:
                 catalog=catalog,
                 settings=settings,
                 clock=clock,
-                on_close=[database.close, *closers],
+                on_close=[*([replicas.close] if replicas else []), database.close, *closers],
+                on_open=[] if replicas is None else [_listen_to(replicas)],
                 catalog_config=config,
                 calibrations=SqlCalibrationStore(store),
             )
@@ -240,6 +249,8 @@ class Service:
             self._bootstrap_admin()
             self.restore_imported_snapshots()
             self.dispatcher.start()
+            for started in self._on_open:
+                started(self)
             self.status = ServiceStatus.OPEN
 
     def close(self) -> None:
@@ -272,9 +283,22 @@ class Service:
 
     # --- rules that need more than one part ---------------------------------------------------
     def job_changed(self, job_id: str) -> None:
-        """A job was created or changed through the API: wake streams and the dispatcher."""
+        """A job was changed through the API: wake its streams and the dispatcher."""
         self.events.notify(job_id)
         self.dispatcher.wake()
+
+    def jobs_created(self) -> None:
+        """Jobs were queued: wake the dispatcher. Their streams are not woken: a new job's
+        id is known only to the submission that made it, whose stream has the job as
+        written (a wake-up would make it read the job back for nothing)."""
+        self.dispatcher.wake()
+
+    def replica_changed(self, change: JobChange) -> None:
+        """Another replica on the database changed a job: wake its streams here, and the
+        dispatcher for a job queued (it may claim it) or a cancel asked (it may run it)."""
+        self.events.notify(change.job_id)
+        if change.status is JobStatus.QUEUED or change.cancel_requested:
+            self.dispatcher.wake()
 
     def job_limit(self, backend: str) -> int | None:
         """The per-user active-job limit on ``backend``: database (where configured, None
@@ -370,3 +394,12 @@ class Service:
                 file=sys.stderr,
                 flush=True,
             )
+
+
+def _listen_to(replicas: ReplicaChanges) -> Callable[[Service], None]:
+    """Start ``replicas`` for an opened service: other replicas' job changes reach it."""
+
+    def start(service: Service) -> None:
+        replicas.start(service.replica_changed)
+
+    return start

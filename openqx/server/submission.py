@@ -395,7 +395,7 @@ def store_job(
         "job queued",
         extra={"action": "submit_job", "job_id": record.id, "backend": record.backend},
     )
-    service.job_changed(record.id)
+    service.jobs_created()
     return record
 
 
@@ -421,7 +421,5 @@ def store_jobs(service: Service, prepared: Sequence[PreparedJob]) -> list[JobRec
         "jobs queued",
         extra={"action": "submit_jobs", "job_ids": [r.id for r in records]},
     )
-    for record in records:
-        service.events.notify(record.id)
-    service.dispatcher.wake()
+    service.jobs_created()
     return records

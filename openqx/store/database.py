@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import secrets
 import sqlite3
 import threading
 import time
@@ -160,19 +161,26 @@ def _configure_sqlite(engine: Engine, statement_timeout: float | None) -> None:
             budget.stop()
 
 
+ORIGIN_SETTING = "openqx.origin"
+"""The PostgreSQL setting that names the ``Database`` a connection belongs to: the job change
+announcements (migration 0010) carry it, so a server can tell its own changes from those of
+other replicas (``store.replica_changes``)."""
+
 POSTGRES_OPTIONS = "-c plan_cache_mode=force_custom_plan"
 """Plan every statement for its values. psycopg prepares a statement run five times on a
 connection, and PostgreSQL then may switch to a generic plan that ignores the values: for a
 tag listing bound to a few hundred job ids that plan took 19 ms where the custom one takes 6."""
 
 
-def _postgres_args(url: sa.URL, statement_timeout: float | None) -> dict[str, Any]:
+def _postgres_args(url: sa.URL, statement_timeout: float | None, origin: str) -> dict[str, Any]:
     """psycopg connection arguments: the statement budget, then any ``options`` in the URL
-    (a ``statement_timeout`` there wins), then ``POSTGRES_OPTIONS``."""
+    (a ``statement_timeout`` there wins), then ``POSTGRES_OPTIONS`` and the connection's
+    ``openqx.origin`` (``Database.origin``)."""
     given = url.query.get("options", "")
     given = given if isinstance(given, str) else " ".join(given)
     budget = "" if statement_timeout is None else f"-c statement_timeout={_ms(statement_timeout)}"
-    return {"options": " ".join(part for part in (budget, given, POSTGRES_OPTIONS) if part)}
+    mark = f"-c {ORIGIN_SETTING}={origin}"
+    return {"options": " ".join(part for part in (budget, given, POSTGRES_OPTIONS, mark) if part)}
 
 
 def _ms(seconds: float) -> int:
@@ -215,6 +223,8 @@ class Database:
         between tries while the lock may be free."""
         self._unit = threading.local()
         """The connection of the ``unit_of_work`` open on this thread (``conn``), if any."""
+        self.origin = secrets.token_hex(8)
+        """This object's name on its PostgreSQL connections (``ORIGIN_SETTING``)."""
 
     @property
     def engine(self) -> Engine:
@@ -295,7 +305,7 @@ class Database:
                 url,
                 echo=self._echo,
                 pool_pre_ping=True,
-                connect_args=_postgres_args(url, self.statement_timeout),
+                connect_args=_postgres_args(url, self.statement_timeout, self.origin),
             )
         self._engine = engine
         self.state = DatabaseState.OPEN

@@ -15,7 +15,7 @@ from tests import pg
 
 STARTS = 4
 JOIN_TIMEOUT_S = 120.0
-HEAD = "0009"
+HEAD = "0010"
 """The migration head (also pinned in test_store_migrations.py)."""
 
 

@@ -92,7 +92,7 @@ def test_0004_adds_attempts_to_existing_jobs(store: JobStore, job_factory: JobFa
     store.claim_next("fake_manila", "w", 10)
     _downgrade(store.database, "0003")
     store.database.upgrade()
-    assert store.database.current_revision() == "0009"
+    assert store.database.current_revision() == "0010"
     assert store.get_job(job.id).attempts == 0
 
 

@@ -42,7 +42,7 @@ def test_migrations_match_models(database: Database) -> None:
 def test_upgrade_is_idempotent(database: Database) -> None:
     head = database.current_revision()
     database.upgrade()
-    assert database.current_revision() == head == "0009"
+    assert database.current_revision() == head == "0010"
 
 
 def _downgrade(database: Database, revision: str) -> None:
@@ -62,7 +62,7 @@ def test_0002_upgrades_a_0001_database_with_jobs(
     assert database.current_revision() == "0001"
     assert "ix_jobs_owner_hub_created" not in _job_indexes(database)
     database.upgrade()
-    assert database.current_revision() == "0009"
+    assert database.current_revision() == "0010"
     assert "ix_jobs_owner_hub_created" in _job_indexes(database)
     page, _ = store.search_jobs(JobQuery(tags=["a"], db_filter={"hubInfo.hub.name": "hub"}))
     assert {j.id for j in page} == made
@@ -141,6 +141,31 @@ def test_0009_adds_the_inline_blobs_table_and_takes_it_back(database: Database) 
     database.upgrade()
     with database.engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM inline_blobs")).scalar() == 0
+
+
+def test_0010_announces_job_changes_on_postgresql_only(database: Database) -> None:
+    """0010 adds the trigger that announces job changes on PostgreSQL (nothing on SQLite);
+    0009 drops it again."""
+    triggers = sa.text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'jobs'::regclass")
+
+    def announcing() -> bool:
+        with database.engine.connect() as conn:
+            return "openqx_job_changed" in set(conn.execute(triggers).scalars())
+
+    if database.dialect != "postgresql":
+        with database.engine.connect() as conn:
+            assert (
+                conn.execute(
+                    sa.text("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
+                ).scalar()
+                == 0
+            )
+        return
+    assert announcing()
+    _downgrade(database, "0009")
+    assert not announcing()
+    database.upgrade()
+    assert announcing()
 
 
 def _job_indexes(database: Database) -> set[str]:
