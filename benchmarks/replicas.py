@@ -5,11 +5,12 @@ Each replica runs with ``--workers 1`` (it gives the cluster at most one job at 
 docs/scaling.md), so one replica keeps one cluster worker busy and two replicas keep both busy.
 A batch of simulation-bound statevector jobs is submitted through the client, split evenly over
 the running replicas, and the wall time from the first submission to the last result is taken;
-rounds alternate one and two replicas (the second replica is left idle, not stopped, in the
-one-replica rounds) and the median is reported with the machine's load average: of the wall
-time to the last result the clients got, and of the servers' span from the first job's start
-to the last job's end. A client learns of a job that another replica ran by its status
-stream's poll (once a second), so the first includes up to a second of that.
+rounds alternate one and two replicas and the median is reported with the machine's load
+average: of the wall time to the last result the clients got, and of the servers' span from
+the first job's start to the last job's end. The second replica is stopped for the
+one-replica rounds and started again for the two-replica ones: a replica that runs, even one
+no client talks to, dispatches from the shared queue (at once, since replicas hear of each
+other's submissions through PostgreSQL ``NOTIFY``).
 
     .venv/bin/python benchmarks/replicas.py --jobs 8 --qubits 16 --layers 40 --rounds 3
 """
@@ -88,23 +89,31 @@ def main() -> None:
                 "--executor", "dask", "--dask-address", cluster.scheduler_address,
                 "--workers", "1", "--blobs", str(workdir / "blobs"),
             ]  # fmt: skip
-            for i in range(2):
-                # One at a time: the first migrates the database.
+            ports = [free_port(), free_port()]
+
+            def start(i: int) -> Any:
+                """Start replica ``i`` (one at a time: the first migrates the database)."""
                 server = ServeProcess(
-                    workdir / f"replica-{i}", free_port(), TOKEN, db_url=url, args=serve_args
+                    workdir / f"replica-{i}", ports[i], TOKEN, db_url=url, args=serve_args
                 )
                 servers.append(server)
                 server.wait_answering()
-            backends = [
-                OpenQX.enable_account(TOKEN, url=s.url).get_backend("simulator_statevector")
-                for s in servers
-            ]
+                return OpenQX.enable_account(TOKEN, url=server.url).get_backend(
+                    "simulator_statevector"
+                )
+
+            backends = [start(0), start(1)]
             _batch(backends, _circuit(2, 1), 4)  # warm both replicas and both workers
             times: dict[int, list[float]] = {1: [], 2: []}
             spans: dict[int, list[float]] = {1: [], 2: []}
             loads: list[float] = []
             for _ in range(args.rounds):
                 for n in (1, 2):
+                    if n == 1:
+                        servers.pop().stop()  # the second replica must not dispatch
+                    else:
+                        backends[1] = start(1)
+                        _batch(backends[1:], _circuit(2, 1), 2)  # warm its worker cache
                     loads.append(os.getloadavg()[0])
                     wall, span = _batch(backends[:n], circuit, args.jobs)
                     times[n].append(wall)
