@@ -122,8 +122,9 @@ async def status_events(
     status view, already made (its queue position read)."""
     job_id = record.id
     last: JobStatusInfo | None = None
-    if first is not None:
-        yield first
+    # What one pass has to say goes out as one chunk (one send through the middleware and
+    # the socket): ``first`` with the first status, the ``job`` event with the final one.
+    out = [] if first is None else [first]
     started = idle = service.clock.monotonic()
     known: JobRecord | None = record
     while not service.events.closing:  # a server shutting down ends its streams
@@ -149,11 +150,14 @@ async def status_events(
             )
         known = None
         if job_event is not None:
-            yield job_event
+            out.append(job_event)
         if info != last:
             last = info
             idle = service.clock.monotonic()
-            yield sse("status", info.model_dump_json())
+            out.append(sse("status", info.model_dump_json()))
+        if out:
+            yield "".join(out)
+            out = []
         if final:
             return
         now = service.clock.monotonic()
