@@ -14,7 +14,11 @@ alternative runs in this process with its simulator prebuilt. Rows:
 
 Both sides run the same ISA circuit (transpiled for the openqx backend), and their samples
 alternate, so that a loaded machine weighs on both alike. Times are medians (and p95) of
-``--repeats`` after two warm-up runs each; the slow rows use ``--heavy-repeats``.
+``--repeats`` after two warm-up runs each; the slow rows use ``--heavy-repeats``. ``ratio`` is
+the ratio of the two medians; ``paired`` the median of each sample's ratio to the direct
+sample taken just before it, which the machine's speed drifting within a run moves less (the
+heavy row's goal, +3 %, is smaller than that drift), and ``adds`` the median of those
+differences in milliseconds.
 
     python benchmarks/latency.py [--repeats 20] [--executor local|inline] [--workers N]
                                  [--server embedded|process]
@@ -79,7 +83,7 @@ def describe(samples: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=20)
-    parser.add_argument("--heavy-repeats", type=int, default=5)
+    parser.add_argument("--heavy-repeats", type=int, default=9)
     parser.add_argument("--executor", default="local", choices=["local", "inline"])
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--server", default="embedded", choices=["embedded", "process"])
@@ -179,14 +183,19 @@ def main() -> None:
         f"workers={args.workers or 'default'}; "
         f"GHZ-5 at 1,024 shots unless named; load average {_load()} at the start"
     )
-    print(f"{'case':<36}{'alternative':<12}{'alternative':>26}{'openqx':>26}{'ratio':>9}  goal")
+    print(
+        f"{'case':<36}{'alternative':<12}{'alternative':>26}{'openqx':>26}{'ratio':>9}"
+        f"{'paired':>9}{'adds':>11}  goal"
+    )
     try:
         for label, alt_name, direct_fn, openqx_fn, repeats, goal in cases:
             direct, service = timed_pair(direct_fn, openqx_fn, repeats)
             ratio = statistics.median(service) / statistics.median(direct)
+            paired = statistics.median(s / d for d, s in zip(direct, service, strict=True))
+            adds = statistics.median(s - d for d, s in zip(direct, service, strict=True))
             print(
                 f"{label:<36}{alt_name:<12}{describe(direct):>26}{describe(service):>26}"
-                f"{ratio:>8.3f}x  {goal}",
+                f"{ratio:>8.3f}x{paired:>8.3f}x{1000 * adds:>8.1f} ms  {goal}",
                 flush=True,
             )
     finally:
