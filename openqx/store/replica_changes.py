@@ -36,6 +36,10 @@ WAIT_S = 0.25
 RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 10.0
 """The pause before reconnecting after a failure: doubled from the first to the second."""
+CONNECT_TIMEOUT_S = 10
+"""How long one attempt to connect may take (a database host that does not answer)."""
+CLOSE_TIMEOUT_S = CONNECT_TIMEOUT_S + 5.0
+"""How long ``close`` waits for the thread (it is a daemon: it does not keep the process)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +101,7 @@ class ReplicaChanges:
         """Stop listening (within ``WAIT_S``) and close the connection. Idempotent."""
         self._closed.set()
         if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
+            self._thread.join(CLOSE_TIMEOUT_S)
 
     def _run(self) -> None:
         pause = RECONNECT_MIN_S
@@ -137,6 +141,7 @@ class ReplicaChanges:
 
         engine = self.database.engine
         args, params = engine.dialect.create_connect_args(engine.url)
+        params.setdefault("connect_timeout", CONNECT_TIMEOUT_S)
         return psycopg.connect(*args, **params, autocommit=True)
 
     def _handle(self, payload: str) -> None:

@@ -120,3 +120,27 @@ def test_a_lost_connection_is_made_again(
 def test_only_postgresql_announces_changes(tmp_path: Path) -> None:
     with Database(sqlite_url(tmp_path)) as sqlite, pytest.raises(ValueError, match="PostgreSQL"):
         ReplicaChanges(sqlite)
+
+
+def test_a_failing_callback_does_not_stop_the_listener(
+    database_url: str, store: SqlJobStore
+) -> None:
+    got: queue.Queue[JobChange] = queue.Queue()
+
+    def on_change(change: JobChange) -> None:
+        got.put(change)
+        if got.qsize() == 1:
+            raise RuntimeError("a listener's bug")
+
+    owner = store.create_user("ed", "ed-token", instances=["hub/group/project"])
+    with Database(database_url) as own:
+        listener = ReplicaChanges(own)
+        listener.start(on_change)
+        try:
+            assert listener.listening.wait(WAIT_S)
+            first = store.create_job(new_job(owner.id))
+            second = store.create_job(new_job(owner.id))
+            assert got.get(timeout=WAIT_S).job_id == first.id
+            assert got.get(timeout=WAIT_S).job_id == second.id
+        finally:
+            listener.close()
