@@ -28,9 +28,13 @@ TOKEN = "replica-changes-admin-token"
 BACKEND = "fake_manila"
 HOUR = 3600.0
 StartReplica = Callable[..., EmbeddedServer]
-WAIT_S = 20.0
-"""How long a client waits for what the other replica did. Without the announcements the
-client would hear of it only when its quiet stream times out (30 s) and it reconnects."""
+HEARD_S = 20.0
+"""How long a client waits to hear of a cancel the other replica made. Without the
+announcements it would hear of it only when its quiet stream times out (30 s) and it
+reconnects, so this must stay under that."""
+RUN_S = 120.0
+"""How long a client waits for the other replica to run its job (without the announcements
+that replica never looks at the queue during the test)."""
 
 
 @pytest.fixture
@@ -84,7 +88,7 @@ def test_a_client_on_one_replica_hears_that_the_other_cancelled_its_job(
             job.job_id()
         ).cancel()
 
-        job.wait_for_final_state(timeout=WAIT_S)  # on replica a's stream
+        job.wait_for_final_state(timeout=HEARD_S)  # on replica a's stream
         assert job.status() is JobStatus.CANCELLED
     finally:
         _admin(a, "DELETE", f"/admin/maintenance/{BACKEND}")
@@ -101,7 +105,7 @@ def test_a_job_queued_on_a_busy_replica_is_run_by_an_idle_one(replica: StartRepl
         replica("b", **quiet)  # started now: the queue it read at its start was empty
 
         job = backend_a.run(transpile(ghz(2), backend_a, seed_transpiler=1), shots=64)
-        result = job.result(timeout=WAIT_S)  # only b can run it: a is full
+        result = job.result(timeout=RUN_S)  # only b can run it: a is full
 
         assert job.status() is JobStatus.DONE
         assert sum(result.get_counts().values()) == 64
