@@ -20,10 +20,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from openqx.core.status import JobStatus
 from openqx.store.database import Database
+
+if TYPE_CHECKING:  # psycopg is the ``postgres`` extra's: imported when a listener connects
+    import psycopg
 
 __all__ = ["CHANNEL", "JobChange", "ReplicaChanges", "parse_announcement"]
 
@@ -134,7 +137,7 @@ class ReplicaChanges:
                 pause = min(pause * 2, RECONNECT_MAX_S)
         self.listening.clear()
 
-    def _connect(self) -> Any:
+    def _connect(self) -> psycopg.Connection[tuple[Any, ...]]:
         """A connection of its own (autocommit: ``LISTEN`` takes effect at once), made with
         the engine's own connection arguments."""
         import psycopg
