@@ -14,20 +14,12 @@ from qiskit import QuantumCircuit
 from openqx.devices.catalog import default_catalog
 from openqx.devices.device import Device
 from openqx.execution import emulation, readout, usage
+from tests.e2e.circuits import ghz
 
 
 @pytest.fixture(scope="module")
 def manila() -> Device:
     return default_catalog().get("fake_manila")
-
-
-def _ghz(n: int) -> QuantumCircuit:
-    circuit = QuantumCircuit(n, name=f"ghz{n}")
-    circuit.h(0)
-    for qubit in range(n - 1):
-        circuit.cx(qubit, qubit + 1)
-    circuit.measure_all()
-    return circuit
 
 
 # --- readout fits, remembered between jobs ---------------------------------------------------
@@ -71,7 +63,7 @@ def test_a_job_leaves_the_remembered_fits_as_they_were(manila: Device) -> None:
         emulation.run_emulated(
             manila,
             snapshot.id,
-            [_ghz(2)],
+            [ghz(2)],
             shots=50,
             memory=True,
             options=options,
@@ -96,7 +88,7 @@ def test_each_circuits_measured_qubits_are_found_once_per_job(
         return real(circuit)
 
     monkeypatch.setattr(emulation, "measured_qubits", counting)
-    circuits = [_ghz(2), _ghz(3), _ghz(4)]
+    circuits = [ghz(2), ghz(3), ghz(4)]
     data = emulation.run_emulated(
         manila, None, circuits, shots=20, memory=False, options={}, seed_simulator=1
     )
