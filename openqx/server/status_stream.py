@@ -33,6 +33,7 @@ __all__ = [
     "EVENT_STREAM",
     "STREAM_KEEPALIVE_SECONDS",
     "STREAM_MAX_SECONDS",
+    "STREAM_HEADERS",
     "STREAM_POLL_SECONDS",
     "WatchedStream",
     "read_events",
@@ -48,7 +49,9 @@ STREAM_KEEPALIVE_SECONDS = 15.0
 STREAM_MAX_SECONDS = 3600.0
 """A stream ends after this long; clients reconnect."""
 
-_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+"""The headers of every event stream: not cached, not buffered by a proxy (nginx honours
+``X-Accel-Buffering``; docs/scaling.md)."""
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
@@ -71,7 +74,7 @@ class WatchedStream(StreamingResponse):
         status_code: int = 200,
     ) -> None:
         super().__init__(content, status_code=status_code, media_type=EVENT_STREAM)
-        self.headers.update(_HEADERS)
+        self.headers.update(STREAM_HEADERS)
         self._cleanup = cleanup
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -168,8 +168,9 @@ async def jobs_stream(request: Request, service: ServiceDep, signed_in: PageUser
                 if service.events.closing:  # the server is shutting down
                     return
 
-    headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(
+        stream(), media_type=status_stream.EVENT_STREAM, headers=status_stream.STREAM_HEADERS
+    )
 
 
 def _counts(result: Any) -> list[dict[str, Any]]:
