@@ -6,9 +6,10 @@ import copy
 import dataclasses
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from openqx.core import errors
 from openqx.core.clock import SYSTEM_CLOCK, Clock
@@ -29,6 +30,29 @@ DEFAULTS_CACHE_SIZE = 32
 qubit table, ~0.1 ms on a 127-qubit device, and every emulated job reads them)."""
 
 __all__ = ["DEFAULTS_CACHE_SIZE", "TARGET_CACHE_SIZE", "Device"]
+
+_V = TypeVar("_V")
+
+
+class _PerSnapshot(Generic[_V]):
+    """Values built once per snapshot id (``None``: the current calibration), the ``size``
+    used last kept; thread-safe (a value is built under the lock, once)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._values: OrderedDict[str | None, _V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str | None, build: Callable[[], _V]) -> _V:
+        """The value of ``key``, built by ``build`` when not kept."""
+        with self._lock:
+            if key in self._values:
+                self._values.move_to_end(key)
+                return self._values[key]
+            value = self._values[key] = build()
+            if len(self._values) > self._size:
+                self._values.popitem(last=False)
+            return value
 
 
 @dataclass(eq=False)
@@ -64,17 +88,17 @@ class Device:
     clock: Clock = field(default=SYSTEM_CLOCK, repr=False)
     backend: BackendV2 | None = field(default=None, repr=False)
     history: CalibrationHistory = field(init=False, repr=False)
-    _targets: OrderedDict[str | None, Target] = field(
-        default_factory=OrderedDict, init=False, repr=False, compare=False
+    _targets: _PerSnapshot[Target] = field(
+        default_factory=lambda: _PerSnapshot(TARGET_CACHE_SIZE),
+        init=False,
+        repr=False,
+        compare=False,
     )
-    _lock: threading.Lock = field(
-        default_factory=threading.Lock, init=False, repr=False, compare=False
-    )
-    _defaults: OrderedDict[str | None, PulseDefaults | None] = field(
-        default_factory=OrderedDict, init=False, repr=False, compare=False
-    )
-    _defaults_lock: threading.Lock = field(
-        default_factory=threading.Lock, init=False, repr=False, compare=False
+    _defaults: _PerSnapshot[PulseDefaults | None] = field(
+        default_factory=lambda: _PerSnapshot(DEFAULTS_CACHE_SIZE),
+        init=False,
+        repr=False,
+        compare=False,
     )
 
     def __post_init__(self) -> None:
@@ -175,16 +199,10 @@ class Device:
         if self.simulator:
             return None
         snap = self.resolve_snapshot(snapshot_id)
-        key = snap.id if snap else None
-        with self._defaults_lock:
-            if key in self._defaults:
-                self._defaults.move_to_end(key)
-                cached = self._defaults[key]
-            else:
-                cached = pulse_defaults(self.configuration, snap.properties if snap else None)
-                self._defaults[key] = cached
-                if len(self._defaults) > DEFAULTS_CACHE_SIZE:
-                    self._defaults.popitem(last=False)
+        cached = self._defaults.get(
+            snap.id if snap else None,
+            lambda: pulse_defaults(self.configuration, snap.properties if snap else None),
+        )
         return None if cached is None else _own_copy(cached)
 
     def target(self, snapshot_id: str | None = None) -> Target:
@@ -197,21 +215,14 @@ class Device:
             foreign: Target = self.backend.target
             return foreign
         snap = self.resolve_snapshot(snapshot_id)
-        key = snap.id if snap else None
-        with self._lock:
-            cached = self._targets.get(key)
-            if cached is None:
-                # Imported here: it pulls in qiskit, and listing the catalog must stay cheap.
-                from openqx.core import targets as core_targets
 
-                props = snap.properties if snap else None
-                cached = core_targets.build_target(self.configuration, props)
-                self._targets[key] = cached
-                if len(self._targets) > TARGET_CACHE_SIZE:
-                    self._targets.popitem(last=False)
-            else:
-                self._targets.move_to_end(key)
-        return cached
+        def build() -> Target:
+            # Imported here: it pulls in qiskit, and listing the catalog must stay cheap.
+            from openqx.core import targets as core_targets
+
+            return core_targets.build_target(self.configuration, snap.properties if snap else None)
+
+        return self._targets.get(snap.id if snap else None, build)
 
     def resolve_snapshot(self, snapshot_id: str | None) -> CalibrationSnapshot | None:
         """Return the snapshot a job with ``snapshot_id`` runs with (``None``: the current one).
