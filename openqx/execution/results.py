@@ -30,7 +30,7 @@ def jsonable(value: Any) -> Any:
         return _mapping(value)
     if kind is list:
         return _collection(value)
-    if value is None or isinstance(value, bool | str | int):
+    if isinstance(value, bool | str | int):  # subclasses (exact types are handled above)
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
