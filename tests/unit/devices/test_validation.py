@@ -74,7 +74,23 @@ def test_ideal_simulator_checks_only_width_and_names() -> None:
     check_circuits([qc], device)
     stabilizer = default_catalog().get("simulator_stabilizer")
     qc.t(1)
-    with pytest.raises(errors.InvalidCircuitError, match="'t'"):
+    with pytest.raises(errors.InvalidCircuitError, match=r"'t' on qubits \(1,\)"):
+        check_circuits([qc], stabilizer)
+
+
+def test_ideal_simulator_checks_names_inside_control_flow_blocks() -> None:
+    # A simulator's circuits pass on their names alone (count_ops) unless they hold control
+    # flow: then the blocks are walked, and a name only found inside one is refused.
+    stabilizer = default_catalog().get("simulator_stabilizer")
+    qc = QuantumCircuit(3, 1)
+    qc.h(0)
+    qc.measure(0, 0)
+    with qc.if_test((qc.clbits[0], 1)):
+        qc.x(2)
+    check_circuits([qc], stabilizer)
+    with qc.if_test((qc.clbits[0], 1)):
+        qc.t(2)
+    with pytest.raises(errors.InvalidCircuitError, match=r"'t' on qubits \(2,\)"):
         check_circuits([qc], stabilizer)
 
 
