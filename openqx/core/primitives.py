@@ -85,8 +85,23 @@ _ESTIMATOR_PUB_KEYS = frozenset(
 
 
 def shots_for_precision(precision: float) -> int:
-    """Shots that reach ``precision`` as a standard error (``ceil(1 / precision**2)``)."""
-    return max(1, math.ceil(1.0 / precision**2))
+    """Shots that reach ``precision`` as a standard error (``ceil(1 / precision**2)``).
+
+    Raises:
+        ValueError: ``precision`` is not a positive finite number, or is so fine that its
+            shot count is beyond a float (below about 1e-154).
+    """
+    if not (math.isfinite(precision) and precision > 0):
+        raise ValueError(f"precision must be a positive finite number, not {precision!r}.")
+    if precision >= 1:
+        return 1
+    squared = precision * precision
+    shots = 1.0 / squared if squared > 0 else math.inf
+    if not math.isfinite(shots):
+        raise ValueError(
+            f"precision {precision!r} is too fine: it would need more than 1e308 shots."
+        )
+    return max(1, math.ceil(shots))
 
 
 # --- PUBs -------------------------------------------------------------------------------
@@ -163,12 +178,26 @@ def _positive_int(value: Any, name: str) -> int | None:
     return value
 
 
-def _positive_float(value: Any, name: str) -> float | None:
+def _precision(value: Any, name: str) -> float | None:
+    """A given precision as a float whose shot count (``shots_for_precision``) exists."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise PubError(f"{name} must be a positive number, not {value!r}.")
-    return float(value)
+        raise PubError(f"{name} must be a positive number, not {_short(value)}.")
+    try:
+        precision = float(value)
+        shots_for_precision(precision)
+    except (OverflowError, ValueError) as exc:
+        raise PubError(
+            f"{name} must be a positive finite number whose shot count (1 / precision**2) "
+            f"can be computed, not {_short(value)}."
+        ) from exc
+    return precision
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _pub_circuit_and_values(
@@ -263,15 +292,15 @@ def decode_estimator_pubs(params: Mapping[str, Any]) -> list[EstimatorPub]:
     if isinstance(level, bool) or level not in RESILIENCE_LEVELS:
         raise PubError(f"resilience_level must be 0 or 1, not {level!r}.")
     default = (
-        _positive_float(params.get("precision"), "precision")
-        or _positive_float(options.get("default_precision"), "default_precision")
+        _precision(params.get("precision"), "precision")
+        or _precision(options.get("default_precision"), "default_precision")
         or DEFAULT_PRECISION
     )
     _seed(options.get("seed_simulator"))
     pubs: list[EstimatorPub] = []
     for index, pub in enumerate(params["pubs"]):
         circuit, values = _pub_circuit_and_values(index, pub, _ESTIMATOR_PUB_KEYS)
-        precision = _positive_float(pub.get("precision"), f"PUB {index}: precision") or default
+        precision = _precision(pub.get("precision"), f"PUB {index}: precision") or default
         observables = _observables(index, pub.get("observables"))
         try:
             pubs.append(EstimatorPub(circuit, observables, values, precision, validate=True))

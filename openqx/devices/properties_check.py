@@ -39,14 +39,13 @@ def _fail(field: str, problem: str) -> InvalidPropertiesError:
 
 
 def _date(value: object, field: str) -> None:
-    if isinstance(value, datetime):
-        return
-    if not isinstance(value, str):
+    if not isinstance(value, str | datetime):
         raise _fail(field, f"expected an ISO 8601 date string, got {type(value).__name__}")
     try:
         parse_datetime(value)
-    except ValueError:
-        raise _fail(field, f"not an ISO 8601 date: {value!r}") from None
+    except ValueError as exc:
+        shown = value if isinstance(value, datetime) else value[:80]
+        raise _fail(field, f"not an ISO 8601 date in years 1-9999 UTC: {shown!r} ({exc})") from None
 
 
 def _number(value: object, field: str) -> float:

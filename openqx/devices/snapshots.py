@@ -23,10 +23,16 @@ def parse_datetime(value: str | datetime) -> datetime:
     """Parse an ISO 8601 date (``Z`` accepted) into an aware UTC datetime.
 
     Naive values are taken to be UTC.
+
+    Raises:
+        ValueError: not an ISO 8601 date, or one outside years 1-9999 once converted to UTC.
     """
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return utc_from_stored(value)
+    try:
+        return utc_from_stored(value)
+    except OverflowError as exc:
+        raise ValueError(f"{value.isoformat()} is out of range when converted to UTC") from exc
 
 
 @dataclass(frozen=True)

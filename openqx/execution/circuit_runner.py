@@ -19,13 +19,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from openqx.core import circuit_payload, errors
+from openqx.core import circuit_payload, errors, run_options
 from openqx.core.circuit_runner import (
     KNOWN_PARAMS,
     PROGRAM_ID,
     TRANSPILE_OPTIONS,
     check_optimization_level,
 )
+from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.run_options import DEFAULT_SHOTS
 from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.device import Device
@@ -45,6 +46,13 @@ __all__ = [
 
 CALIBRATION_SHOTS = 8192
 """Shots per readout calibration circuit (all-zeros and all-ones)."""
+
+_STAGE_OPTIONS = {
+    "layout_method": "layout",
+    "routing_method": "routing",
+    "translation_method": "translation",
+}
+"""Top-level inputs that name a transpiler stage plugin, and their stage."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +83,11 @@ def validate_circuit_runner_params(
 
     Raises:
         InvalidInputError: unknown option names (the message lists the known ones), no or
-            non-circuit ``circuits``, a bad ``initial_layout`` (out of range, duplicates),
-            ``optimization_level`` outside 0..3, bad ``shots``.
+            non-circuit ``circuits``, a bad ``initial_layout`` (not a list of qubits, out of
+            range, duplicates, not one per circuit qubit), ``optimization_level`` outside
+            0..3, a ``layout_method``/``routing_method``/``translation_method`` that names no
+            installed plugin, ``parameter_binds`` that do not fit the circuits
+            (``check_parameter_binds``), ``shots`` not an integer in 1..max_shots.
     """
     return _checked(params, device)[0]
 
@@ -106,28 +117,78 @@ def _checked(params: Mapping[str, Any], device: Device) -> tuple[CircuitRunnerSu
             check_optimization_level(level)
         except ValueError as exc:
             raise errors.InvalidInputError(str(exc)) from exc
-    layout = params.get("initial_layout")
-    if layout is not None:
-        values = list(layout.values()) if isinstance(layout, dict) else list(layout)
-        if not all(isinstance(q, int) and not isinstance(q, bool) for q in values):
-            raise errors.InvalidInputError("initial_layout must list physical qubit indices.")
-        bad = [q for q in values if not 0 <= q < device.num_qubits]
-        if bad:
-            raise errors.InvalidInputError(
-                f"initial_layout qubit(s) {bad} out of range for backend {device.name!r} "
-                f"({device.num_qubits} qubits)."
-            )
-        if len(set(values)) != len(values):
-            raise errors.InvalidInputError("initial_layout contains duplicate qubits.")
-    shots = params.get("shots") or DEFAULT_SHOTS
-    if not isinstance(shots, int) or isinstance(shots, bool) or not 0 < shots <= device.max_shots:
-        raise errors.InvalidInputError(
-            f"shots must be an integer in 1..{device.max_shots}, not {shots!r}."
+    _check_layout(params.get("initial_layout"), circuits, device)
+    _check_stage_methods(params)
+    _check_binds(params.get("parameter_binds"), circuits)
+    shots = params.get("shots")
+    try:
+        shots = run_options.validate_shots(
+            min(DEFAULT_SHOTS, device.max_shots) if shots is None else shots,
+            {"max_shots": device.max_shots},
         )
+    except ValueError as exc:
+        raise errors.InvalidInputError(str(exc)) from exc
     transpiler_options = params.get("transpiler_options")
     if transpiler_options is not None and not isinstance(transpiler_options, dict):
         raise errors.InvalidInputError("transpiler_options must be a dict.")
-    return CircuitRunnerSummary(num_circuits=len(circuits), shots=int(shots)), circuits
+    return CircuitRunnerSummary(num_circuits=len(circuits), shots=shots), circuits
+
+
+def _check_layout(layout: object, circuits: list[Any], device: Device) -> None:
+    """``initial_layout``: one distinct physical qubit of the device per circuit qubit."""
+    if layout is None:
+        return
+    if not isinstance(layout, list) or not all(
+        isinstance(q, int) and not isinstance(q, bool) for q in layout
+    ):
+        raise errors.InvalidInputError(
+            "initial_layout must be a list of physical qubit indices (one per circuit qubit), "
+            f"not {_shown(layout)}."
+        )
+    bad = [q for q in layout if not 0 <= q < device.num_qubits]
+    if bad:
+        raise errors.InvalidInputError(
+            f"initial_layout qubit(s) {bad[:10]} out of range for backend {device.name!r} "
+            f"({device.num_qubits} qubits)."
+        )
+    if len(set(layout)) != len(layout):
+        raise errors.InvalidInputError("initial_layout contains duplicate qubits.")
+    for circuit in circuits:
+        if circuit.num_qubits != len(layout):
+            raise errors.InvalidInputError(
+                f"initial_layout lists {len(layout)} qubit(s) but circuit {circuit.name!r} "
+                f"has {circuit.num_qubits}; give one physical qubit per circuit qubit."
+            )
+
+
+def _check_stage_methods(params: Mapping[str, Any]) -> None:
+    """``layout_method``, ``routing_method``, ``translation_method``: an installed plugin."""
+    from qiskit.transpiler.preset_passmanagers.plugin import list_stage_plugins
+
+    for key, stage in _STAGE_OPTIONS.items():
+        value = params.get(key)
+        if value is None:
+            continue
+        known = list_stage_plugins(stage)
+        if not isinstance(value, str) or value not in known:
+            raise errors.InvalidInputError(
+                f"{key} must be one of {', '.join(known)}, not {_shown(value)}."
+            )
+
+
+def _check_binds(binds: object, circuits: list[Any]) -> None:
+    """``parameter_binds``: the rule of ``POST /jobs`` (``check_parameter_binds``); an empty
+    list means no binds, as for the runner."""
+    try:
+        check_parameter_binds(circuits, None if binds == [] else binds)
+    except ValueError as exc:
+        raise errors.InvalidInputError(str(exc)) from exc
+
+
+def _shown(value: object) -> str:
+    """A bad value for a message: its repr, cut short."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def _transpile(

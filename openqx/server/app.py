@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openqx import __version__
 from openqx.core.wire import API_PREFIX
-from openqx.server.errors import install_error_handlers
+from openqx.server.errors import CatchAll, install_error_handlers
 from openqx.server.limits import BodySizeLimit
 from openqx.server.openapi import install_api_docs
 from openqx.server.routes import (
@@ -65,4 +65,5 @@ def create_app(service: Service) -> FastAPI:
     web.install(app, service)
     app.add_middleware(BodySizeLimit, max_bytes=service.settings.max_payload_bytes)
     app.add_middleware(AuthThrottle, clock=service.clock)
+    app.add_middleware(CatchAll)  # outermost of ours: an unexpected error is a JSON 500
     return app

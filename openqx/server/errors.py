@@ -1,7 +1,16 @@
-"""One table from domain errors to HTTP answers; nothing else in the server picks statuses."""
+"""One table from domain errors to HTTP answers; nothing else in the server picks statuses.
+
+Domain errors, request validation and HTTP errors are answered by exception handlers
+(``install_error_handlers``). Anything else a request raises is answered by ``CatchAll``, a
+pure ASGI middleware the app puts outside its own: it logs the error once, with its traceback,
+and answers the usual JSON body with status 500, so the client's connection stays open.
+(Starlette would run an ``Exception`` handler in its outermost middleware, which answers and
+then re-raises: the server logs the traceback a second time and drops the connection.)
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 from typing import Any
@@ -10,11 +19,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from openqx.core import errors
 from openqx.core.wire import ErrorBody, ErrorInfo
 
-__all__ = ["HTTP_STATUS", "error_response", "install_error_handlers"]
+__all__ = ["HTTP_STATUS", "CatchAll", "error_response", "install_error_handlers"]
 
 logger = logging.getLogger(__name__)
 
@@ -45,9 +55,7 @@ def error_response(status: int, code: str, message: str, /, **details: object) -
     (``InvalidStateError(..., status="CANCELLED")``) without clashing with them.
     """
     body = ErrorBody(
-        error=ErrorInfo(
-            code=code, message=_printable(message), details=_encodable(dict(details))
-        )
+        error=ErrorInfo(code=code, message=_printable(message), details=_encodable(dict(details)))
     )
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
@@ -92,7 +100,8 @@ def _describe_validation(exc: RequestValidationError) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """Register the handlers: domain errors, request validation, HTTP errors, the rest."""
+    """Register the handlers: domain errors, request validation, HTTP errors (the rest is
+    ``CatchAll``'s)."""
 
     async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, errors.ServiceError)
@@ -115,11 +124,61 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "The request body is not valid JSON, or it is nested too deeply."
         return error_response(exc.status_code, code, message)
 
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.error("unexpected error", exc_info=exc, extra={"action": "request_failed"})
-        return error_response(500, "internal", "Internal server error; see the server log.")
-
     app.add_exception_handler(errors.ServiceError, on_service_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
-    app.add_exception_handler(Exception, on_unexpected)
+
+
+_NOT_CAUGHT = (KeyboardInterrupt, SystemExit, GeneratorExit, asyncio.CancelledError)
+"""What ``CatchAll`` lets through: the process or the task is being stopped."""
+
+
+class CatchAll:
+    """Answer any other error a request raises with a JSON 500, logged once.
+
+    Catches ``BaseException`` (a Rust ``PanicException`` from pyo3 is not an ``Exception``)
+    except ``_NOT_CAUGHT``. An error after the answer has started is re-raised: the server
+    can only drop the connection then.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except _NOT_CAUGHT:
+            raise
+        except BaseException as exc:
+            if started:
+                raise
+            _log_unexpected(scope, exc)
+            answer = error_response(500, "internal", "Internal server error; see the server log.")
+            await answer(scope, receive, send)
+
+
+def _log_unexpected(scope: Scope, exc: BaseException) -> None:
+    path_params = scope.get("path_params") or {}
+    logger.error(
+        "unexpected error in %s %s",
+        scope.get("method", ""),
+        scope.get("path", ""),
+        exc_info=exc,
+        extra={
+            "action": "request_failed",
+            "method": scope.get("method"),
+            "path": scope.get("path"),
+            "job_id": path_params.get("job_id"),
+        },
+    )

@@ -67,9 +67,15 @@ def submit_primitive_job(
                 if grant is None or grant.max_shots is None
                 else min(device.max_shots, grant.max_shots)
             )
+            count = shots[index] if shots[index] < 10**15 else f"{float(shots[index]):.3g}"
+            needs = (
+                f"PUB {index} needs {count} shots"
+                if body.program_id == primitives.SAMPLER_PROGRAM
+                else f"PUB {index}: precision {pub.precision!r} needs {count} shots"
+            )
             raise errors.InvalidInputError(
-                f"PUB {index} needs {shots[index]} shots but at most {limit} are allowed on "
-                f"{device.name!r}; ask for fewer shots or a coarser precision."
+                f"{needs} but at most {limit} are allowed on {device.name!r}; ask for fewer "
+                "shots or a coarser precision."
             )
         try:
             check_circuits([pub.circuit], device, snapshot_id)

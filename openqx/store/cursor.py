@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from openqx.core import bounds
 from openqx.core.errors import InvalidFilterError
 from openqx.core.times import utc_from_stored
 
@@ -44,16 +45,34 @@ def decode_cursor(value: str) -> Cursor:
     """Parse a string made by ``encode_cursor``.
 
     Raises:
-        InvalidFilterError: the string is not a cursor.
+        InvalidFilterError: the string is not a cursor: not base64 of a JSON object with
+            exactly ``t`` (an ISO date that converts to UTC), ``i`` (a clean id of at most
+            ``MAX_ID_LENGTH`` characters) and ``d`` (a boolean).
     """
     try:
         padded = value + "=" * (-len(value) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        created_at, job_id, descending = data["t"], data["i"], data["d"]
+        if not (
+            isinstance(created_at, str)
+            and isinstance(job_id, str)
+            and isinstance(descending, bool)
+            and set(data) == {"t", "i", "d"}
+        ):
+            raise TypeError("cursor fields of the wrong type")
+        if len(job_id) > bounds.MAX_ID_LENGTH:
+            raise ValueError("cursor id too long")
+        bounds.check_text(job_id, "cursor")  # NUL or a lone surrogate: no database holds it
         cursor = Cursor(
-            created_at=utc_from_stored(datetime.fromisoformat(data["t"])),
-            id=str(data["i"]),
-            descending=bool(data["d"]),
+            created_at=utc_from_stored(datetime.fromisoformat(created_at)),
+            id=job_id,
+            descending=descending,
         )
-    except (binascii.Error, ValueError, KeyError, TypeError) as error:
-        raise InvalidFilterError(f"Invalid cursor {value!r}.", field="cursor") from error
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError) as error:
+        raise InvalidFilterError(f"Invalid cursor {_shown(value)}.", field="cursor") from error
     return cursor
+
+
+def _shown(value: str) -> str:
+    """The bad cursor for a message, cut short."""
+    return repr(value) if len(value) <= 80 else f"{value[:77]!r}..."

@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openqx.core import errors, paging, run_options
 from openqx.core.access import INSTANCE_HEADER
+from openqx.core.bounds import MAX_TAG_LENGTH, check_text
 from openqx.core.ids import new_job_id
 from openqx.core.job_sets import job_set_tag
 from openqx.core.status import JobStatus
@@ -370,8 +371,9 @@ def job_set(set_id: str, service: ServiceDep, user: CurrentUser) -> list[JobInfo
 
 
 def jobs_of_set(service: Service, user: UserRecord, set_id: str) -> list[JobRecord]:
-    """All jobs carrying the set's tag, oldest first; JobSetNotFoundError when none."""
-    query = JobQuery(limit=None, tags=[job_set_tag(set_id)], descending=False)
+    """All jobs carrying the set's tag, oldest first; JobSetNotFoundError when none,
+    InvalidInputError for an id no set can have (``_set_query``)."""
+    query = _set_query(set_id)
     found: list[JobRecord] = []
     while True:
         records, cursor = service.store.search_jobs(query, visible_to=user)
@@ -382,3 +384,26 @@ def jobs_of_set(service: Service, user: UserRecord, set_id: str) -> list[JobReco
     if not found:
         raise errors.JobSetNotFoundError(f"{set_id} is not a known job set.", job_set_id=set_id)
     return found
+
+
+_MAX_SET_ID_LENGTH = MAX_TAG_LENGTH - len(job_set_tag(""))
+"""Longest job set id: its tag ``openqx_jobset_<id>_`` is a tag like any other."""
+
+
+def _set_query(set_id: str) -> JobQuery:
+    """The search for a set's jobs; InvalidInputError naming the rule when the id breaks it
+    (at most ``_MAX_SET_ID_LENGTH`` characters, no NUL, valid Unicode)."""
+    rule = (
+        f"a job set id has at most {_MAX_SET_ID_LENGTH} characters, without NUL characters "
+        "or unpaired surrogates"
+    )
+    try:
+        if len(set_id) > _MAX_SET_ID_LENGTH:
+            raise ValueError(f"this one has {len(set_id)} characters")
+        check_text(set_id, "the job set id")
+        return JobQuery(limit=None, tags=[job_set_tag(set_id)], descending=False)
+    except (ValueError, ValidationError) as exc:
+        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        raise errors.InvalidInputError(
+            f"Invalid job set id: {rule} ({reason.rstrip('.')})."
+        ) from exc
