@@ -38,7 +38,7 @@ def _job_count(api: httpx.Client) -> int:
 def _estimator(precision: float) -> dict[str, Any]:
     circuit = QuantumCircuit(1)
     circuit.x(0)
-    pub = {
+    pub: dict[str, Any] = {
         "circuit": _qpy(circuit),
         "parameter_names": [],
         "parameter_values": None,
