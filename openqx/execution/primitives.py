@@ -15,6 +15,12 @@ device: an emulated device samples with its snapshot's noise and measures as its
   errors with mthree, calibrated on the same qubits through the same path (the
   calibration is cached per device, snapshot and qubits). ``stds`` combine the terms'
   standard errors.
+
+On an emulated device each Aer call's result reports the device seconds its circuits would
+take (``metadata.usage.quantum_seconds``, ``execution.usage``); the job's result reports their
+sum, so a primitive job is charged device seconds like a ``backend.run`` job
+(``docs/scheduling.md``). The readout calibration of level 1 is not charged: it is cached per
+device, snapshot and qubits and shared by the jobs that follow.
 """
 
 from __future__ import annotations
@@ -64,17 +70,40 @@ def run_primitive_request(
         raise ExecutionError(exc.message, "snapshot_not_found") from exc
     snapshot_id = snapshot.id if snapshot else None
     seed = options.get("seed_simulator")
+    usage = _DeviceSeconds()
     try:
         if request.program_id == wire.SAMPLER_PROGRAM:
-            result = _sample(device, snapshot_id, pubs, seed)
+            result = _sample(device, snapshot_id, pubs, seed, usage)
         else:
             level = int(options.get("resilience_level", 1))
-            result = _estimate(device, snapshot_id, pubs, level, seed)
+            result = _estimate(device, snapshot_id, pubs, level, seed, usage)
     except ExecutionError:
         raise
     except Exception as exc:
         raise ExecutionError(f"simulation failed: {exc}", "simulation_failed") from exc
-    return wire.encode_result(result)
+    encoded = wire.encode_result(result)
+    if usage.seconds is not None:
+        encoded["metadata"] = {**encoded["metadata"], "usage": {"quantum_seconds": usage.seconds}}
+    return encoded
+
+
+class _DeviceSeconds:
+    """The sum of the device seconds the Aer calls of one job report (``None`` when none
+    reports any: an ideal simulator, charged host seconds)."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def run(
+        self, device: Device, snapshot_id: str | None, circuits: list[Any], **options: Any
+    ) -> Any:
+        """``run_experiments``, the device seconds its result reports counted."""
+        result = run_experiments(device, snapshot_id, circuits, **options)
+        usage = (getattr(result, "metadata", None) or {}).get("usage")
+        seconds = usage.get("quantum_seconds") if isinstance(usage, dict) else None
+        if isinstance(seconds, int | float):
+            self.seconds = (self.seconds or 0.0) + float(seconds)
+        return result
 
 
 class _Finished:
@@ -87,8 +116,9 @@ class _Finished:
         return self._result
 
 
-def _device_backend(device: Device, snapshot_id: str | None) -> Any:
-    """A ``BackendV2`` whose ``run`` is ``run_experiments`` on ``device`` at ``snapshot_id``."""
+def _device_backend(device: Device, snapshot_id: str | None, usage: _DeviceSeconds) -> Any:
+    """A ``BackendV2`` whose ``run`` is ``run_experiments`` on ``device`` at ``snapshot_id``
+    (its device seconds counted in ``usage``)."""
     from qiskit.providers import BackendV2, Options
 
     class DeviceBackend(BackendV2):  # type: ignore[misc]
@@ -111,7 +141,7 @@ def _device_backend(device: Device, snapshot_id: str | None) -> Any:
             circuits = run_input if isinstance(run_input, list) else [run_input]
             seed = options.get("seed_simulator")
             return _Finished(
-                run_experiments(
+                usage.run(
                     device,
                     snapshot_id,
                     circuits,
@@ -124,11 +154,17 @@ def _device_backend(device: Device, snapshot_id: str | None) -> Any:
     return DeviceBackend()
 
 
-def _sample(device: Device, snapshot_id: str | None, pubs: list[Any], seed: int | None) -> Any:
+def _sample(
+    device: Device,
+    snapshot_id: str | None,
+    pubs: list[Any],
+    seed: int | None,
+    usage: _DeviceSeconds,
+) -> Any:
     from qiskit.primitives import BackendSamplerV2, PrimitiveResult
 
     results = []
-    backend = _device_backend(device, snapshot_id)
+    backend = _device_backend(device, snapshot_id, usage)
     for pub in pubs:
         options: dict[str, Any] = {}
         if seed is not None:
@@ -167,7 +203,12 @@ def _parity(counts: dict[str, int]) -> tuple[float, float]:
 
 
 def _estimate(
-    device: Device, snapshot_id: str | None, pubs: list[Any], level: int, seed: int | None
+    device: Device,
+    snapshot_id: str | None,
+    pubs: list[Any],
+    level: int,
+    seed: int | None,
+    usage: _DeviceSeconds,
 ) -> Any:
     from qiskit.primitives import DataBin, PrimitiveResult, PubResult
 
@@ -195,7 +236,7 @@ def _estimate(
                 keys.append((index, pauli))
         terms: dict[tuple[tuple[int, ...], str], tuple[float, float]] = {}
         if experiments:
-            aer_result = run_experiments(
+            aer_result = usage.run(
                 device,
                 snapshot_id,
                 experiments,

@@ -257,3 +257,35 @@ def test_result_codec_round_trips_without_pickle() -> None:
     assert back[1].data.evs.tolist() == [0.5, -1.0]
     assert back[1].metadata == {"target_precision": 0.1}
     assert back.metadata == {"version": 2}
+
+
+def test_primitive_jobs_on_a_device_are_charged_device_seconds(harness: Harness) -> None:
+    # A sampler job is charged what its circuits would take on the device, the same as a
+    # backend.run job of the same circuits and shots (before: the host seconds of the run).
+    provider = _provider(harness)
+    backend = provider.get_backend("fake_manila")
+    circuit = _rotated()
+    circuit.measure_all()
+    isa = transpile(circuit, backend=backend, optimization_level=1, seed_transpiler=3)
+    values = [[0.1], [3.0]]
+    sampled = SamplerV2(mode=backend).run([(isa, values)], shots=300)
+    sampled.result()
+    bound = [isa.assign_parameters(v) for v in values]
+    ran = backend.run(bound, shots=300)
+    ran.result()
+    assert ran.usage() > 0.0
+    assert sampled.result().metadata["usage"]["quantum_seconds"] == pytest.approx(ran.usage())
+    charged = harness.store.get_job(sampled.job_id()).usage_seconds  # what fair share counts
+    assert charged == pytest.approx(ran.usage(), rel=1e-9)
+    # An estimator measures each Pauli basis in a circuit of its own: ZZ and XX here, at
+    # ceil(1 / 0.05**2) = 400 shots each.
+    observables = SparsePauliOp(["ZZ", "XX"]).apply_layout(isa.layout)
+    estimated = EstimatorV2(mode=backend).run(
+        [(isa.remove_final_measurements(inplace=False), observables, [[0.5]])],
+        precision=0.05,
+    )
+    reported = estimated.result().metadata["usage"]["quantum_seconds"]
+    one_basis = backend.run(isa.assign_parameters([0.5]), shots=400)
+    one_basis.result()
+    assert reported == pytest.approx(2 * one_basis.usage(), rel=0.05)  # bases differ by a gate
+    assert harness.store.get_job(estimated.job_id()).usage_seconds == pytest.approx(reported)
