@@ -43,6 +43,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.servers import bench_data_dir, serve_process  # noqa: E402
 from tests.e2e.circuits import ghz  # noqa: E402
+from tests.e2e.units import make_project  # noqa: E402
 
 
 class BatchCounter(logging.Handler):
@@ -131,7 +132,9 @@ def main() -> None:
         admin = ApiClient(url, admin_token)
         tokens = [
             admin.create_user(
-                wire.UserCreate(name=f"bench{u}", instances=[f"hub/group/bench{u}"])
+                wire.UserCreate(
+                    name=f"bench{u}", instances=[make_project(admin, f"hub/group/bench{u}")]
+                )
             ).token
             for u in range(args.users)
         ]

@@ -296,16 +296,18 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         """Insert a user with its token hashed (sha256) and its instances, default first.
 
         Raises:
-            InvalidInputError: the name (or token) is taken.
+            InvalidInputError: the name, or the token, is taken (the message says which).
         """
+        token_hash = hash_token(token)
         with self._transaction(
-            write=True, integrity_message=f"User {name!r} already exists."
+            write=True, integrity_message=f"User {name!r} or that token is already in use."
         ) as conn:
+            self._check_new_user(conn, name, token_hash)
             row = conn.execute(
                 sa.insert(q.users)
                 .values(
                     name=name,
-                    token_hash=hash_token(token),
+                    token_hash=token_hash,
                     is_admin=is_admin,
                     created_at=self.clock.now(),
                 )

@@ -23,7 +23,7 @@ from openqx.core.access import PROJECT_ROLES, Membership, Role, check_scope, sco
 from openqx.core.clock import Clock
 from openqx.core.errors import AuthenticationError, InvalidInputError, NotFoundError
 from openqx.core.ids import hash_token
-from openqx.core.instances import check_instance_part, split_instance
+from openqx.core.instances import check_instance_part, check_unit_name, split_instance
 from openqx.store import access, fairshare, queries
 from openqx.store.models import (
     AuditEntry,
@@ -110,15 +110,10 @@ def _check_unit(scope: str) -> tuple[str, ...]:
     Raises:
         InvalidInputError: a malformed name.
     """
-    if not isinstance(scope, str) or not 1 <= scope_depth(scope) <= 3:
-        raise InvalidInputError(f"{scope!r} is not a hub, 'hub/group' or 'hub/group/project' name.")
-    parts = tuple(scope.split("/"))
     try:
-        for value, kind in zip(parts, ("hub", "group", "project"), strict=False):
-            check_instance_part(value, kind)
+        return check_unit_name(scope)
     except ValueError as exc:
         raise InvalidInputError(str(exc)) from None
-    return parts
 
 
 def _check_share(share: int) -> int:
@@ -328,7 +323,7 @@ class TenancyStore:
         ).all()
         for p in old_projects:
             renamed = new_scope + p.instance[len(old_scope) :]
-            hub, group, name = split_instance(renamed)
+            hub, group, name = renamed.split("/")  # stored names (checked when made)
             conn.execute(
                 sa.insert(projects).values(
                     instance=renamed,
@@ -368,6 +363,18 @@ class TenancyStore:
             conn.execute(sa.delete(hubs).where(hubs.c.name == old[0]))
 
     # --- users and memberships ------------------------------------------------------------
+    def _check_new_user(self, conn: sa.Connection, name: str, token_hash: str) -> None:
+        """Refuse a new user whose name or token is taken, saying which (never whose token).
+
+        Raises:
+            InvalidInputError: the name or the token is in use.
+        """
+        if conn.execute(sa.select(users.c.id).where(users.c.name == name)).first() is not None:
+            raise InvalidInputError(f"User {name!r} already exists.", field="name")
+        taken = sa.select(users.c.id).where(users.c.token_hash == token_hash)
+        if conn.execute(taken).first() is not None:
+            raise InvalidInputError("That token is already in use; choose another.", field="token")
+
     def _user_id(self, conn: sa.Connection, name: str) -> int:
         found = conn.execute(sa.select(users.c.id).where(users.c.name == name)).scalar()
         if found is None:

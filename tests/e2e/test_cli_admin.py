@@ -19,6 +19,7 @@ import pytest
 
 from openqx.client.http import ApiClient
 from openqx.embedded import EmbeddedServer
+from tests.e2e.units import make_project
 
 COMMAND_TIMEOUT = 120.0
 """Seconds one CLI run may take (a fresh interpreter imports qiskit)."""
@@ -91,6 +92,8 @@ def test_create_user_list_users_and_set_a_job_limit(
     server: EmbeddedServer, admin_cli: AdminCli
 ) -> None:
     creds = ("--url", server.url, "--token", server.token)
+    with ApiClient(server.url, server.token) as api:
+        make_project(api, "h/g/p")
     created = admin_cli(*creds, "create-user", "carol", "--instance", "h/g/p")
     assert created.status == 0 and created.stderr == "", created
     user = json.loads(created.stdout)

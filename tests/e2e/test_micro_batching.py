@@ -16,6 +16,7 @@ from openqx.core import wire
 from openqx.embedded import EmbeddedServer
 from tests.e2e.circuits import forever, ghz
 from tests.e2e.compat_helpers import wait_running
+from tests.e2e.units import make_project
 
 TIMEOUT = 300
 
@@ -29,7 +30,8 @@ def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedS
 
 def user(server: EmbeddedServer, name: str) -> AccountProvider:
     admin = ApiClient(server.url, server.token)
-    created = admin.create_user(wire.UserCreate(name=name, instances=[f"hub/group/{name}"]))
+    project = make_project(admin, f"hub/group/{name}")
+    created = admin.create_user(wire.UserCreate(name=name, instances=[project]))
     return OpenQX.enable_account(created.token, url=server.url)
 
 

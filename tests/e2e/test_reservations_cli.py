@@ -12,6 +12,7 @@ import pytest
 from openqx.client.http import ApiClient
 from openqx.embedded import EmbeddedServer
 from tests.e2e.test_cli_admin import AdminCli, admin_cli  # noqa: F401  (fixture)
+from tests.e2e.units import make_project
 
 
 @pytest.fixture(scope="module")
@@ -25,6 +26,8 @@ def test_reserve_list_cancel_and_maintenance(
     admin_cli: AdminCli,  # noqa: F811  (the fixture imported above)
 ) -> None:
     creds = ("--url", server.url, "--token", server.token)
+    with ApiClient(server.url, server.token) as api:
+        make_project(api, "lab/g/p")
     assert admin_cli(*creds, "create-user", "rita", "--instance", "lab/g/p").status == 0
     start = datetime.now(UTC) + timedelta(hours=1)
     end = start + timedelta(hours=2)

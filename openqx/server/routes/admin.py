@@ -14,7 +14,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from openqx.core import errors
+from openqx.core.access import Role, scope_depth
 from openqx.core.ids import new_token
+from openqx.core.instances import DEFAULT_INSTANCE
 from openqx.core.tenancy_wire import (
     AuditInfo,
     DeviceGrantInfo,
@@ -127,13 +129,17 @@ def create_user(body: UserCreate, service: ServiceDep, user: CurrentUser) -> Use
     """Create a user as member of ``instances`` and return its token (shown once).
 
     Server administrators may create anyone; other administrators create members of projects
-    they administer."""
+    they administer. The projects must exist (``POST /admin/units``), except the default
+    instance, which is made when missing."""
     if body.is_admin or body.token is not None:
         permissions.require_server_admin(user)
     if not body.instances:
         permissions.require_server_admin(user)
     for instance in body.instances:
         permissions.require_admin_over(user, instance)
+    for instance in body.instances:
+        if instance != DEFAULT_INSTANCE:  # made on demand, as at the first start
+            service.store.get_unit(instance)  # NotFoundError naming the missing project
     token = body.token or new_token()
     created = service.store.create_user(
         body.name, token, is_admin=body.is_admin, instances=body.instances
@@ -161,16 +167,44 @@ def list_users(service: ServiceDep, user: CurrentUser) -> list[AccountInfo]:
     scopes = permissions.admin_scopes(user)
     if scopes is not None and not scopes:
         raise errors.PermissionDeniedError("This operation needs an administrator role.")
-    viewer = user.viewer
     return [
         AccountInfo(user=u.name, is_admin=u.is_admin, instances=list(u.instances))
         for u in service.store.list_users()
-        if scopes is None or any(viewer.administers(m.scope) for m in u.memberships)
+        if _sees(user, u)
     ]
 
 
+def _sees(user: UserRecord, target: UserRecord) -> bool:
+    """Whether ``user`` may learn that ``target`` exists: a server administrator sees every
+    user, other administrators the users holding a role in a unit they administer."""
+    viewer = user.viewer
+    return viewer.is_server_admin or any(viewer.administers(m.scope) for m in target.memberships)
+
+
 def _managed(service: Service, user: UserRecord, name: str) -> UserRecord:
-    target = service.store.user_by_name(name)
+    """The user ``name`` when ``user`` may manage them.
+
+    Who may not manage users at all is refused before any lookup; an administrator gets the
+    same answer for a user who does not exist as for one outside their units, so neither
+    the 403 nor the 404 tells them which names exist elsewhere.
+
+    Raises:
+        PermissionDeniedError: not an administrator; a user they cannot see (or none of
+            that name); a user they see but may not manage (``require_manages_user``).
+        NotFoundError: no such user (server administrators only).
+    """
+    if user.is_admin:
+        return service.store.user_by_name(name)
+    if not permissions.admin_scopes(user):
+        raise errors.PermissionDeniedError("This operation needs an administrator role.")
+    try:
+        target: UserRecord | None = service.store.user_by_name(name)
+    except errors.NotFoundError:
+        target = None
+    if target is None or not _sees(user, target):
+        raise errors.PermissionDeniedError(
+            f"You administer no unit that a user named {name!r} belongs to.", user=name
+        )
     permissions.require_manages_user(user, target)
     return target
 
@@ -251,9 +285,18 @@ def set_membership(
 def remove_membership(
     service: ServiceDep, user: CurrentUser, name: ScopeQuery, scope: ScopeQuery
 ) -> Response:
-    """Remove a user's role over a unit (``?name=<user>&scope=<unit>``)."""
-    target = service.store.user_by_name(name)
-    held = next((m for m in target.memberships if m.scope == scope), None)
+    """Remove a user's role over a unit (``?name=<user>&scope=<unit>``).
+
+    The caller's right over ``scope`` is checked before any lookup (the least that taking any
+    role there needs: an administrator of the scope; of the unit above for a hub or group);
+    past it, a user who does not exist and one holding no role there get the same 404."""
+    depth = scope_depth(scope)  # member over a project; hub_admin, group_admin above
+    least = next((role for role in Role if role.depth == depth), Role.MEMBER)
+    permissions.require_role_grant(user, name, scope, least)
+    try:
+        held = next((m for m in service.store.user_memberships(name) if m.scope == scope), None)
+    except errors.NotFoundError:
+        held = None
     if held is None:
         raise errors.NotFoundError(f"User {name!r} holds no role over {scope!r}.")
     permissions.require_role_grant(user, name, scope, held.role)

@@ -35,15 +35,17 @@ def test_api_client_reports_a_bad_token(harness: Harness) -> None:
 
 
 def test_admin_creates_a_user_whose_token_works(harness: Harness) -> None:
+    for unit in ("carols", "carols/g", "carols/g/p"):  # a user joins existing projects
+        harness.store.create_unit(unit)
     answer = harness.client.post(
         "/v1/admin/users",
-        json={"name": "carol", "instances": ["h/g/p"], "is_admin": False},
+        json={"name": "carol", "instances": ["carols/g/p"], "is_admin": False},
         headers=harness.headers(),
     )
     assert answer.status_code == 201, answer.text
     created = answer.json()
     assert created["name"] == "carol"
-    assert created["instances"] == ["h/g/p"]
+    assert created["instances"] == ["carols/g/p"]
     assert created["is_admin"] is False
     assert len(created["token"]) >= 32
     me = harness.client.get("/v1/account", headers=harness.headers(created["token"]))
