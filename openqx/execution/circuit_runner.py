@@ -117,7 +117,7 @@ def _checked(params: Mapping[str, Any], device: Device) -> tuple[CircuitRunnerSu
             check_optimization_level(level)
         except ValueError as exc:
             raise errors.InvalidInputError(str(exc)) from exc
-    _check_layout(params.get("initial_layout"), circuits, device)
+    _check_layout(params.get("initial_layout"), circuits, device, "initial_layout")
     _check_stage_methods(params)
     _check_binds(params.get("parameter_binds"), circuits)
     shots = params.get("shots")
@@ -131,32 +131,35 @@ def _checked(params: Mapping[str, Any], device: Device) -> tuple[CircuitRunnerSu
     transpiler_options = params.get("transpiler_options")
     if transpiler_options is not None and not isinstance(transpiler_options, dict):
         raise errors.InvalidInputError("transpiler_options must be a dict.")
+    if transpiler_options:
+        layout = transpiler_options.get("initial_layout")
+        _check_layout(layout, circuits, device, "transpiler_options.initial_layout")
     return CircuitRunnerSummary(num_circuits=len(circuits), shots=shots), circuits
 
 
-def _check_layout(layout: object, circuits: list[Any], device: Device) -> None:
-    """``initial_layout``: one distinct physical qubit of the device per circuit qubit."""
+def _check_layout(layout: object, circuits: list[Any], device: Device, name: str) -> None:
+    """An initial layout: one distinct physical qubit of the device per circuit qubit."""
     if layout is None:
         return
     if not isinstance(layout, list) or not all(
         isinstance(q, int) and not isinstance(q, bool) for q in layout
     ):
         raise errors.InvalidInputError(
-            "initial_layout must be a list of physical qubit indices (one per circuit qubit), "
+            f"{name} must be a list of physical qubit indices (one per circuit qubit), "
             f"not {_shown(layout)}."
         )
     bad = [q for q in layout if not 0 <= q < device.num_qubits]
     if bad:
         raise errors.InvalidInputError(
-            f"initial_layout qubit(s) {bad[:10]} out of range for backend {device.name!r} "
+            f"{name} qubit(s) {bad[:10]} out of range for backend {device.name!r} "
             f"({device.num_qubits} qubits)."
         )
     if len(set(layout)) != len(layout):
-        raise errors.InvalidInputError("initial_layout contains duplicate qubits.")
+        raise errors.InvalidInputError(f"{name} contains duplicate qubits.")
     for circuit in circuits:
         if circuit.num_qubits != len(layout):
             raise errors.InvalidInputError(
-                f"initial_layout lists {len(layout)} qubit(s) but circuit {circuit.name!r} "
+                f"{name} lists {len(layout)} qubit(s) but circuit {circuit.name!r} "
                 f"has {circuit.num_qubits}; give one physical qubit per circuit qubit."
             )
 

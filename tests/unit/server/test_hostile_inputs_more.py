@@ -70,6 +70,14 @@ RUNNER_CASES: dict[str, tuple[dict[str, Any], tuple[str, ...]]] = {
     "initial_layout dict": (_runner(initial_layout={"0": 1, "1": 0}), ("initial_layout",)),
     "initial_layout too short": (_runner(initial_layout=[0]), ("initial_layout", "1 qubit")),
     "initial_layout too long": (_runner(initial_layout=[0, 1, 2]), ("initial_layout", "3 qubit")),
+    "transpiler_options.initial_layout too short": (
+        _runner(transpiler_options={"initial_layout": [0]}),
+        ("transpiler_options.initial_layout", "1 qubit"),
+    ),
+    "transpiler_options.initial_layout dict": (
+        _runner(transpiler_options={"initial_layout": {"0": 1, "1": 0}}),
+        ("transpiler_options.initial_layout", "list"),
+    ),
     "parameter_binds text": (_runner(RX, parameter_binds="zzz"), ("parameter_binds",)),
     "parameter_binds other name": (
         _runner(RX, parameter_binds=[{"phi": 0.5}]),
