@@ -122,21 +122,53 @@ def _walk_measures(
 def with_lo_detuning(
     circuit: QuantumCircuit, detuning_hz: Mapping[int, float], dt: float | None
 ) -> QuantumCircuit:
-    """Return ``circuit`` with ``RZ(2π·Δ·t)`` after every delay ``t`` on a detuned qubit."""
-    if not any(detuning_hz.values()) or not any(
-        inst.operation.name == "delay" for inst in circuit.data
-    ):
+    """Return ``circuit`` with ``RZ(2π·Δ·t)`` after every delay ``t`` on a detuned qubit,
+    delays inside control-flow blocks included (each block's qubits are the instruction's)."""
+    if not any(detuning_hz.values()) or not _has_delay(circuit):
         return circuit
+    by_qubit = {qubit: detuning_hz.get(index, 0.0) for index, qubit in enumerate(circuit.qubits)}
+    return _detuned(circuit, by_qubit, dt)
+
+
+def _has_delay(circuit: QuantumCircuit) -> bool:
+    return any(
+        instruction.operation.name == "delay"
+        or (
+            instruction.is_control_flow()
+            and any(_has_delay(block) for block in instruction.operation.blocks)
+        )
+        for instruction in circuit.data
+    )
+
+
+def _detuned(
+    circuit: QuantumCircuit, detuning_hz: Mapping[Any, float], dt: float | None
+) -> QuantumCircuit:
+    """``with_lo_detuning`` of ``circuit``, ``detuning_hz`` keyed by its own qubits."""
     from qiskit.circuit.library import RZGate
 
     out = circuit.copy_empty_like()
     for instruction in circuit.data:
+        if instruction.is_control_flow():
+            blocks = [
+                _detuned(
+                    block,
+                    {
+                        inner: detuning_hz.get(outer, 0.0)
+                        for inner, outer in zip(block.qubits, instruction.qubits, strict=True)
+                    },
+                    dt,
+                )
+                for block in instruction.operation.blocks
+            ]
+            out.append(instruction.replace(operation=instruction.operation.replace_blocks(blocks)))
+            continue
         out.append(instruction)
         if instruction.operation.name != "delay":
             continue
         seconds = usage.delay_seconds(instruction.operation, dt)
         for qubit in instruction.qubits:
-            delta = detuning_hz.get(circuit.find_bit(qubit).index, 0.0)
+            delta = detuning_hz.get(qubit, 0.0)
             if delta:
                 out.append(RZGate(2 * math.pi * delta * seconds), [qubit])
     return out

@@ -188,6 +188,43 @@ def test_detuned_qubit_lo_precesses_during_delays(manila: Device) -> None:
     assert float(rz.params[0]) == pytest.approx(math.pi)
 
 
+def test_detuned_qubit_lo_precesses_during_delays_inside_control_flow(manila: Device) -> None:
+    # The same Ramsey with its delay inside a for loop and inside a taken if: the qubit
+    # precesses there as well (before, only top-level delays were detuned).
+    frequency = _param(manila, 0, "frequency") * 1e9
+    delta = 1e6
+    looped = QuantumCircuit(2, 2, name="looped")
+    looped.sx(0)
+    with looped.for_loop(range(1)):
+        looped.delay(500, 0, unit="ns")
+    looped.sx(0)
+    looped.measure(0, 0)
+    branched = QuantumCircuit(2, 2, name="branched")
+    branched.measure(1, 1)  # reads 0 (up to readout error): the branch is taken
+    branched.sx(0)
+    with branched.if_test((branched.clbits[1], 0)):
+        branched.delay(500, 0, unit="ns")
+    branched.sx(0)
+    branched.measure(0, 0)
+    for circuit in (looped, branched):
+        (on_resonance,) = _p1(_run(manila, [circuit], shots=4000), 4000)
+        lo = [frequency - delta, _param(manila, 1, "frequency") * 1e9]
+        (detuned,) = _p1(_run(manila, [circuit], shots=4000, qubit_lo_freq=lo), 4000)
+        assert on_resonance > 0.9, circuit.name
+        assert detuned < 0.15, circuit.name
+    # Only the detuned qubit's delays get the rotation, on the qubit the block maps it to.
+    swapped = QuantumCircuit(2)
+    with swapped.for_loop(range(1)):
+        swapped.delay(500, 1, unit="ns")
+    (loop,) = emulation.with_lo_detuning(swapped, {1: delta}, None).data
+    (_, rz) = loop.operation.blocks[0].data
+    assert rz.operation.name == "rz"
+    assert float(rz.operation.params[0]) == pytest.approx(math.pi)
+    assert emulation.with_lo_detuning(swapped, {0: delta}, None) is not swapped
+    (untouched,) = emulation.with_lo_detuning(swapped, {0: delta}, None).data
+    assert [i.operation.name for i in untouched.operation.blocks[0].data] == ["delay"]
+
+
 def test_memory_slots_shape_the_classical_memory(manila: Device) -> None:
     bell = QuantumCircuit(2, 2, name="bell")
     bell.x(0)

@@ -273,10 +273,11 @@ def test_primitive_jobs_on_a_device_are_charged_device_seconds(harness: Harness)
     bound = [isa.assign_parameters(v) for v in values]
     ran = backend.run(bound, shots=300)
     ran.result()
-    assert ran.usage() > 0.0
-    assert sampled.result().metadata["usage"]["quantum_seconds"] == pytest.approx(ran.usage())
+    device_seconds = ran.usage()
+    assert device_seconds is not None and device_seconds > 0.0
+    assert sampled.result().metadata["usage"]["quantum_seconds"] == pytest.approx(device_seconds)
     charged = harness.store.get_job(sampled.job_id()).usage_seconds  # what fair share counts
-    assert charged == pytest.approx(ran.usage(), rel=1e-9)
+    assert charged == pytest.approx(device_seconds, rel=1e-9)
     # An estimator measures each Pauli basis in a circuit of its own: ZZ and XX here, at
     # ceil(1 / 0.05**2) = 400 shots each.
     observables = SparsePauliOp(["ZZ", "XX"]).apply_layout(isa.layout)
@@ -287,5 +288,7 @@ def test_primitive_jobs_on_a_device_are_charged_device_seconds(harness: Harness)
     reported = estimated.result().metadata["usage"]["quantum_seconds"]
     one_basis = backend.run(isa.assign_parameters([0.5]), shots=400)
     one_basis.result()
-    assert reported == pytest.approx(2 * one_basis.usage(), rel=0.05)  # bases differ by a gate
+    basis_seconds = one_basis.usage()
+    assert basis_seconds is not None
+    assert reported == pytest.approx(2 * basis_seconds, rel=0.05)  # bases differ by a gate
     assert harness.store.get_job(estimated.job_id()).usage_seconds == pytest.approx(reported)
