@@ -67,7 +67,7 @@ def submit_primitive_job(
                 if grant is None or grant.max_shots is None
                 else min(device.max_shots, grant.max_shots)
             )
-            count = shots[index] if shots[index] < 10**15 else f"{float(shots[index]):.3g}"
+            count = _count(shots[index])
             needs = (
                 f"PUB {index} needs {count} shots"
                 if body.program_id == primitives.SAMPLER_PROGRAM
@@ -105,6 +105,12 @@ def submit_primitive_job(
         instance=instance,
     )
     return store_job(service, job, json.dumps(body.params).encode())
+
+
+def _count(shots: int) -> str:
+    """A shot count for a message: exact up to 15 digits, else its order of magnitude."""
+    digits = len(str(shots))
+    return str(shots) if digits <= 15 else f"about 10**{digits - 1}"
 
 
 def _pauli_count(pub: Any) -> int:

@@ -313,3 +313,15 @@ def test_an_unexpected_error_is_a_json_500_logged_once(
     assert getattr(logged[0], "action", None) == "request_failed"
     assert f"/v1/backends/{SIM}/status" in logged[0].getMessage()
     assert harness.client.get("/v1/account", headers=harness.headers()).status_code == 200
+
+
+@pytest.mark.parametrize("shots", [2**64, 10**400])
+def test_a_sampler_asking_for_more_shots_than_a_float_holds_is_400(
+    harness: Harness, shots: int
+) -> None:
+    circuit = QuantumCircuit(1, 1)
+    circuit.measure(0, 0)
+    pub = {"circuit": qpy_b64(circuit), "parameter_names": [], "parameter_values": None}
+    body = {"program_id": "sampler", "backend": SIM, "params": {"pubs": [pub], "shots": shots}}
+    message = _refused(harness, "/v1/runtime/jobs", body, "PUB 0 needs about 10**")
+    assert len(message) < 300, message
