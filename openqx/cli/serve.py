@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
@@ -73,7 +74,14 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str] | None = 
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Run the service in the foreground until interrupted."""
+    """Run the service in the foreground until interrupted.
+
+    Returns:
+        0 after a shutdown; 2 for settings that cannot work, 1 when the service cannot
+        start (e.g. a database that cannot be reached). Either failure is one line on
+        stderr, and nothing else is written before it: the settings are checked first, and
+        the log lines of a start that fails are dropped (replayed at ``--log-level debug``).
+    """
     import uvicorn
 
     from openqx.cli.main import configure_logging
@@ -85,8 +93,19 @@ def serve(args: argparse.Namespace) -> int:
     try:
         settings = settings_from(args)
     except ValueError as exc:
-        print(f"openqx serve: {exc}", file=sys.stderr)
+        _complain(exc)
         return 2
+    with _start_up_logs() as started:
+        try:
+            service = Service.from_settings(settings)
+        except ValueError as exc:  # settings the catalog refuses, e.g. a malformed devices file
+            _complain(exc)
+            return 2
+        except Exception as exc:  # a database or executor that cannot be reached: say so plainly
+            logging.getLogger(__name__).debug("start-up failed", exc_info=exc)
+            _complain(f"cannot start the service: {exc}")
+            return 1
+        started()
     print(
         f"openqx: serving on http://{settings.host}:{settings.port} "
         f"(database {settings.database_url.split('@')[-1]}, executor {settings.executor}); "
@@ -94,15 +113,6 @@ def serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    try:
-        service = Service.from_settings(settings)
-    except ValueError as exc:  # settings the catalog refuses, e.g. an unknown device's limit
-        print(f"openqx serve: {exc}", file=sys.stderr)
-        return 2
-    except Exception as exc:  # a database or executor that cannot be reached: say so plainly
-        logging.getLogger(__name__).debug("start-up failed", exc_info=exc)
-        print(f"openqx serve: cannot start the service: {exc}", file=sys.stderr)
-        return 1
     try:
         # uvicorn turns SIGINT/SIGTERM into a graceful shutdown, which ends the status
         # streams, then whose lifespan closes the service; the ``finally`` closes it too
@@ -118,3 +128,47 @@ def serve(args: argparse.Namespace) -> int:
     finally:
         service.close()
     return 0
+
+
+def _complain(error: object) -> None:
+    """Print ``error`` as one line on stderr (SQLAlchemy's link to its error pages left out)."""
+    lines = (line.strip() for line in str(error).splitlines())
+    text = " ".join(line for line in lines if line and not line.startswith("(Background on"))
+    print(f"openqx serve: {text}", file=sys.stderr, flush=True)
+
+
+class _HeldRecords(logging.Handler):
+    """Keeps the records it is given, to be handled later or dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def _start_up_logs() -> Iterator[Callable[[], None]]:
+    """Hold what is logged while the service starts (e.g. the migrations' lines): written
+    to the usual handlers once the start succeeded (the caller calls the yielded function),
+    dropped when it fails (its one-line error says why), unless the log level is ``DEBUG``."""
+    root = logging.getLogger()
+    handlers = root.handlers[:]
+    held = _HeldRecords()
+    succeeded = False
+
+    def started() -> None:
+        nonlocal succeeded
+        succeeded = True
+
+    root.handlers = [held]
+    try:
+        yield started
+    finally:
+        root.handlers = handlers
+        if succeeded or root.getEffectiveLevel() <= logging.DEBUG:
+            for record in held.records:
+                for handler in handlers:
+                    if record.levelno >= handler.level:
+                        handler.handle(record)

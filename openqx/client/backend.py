@@ -8,17 +8,19 @@ from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+from pydantic_core import PydanticSerializationError, to_jsonable_python
 from qiskit.circuit import Parameter, QuantumCircuit
 from qiskit.providers import BackendV2, Options
 from qiskit.transpiler import Target
 
 from openqx.client import exceptions as exc
 from openqx.client import status_feed
-from openqx.client.http import client_info
+from openqx.client.http import client_info, path_segment
 from openqx.client.job import OpenQXJob
 from openqx.client.job_limit import BackendJobLimit
 from openqx.client.reservation import BackendReservation, reservations_from_wire
-from openqx.core import circuit_payload, run_options, targets, times, wire
+from openqx.core import bounds, circuit_payload, run_options, targets, times, wire
 from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.pulse_defaults import PulseDefaults
 from openqx.core.status import ACTIVE_STATUSES
@@ -243,7 +245,9 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             for name, value in (("start", start_datetime), ("end", end_datetime))
             if value is not None
         }
-        data = self._api.admin("GET", f"/backends/{self.name}/reservations", params=params)
+        data = self._api.admin(
+            "GET", f"/backends/{path_segment(self.name)}/reservations", params=params
+        )
         return reservations_from_wire(data)
 
     # --- running ----------------------------------------------------------------------
@@ -397,20 +401,25 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             raise exc.OpenQXBackendValueError(str(error)) from error
         if parameter_binds:
             options["parameter_binds"] = _serialize_binds(parameter_binds, circuit_list)
-        return wire.JobSubmission(
-            backend=self.name,
-            qpy=circuit_payload.encode_circuits(circuit_list),
-            shots=options.pop("shots", None),
-            memory=bool(options.pop("memory", False)),
-            name=job_name,
-            tags=list(job_tags or []),
-            share_level=job_share_level,  # type: ignore[arg-type]
-            experiment_id=experiment_id,
-            header=dict(header or {}),
-            live_data_enabled=options.pop("live_data_enabled", None),
-            options=options,
-            client_info=client_info(),
-        )
+        _check_sendable(options, "Run option")
+        _check_sendable(dict(header or {}), "Header field")
+        try:
+            return wire.JobSubmission(
+                backend=self.name,
+                qpy=circuit_payload.encode_circuits(circuit_list),
+                shots=options.pop("shots", None),
+                memory=bool(options.pop("memory", False)),
+                name=job_name,
+                tags=list(job_tags or []),
+                share_level=job_share_level,  # type: ignore[arg-type]
+                experiment_id=experiment_id,
+                header=dict(header or {}),
+                live_data_enabled=options.pop("live_data_enabled", None),
+                options=options,
+                client_info=client_info(),
+            )
+        except ValidationError as error:  # what the checks above leave to the schema
+            raise exc.OpenQXBackendValueError(_problems(error)) from None
 
     @staticmethod
     def _circuit_list(circuits: Any) -> list[QuantumCircuit]:
@@ -540,6 +549,44 @@ def _noise_model_dict(noise_model: Any) -> dict[str, Any]:
     except (TypeError, ValueError) as error:
         raise exc.OpenQXBackendValueError(f"noise_model cannot be sent as JSON: {error}") from error
     return decoded
+
+
+_ALREADY_JSON = frozenset({"noise_model"})
+"""Run options made JSON-safe where they are converted (``_noise_model_dict``): a noise
+model's dict can be megabytes, not worth walking twice."""
+
+
+def _check_sendable(values: dict[str, Any], what: str) -> None:
+    """Check that each of ``values`` can travel in the submission's JSON: serializable, and
+    with finite numbers only (JSON has no NaN or infinity).
+
+    Raises:
+        OpenQXBackendValueError: naming the first value that cannot, and why.
+    """
+    for key, value in values.items():
+        if key in _ALREADY_JSON:
+            continue
+        try:
+            bounds.check_json(to_jsonable_python(value), str(key))
+        except PydanticSerializationError as error:
+            raise exc.OpenQXBackendValueError(
+                f"{what} {key!r} cannot be sent as JSON: {error}."
+            ) from None
+        except ValueError as error:
+            raise exc.OpenQXBackendValueError(
+                f"{what} {key!r} cannot be sent as JSON: {error}"
+            ) from None
+
+
+def _problems(error: ValidationError) -> str:
+    """A submission the schema refused, in one line naming each field at fault."""
+    return (
+        "; ".join(
+            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
+            for item in error.errors(include_url=False)
+        )
+        + "."
+    )
 
 
 def _serialize_binds(binds: Any, circuits: list[QuantumCircuit]) -> list[dict[str, float]]:

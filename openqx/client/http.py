@@ -18,6 +18,7 @@ import ssl
 import threading
 import time
 import typing
+import urllib.parse
 from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import datetime
 from importlib import metadata
@@ -39,6 +40,7 @@ __all__ = [
     "Context",
     "StreamItem",
     "client_info",
+    "path_segment",
     "proxy_mounts",
     "user_agent",
 ]
@@ -278,11 +280,15 @@ class ApiClient:
 
     def backend(self, name: str) -> wire.BackendSummary:
         """``GET /backends/{name}``."""
-        return self._model("GET", f"/backends/{name}", wire.BackendSummary, context="backend")
+        return self._model(
+            "GET", f"/backends/{_backend_segment(name)}", wire.BackendSummary, context="backend"
+        )
 
     def backend_configuration(self, name: str) -> dict[str, Any]:
         """``GET /backends/{name}/configuration``: the configuration dict."""
-        data = self._json("GET", f"/backends/{name}/configuration", context="backend")
+        data = self._json(
+            "GET", f"/backends/{_backend_segment(name)}/configuration", context="backend"
+        )
         if not isinstance(data, dict):
             raise exc.OpenQXBackendApiProtocolError(
                 f"Unexpected configuration received from the server for backend {name}."
@@ -297,7 +303,12 @@ class ApiClient:
             when: an aware datetime: the newest properties older than it.
         """
         params = {"datetime": when.isoformat()} if when is not None else None
-        data = self._json("GET", f"/backends/{name}/properties", params=params, context="backend")
+        data = self._json(
+            "GET",
+            f"/backends/{_backend_segment(name)}/properties",
+            params=params,
+            context="backend",
+        )
         if data is not None and not isinstance(data, dict):
             raise exc.OpenQXBackendApiProtocolError(
                 f"Unexpected properties received from the server for backend {name}."
@@ -306,7 +317,7 @@ class ApiClient:
 
     def backend_defaults(self, name: str) -> dict[str, Any] | None:
         """``GET /backends/{name}/defaults``: the pulse defaults dict or ``None``."""
-        data = self._json("GET", f"/backends/{name}/defaults", context="backend")
+        data = self._json("GET", f"/backends/{_backend_segment(name)}/defaults", context="backend")
         if data is not None and not isinstance(data, dict):
             raise exc.OpenQXBackendApiProtocolError(
                 f"Unexpected pulse defaults received from the server for backend {name}."
@@ -332,7 +343,10 @@ class ApiClient:
             if value is not None
         }
         data = self._json(
-            "GET", f"/backends/{name}/snapshots", params=params or None, context="backend"
+            "GET",
+            f"/backends/{_backend_segment(name)}/snapshots",
+            params=params or None,
+            context="backend",
         )
         return _validate(_SNAPSHOTS, data, "backend")
 
@@ -343,7 +357,7 @@ class ApiClient:
         snapshot into the device's calibration history."""
         return self._model(
             "POST",
-            f"/backends/{name}/properties",
+            f"/backends/{_backend_segment(name)}/properties",
             wire.CalibrationSnapshotInfo,
             body=RootModel[dict[str, Any]](properties),
             context="backend",
@@ -353,13 +367,19 @@ class ApiClient:
     def backend_status(self, name: str) -> wire.BackendStatusInfo:
         """``GET /backends/{name}/status``."""
         return self._model(
-            "GET", f"/backends/{name}/status", wire.BackendStatusInfo, context="backend"
+            "GET",
+            f"/backends/{_backend_segment(name)}/status",
+            wire.BackendStatusInfo,
+            context="backend",
         )
 
     def backend_job_limit(self, name: str) -> wire.JobLimitInfo:
         """``GET /backends/{name}/job_limit``."""
         return self._model(
-            "GET", f"/backends/{name}/job_limit", wire.JobLimitInfo, context="backend"
+            "GET",
+            f"/backends/{_backend_segment(name)}/job_limit",
+            wire.JobLimitInfo,
+            context="backend",
         )
 
     # --- jobs -------------------------------------------------------------------------
@@ -465,25 +485,39 @@ class ApiClient:
 
     def job(self, job_id: str, *, context: Context = "job") -> wire.JobInfo:
         """``GET /jobs/{id}``."""
-        return self._model("GET", f"/jobs/{job_id}", wire.JobInfo, context=context, job_id=job_id)
+        path = f"/jobs/{_job_segment(job_id, context)}"
+        return self._model("GET", path, wire.JobInfo, context=context, job_id=job_id)
 
     def update_job(self, job_id: str, update: wire.JobUpdate) -> wire.JobInfo:
         """``PATCH /jobs/{id}`` (a full replacement of name/tags, hence idempotent)."""
         return self._model(
-            "PATCH", f"/jobs/{job_id}", wire.JobInfo, body=update, context="job", job_id=job_id
+            "PATCH",
+            f"/jobs/{_job_segment(job_id)}",
+            wire.JobInfo,
+            body=update,
+            context="job",
+            job_id=job_id,
         )
 
     def job_status(self, job_id: str) -> wire.JobStatusInfo:
         """``GET /jobs/{id}/status``."""
         return self._model(
-            "GET", f"/jobs/{job_id}/status", wire.JobStatusInfo, context="job", job_id=job_id
+            "GET",
+            f"/jobs/{_job_segment(job_id)}/status",
+            wire.JobStatusInfo,
+            context="job",
+            job_id=job_id,
         )
 
     def job_result(self, job_id: str, partial: bool = False) -> dict[str, Any]:
         """``GET /jobs/{id}/result``: qiskit ``Result.to_dict()`` JSON."""
         params = {"partial": "true"} if partial else None
         data = self._json(
-            "GET", f"/jobs/{job_id}/result", params=params, context="job", job_id=job_id
+            "GET",
+            f"/jobs/{_job_segment(job_id)}/result",
+            params=params,
+            context="job",
+            job_id=job_id,
         )
         if not isinstance(data, dict):
             raise exc.OpenQXJobApiError(
@@ -494,24 +528,38 @@ class ApiClient:
     def job_circuits(self, job_id: str) -> wire.CircuitsPayload:
         """``GET /jobs/{id}/circuits``."""
         return self._model(
-            "GET", f"/jobs/{job_id}/circuits", wire.CircuitsPayload, context="job", job_id=job_id
+            "GET",
+            f"/jobs/{_job_segment(job_id)}/circuits",
+            wire.CircuitsPayload,
+            context="job",
+            job_id=job_id,
         )
 
     def job_properties(self, job_id: str) -> dict[str, Any] | None:
         """``GET /jobs/{id}/properties``: the properties the job ran with, or ``None``."""
-        data = self._json("GET", f"/jobs/{job_id}/properties", context="job", job_id=job_id)
+        data = self._json(
+            "GET", f"/jobs/{_job_segment(job_id)}/properties", context="job", job_id=job_id
+        )
         return data if isinstance(data, dict) and data else None
 
     def job_queue_info(self, job_id: str) -> wire.QueueInfo:
         """``GET /jobs/{id}/queue_info``."""
         return self._model(
-            "GET", f"/jobs/{job_id}/queue_info", wire.QueueInfo, context="job", job_id=job_id
+            "GET",
+            f"/jobs/{_job_segment(job_id)}/queue_info",
+            wire.QueueInfo,
+            context="job",
+            job_id=job_id,
         )
 
     def cancel_job(self, job_id: str) -> wire.CancelAnswer:
         """``POST /jobs/{id}/cancel`` (idempotent)."""
         return self._model(
-            "POST", f"/jobs/{job_id}/cancel", wire.CancelAnswer, context="job", job_id=job_id
+            "POST",
+            f"/jobs/{_job_segment(job_id)}/cancel",
+            wire.CancelAnswer,
+            context="job",
+            job_id=job_id,
         )
 
     def submit_runtime_job(self, submission: wire.RuntimeJobSubmission) -> wire.JobInfo:
@@ -527,7 +575,7 @@ class ApiClient:
 
     def job_set(self, set_id: str) -> list[wire.JobInfo]:
         """``GET /job_sets/{set_id}``: every job tagged with the set."""
-        data = self._json("GET", f"/job_sets/{set_id}", context="job_set")
+        data = self._json("GET", f"/job_sets/{_job_set_segment(set_id)}", context="job_set")
         return _validate(_JOB_INFOS, data, "job")
 
     def stream_job_status(
@@ -556,7 +604,7 @@ class ApiClient:
         read_timeout = httpx.Timeout(self._timeout, read=timeout)
         request = self._http.stream(
             "GET",
-            f"/jobs/{job_id}/events",
+            f"/jobs/{_job_segment(job_id)}/events",
             headers={"Accept": _EVENT_STREAM},
             timeout=read_timeout,
         )
@@ -653,7 +701,7 @@ class ApiClient:
         """``PUT /admin/backends/{name}/job_limit`` (a full replacement, hence idempotent)."""
         return self._model(
             "PUT",
-            f"/admin/backends/{backend}/job_limit",
+            f"/admin/backends/{_backend_segment(backend)}/job_limit",
             wire.JobLimitInfo,
             body=update,
             context="backend",
@@ -662,7 +710,10 @@ class ApiClient:
     def reset_job_limit(self, backend: str) -> wire.JobLimitInfo:
         """``DELETE /admin/backends/{name}/job_limit``: back to the default limit."""
         return self._model(
-            "DELETE", f"/admin/backends/{backend}/job_limit", wire.JobLimitInfo, context="backend"
+            "DELETE",
+            f"/admin/backends/{_backend_segment(backend)}/job_limit",
+            wire.JobLimitInfo,
+            context="backend",
         )
 
     def admin(
@@ -828,6 +879,63 @@ def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
         yield event, json.loads("\n".join(data))
 
 
+# --- user input in URL paths ------------------------------------------------------------
+
+
+def path_segment(value: str) -> str:
+    """Return ``value`` as one URL path segment, whatever it holds.
+
+    Every character but the unreserved ones is percent-encoded (``/``, ``?``, ``#``, ``%``
+    included), so that ``"../backends"`` or ``"x?y=1"`` address the object of that name
+    instead of another route or a query; ``.`` and ``..``, which URL normalisation would
+    resolve away, are encoded too. The one rule for every id and name put into a path.
+
+    Raises:
+        UnicodeEncodeError: ``value`` is not valid text (an unpaired surrogate).
+    """
+    quoted = urllib.parse.quote(value, safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
+_WHAT = {
+    errors.JobNotFoundError: ("Job", "job id"),
+    errors.BackendNotFoundError: ("Backend", "backend name"),
+    errors.JobSetNotFoundError: ("Job set", "job set id"),
+}
+
+
+def _segment(value: object, kind: type[errors.NotFoundError], context: Context) -> str:
+    """``value`` (an id or name the caller gave) as a path segment; an empty one, or one
+    that is not text, names nothing: the not-found error of ``context``, with no request."""
+    text = value if isinstance(value, str) else str(value)
+    label, what = _WHAT.get(kind, ("Object", "name"))
+    problem = f"the {what} is empty" if not text else ""
+    if not problem:
+        try:
+            return path_segment(text)
+        except UnicodeEncodeError:
+            problem = f"the {what} is not valid text"
+    job_id = text if kind is errors.JobNotFoundError else None
+    raise _error_class(kind.code, context)(
+        f"{label} {text!r} not found: {problem}.", job_id=job_id, code=kind.code
+    )
+
+
+def _job_segment(job_id: object, context: Context = "job") -> str:
+    """A job id as a path segment (``_segment``)."""
+    return _segment(job_id, errors.JobNotFoundError, context)
+
+
+def _backend_segment(name: object) -> str:
+    """A backend name as a path segment (``_segment``)."""
+    return _segment(name, errors.BackendNotFoundError, "backend")
+
+
+def _job_set_segment(set_id: object) -> str:
+    """A job set id as a path segment (``_segment``)."""
+    return _segment(set_id, errors.JobSetNotFoundError, "job_set")
+
+
 # --- the one mapping from HTTP to the exception family ------------------------------------
 
 _Family = dict[Context, type[exc.OpenQXError]]
@@ -910,6 +1018,10 @@ def _map_error(response: httpx.Response, context: Context, job_id: str | None) -
         text = response.text.strip()
         if text:
             message = text[:500]
+    if status == 404 and code == errors.NotFoundError.code and job_id is not None:
+        # No route matched a job's path: its id holds a ``/`` (sent as ``%2F``, which the
+        # server decodes before routing), so no job has it.
+        code, message = errors.JobNotFoundError.code, f"Job {job_id!r} not found."
     cls = _error_class(code, context)
     if cls is exc.OpenQXAccountCredentialsInvalidToken:
         text = f"The API token was refused by the server ({message}). Check the token."

@@ -97,6 +97,13 @@ def _time(value: str | None, option: str) -> datetime | None:
         ) from None
 
 
+def _job_id(value: str) -> str:
+    """The ``ID`` argument of ``job``, ``result``, ``cancel`` and ``watch``."""
+    if not value.strip():
+        raise UsageError(f"the job id {value!r} is empty: give the ID of a job (openqx jobs).")
+    return value
+
+
 def _check_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"the URL {url!r} needs to start with http:// or https://.")
@@ -237,9 +244,10 @@ def _show_counts(console: Console, counts: list[dict[str, int]]) -> None:
 
 
 def _job(args: argparse.Namespace, console: Console) -> int:
+    job_id = _job_id(args.job_id)
     provider = _connect(args)
     api = provider.api_client
-    info = api.job(args.job_id)
+    info = api.job(job_id)
     queue = api.job_queue_info(info.id) if info.status is JobStatus.QUEUED else None
     counts = _counts(provider, info)
     if args.json:
@@ -261,8 +269,9 @@ def _job(args: argparse.Namespace, console: Console) -> int:
 
 
 def _result(args: argparse.Namespace, console: Console) -> int:
+    job_id = _job_id(args.job_id)
     provider = _connect(args)
-    data = provider.api_client.job_result(args.job_id)
+    data = provider.api_client.job_result(job_id)
     counts = out.counts_of(data)
     if args.json or counts is None:
         out.print_json(data)
@@ -272,6 +281,7 @@ def _result(args: argparse.Namespace, console: Console) -> int:
 
 
 def _cancel(args: argparse.Namespace, console: Console) -> int:
+    _job_id(args.job_id)
     provider = _connect(args)
     answer = provider.api_client.cancel_job(args.job_id)
     if args.json:
@@ -287,6 +297,7 @@ def _cancel(args: argparse.Namespace, console: Console) -> int:
 
 
 def _watch(args: argparse.Namespace, console: Console) -> int:
+    _job_id(args.job_id)
     timeout = _seconds(args.timeout, "--timeout")
     provider = _connect(args)
     api = provider.api_client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -21,6 +22,7 @@ __all__ = [
     "EXECUTOR_KINDS",
     "MAX_WINDOW_DAYS",
     "Settings",
+    "check_database_url",
     "check_window_days",
     "default_data_dir",
     "parse_device_concurrency",
@@ -182,7 +184,13 @@ class Settings:
         if env.get("OPENQX_ADMIN_TOKEN"):
             values["admin_token"] = env["OPENQX_ADMIN_TOKEN"]
         if "OPENQX_MAX_PAYLOAD_MB" in env:
-            values["max_payload_bytes"] = int(number("OPENQX_MAX_PAYLOAD_MB", float) * 2**20)
+            megabytes = number("OPENQX_MAX_PAYLOAD_MB", float)
+            if not 0 < megabytes < math.inf:
+                raise ValueError(
+                    f"OPENQX_MAX_PAYLOAD_MB={env['OPENQX_MAX_PAYLOAD_MB']!r} is not a positive "
+                    "number of MiB"
+                )
+            values["max_payload_bytes"] = int(megabytes * 2**20)
         if env.get("OPENQX_JOB_LIMITS"):
             values["job_limits"] = parse_job_limits(env["OPENQX_JOB_LIMITS"])
         if "OPENQX_LEASE_SECONDS" in env:
@@ -220,12 +228,32 @@ class Settings:
             raise ValueError("the dask executor needs a scheduler address (--dask-address)")
         if not 0 < self.port < 65536:
             raise ValueError(f"port {self.port} is out of range")
+        if self.workers is not None and self.workers < 1:
+            raise ValueError(
+                f"workers (--workers, OPENQX_WORKERS) must be at least 1, not {self.workers}; "
+                "leave it unset for the default (cores - 1, at least 1)"
+            )
         if self.inline_blob_bytes < 0:
             raise ValueError(f"the inline blob size ({self.inline_blob_bytes} bytes) is negative")
-        if self.lease_seconds <= 0:
-            raise ValueError(f"the lease ({self.lease_seconds} s) must be positive")
-        if self.stop_timeout < 0:
-            raise ValueError(f"the stop timeout ({self.stop_timeout} s) must not be negative")
+        if self.max_payload_bytes < 1:
+            raise ValueError(
+                f"the largest request body (OPENQX_MAX_PAYLOAD_MB) must be positive, "
+                f"not {self.max_payload_bytes} bytes"
+            )
+        if not 0 < self.lease_seconds < math.inf:  # NaN fails this too
+            raise ValueError(
+                f"the lease (OPENQX_LEASE_SECONDS) must be a positive number of seconds, "
+                f"not {self.lease_seconds}"
+            )
+        if not 0 < self.poll_seconds < math.inf:
+            raise ValueError(f"the poll interval must be positive seconds, not {self.poll_seconds}")
+        if not 0 <= self.stop_timeout < math.inf:
+            raise ValueError(
+                "the stop timeout (--stop-timeout, OPENQX_STOP_TIMEOUT) must be a finite number "
+                f"of seconds, 0 or more, not {self.stop_timeout}"
+            )
+        if self.db_url is not None:
+            check_database_url(self.db_url)
         if self.max_attempts < 1:
             raise ValueError(f"max attempts ({self.max_attempts}) must be at least 1")
         for limit in (self.job_time_limit, *self.job_time_limits.values()):
@@ -315,3 +343,37 @@ def parse_device_concurrency(text: str) -> dict[str, int]:
         concurrency.check_override(name, int(value))
         limits[name] = int(value)
     return limits
+
+
+def check_database_url(url: str) -> str:
+    """Return ``url`` if it names a database SQLAlchemy can open, else raise ``ValueError``
+    (the message shows the URL without its password).
+
+    Checked without connecting: the URL parses, its dialect and driver are known, and a
+    SQLite file's folder exists. Whether the server answers is learnt when it is opened.
+    """
+    import sqlalchemy as sa
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    expected = "expected sqlite:///PATH or postgresql+psycopg://USER@HOST:PORT/DB"
+
+    def problem(text: str, shown: str) -> ValueError:
+        return ValueError(f"the database URL (--db, OPENQX_DB) {shown!r} is not usable: {text}")
+
+    try:
+        parsed = sa.make_url(url)
+    except (ArgumentError, ValueError):  # its message would repeat a password
+        before, at, host = url.rpartition("@")
+        shown = f"{before.partition('//')[0]}//***@{host}" if at else url
+        raise problem(f"it is not a URL; {expected}", shown) from None
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        parsed.get_dialect()
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise problem(f"{exc}; {expected}", shown) from None
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database not in ("", ":memory:"):
+        folder = Path(database).expanduser().parent
+        if not parsed.query.get("uri") and not folder.is_dir():
+            raise problem(f"the folder {str(folder)!r} of its SQLite file does not exist", shown)
+    return url
