@@ -501,9 +501,12 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
                 if result is not None and result.results:
                     self._result = result
                     return result
+            reason = self._error_text()
+            if "\n" in reason:  # as the seed: the first line, the rest from error_message()
+                first = reason.split("\n", 1)[0].rstrip(" .:")
+                reason = f"{first}. Use the error_message() method to get more details"
             raise exc.OpenQXJobFailureError(
-                f"Unable to retrieve result for job {self._job_id}. "
-                f"Job has failed: {self._error_text()}",
+                f"Unable to retrieve result for job {self._job_id}. Job has failed: {reason}",
                 job_id=self._job_id,
                 code=self._info.error.code if self._info.error else None,
             )
@@ -542,7 +545,8 @@ class OpenQXJob(JobV1):  # type: ignore[misc]
         error = self._info.error
         if error is None:
             return "Unknown error."
-        return f"{error.message}. Error code: {error.code}."
+        message = error.message.rstrip()
+        return f"{message.removesuffix('.')}. Error code: {error.code}."
 
     def error_message(self, timeout: float | None = None) -> str | None:
         """Wait for the job to finish and return why it failed, or ``None`` if it did not.

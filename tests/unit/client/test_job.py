@@ -104,6 +104,27 @@ def test_result_error_and_partial(make_job: MakeJob, server: FakeServer) -> None
     assert job.error_message() == "Boom. Error code: execution_failed."
 
 
+def test_error_text_has_one_period_and_a_long_reason_points_to_error_message(
+    make_job: MakeJob,
+) -> None:
+    stopped = make_job(
+        JobStatus.ERROR, error={"code": "time_limit_exceeded", "message": "It was stopped."}
+    )
+    assert stopped.error_message() == "It was stopped. Error code: time_limit_exceeded."
+    failed = make_job(
+        JobStatus.ERROR,
+        error={"code": "experiments_failed", "message": "Some failed:\nExperiment 1: ERROR"},
+    )
+    with pytest.raises(exc.OpenQXJobFailureError) as info:
+        failed.result()
+    assert str(info.value).endswith(
+        "Job has failed: Some failed. Use the error_message() method to get more details"
+    )
+    assert failed.error_message() == (
+        "Some failed:\nExperiment 1: ERROR. Error code: experiments_failed."
+    )
+
+
 def test_error_message_names_failed_experiments(make_job: MakeJob, server: FakeServer) -> None:
     """Without an error record the message lists the failed experiments (core.results)."""
     job = make_job(JobStatus.ERROR)
