@@ -7,10 +7,12 @@ import re
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from openqx.client import exceptions as exc
 from openqx.client import query as job_query
 from openqx.client.job import OpenQXJob
 from openqx.client.reservation import BackendReservation, reservations_from_wire
 from openqx.core import wire
+from openqx.core.primitives import PRIMITIVE_PROGRAMS
 
 if TYPE_CHECKING:
     from openqx.client.backend import OpenQXBackend
@@ -179,8 +181,17 @@ class BackendService:
 
         Raises:
             OpenQXBackendApiError: the job does not exist or could not be fetched.
+            OpenQXBackendError: the job is a ``sampler`` or ``estimator`` job (its result is a
+                ``PrimitiveResult``, not a ``Result``): ``provider.runtime.job(job_id)``
+                returns it.
         """
         info = self._provider.api_client.job(job_id, context="backend")
+        if info.kind == "runtime" and info.program_id in PRIMITIVE_PROGRAMS:
+            raise exc.OpenQXBackendError(
+                f"Job {job_id} is a primitive job (program {info.program_id!r}), not a circuit "
+                f"job: retrieve it with provider.runtime.job({job_id!r}).",
+                job_id=job_id,
+            )
         return self._job(info)
 
     def _job(self, info: wire.JobInfo) -> OpenQXJob:

@@ -23,12 +23,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from qiskit.primitives import PrimitiveResult
+from qiskit.primitives import BasePrimitiveJob, PrimitiveResult
 from qiskit.primitives.containers.estimator_pub import EstimatorPub
 from qiskit.primitives.containers.sampler_pub import SamplerPub
+from qiskit.providers import JobStatus as QiskitJobStatus
 
 from openqx.client import exceptions as exc
 from openqx.client.http import client_info
+from openqx.client.primitive_options import PrimitiveOptions
 from openqx.client.runtime_job import RuntimeJob
 from openqx.core import primitives as codec
 from openqx.core import wire
@@ -36,12 +38,32 @@ from openqx.core.status import JobStatus
 
 if TYPE_CHECKING:
     from openqx.client.backend import OpenQXBackend
+    from openqx.client.http import ApiClient
 
 __all__ = ["EstimatorV2", "PrimitiveJob", "SamplerV2"]
 
 
-class PrimitiveJob(RuntimeJob):
-    """A ``sampler`` or ``estimator`` job; ``result()`` is a Qiskit ``PrimitiveResult``."""
+class PrimitiveJob(
+    RuntimeJob,
+    BasePrimitiveJob[PrimitiveResult[Any], QiskitJobStatus],  # type: ignore[misc]
+):
+    """A ``sampler`` or ``estimator`` job; ``result()`` is a Qiskit ``PrimitiveResult``.
+
+    A ``qiskit.primitives.BasePrimitiveJob``: ``job_id()``, ``status()`` (qiskit's
+    ``JobStatus``, as qiskit's own ``PrimitiveJob``; ``status().name`` is the string
+    qiskit-ibm-runtime's ``RuntimeJobV2.status()`` returns), ``done()``, ``running()``,
+    ``cancelled()``, ``errored()``, ``in_final_state()``, ``cancel()`` and ``result()``.
+    """
+
+    def __init__(
+        self,
+        backend: OpenQXBackend | None,
+        api_client: ApiClient,
+        info: wire.JobInfo,
+        params: dict[str, Any] | None = None,
+    ) -> None:
+        RuntimeJob.__init__(self, backend, api_client, info, params=params)
+        BasePrimitiveJob.__init__(self, info.id)
 
     def result(  # type: ignore[override]
         self, timeout: float | None = None, wait: float = 5
@@ -104,6 +126,7 @@ class _Primitive:
 
     _program: str
     _known: frozenset[str]
+    """The option names the server accepts for ``_program``."""
 
     def __init__(
         self,
@@ -119,7 +142,7 @@ class _Primitive:
                 "(mode=provider.get_backend(name))."
             )
         self._backend = target
-        self._options: dict[str, Any] = dict(options or {})
+        self._options = PrimitiveOptions(self._program, self._known, options)
 
     @property
     def backend(self) -> OpenQXBackend:
@@ -127,9 +150,11 @@ class _Primitive:
         return self._backend
 
     @property
-    def options(self) -> dict[str, Any]:
-        """The options sent with every job (the server refuses names it does not know;
-        ``SAMPLER_OPTIONS`` / ``ESTIMATOR_OPTIONS`` in ``openqx.core.primitives``)."""
+    def options(self) -> PrimitiveOptions:
+        """The options sent with every job, set by attribute (``options.default_shots = 77``)
+        or by key (``options["default_shots"] = 77``); a name the program does not know
+        (``SAMPLER_OPTIONS`` / ``ESTIMATOR_OPTIONS`` in ``openqx.core.primitives``) is an
+        ``OpenQXInputValueError``."""
         return self._options
 
     def _submit(
@@ -137,7 +162,7 @@ class _Primitive:
     ) -> PrimitiveJob:
         params = {"pubs": pubs, **{k: v for k, v in default.items() if v is not None}}
         if self._options:
-            params["options"] = dict(self._options)
+            params["options"] = self._options.to_dict()
         submission = wire.RuntimeJobSubmission(
             program_id=self._program,
             backend=self._backend.name,
@@ -160,6 +185,7 @@ class SamplerV2(_Primitive):
     """
 
     _program = codec.SAMPLER_PROGRAM
+    _known = codec.SAMPLER_OPTIONS
 
     def run(
         self, pubs: Iterable[Any], *, shots: int | None = None, tags: list[str] | None = None
@@ -190,6 +216,7 @@ class EstimatorV2(_Primitive):
     """
 
     _program = codec.ESTIMATOR_PROGRAM
+    _known = codec.ESTIMATOR_OPTIONS
 
     def run(
         self,

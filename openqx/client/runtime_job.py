@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from qiskit.providers import JobStatus as QiskitJobStatus
+from qiskit.providers.jobstatus import JOB_FINAL_STATES
 
 from openqx.client import exceptions as exc
 from openqx.client.job import OpenQXJob
@@ -26,7 +27,9 @@ __all__ = ["RuntimeJob"]
 
 
 class RuntimeJob:
-    """A runtime program job.
+    """A runtime program job (qiskit-ibm-runtime's ``RuntimeJobV2`` methods, ``status()`` a
+    qiskit ``JobStatus``: ``done()``, ``running()``, ``cancelled()``, ``errored()``,
+    ``in_final_state()``).
 
     Do not build it directly: ``provider.run_circuits()``, ``provider.runtime.run()``,
     ``provider.runtime.jobs()`` and ``provider.runtime.job()`` return them.
@@ -94,6 +97,26 @@ class RuntimeJob:
     def status(self) -> QiskitJobStatus:
         """Return the job status."""
         return self._job.status()
+
+    def done(self) -> bool:
+        """Return whether the job has run successfully (status ``DONE``)."""
+        return self.status() is QiskitJobStatus.DONE
+
+    def running(self) -> bool:
+        """Return whether the job is running now (status ``RUNNING``)."""
+        return self.status() is QiskitJobStatus.RUNNING
+
+    def cancelled(self) -> bool:
+        """Return whether the job was cancelled (status ``CANCELLED``)."""
+        return self.status() is QiskitJobStatus.CANCELLED
+
+    def errored(self) -> bool:
+        """Return whether the job failed (status ``ERROR``)."""
+        return self.status() is QiskitJobStatus.ERROR
+
+    def in_final_state(self) -> bool:
+        """Return whether the job has ended: ``DONE``, ``CANCELLED`` or ``ERROR``."""
+        return self.status() in JOB_FINAL_STATES
 
     def error_message(self) -> str | None:
         """Return why the job failed, or ``None`` if it has not failed (does not wait)."""
