@@ -321,7 +321,11 @@ def test_a_sampler_asking_for_more_shots_than_a_float_holds_is_400(
 ) -> None:
     circuit = QuantumCircuit(1, 1)
     circuit.measure(0, 0)
-    pub = {"circuit": qpy_b64(circuit), "parameter_names": [], "parameter_values": None}
+    pub: dict[str, Any] = {
+        "circuit": qpy_b64(circuit),
+        "parameter_names": [],
+        "parameter_values": None,
+    }
     body = {"program_id": "sampler", "backend": SIM, "params": {"pubs": [pub], "shots": shots}}
     message = _refused(harness, "/v1/runtime/jobs", body, "PUB 0 needs about 10**")
     assert len(message) < 300, message
