@@ -192,6 +192,10 @@ class JobManager:
             OpenQXJobManagerUnknownJobSet: no job carries the set's tag.
             OpenQXJobManagerInvalidStateError: the jobs found do not form a consistent set.
         """
+        if not job_set_id:  # would otherwise stand for "a new set" and name a random id
+            raise exc.OpenQXJobManagerUnknownJobSet(
+                f"{job_set_id!r} is not a job set id: it is empty."
+            )
         for job_set in self._job_sets:
             if job_set.job_set_id() == job_set_id:
                 if not refresh:
