@@ -1,10 +1,12 @@
 """``/admin``: hubs, groups, projects, users, roles, tokens, device grants, job limits, audit.
 
-Every route checks the caller's role with ``server.permissions`` before changing anything
-and records what it changed in the audit log. Units, users and grants are named in bodies or
-query parameters (names hold ``/``). A hub administrator can do everything here inside their
-hub and nothing outside it; server-wide settings (backend job limits, server administrators,
-hubs themselves) need a server administrator.
+Every route checks the caller's role with ``server.permissions`` before looking anything up
+or changing anything, so that nobody learns from a 403 or a 404 which users, roles or units
+exist outside the units they administer; it records what it changed in the audit log.
+Units, users and grants are named in bodies or query parameters (names hold ``/``). A hub
+administrator can do everything here inside their hub and nothing outside it; server-wide
+settings (backend job limits, server administrators, hubs themselves) need a server
+administrator.
 """
 
 from __future__ import annotations
