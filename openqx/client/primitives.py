@@ -89,14 +89,11 @@ class PrimitiveJob(
         """The job's tags."""
         return list(self._job.info.tags)
 
-    def usage(self) -> float:
-        """Seconds the job ran on the backend's simulator (0 until it has run)."""
-        steps = self._job.time_per_step() or {}
-        started = [when for step, when in steps.items() if step.startswith("RUNNING")]
-        ended = [steps[s.value] for s in (JobStatus.DONE, JobStatus.ERROR) if s.value in steps]
-        if not started or not ended:
-            return 0.0
-        return max(0.0, (max(ended) - max(started)).total_seconds())
+    def usage(self) -> float | None:
+        """Seconds the job is charged, ``None`` until it ends: on an emulated device what its
+        circuits would take on the hardware, on an ideal simulator host seconds
+        (``docs/scheduling.md``), as ``job.usage()`` of a ``backend.run`` job."""
+        return self._job.usage()
 
     def metrics(self) -> dict[str, Any]:
         """Times and usage, shaped like qiskit-ibm-runtime's ``metrics()``: ``timestamps``
@@ -107,7 +104,7 @@ class PrimitiveJob(
         steps = self._job.time_per_step() or {}
         running = [w for s, w in steps.items() if s.startswith("RUNNING")]
         finished = [steps[s.value] for s in JobStatus if s.is_final and s.value in steps]
-        seconds = self.usage()
+        seconds = info.usage_seconds
         return {
             "timestamps": {
                 "created": self.creation_date().isoformat(),

@@ -79,7 +79,8 @@ def test_sampler_runs_on_the_server_and_returns_qiskit_containers(harness: Harne
     assert job.status().name == "DONE"
     assert job.tags == ["s"]
     assert job.program_id == "sampler"
-    assert job.usage() >= 0.0
+    usage = job.usage()
+    assert usage is not None and usage > 0.0  # device seconds of 900 shots on fake_manila
     metrics = job.metrics()
     assert metrics["num_circuits"] == 3
     assert metrics["timestamps"]["finished"] is not None
@@ -278,6 +279,8 @@ def test_primitive_jobs_on_a_device_are_charged_device_seconds(harness: Harness)
     assert sampled.result().metadata["usage"]["quantum_seconds"] == pytest.approx(device_seconds)
     charged = harness.store.get_job(sampled.job_id()).usage_seconds  # what fair share counts
     assert charged == pytest.approx(device_seconds, rel=1e-9)
+    assert sampled.usage() == pytest.approx(device_seconds, rel=1e-9)
+    assert sampled.metrics()["usage"]["quantum_seconds"] == pytest.approx(device_seconds)
     # An estimator measures each Pauli basis in a circuit of its own: ZZ and XX here, at
     # ceil(1 / 0.05**2) = 400 shots each.
     observables = SparsePauliOp(["ZZ", "XX"]).apply_layout(isa.layout)
