@@ -2,9 +2,9 @@
 
 Qiskit 2 has no pulse models, so ``PulseDefaults`` is a plain object with the seed's JSON
 shape (``PulseDefaults.to_dict()`` of qiskit-terra 0.x / qiskit-ibmq-provider 0.20):
-frequencies in GHz, an empty pulse library and command definitions (openqx refuses pulse
-schedules, so it has no calibrated pulses to publish), and the measurement kernel and
-discriminator the configuration names.
+frequencies in Hz on the object and GHz in the JSON, an empty pulse library and command
+definitions (openqx refuses pulse schedules, so it has no calibrated pulses to publish), and
+the measurement kernel and discriminator the configuration names.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from openqx.core.pulse_defaults import PulseDefaults
+from openqx.core.pulse_defaults import GHZ, PulseDefaults
 
 __all__ = [
     "IMPLEMENTED_MEAS_LEVELS",
@@ -87,8 +87,8 @@ def pulse_defaults(
     if not count or qubit is None or meas is None:
         return None
     return PulseDefaults(
-        qubit_freq_est=qubit,
-        meas_freq_est=meas,
+        qubit_freq_est=[ghz * GHZ for ghz in qubit],
+        meas_freq_est=[ghz * GHZ for ghz in meas],
         meas_kernel=_named(configuration.get("meas_kernels")),
         discriminator=_named(configuration.get("discriminators")),
     )

@@ -263,7 +263,7 @@ def readout_model(
     configuration: Mapping[str, Any],
     options: Mapping[str, Any],
     qubits: Sequence[int],
-    meas_freq_est_ghz: Sequence[float] | None = None,
+    meas_freq_est: Sequence[float] | None = None,
 ) -> ReadoutModel:
     """Fit the readout of ``qubits`` to a snapshot, with the job's ESP and LO options.
 
@@ -272,7 +272,7 @@ def readout_model(
         configuration: the device configuration (``measure_esp_enabled``).
         options: the job's run options (``use_measure_esp``, ``meas_lo_freq`` in Hz).
         qubits: the qubits to fit (the job's measured qubits).
-        meas_freq_est_ghz: the pulse defaults' measurement frequencies (for detuning).
+        meas_freq_est: the pulse defaults' measurement frequencies in Hz (for detuning).
     """
     table = properties.get("qubits") or []
     esp_device = bool(configuration.get("measure_esp_enabled", False))
@@ -292,8 +292,8 @@ def readout_model(
             relax = 1 - math.exp(-length / (2 * t1))
             p01 = p01 - relax**2 + relax
         scale = 1.0
-        if qubit < len(meas_lo) and meas_freq_est_ghz and qubit < len(meas_freq_est_ghz):
-            detuning = float(meas_lo[qubit]) - float(meas_freq_est_ghz[qubit]) * 1e9
+        if qubit < len(meas_lo) and meas_freq_est and qubit < len(meas_freq_est):
+            detuning = float(meas_lo[qubit]) - float(meas_freq_est[qubit])
             scale = 1 / math.sqrt(1 + (2 * detuning / RESONATOR_LINEWIDTH_HZ) ** 2)
         fitted[qubit] = fit_qubit(qubit, p10, p01, t1=t1, readout_length=length, scale=scale)
     return ReadoutModel(fitted)

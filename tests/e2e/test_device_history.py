@@ -145,7 +145,7 @@ def test_pulse_defaults_come_from_the_snapshot(provider: AccountProvider) -> Non
     assert isinstance(defaults, PulseDefaults)
     properties = chip.properties()
     assert properties is not None
-    assert defaults.qubit_freq_est[0] == pytest.approx(properties.frequency(0) / 1e9)
+    assert defaults.qubit_freq_est[0] == pytest.approx(properties.frequency(0))  # Hz, both
     assert chip.defaults() is defaults  # cached until refresh
     assert provider.get_backend("ibmq_qasm_simulator").defaults() is None
 

@@ -29,8 +29,9 @@ def test_defaults_follow_the_snapshot_frequencies() -> None:
     device = _small(datetime(2026, 1, 20, tzinfo=UTC))
     anchor = device.defaults(device.snapshots[0].id)
     assert anchor is not None
-    assert anchor.qubit_freq_est == pytest.approx([5.0, 5.1])  # GHz, from the snapshot
-    assert anchor.meas_freq_est == pytest.approx([7.0, 7.1])  # middle of meas_lo_range
+    # Hz on the object (GHz in the snapshot and the JSON), as qiskit-terra's PulseDefaults
+    assert anchor.qubit_freq_est == pytest.approx([5.0e9, 5.1e9])  # from the snapshot
+    assert anchor.meas_freq_est == pytest.approx([7.0e9, 7.1e9])  # middle of meas_lo_range
     assert anchor.meas_kernel == {"name": "hw_qmfk", "params": {}}
     assert anchor.discriminator == {"name": "linear_discriminator", "params": {}}
     assert anchor.pulse_library == [] and anchor.cmd_def == []
@@ -41,10 +42,12 @@ def test_defaults_follow_the_snapshot_frequencies() -> None:
         next(p["value"] for p in qubit if p["name"] == "frequency")
         for qubit in snapshot.properties["qubits"]
     ]
-    assert current.qubit_freq_est == frequencies
+    assert current.qubit_freq_est == pytest.approx([f * 1e9 for f in frequencies])
     assert current.qubit_freq_est != anchor.qubit_freq_est  # the frequencies drifted
-    assert PulseDefaults.from_dict(current.to_dict()) == current
-    assert current.to_dict()["qubit_freq_est"] == frequencies
+    assert PulseDefaults.from_dict(current.to_dict()).qubit_freq_est == pytest.approx(
+        current.qubit_freq_est
+    )
+    assert current.to_dict()["qubit_freq_est"] == pytest.approx(frequencies)
 
 
 def test_defaults_of_catalog_devices() -> None:
@@ -52,7 +55,7 @@ def test_defaults_of_catalog_devices() -> None:
     assert catalog.get("simulator_statevector").defaults() is None
     manila = catalog.get("fake_manila").defaults()
     assert manila is not None and len(manila.qubit_freq_est) == 5
-    assert 4 < manila.qubit_freq_est[0] < 6 and 6 < manila.meas_freq_est[0] < 8
+    assert 4e9 < manila.qubit_freq_est[0] < 6e9 and 6e9 < manila.meas_freq_est[0] < 8e9
     # no frequency calibration and no LO ranges: nothing to publish
     configuration = dict(small_configuration())
     del configuration["qubit_lo_range"]
@@ -62,7 +65,7 @@ def test_defaults_of_catalog_devices() -> None:
     assert pulse_defaults(configuration, properties) is None
     # LO ranges alone are enough for the qubit estimate
     lo_only = pulse_defaults(small_configuration(), properties)
-    assert lo_only is not None and lo_only.qubit_freq_est == pytest.approx([5.0, 5.1])
+    assert lo_only is not None and lo_only.qubit_freq_est == pytest.approx([5.0e9, 5.1e9])
 
 
 def _counting_pulse_defaults(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -101,8 +104,8 @@ def test_a_caller_changing_its_defaults_changes_nobody_elses() -> None:
     mine.meas_kernel["params"]["mine"] = 1
     again = device.defaults(anchor_id)
     assert again is not None
-    assert again.qubit_freq_est == pytest.approx([5.0, 5.1])
-    assert again.meas_freq_est == pytest.approx([7.0, 7.1])
+    assert again.qubit_freq_est == pytest.approx([5.0e9, 5.1e9])
+    assert again.meas_freq_est == pytest.approx([7.0e9, 7.1e9])
     assert again.pulse_library == []
     assert again.meas_kernel == {"name": "hw_qmfk", "params": {}}
 

@@ -155,7 +155,7 @@ def test_meas_lo_detuning_degrades_readout(manila: Device) -> None:
     assert defaults is not None
     est = defaults.meas_freq_est
     centred = readout.readout_model(props, manila.configuration, {}, [0], est)
-    detuned_lo = [est[0] * 1e9 + readout.RESONATOR_LINEWIDTH_HZ]
+    detuned_lo = [est[0] + readout.RESONATOR_LINEWIDTH_HZ]  # Hz, as the run option
     detuned = readout.readout_model(
         props, manila.configuration, {"meas_lo_freq": detuned_lo}, [0], est
     )
