@@ -9,8 +9,10 @@ The one codec for the client (encoding what it sends, decoding ``job.circuits()`
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Sequence
+from typing import Any
 
 from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
@@ -18,13 +20,38 @@ from qiskit.circuit import QuantumCircuit
 from openqx.core import wire
 from openqx.core.qpy_header import QpyLimits, check_qpy
 
-__all__ = ["decode_base64", "decode_circuits", "dump_circuits", "encode_circuits", "load_circuits"]
+__all__ = [
+    "MetadataEncoder",
+    "decode_base64",
+    "decode_circuits",
+    "dump_circuits",
+    "encode_circuits",
+    "load_circuits",
+]
+
+
+class MetadataEncoder(json.JSONEncoder):
+    """Circuit metadata as JSON, with what Qiskit users put there beyond JSON's types (as the
+    seed's ``IBMQJsonEncoder`` took them): numpy arrays as lists, numpy scalars as numbers,
+    complex numbers as ``[real, imag]``. Anything else is a ``TypeError`` naming its type."""
+
+    def default(self, o: Any) -> Any:
+        if isinstance(o, complex):
+            return [o.real, o.imag]
+        tolist = getattr(o, "tolist", None)  # numpy arrays and scalars
+        if callable(tolist) and type(o).__module__ == "numpy":
+            return tolist()
+        return super().default(o)
 
 
 def dump_circuits(circuits: Sequence[QuantumCircuit]) -> bytes:
-    """Return ``circuits`` as QPY bytes."""
+    """Return ``circuits`` as QPY bytes (metadata through ``MetadataEncoder``).
+
+    Raises:
+        TypeError: a circuit's metadata holds a value JSON cannot carry.
+    """
     buffer = io.BytesIO()
-    qpy.dump(list(circuits), buffer)
+    qpy.dump(list(circuits), buffer, metadata_serializer=MetadataEncoder)
     return buffer.getvalue()
 
 
