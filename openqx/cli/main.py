@@ -63,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["local", "inline", "dask"],
         help="where jobs run (OPENQX_EXECUTOR, default local worker processes)",
     )
-    serve.add_argument("--workers", type=int, help="local worker processes (OPENQX_WORKERS)")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        help="local worker processes, 1 or more (OPENQX_WORKERS; default cores - 1, at least 1)",
+    )
     serve.add_argument("--dask-address", help="Dask scheduler address (OPENQX_DASK_ADDRESS)")
     serve.add_argument(
         "--job-time-limit",
@@ -73,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--stop-timeout",
         type=float,
-        help="seconds running jobs get to finish on shutdown (OPENQX_STOP_TIMEOUT, default 5)",
+        help="seconds running jobs get to finish on shutdown, 0 or more (OPENQX_STOP_TIMEOUT, "
+        "default 5)",
     )
     serve.add_argument(
         "--devices-config",
