@@ -556,6 +556,9 @@ _ALREADY_JSON = frozenset({"noise_model"})
 model's dict can be megabytes, not worth walking twice."""
 
 
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def _check_sendable(values: dict[str, Any], what: str) -> None:
     """Check that each of ``values`` can travel in the submission's JSON: serializable, and
     with finite numbers only (JSON has no NaN or infinity).
@@ -564,8 +567,8 @@ def _check_sendable(values: dict[str, Any], what: str) -> None:
         OpenQXBackendValueError: naming the first value that cannot, and why.
     """
     for key, value in values.items():
-        if key in _ALREADY_JSON:
-            continue
+        if key in _ALREADY_JSON or type(value) in _PLAIN:
+            continue  # the usual options: nothing to convert (text is checked by the schema)
         try:
             bounds.check_json(to_jsonable_python(value), str(key))
         except PydanticSerializationError as error:
@@ -580,13 +583,12 @@ def _check_sendable(values: dict[str, Any], what: str) -> None:
 
 def _problems(error: ValidationError) -> str:
     """A submission the schema refused, in one line naming each field at fault."""
-    return (
-        "; ".join(
-            f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
-            for item in error.errors(include_url=False)
-        )
-        + "."
-    )
+    problems = []
+    for item in error.errors(include_url=False):
+        where = ".".join(str(part) for part in item["loc"]) or "value"
+        message = item["msg"].removeprefix("Value error, ").rstrip(".")
+        problems.append(message if message.startswith(where) else f"{where}: {message}")
+    return "; ".join(problems) + "."
 
 
 def _serialize_binds(binds: Any, circuits: list[QuantumCircuit]) -> list[dict[str, float]]:

@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,6 +147,25 @@ def test_a_run_option_that_is_not_json_is_refused_by_name(
         backend.run(circuit, shots=10, foo=value)
     _assert_clear(info.value, "Run option", *words)
     assert _job_count(provider) == before
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"foo": "a\x00b"}, ("options.foo", "NUL")),
+        ({"live_data_enabled": "yes"}, ("live_data_enabled", "boolean")),
+        ({"header": {"k": "\ud800"}}, ("header.k", "surrogate")),
+    ],
+)
+def test_what_the_schema_refuses_is_one_clear_line(
+    backend: OpenQXBackend, circuit: QuantumCircuit, options: dict[str, Any], words: tuple[str]
+) -> None:
+    with (
+        warnings.catch_warnings(action="ignore", category=UserWarning),
+        pytest.raises(exc.OpenQXBackendValueError) as info,
+    ):
+        backend.run(circuit, shots=10, **options)
+    _assert_clear(info.value, *words)
 
 
 def test_a_header_field_that_is_not_json_is_refused_by_name(
