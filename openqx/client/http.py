@@ -829,18 +829,30 @@ def _validate(adapter: TypeAdapter[_T], data: Any, context: Context) -> _T:
     try:
         return adapter.validate_python(data)
     except ValidationError as error:
-        raise _protocol_error(
-            f"Unexpected value received from the server: {error}", context
-        ) from error
+        raise _protocol_error(_unexpected(error), context) from error
 
 
 def _validate_model(model: type[_M], data: Any, context: Context, job_id: str | None) -> _M:
     try:
         return model.model_validate(data)
     except ValidationError as error:
-        raise _protocol_error(
-            f"Unexpected value received from the server: {error}", context, job_id
-        ) from error
+        raise _protocol_error(_unexpected(error), context, job_id) from error
+
+
+_SHOWN_PROBLEMS = 3
+"""Problems of an unexpected answer named in its error's message (the rest are counted)."""
+
+
+def _unexpected(error: ValidationError) -> str:
+    """One line for an answer that does not match the contract: what was expected and where
+    it differs (not the answer itself, which can be large; it stays on ``__cause__``)."""
+    problems = [
+        f"{'.'.join(str(part) for part in item['loc']) or 'value'}: {item['msg']}"
+        for item in error.errors(include_url=False, include_input=False)
+    ]
+    more = len(problems) - _SHOWN_PROBLEMS
+    shown = "; ".join(problems[:_SHOWN_PROBLEMS]) + (f"; and {more} more" if more > 0 else "")
+    return f"Unexpected answer from the server (not a valid {error.title}): {shown}."
 
 
 def _watched_submissions() -> int:

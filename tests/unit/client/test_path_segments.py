@@ -1,5 +1,6 @@
 """Ids and names in URL paths: each one segment, percent-encoded by ``http.path_segment``;
-an empty one is refused with the context's not-found error before any request."""
+an empty one is refused with the context's not-found error before any request; an answer
+off the contract is one line naming what differs, never a pydantic dump."""
 
 from __future__ import annotations
 
@@ -142,3 +143,18 @@ def test_a_path_no_route_matches_is_the_job_not_found(recorder: Recorder) -> Non
         with pytest.raises(exc.OpenQXJobApiError, match="Job 'a/b' not found") as info:
             api.job_status("a/b")
     assert info.value.code == "job_not_found"
+
+
+def test_an_answer_off_the_contract_is_one_line_without_the_answer() -> None:
+    def odd(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"jobs": ["x" * 1000], "next_cursor": None})
+
+    with ApiClient(
+        "http://openqx.test", "token", transport=httpx.MockTransport(odd), retries=0
+    ) as api:
+        with pytest.raises(exc.OpenQXJobApiError) as info:
+            api.job("job-1")
+    text = str(info.value)
+    assert text.startswith("Unexpected answer from the server (not a valid JobInfo): id: Field")
+    assert "and 5 more." in text and "\n" not in text
+    assert "xxx" not in text and "pydantic" not in text
