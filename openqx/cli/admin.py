@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import sys
+import urllib.parse
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -185,6 +186,11 @@ def _run_schedule(api: ApiClient, args: argparse.Namespace) -> str | None:
         return _dump(api.admin("POST", "/admin/maintenance", body=offline))
     if command == "maintenance-end":
         return _dump(api.admin("DELETE", f"/admin/maintenance/{args.backend}"))
+    if command == "maintenance-cancel":
+        if not args.window_id.strip():
+            raise UsageError("give the id of a maintenance window ('openqx admin maintenance').")
+        window = urllib.parse.quote(args.window_id.strip(), safe="")
+        return _dump(api.admin("DELETE", f"/admin/maintenance/windows/{window}"))
     if command == "maintenance":
         which = {"backend": args.backend} if args.backend else None
         return _dump(api.admin("GET", "/admin/maintenance", params=which))

@@ -102,8 +102,12 @@ def _add_schedule_commands(cmds: argparse._SubParsersAction[argparse.ArgumentPar
     offline.add_argument("backend")
     offline.add_argument("--start", help="ISO 8601 time (default now)")
     offline.add_argument("--end", help="ISO 8601 time (default: until maintenance-end)")
-    offline.add_argument("--message", default="maintenance", help="shown in status()")
+    offline.add_argument("--message", help="shown in status() after 'maintenance: '")
     online = cmds.add_parser("maintenance-end", help="end a device's current maintenance")
     online.add_argument("backend")
+    cancel = cmds.add_parser(
+        "maintenance-cancel", help="cancel a maintenance window that has not started, by its id"
+    )
+    cancel.add_argument("window_id", help="the id 'openqx admin maintenance' lists")
     windows = cmds.add_parser("maintenance", help="maintenance windows not yet over")
     windows.add_argument("--backend")

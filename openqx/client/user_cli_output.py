@@ -160,9 +160,12 @@ def job_table(info: wire.JobInfo, queue: wire.QueueInfo | None) -> Table:
     if queue is not None or info.queue_position is not None:
         position = queue.position if queue is not None else info.queue_position
         rows.append(("queue position", str(position) if position is not None else "-"))
-    if queue is not None:
-        rows.append(("estimated start", _when(queue.estimated_start_time)))
-        rows.append(("estimated end", _when(queue.estimated_complete_time)))
+    if queue is not None:  # no estimate: held by a maintenance window without an end
+        for label, moment in (
+            ("estimated start", queue.estimated_start_time),
+            ("estimated end", queue.estimated_complete_time),
+        ):
+            rows.append((label, _when(moment) if moment is not None else "unknown"))
     if info.error is not None:
         rows.append(("error", f"{info.error.code}: {info.error.message}"))
     for key, value in rows:

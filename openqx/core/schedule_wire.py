@@ -43,16 +43,18 @@ class ReservationInfo(_Model):
 
 class MaintenanceCreate(_Model):
     """``POST /admin/maintenance``: take ``backend`` offline from ``start`` (default now)
-    until ``end`` (default: until ``DELETE /admin/maintenance/{backend}``)."""
+    until ``end`` (default: until ``DELETE /admin/maintenance/{backend}``); ``message``, when
+    given, is shown after ``maintenance:`` in the device's ``status_msg``."""
 
     backend: BackendName
     start: UtcDatetime | None = None
     end: UtcDatetime | None = None
-    message: ShortText = Field(default="maintenance", min_length=1)
+    message: ShortText | None = Field(default=None, min_length=1)
 
 
 class MaintenanceInfo(_Model):
-    """A maintenance window."""
+    """A maintenance window (``id``: for ``DELETE /admin/maintenance/windows/{id}``;
+    ``message`` empty when none was given)."""
 
     id: str
     backend: str

@@ -19,7 +19,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 
 from openqx.core.clock import Clock
-from openqx.core.errors import InvalidInputError, NotFoundError
+from openqx.core.errors import InvalidInputError, InvalidStateError, NotFoundError
 from openqx.core.instances import split_instance
 from openqx.store.models import DeviceMaintenance, DeviceReservation, Project
 
@@ -28,9 +28,11 @@ __all__ = [
     "DeviceScheduleStore",
     "MaintenanceRecord",
     "ReservationRecord",
+    "StartHolds",
     "active_maintenance",
     "active_reservation",
     "maintenance_at",
+    "reservation_admits",
     "reservation_at",
 ]
 
@@ -68,6 +70,16 @@ class MaintenanceRecord:
     created_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class StartHolds:
+    """The windows not yet over in which a device starts no job of one instance, by start:
+    ``(start, end)``, ``end`` None for maintenance until ended."""
+
+    maintenance: list[tuple[datetime, datetime | None]]
+    reservations: list[tuple[datetime, datetime]]
+    """Reservations of other instances."""
+
+
 def _reservation(row: Any) -> ReservationRecord:
     return ReservationRecord(
         row.id, row.backend, row.instance, row.start_at, row.end_at, row.created_by, row.created_at
@@ -92,6 +104,12 @@ def reservation_at(backend: Any, now: Any) -> sa.Select[Any]:
         .order_by(reservations.c.start_at)
         .limit(1)
     )
+
+
+def reservation_admits(reserved: str | None, instance: str) -> bool:
+    """Whether a device reserved for ``reserved`` (None: not reserved) may start a job of
+    ``instance``: during a reservation only the reserved instance's jobs start."""
+    return reserved is None or reserved == instance
 
 
 def active_reservation(conn: sa.Connection, backend: str, now: datetime) -> str | None:
@@ -305,6 +323,35 @@ class DeviceScheduleStore:
             current.created_at,
         )
 
+    def cancel_maintenance(self, window_id: str) -> MaintenanceRecord:
+        """Remove a maintenance window that has not started yet.
+
+        Raises:
+            NotFoundError: no window has this id.
+            InvalidStateError: the window has started (end the current one with
+                ``end_maintenance``) or is over.
+        """
+        now = self.clock.now()
+        with self._transaction(write=True) as conn:
+            row = conn.execute(sa.select(maintenance).where(maintenance.c.id == window_id)).first()
+            if row is None:
+                raise NotFoundError(f"There is no maintenance window {window_id!r}.")
+            window = _maintenance(row)
+            if window.end_at is not None and window.end_at <= now:
+                raise InvalidStateError(
+                    f"The maintenance window {window_id} of {window.backend} is already over "
+                    f"(it ended {window.end_at.isoformat()})."
+                )
+            if window.start_at <= now:
+                raise InvalidStateError(
+                    f"The maintenance window {window_id} of {window.backend} has already "
+                    f"started ({window.start_at.isoformat()}); end it with "
+                    f"'openqx admin maintenance-end {window.backend}' "
+                    f"(DELETE /admin/maintenance/{window.backend})."
+                )
+            conn.execute(sa.delete(maintenance).where(maintenance.c.id == window_id))
+        return window
+
     def device_maintenance(self, backend: str) -> MaintenanceRecord | None:
         """The maintenance window ``backend`` is in now, or None."""
         with self._transaction() as conn:
@@ -321,3 +368,17 @@ class DeviceScheduleStore:
                 sa.select(maintenance).where(*conditions).order_by(maintenance.c.start_at)
             ).all()
         return [_maintenance(r) for r in rows]
+
+    def start_holds(self, backend: str, instance: str) -> StartHolds:
+        """The windows not yet over in which ``backend`` starts no job of ``instance``: its
+        maintenance windows and the reservations that do not admit ``instance``
+        (``reservation_admits``), each by start."""
+        now = self.clock.now()
+        return StartHolds(
+            maintenance=[(w.start_at, w.end_at) for w in self.list_maintenance(backend)],
+            reservations=[
+                (r.start_at, r.end_at)
+                for r in self.list_reservations(backend=backend, start=now)
+                if not reservation_admits(r.instance, instance)
+            ],
+        )

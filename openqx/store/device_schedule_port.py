@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from openqx.store.device_schedule import MaintenanceRecord, ReservationRecord
+from openqx.store.device_schedule import MaintenanceRecord, ReservationRecord, StartHolds
 
 __all__ = ["DeviceSchedulePort"]
 
@@ -50,8 +50,16 @@ class DeviceSchedulePort(Protocol):
     def end_maintenance(self, backend: str) -> MaintenanceRecord:
         """End the current maintenance of ``backend``; NotFoundError when there is none."""
 
+    def cancel_maintenance(self, window_id: str) -> MaintenanceRecord:
+        """Remove a maintenance window that has not started; NotFoundError for an unknown
+        id, InvalidStateError for a window that has started or is over."""
+
     def device_maintenance(self, backend: str) -> MaintenanceRecord | None:
         """The maintenance window ``backend`` is in now, or None."""
 
     def list_maintenance(self, backend: str | None = None) -> list[MaintenanceRecord]:
         """Maintenance windows not yet over, by start."""
+
+    def start_holds(self, backend: str, instance: str) -> StartHolds:
+        """The windows not yet over in which ``backend`` starts no job of ``instance``
+        (maintenance, other instances' reservations)."""

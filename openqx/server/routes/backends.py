@@ -21,7 +21,7 @@ from openqx.server import permissions
 from openqx.server.deps import AdminUser, CurrentUser, RequestInstance, ServiceDep
 from openqx.server.service import Service
 
-__all__ = ["MAX_SNAPSHOTS", "router"]
+__all__ = ["MAX_SNAPSHOTS", "maintenance_status", "router"]
 
 router = APIRouter(prefix="/backends")
 
@@ -35,6 +35,12 @@ DEFAULT_SNAPSHOT_DAYS = 30
 """The window ``GET /backends/{name}/snapshots`` lists when ``start`` is not given (days)."""
 
 
+def maintenance_status(message: str) -> str:
+    """``status_msg`` of a device under maintenance: ``maintenance``, or
+    ``maintenance: <message>`` when the administrator gave one."""
+    return f"maintenance: {message}" if message else "maintenance"
+
+
 def _summary(service: Service, device: Device) -> BackendSummary:
     configuration = device.configuration
     snapshot_id = device.current_snapshot_id()
@@ -44,7 +50,7 @@ def _summary(service: Service, device: Device) -> BackendSummary:
         simulator=device.simulator,
         num_qubits=device.num_qubits,
         operational=offline is None,
-        status_msg=STATUS_ACTIVE if offline is None else f"maintenance: {offline.message}",
+        status_msg=STATUS_ACTIVE if offline is None else maintenance_status(offline.message),
         pending_jobs=service.store.count_queued(device.name),
         backend_version=str(configuration.get("backend_version", "0.0.0")),
         description=str(configuration.get("description") or ""),

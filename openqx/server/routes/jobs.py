@@ -291,19 +291,23 @@ def job_properties(job_id: str, service: ServiceDep, user: CurrentUser) -> dict[
 @router.get("/jobs/{job_id}/queue_info", response_model=QueueInfo)
 def queue_info(job_id: str, service: ServiceDep, user: CurrentUser) -> QueueInfo:
     """Fair-share queue position, estimated start/completion from the jobs ahead and the
-    backend's measured run time per job and slots, and the fair-share factors of the job's
-    hub, group and project (``docs/scheduling.md``)."""
+    backend's measured run time per job and slots (held back by maintenance and other
+    projects' reservations; null when a maintenance without an end holds the job), and the
+    fair-share factors of the job's hub, group and project (``docs/scheduling.md``)."""
     record = visible_job(service, user, job_id)
     if record.status is not JobStatus.QUEUED:
         return QueueInfo(job_id=record.id, status=record.status.value)
     dispatcher = service.dispatcher
     limit = dispatcher.concurrency(record.backend)
+    holds = service.store.start_holds(record.backend, record.instance)
     estimate = estimates.estimate_queue(
         position=service.store.queue_position(record),
         mean_run_seconds=service.store.mean_run_seconds(record.backend),
         slots=dispatcher.capacity if limit is None else min(limit, dispatcher.capacity),
         now=service.clock.now(),
         running=dispatcher.running_on(record.backend),
+        maintenance=holds.maintenance,
+        reservations=holds.reservations,
     )
     factors = service.store.fair_share_priorities(record)
     return QueueInfo(

@@ -3,7 +3,8 @@
 
 Server administrators reserve any device for any project; a hub administrator reserves for
 the projects of their hub. Maintenance is server-wide: server
-administrators only. Every change is audited. Bad windows are 400s naming the problem, an
+administrators only (a window that has not started is cancelled by its id, the current one is
+ended by device). Every change is audited. Bad windows are 400s naming the problem, an
 unknown device or project a 404 (``DeviceScheduleStore``).
 """
 
@@ -141,7 +142,7 @@ def start_maintenance(
     service.catalog.get(body.backend)
     window = service.store.start_maintenance(
         body.backend,
-        message=body.message,
+        message=body.message or "",
         created_by=user.name,
         start=_utc(body.start),
         end=_utc(body.end),
@@ -167,4 +168,22 @@ def end_maintenance(backend: str, service: ServiceDep, user: CurrentUser) -> Mai
     window = service.store.end_maintenance(backend)
     permissions.audit(service, user, "end_maintenance", backend, "")
     service.dispatcher.wake()
+    return _maintenance(window)
+
+
+@router.delete("/admin/maintenance/windows/{window_id}", response_model=MaintenanceInfo)
+def cancel_maintenance(window_id: str, service: ServiceDep, user: CurrentUser) -> MaintenanceInfo:
+    """Cancel a maintenance window that has not started (404 for an unknown id, 409 for one
+    that has started: end it with ``DELETE /admin/maintenance/{backend}``)."""
+    permissions.require_server_admin(user)
+    window = service.store.cancel_maintenance(window_id)
+    permissions.audit(
+        service,
+        user,
+        "cancel_maintenance",
+        f"{window.backend}:{window.id}",
+        "",
+        start=window.start_at.isoformat(),
+        end=window.end_at.isoformat() if window.end_at else None,
+    )
     return _maintenance(window)
