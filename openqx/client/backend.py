@@ -20,7 +20,7 @@ from openqx.client.http import client_info, path_segment
 from openqx.client.job import OpenQXJob
 from openqx.client.job_limit import BackendJobLimit
 from openqx.client.reservation import BackendReservation, reservations_from_wire
-from openqx.core import bounds, circuit_payload, run_options, targets, times, wire
+from openqx.core import bounds, circuit_payload, json_values, run_options, targets, times, wire
 from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.pulse_defaults import PulseDefaults
 from openqx.core.status import ACTIVE_STATUSES
@@ -371,7 +371,9 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
     ) -> wire.JobSubmission:
         """The checked ``POST /jobs`` body of ``run``'s arguments (``run_config``: every run
         option passed, by name), sent by ``run`` or, several at once, by ``JobManager``."""
-        run_config = dict(run_config)
+        # numpy scalars and arrays (shots=np.int64(100), a header of numpy values) as plain
+        # JSON values, as Aer and the seed took them
+        run_config = {key: json_values.plain(value) for key, value in run_config.items()}
         circuit_list = self._circuit_list(circuits)
         if "qobj_header" in run_config:
             qobj_header = run_config.pop("qobj_header")
@@ -388,6 +390,7 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
             raise exc.OpenQXBackendValueError(str(error)) from error
         if header is not None and not isinstance(header, dict):
             raise exc.OpenQXBackendValueError("header needs to be a dict.")
+        header = json_values.plain(header)
         if experiment_id is not None and not isinstance(experiment_id, str):
             raise exc.OpenQXBackendValueError("experiment_id needs to be a string.")
         config: dict[str, Any] = dict(self.options.items())
@@ -404,9 +407,15 @@ class OpenQXBackend(BackendV2):  # type: ignore[misc]
         _check_sendable(options, "Run option")
         _check_sendable(dict(header or {}), "Header field")
         try:
+            qpy = circuit_payload.encode_circuits(circuit_list)
+        except TypeError as error:  # e.g. metadata JSON cannot carry (circuit_payload)
+            raise exc.OpenQXBackendValueError(
+                f"The circuits cannot be sent as QPY: {error}."
+            ) from None
+        try:
             return wire.JobSubmission(
                 backend=self.name,
-                qpy=circuit_payload.encode_circuits(circuit_list),
+                qpy=qpy,
                 shots=options.pop("shots", None),
                 memory=bool(options.pop("memory", False)),
                 name=job_name,

@@ -17,7 +17,7 @@ from typing import Any
 from qiskit import qpy
 from qiskit.circuit import QuantumCircuit
 
-from openqx.core import wire
+from openqx.core import json_values, wire
 from openqx.core.qpy_header import QpyLimits, check_qpy
 
 __all__ = [
@@ -31,17 +31,13 @@ __all__ = [
 
 
 class MetadataEncoder(json.JSONEncoder):
-    """Circuit metadata as JSON, with what Qiskit users put there beyond JSON's types (as the
-    seed's ``IBMQJsonEncoder`` took them): numpy arrays as lists, numpy scalars as numbers,
-    complex numbers as ``[real, imag]``. Anything else is a ``TypeError`` naming its type."""
+    """Circuit metadata as JSON, with what Qiskit users put there beyond JSON's types
+    (``json_values``: numpy arrays and scalars, complex numbers). Anything else is a
+    ``TypeError`` naming its type."""
 
     def default(self, o: Any) -> Any:
-        if isinstance(o, complex):
-            return [o.real, o.imag]
-        tolist = getattr(o, "tolist", None)  # numpy arrays and scalars
-        if callable(tolist) and type(o).__module__ == "numpy":
-            return tolist()
-        return super().default(o)
+        converted = json_values.as_json_value(o)
+        return super().default(o) if converted is json_values.NOT_CONVERTED else converted
 
 
 def dump_circuits(circuits: Sequence[QuantumCircuit]) -> bytes:
