@@ -55,13 +55,14 @@ class QueueInfo:
 
     @property
     def estimated_start_time(self) -> datetime | None:
-        """Estimated start time, in local time."""
+        """Estimated start time, in local time (``None``: unknown, e.g. the device is under
+        maintenance without an end)."""
         start = self._estimated_start_time
         return local_from_stored(start) if start is not None else None
 
     @property
     def estimated_complete_time(self) -> datetime | None:
-        """Estimated completion time, in local time."""
+        """Estimated completion time, in local time (``None``: unknown)."""
         complete = self._estimated_complete_time
         return local_from_stored(complete) if complete is not None else None
 

@@ -60,6 +60,7 @@ owner or an administrator over it.
 | POST /admin/maintenance (*server admin*) | ``MaintenanceCreate`` → ``MaintenanceInfo`` (201) |
 | GET  /admin/maintenance (*server admin*) | → ``list[MaintenanceInfo]`` |
 | DELETE /admin/maintenance/{backend} (*server admin*) | → ``MaintenanceInfo`` (the window ended now) |
+| DELETE /admin/maintenance/windows/{id} (*server admin*) | → ``MaintenanceInfo`` (a window that had not started, removed; 409 once started) |
 
 The bodies of ``/admin`` routes but ``/admin/users`` and ``/admin/backends/.../job_limit`` are
 in ``core.tenancy_wire``; those of reservations and maintenance in ``core.schedule_wire``. Outside ``/v1`` and without a token: ``GET /openapi.json``,
@@ -318,7 +319,8 @@ class RuntimeJobSubmission(_Model):
 
 
 class QueueInfo(_Model):
-    """Where a queued job stands."""
+    """Where a queued job stands (estimated times ``None``: unknown, e.g. held by a
+    maintenance window without an end)."""
 
     job_id: str
     position: int | None = None
