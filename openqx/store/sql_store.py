@@ -41,7 +41,7 @@ from openqx.store import access, fairshare, tag_filters
 from openqx.store import queries as q
 from openqx.store.cursor import Cursor, decode_cursor, encode_cursor
 from openqx.store.database import Database
-from openqx.store.device_schedule import DeviceScheduleStore
+from openqx.store.device_schedule import DeviceScheduleStore, reservation_admits
 from openqx.store.port import JobEnd
 from openqx.store.records import JobRecord, NewJob, UserRecord
 from openqx.store.rows import (
@@ -498,7 +498,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             return None
         heads, reserved = state.heads, state.reserved
         if reserved is not None:
-            heads = {reserved: heads[reserved]} if reserved in heads else {}
+            heads = {i: job for i, job in heads.items() if reservation_admits(reserved, i)}
         for instance in pick_order(heads, state.shares, state.usage):
             row = conn.execute(fairshare.HEAD_JOB, {"backend": backend, "instance": instance})
             found = row.first()
