@@ -4,8 +4,11 @@ writes them and the reads the claim makes inside its transaction.
 A reservation gives one instance (``hub/group/project``) a device alone from ``start_at`` to
 ``end_at``; windows on one device never overlap. A maintenance window takes a device offline
 from ``start_at`` until ``end_at`` (open-ended until ended). Claims on a device under
-maintenance find nothing; claims during a reservation see only its instance's jobs. Jobs
-already running when a window starts finish.
+maintenance find nothing; claims during a reservation see only its instance's jobs
+(``reservation_admits``). Jobs already running when a window starts finish. A maintenance
+window that has not started may be cancelled (``cancel_maintenance``); the current one is
+ended (``end_maintenance``). ``start_holds`` lists the windows that keep a device from
+starting a project's jobs (for queue estimates).
 """
 
 from __future__ import annotations
