@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import typing
 from pathlib import Path
@@ -116,6 +117,17 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``openqx`` script."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        return _run(parser, args)
+    except BrokenPipeError:
+        # The reader went away (``openqx admin units | head -1``): stop quietly, as ``cat``
+        # does, with stdout pointed at /dev/null so that the exit's flush raises nothing.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     if args.version:
         from openqx import __version__
 

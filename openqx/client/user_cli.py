@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from rich.console import Console
@@ -85,16 +86,24 @@ def _seconds(value: str | None, option: str) -> float | None:
     return seconds
 
 
-def _time(value: str | None, option: str) -> datetime | None:
+def _time(value: str | None, option: str, *, day_end: bool = False) -> datetime | None:
+    """An ISO 8601 time; a bare date is its day's start, or with ``day_end`` its last
+    microsecond (``--until 2026-01-31`` keeps that day's jobs, as the dashboard's filter)."""
     if value is None:
         return None
     try:
-        return datetime.fromisoformat(value)
+        when = datetime.fromisoformat(value)
     except ValueError:
         raise UsageError(
             f"{option} must be an ISO 8601 time such as 2026-01-31 or 2026-01-31T12:00, "
             f"not {value!r}."
         ) from None
+    if day_end and _BARE_DATE.fullmatch(value.strip()):
+        when += timedelta(days=1, microseconds=-1)
+    return when
+
+
+_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 def _job_id(value: str) -> str:
@@ -149,11 +158,12 @@ def _login(args: argparse.Namespace, console: Console) -> int:
     _check_instance(args.instance)
     token = args.token or os.environ.get("OPENQX_TOKEN")
     if not token:
-        if not sys.stdin.isatty():
-            raise UsageError("no token: give --token or set OPENQX_TOKEN.")
-        token = getpass.getpass(f"API token for {url}: ").strip()
+        if sys.stdin.isatty():
+            token = getpass.getpass(f"API token for {url}: ").strip()
+        else:  # echo "$TOKEN" | openqx login --url ...
+            token = sys.stdin.readline().strip()
         if not token:
-            raise UsageError("no token given.")
+            raise UsageError("no token: give --token, set OPENQX_TOKEN or type it when asked.")
     verify = False if args.no_verify else None
     options: dict[str, Any] = {"retries": CLI_RETRIES}
     if verify is not None:
@@ -208,27 +218,48 @@ def _backends(args: argparse.Namespace, console: Console) -> int:
 def _jobs(args: argparse.Namespace, console: Console) -> int:
     limit = _whole_number(args.limit, "--limit", 10)
     skip = _whole_number(args.skip, "--skip", 0)
-    since, until = _time(args.since, "--since"), _time(args.until, "--until")
+    since = _time(args.since, "--since")
+    until = _time(args.until, "--until", day_end=True)
     provider = _connect(args)
-    jobs = provider.backend.jobs(
-        limit=limit or None,
-        skip=skip or 0,
-        backend_name=args.backend,
-        status=args.status,
-        job_name=args.name,
-        start_datetime=since,
-        end_datetime=until,
-        job_tags=args.tag,
-        job_tags_operator="AND" if args.all_tags else "OR",
-        experiment_id=args.experiment_id,
-        descending=not args.oldest_first,
-    )
+    try:
+        jobs = provider.backend.jobs(
+            limit=limit or None,
+            skip=skip or 0,
+            backend_name=args.backend,
+            status=args.status,
+            job_name=args.name,
+            start_datetime=since,
+            end_datetime=until,
+            job_tags=args.tag,
+            job_tags_operator="AND" if args.all_tags else "OR",
+            experiment_id=args.experiment_id,
+            descending=not args.oldest_first,
+        )
+    except exc.OpenQXBackendValueError as error:  # a filter refused before any request
+        raise UsageError(_as_flags(str(error))) from None
     infos = [job.info for job in jobs]
     if args.json:
         out.print_json([info.model_dump(mode="json") for info in infos])
     else:
         console.print(out.jobs_table(infos))
     return 0
+
+
+_FLAGS = {
+    "job_name": "--name",
+    "job_tags": "--tag",
+    "backend_name": "--backend",
+    "start_datetime": "--since",
+    "end_datetime": "--until",
+    "experiment_id": "--experiment-id",
+    "status": "--status",
+}
+
+
+def _as_flags(message: str) -> str:
+    """A ``backend.jobs`` refusal in the words of the command line (``job_name`` →
+    ``--name``)."""
+    return re.sub(r"(?<![\w-])(" + "|".join(_FLAGS) + r")(?!\w)", lambda m: _FLAGS[m[1]], message)
 
 
 def _counts(provider: AccountProvider, info: wire.JobInfo) -> list[dict[str, int]] | None:
@@ -273,11 +304,32 @@ def _result(args: argparse.Namespace, console: Console) -> int:
     provider = _connect(args)
     data = provider.api_client.job_result(job_id)
     counts = out.counts_of(data)
-    if args.json or counts is None:
+    if args.json or (counts is None and "primitive_result" not in data):
         out.print_json(data)
+    elif counts is None:
+        _show_primitive_result(console, data)
     else:
         _show_counts(console, counts)
     return 0
+
+
+def _show_primitive_result(console: Console, data: dict[str, Any]) -> None:
+    """A sampler job's histograms (per PUB and classical register, over the PUB's parameter
+    sets), an estimator job's expectation values with their standard errors."""
+    from qiskit.primitives import BitArray
+
+    from openqx.core import primitives as codec
+
+    for index, pub in enumerate(codec.decode_result(data)):
+        fields = {name: pub.data[name] for name in pub.data}
+        arrays = {name: value for name, value in fields.items() if isinstance(value, BitArray)}
+        for name, bits in arrays.items():
+            console.print(out.histogram_table(bits.get_counts(), f"PUB {index}, register {name}"))
+        if "evs" in fields:
+            evs, stds = fields["evs"], fields.get("stds")
+            console.print(f"PUB {index}: expectation values {evs.tolist()}", highlight=False)
+            if stds is not None:
+                console.print(f"PUB {index}: standard errors {stds.tolist()}", highlight=False)
 
 
 def _cancel(args: argparse.Namespace, console: Console) -> int:
@@ -304,8 +356,12 @@ def _watch(args: argparse.Namespace, console: Console) -> int:
     job = OpenQXJob(None, api, api.job(args.job_id))
     started = time.monotonic()
     status_line = console.status("", spinner="dots") if console.is_terminal else None
+    shown: list[tuple[str, int | None]] = []
 
     def show(status: str, position: int | None = None) -> None:
+        if shown and shown[-1] == (status, position):
+            return  # the stream's first event repeats what was shown at the start
+        shown.append((status, position))
         elapsed = time.monotonic() - started
         if args.json:
             out.print_json(
@@ -338,8 +394,9 @@ def _watch(args: argparse.Namespace, console: Console) -> int:
         if counts and not args.json:
             _show_counts(console, counts)
         return 0
-    if info.error is not None and not args.json:
-        _complain(f"job {info.id} ended {info.status.name}: {info.error.message}")
+    if not args.json:
+        why = f": {info.error.message}" if info.error is not None else "."
+        _complain(f"job {info.id} ended {info.status.name}{why}")
     return EXIT_FAILED
 
 

@@ -259,12 +259,15 @@ def test_queue_cancel_and_watch_live(
     assert watcher.returncode == 0, errors
     events = [json.loads(line) for line in rest.splitlines()]
     assert events[-1]["status"] == "DONE"
+    seen = [first, *events]  # one line per change: the stream's first event is not repeated
+    assert all(before != after for before, after in zip(seen, seen[1:], strict=False)), seen
     too_late = logged_in("cancel", queued.job_id())
     _assert_one_line_failure(too_late, 1, "not cancelled", "DONE")
 
     ended_cancelled = logged_in("watch", busy.job_id())
     assert ended_cancelled.status == 1
     assert "CANCELLED" in ended_cancelled.stdout
+    assert ended_cancelled.stderr.splitlines() == [f"openqx: job {busy.job_id()} ended CANCELLED."]
     no_result = logged_in("result", busy.job_id())
     _assert_one_line_failure(no_result, 1, "cancelled")
 
@@ -302,6 +305,9 @@ def test_bad_token_is_one_line(server: EmbeddedServer, cli: Cli) -> None:
         (("jobs", "--instance", "not-an-instance"), ("hub/group/project",)),
         (("jobs", "--no-such-flag"), ("unrecognized arguments", "--no-such-flag")),
         (("job",), ("ID", "openqx job --help")),
+        (("jobs", "--status", "FOO"), ("--status", "FOO")),
+        (("jobs", "--name", "["), ("--name",)),
+        (("jobs", "--tag", ""), ("tags", "empty")),
     ],
 )
 def test_bad_input_is_one_line(logged_in: Cli, args: tuple[str, ...], words: tuple[str]) -> None:
@@ -347,3 +353,69 @@ def test_demo_bad_input_is_one_line(cli: Cli, args: tuple[str, ...], words: tupl
     assert "Traceback" not in run.stderr
     for word in words:
         assert word in run.stderr
+
+
+def test_login_reads_the_token_from_a_pipe(server: EmbeddedServer, tmp_path: Path) -> None:
+    done = subprocess.run(
+        _command("login", "--url", server.url, "--json"),
+        input=f"{server.token}\n",
+        capture_output=True,
+        text=True,
+        env=_environment(tmp_path),
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["user"] == "admin"
+    assert json.loads((tmp_path / "account.json").read_text())["token"] == server.token
+
+
+def test_until_a_bare_date_keeps_that_days_jobs(logged_in: Cli, provider: AccountProvider) -> None:
+    (job_id,) = _bell_jobs(provider.get_backend("ibmq_qasm_simulator"), "until-day", 1)
+    created = provider.backend.retrieve_job(job_id).creation_date()
+    day = created.astimezone().date().isoformat()  # the CLI reads times as local, as shown
+    listed = logged_in("jobs", "--tag", "until-day", "--until", day, "--json")
+    assert listed.status == 0, listed
+    assert [job["id"] for job in listed.json] == [job_id]
+    since = logged_in("jobs", "--tag", "until-day", "--since", day, "--json")
+    assert [job["id"] for job in since.json] == [job_id]
+
+
+def test_result_of_a_sampler_job_shows_its_histograms(
+    logged_in: Cli, provider: AccountProvider
+) -> None:
+    from qiskit.quantum_info import SparsePauliOp
+
+    from openqx.client.primitives import EstimatorV2, SamplerV2
+
+    backend = provider.get_backend("ibmq_qasm_simulator")
+    circuit = transpile(ghz(2), backend, seed_transpiler=1)
+    sampled = SamplerV2(mode=backend).run([circuit], shots=100)
+    sampled.result()
+    shown = logged_in("result", sampled.job_id())
+    assert shown.status == 0, shown
+    assert "PUB 0, register meas" in shown.stdout and "00" in shown.stdout
+    assert "primitive_result" not in shown.stdout
+    estimated = EstimatorV2(mode=backend).run(
+        [(circuit.remove_final_measurements(inplace=False), SparsePauliOp("ZZ"))]
+    )
+    estimated.result()
+    shown = logged_in("result", estimated.job_id())
+    assert shown.status == 0, shown
+    assert "PUB 0: expectation values 1.0" in shown.stdout
+
+
+def test_a_reader_that_goes_away_is_no_traceback(server: EmbeddedServer, config_dir: Path) -> None:
+    # The reader of the pipe exits at once; openqx writes after its request, to a closed pipe.
+    command = " ".join(
+        [*map(repr, _command("admin", "--url", server.url, "--token", server.token)), "units"]
+    )
+    done = subprocess.run(
+        ["bash", "-c", f"{command} | true"],
+        capture_output=True,
+        text=True,
+        env=_environment(config_dir),
+        timeout=COMMAND_TIMEOUT,
+        check=False,
+    )
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
