@@ -12,13 +12,12 @@ import argparse
 import json
 import os
 import sys
-import urllib.parse
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from openqx.client import exceptions as exc
 from openqx.client.account import OpenQX
-from openqx.client.http import ApiClient
+from openqx.client.http import ApiClient, path_segment
 from openqx.core import schedule_wire as sw
 from openqx.core import tenancy_wire as tw
 from openqx.core import wire
@@ -106,14 +105,15 @@ def _dump(data: object) -> str:
 def _run_tenancy(api: ApiClient, args: argparse.Namespace) -> str | None:
     """The units, roles, tokens, devices and audit commands (None: not one of them)."""
     command = args.admin_command
-    user = getattr(args, "name", None)
+    name = getattr(args, "name", None)
+    user = path_segment(name) if isinstance(name, str) else name
     if command == "user":
         return _dump(api.admin("GET", f"/admin/users/{user}"))
     if command == "rotate-token":
         return _dump(api.admin("POST", f"/admin/users/{user}/token"))
     if command == "revoke-token":
         api.admin("DELETE", f"/admin/users/{user}/token")
-        return _dump({"user": user, "token": "revoked"})
+        return _dump({"user": name, "token": "revoked"})
     if command in ("disable-user", "enable-user"):
         disable = tw.UserDisable(disabled=command == "disable-user")
         return _dump(api.admin("PUT", f"/admin/users/{user}/disabled", body=disable))
@@ -169,12 +169,13 @@ def _run_schedule(api: ApiClient, args: argparse.Namespace) -> str | None:
         booking = _body(sw.ReservationCreate, **fields, start=args.start, end=args.end)
         return _dump(api.admin("POST", "/admin/reservations", body=booking))
     if command == "cancel-reservation":
-        api.admin("DELETE", f"/admin/reservations/{args.reservation_id}")
+        api.admin("DELETE", f"/admin/reservations/{path_segment(str(args.reservation_id))}")
         return _dump({"reservation_id": args.reservation_id, "cancelled": True})
     if command == "reservations":
         bounds = {"start": args.start, "end": args.end}
         query = {name: value for name, value in bounds.items() if value}
-        return _dump(api.admin("GET", f"/backends/{args.backend}/reservations", params=query))
+        backend = path_segment(args.backend)
+        return _dump(api.admin("GET", f"/backends/{backend}/reservations", params=query))
     if command == "maintenance-start":
         offline = _body(
             sw.MaintenanceCreate,
@@ -185,11 +186,11 @@ def _run_schedule(api: ApiClient, args: argparse.Namespace) -> str | None:
         )
         return _dump(api.admin("POST", "/admin/maintenance", body=offline))
     if command == "maintenance-end":
-        return _dump(api.admin("DELETE", f"/admin/maintenance/{args.backend}"))
+        return _dump(api.admin("DELETE", f"/admin/maintenance/{path_segment(args.backend)}"))
     if command == "maintenance-cancel":
         if not args.window_id.strip():
             raise UsageError("give the id of a maintenance window ('openqx admin maintenance').")
-        window = urllib.parse.quote(args.window_id.strip(), safe="")
+        window = path_segment(args.window_id.strip())
         return _dump(api.admin("DELETE", f"/admin/maintenance/windows/{window}"))
     if command == "maintenance":
         which = {"backend": args.backend} if args.backend else None

@@ -154,3 +154,14 @@ def test_missing_credentials_bad_url_and_bad_user_name_are_one_line(admin_cli: A
     _assert_one_line_failure(broken, 1, "Invalid URL")
     run = admin_cli("--url", "http://127.0.0.1:1", "--token", "t", "create-user", "no spaces")
     _assert_one_line_failure(run, 2, "invalid user", "name")
+
+
+def test_names_and_ids_address_only_their_own_object(
+    server: EmbeddedServer, admin_cli: AdminCli
+) -> None:
+    # A name that would be another route if put in the path unescaped ("../backends" is
+    # GET /v1/backends, which answers 200) is looked up as a name: not found.
+    auth = ("--url", server.url, "--token", server.token)
+    _assert_one_line_failure(admin_cli(*auth, "user", "../../backends"), 1, "404")
+    _assert_one_line_failure(admin_cli(*auth, "reservations", ".."), 1)
+    _assert_one_line_failure(admin_cli(*auth, "maintenance-end", "../users"), 1)
