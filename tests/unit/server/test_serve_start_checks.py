@@ -157,9 +157,17 @@ def collected() -> Iterator[_Collect]:
     root.handlers, root.level = handlers, level
 
 
+def _start_up_logger() -> logging.Logger:
+    """A logger of this test's own: others in the suite (alembic's, configured by earlier
+    migrations) may have been disabled or given a level by the tests that ran before."""
+    logger = logging.getLogger("tests.serve_start_checks.start_up")
+    logger.disabled, logger.level = False, logging.NOTSET
+    return logger
+
+
 def test_the_lines_of_a_start_are_written_once_it_succeeded(collected: _Collect) -> None:
     with _start_up_logs() as started:
-        logging.getLogger("alembic.runtime.migration").info("Running upgrade 1 -> 2")
+        _start_up_logger().info("Running upgrade 1 -> 2")
         assert collected.messages == []
         started()
     logging.getLogger("openqx").info("after")
@@ -168,6 +176,6 @@ def test_the_lines_of_a_start_are_written_once_it_succeeded(collected: _Collect)
 
 def test_the_lines_of_a_failed_start_are_dropped(collected: _Collect) -> None:
     with _start_up_logs():
-        logging.getLogger("alembic.runtime.migration").info("Running upgrade 1 -> 2")
+        _start_up_logger().info("Running upgrade 1 -> 2")
     logging.getLogger("openqx").info("after")
     assert collected.messages == ["after"]
