@@ -24,7 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from openqx.core import errors
 from openqx.core.wire import ErrorBody, ErrorInfo
 
-__all__ = ["HTTP_STATUS", "CatchAll", "error_response", "install_error_handlers"]
+__all__ = [
+    "HTTP_STATUS",
+    "MAX_MESSAGE_CHARACTERS",
+    "CatchAll",
+    "error_response",
+    "install_error_handlers",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +61,9 @@ def error_response(status: int, code: str, message: str, /, **details: object) -
     (``InvalidStateError(..., status="CANCELLED")``) without clashing with them.
     """
     body = ErrorBody(
-        error=ErrorInfo(code=code, message=_printable(message), details=_encodable(dict(details)))
+        error=ErrorInfo(
+            code=code, message=_printable(_bounded(message)), details=_encodable(dict(details))
+        )
     )
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
@@ -65,9 +73,21 @@ _ECHO_LIMIT = 80  # longest bad value repeated in a message
 _DETAIL_DEPTH = 8  # deeper detail values are shown as text
 
 
+MAX_MESSAGE_CHARACTERS = 2000
+"""Longest error message answered: a message that quotes the request's own value (a 30,000-item
+filter list) is cut there, with the count of what was left out."""
+
+
 def _printable(text: str) -> str:
     """``text`` as UTF-8 can carry it: unpaired surrogates become ``\\udxxx`` escapes."""
     return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= MAX_MESSAGE_CHARACTERS:
+        return message
+    left_out = len(message) - MAX_MESSAGE_CHARACTERS
+    return f"{message[:MAX_MESSAGE_CHARACTERS]}… ({left_out} more characters)"
 
 
 def _encodable(value: object, depth: int = 0) -> Any:
