@@ -91,6 +91,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     ValidationInfo,
@@ -412,7 +413,8 @@ class JobWait(_Model):
     seconds, and return every one that is."""
 
     ids: Annotated[list[Identifier], Field(min_length=1, max_length=bounds.MAX_LIST_ITEMS)]
-    timeout: Annotated[float, Field(ge=0, le=MAX_WAIT_SECONDS)] = 10.0
+    timeout: Annotated[StrictFloat, Field(ge=0, le=MAX_WAIT_SECONDS)] = 10.0
+    """Seconds, a JSON number (``"5"`` or ``true`` is a 400)."""
 
 
 class JobFinals(_Model):

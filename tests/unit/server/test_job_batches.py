@@ -414,6 +414,8 @@ def test_wait_on_an_unknown_job_is_404(harness: Harness) -> None:
         '{"ids": ["%s"], "timeout": NaN}',
         '{"ids": ["%s"], "timeout": Infinity}',
         '{"ids": ["%s"], "timeout": "soon"}',
+        '{"ids": ["%s"], "timeout": "5"}',
+        '{"ids": ["%s"], "timeout": true}',
         '{"ids": [], "timeout": 1}',
         '{"ids": "%s"}',
         '{"timeout": 1}',
