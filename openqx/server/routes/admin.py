@@ -109,8 +109,14 @@ def create_unit(body: UnitCreate, service: ServiceDep, user: CurrentUser) -> Uni
 
 @router.post("/units/rename", response_model=UnitInfo)
 def rename_unit(body: UnitRename, service: ServiceDep, user: CurrentUser) -> UnitInfo:
-    """Rename a unit; its jobs, members and device grants follow."""
+    """Rename a unit; its jobs, members and device grants follow. The default instance and
+    its hub and group keep their names: users without a project act there."""
     permissions.require_admin_over_parent(user, body.name)
+    if DEFAULT_INSTANCE == body.name or DEFAULT_INSTANCE.startswith(f"{body.name}/"):
+        raise errors.InvalidInputError(
+            f"{body.name!r} holds the default instance {DEFAULT_INSTANCE}, where users without "
+            "a project act; it keeps its name."
+        )
     unit = service.store.rename_unit(body.name, body.new_name)
     permissions.audit(service, user, "rename_unit", body.name, unit.name, new_name=unit.name)
     return _unit(unit)

@@ -378,3 +378,23 @@ def _bell() -> str:
     from tests.unit.server.harness import bell, qpy_b64
 
     return qpy_b64(bell())
+
+
+def test_the_default_instance_and_its_hub_and_group_keep_their_names(fresh: Harness) -> None:
+    # Users without a project act in openqx/main/default: renaming it, or the hub or group
+    # above it, would leave them filing jobs under a unit that no longer exists.
+    assert "openqx/main/default" in _units(fresh)  # made with the first user
+    fresh.store.create_unit("openqx/main/other")
+    admin = fresh.headers()
+    for name in ("openqx", "openqx/main", "openqx/main/default"):
+        answer = fresh.client.post(
+            "/v1/admin/units/rename", json={"name": name, "new_name": "moved"}, headers=admin
+        )
+        assert "keeps its name" in _error(answer, 400)
+    assert "openqx/main/default" in _units(fresh)
+    renamed = fresh.client.post(
+        "/v1/admin/units/rename",
+        json={"name": "openqx/main/other", "new_name": "kept"},
+        headers=admin,
+    )
+    assert renamed.status_code == 200, renamed.text
