@@ -177,6 +177,22 @@ def test_bad_reservations_are_clear_4xx(
     assert words in answer.text
 
 
+def test_listing_reservations_with_start_after_end_is_a_400(
+    harness: Harness, clock: ManualClock
+) -> None:
+    window = _window(clock, 3600, 0)  # start an hour after end
+    answer = harness.client.get(
+        f"/v1/backends/{MANILA}/reservations", params=window, headers=harness.headers()
+    )
+    assert answer.status_code == 400, answer.text
+    assert "start is after end" in answer.json()["error"]["message"]
+    ordered = _window(clock, 0, 3600)
+    listed = harness.client.get(
+        f"/v1/backends/{MANILA}/reservations", params=ordered, headers=harness.headers()
+    )
+    assert listed.status_code == 200 and listed.json() == []
+
+
 def test_only_server_and_hub_admins_reserve(harness: Harness, clock: ManualClock) -> None:
     member = harness.new_user(instances=(A,))
     hub_admin = harness.new_user(instances=(B,))

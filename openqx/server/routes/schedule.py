@@ -14,6 +14,7 @@ from datetime import datetime
 
 from fastapi import APIRouter, Response
 
+from openqx.core import errors
 from openqx.core.schedule_wire import (
     MaintenanceCreate,
     MaintenanceInfo,
@@ -118,7 +119,10 @@ def backend_reservations(
 ) -> list[ReservationInfo]:
     """Reservations of a device overlapping ``[start, end)`` (either open)."""
     service.catalog.get(name)
-    found = service.store.list_reservations(backend=name, start=_utc(start), end=_utc(end))
+    first, last = _utc(start), _utc(end)
+    if first is not None and last is not None and first > last:
+        raise errors.InvalidInputError("start is after end.", field="start")
+    found = service.store.list_reservations(backend=name, start=first, end=last)
     return [reservation_info(r, owner=_owns(user, r)) for r in found]
 
 
