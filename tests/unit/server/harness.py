@@ -27,7 +27,9 @@ import pytest
 from qiskit import QuantumCircuit, qpy
 from starlette.exceptions import StarletteDeprecationWarning
 
+from openqx.client.account import OpenQX
 from openqx.client.http import ApiClient
+from openqx.client.provider import AccountProvider
 from openqx.core import wire
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.devices.catalog import DeviceCatalog, default_catalog
@@ -194,6 +196,12 @@ class Harness:
         """The real ``ApiClient``, speaking to this app through the TestClient's transport."""
         transport: httpx.BaseTransport = self.client._transport  # the in-process ASGI bridge
         return ApiClient(BASE_URL, token, transport=transport, retries=0)
+
+    def provider(self) -> AccountProvider:
+        """``OpenQX.enable_account`` for a new user, speaking to this app in-process (the
+        active account: callers reset ``OpenQX._provider`` and the config folder)."""
+        transport: httpx.BaseTransport = self.client._transport
+        return OpenQX.enable_account(self.new_user(), BASE_URL, transport=transport, retries=0)
 
     def submit(
         self,

@@ -15,7 +15,7 @@ from openqx.client.account import OpenQX
 from openqx.client.primitives import SamplerV2
 from openqx.client.provider import AccountProvider
 from openqx.core import run_options
-from tests.unit.server.harness import BASE_URL, Harness, bell, qpy_b64
+from tests.unit.server.harness import Harness, bell, qpy_b64
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +28,7 @@ def no_saved_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def _provider(harness: Harness) -> AccountProvider:
-    token = harness.new_user()
-    return OpenQX.enable_account(token, BASE_URL, transport=harness.client._transport, retries=0)
+    return harness.provider()
 
 
 def _jobs(harness: Harness) -> int:

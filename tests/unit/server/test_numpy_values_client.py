@@ -14,7 +14,7 @@ from qiskit import QuantumCircuit, transpile
 from openqx.client import exceptions as exc
 from openqx.client.account import OpenQX
 from openqx.client.provider import AccountProvider
-from tests.unit.server.harness import BASE_URL, Harness
+from tests.unit.server.harness import Harness
 
 
 @pytest.fixture()
@@ -22,8 +22,7 @@ def provider(
     harness: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[AccountProvider]:
     monkeypatch.setenv("OPENQX_CONFIG_DIR", str(tmp_path))
-    token = harness.new_user()
-    yield OpenQX.enable_account(token, BASE_URL, transport=harness.client._transport, retries=0)
+    yield harness.provider()
     OpenQX._provider = None
 
 

@@ -38,8 +38,7 @@ def no_saved_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def _provider(harness: Harness) -> AccountProvider:
-    token = harness.new_user()
-    return OpenQX.enable_account(token, BASE_URL, transport=harness.client._transport, retries=0)
+    return harness.provider()
 
 
 def _bell(measured: bool = True) -> QuantumCircuit:

@@ -20,7 +20,7 @@ from openqx.client.primitives import EstimatorV2, PrimitiveJob, SamplerV2
 from openqx.client.provider import AccountProvider
 from openqx.core import primitives as codec
 from openqx.core import wire
-from tests.unit.server.harness import BASE_URL, Harness
+from tests.unit.server.harness import Harness
 
 
 @pytest.fixture(autouse=True)
@@ -33,8 +33,7 @@ def no_saved_account(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 def _provider(harness: Harness) -> AccountProvider:
-    token = harness.new_user()
-    return OpenQX.enable_account(token, BASE_URL, transport=harness.client._transport, retries=0)
+    return harness.provider()
 
 
 def _rotated() -> QuantumCircuit:
