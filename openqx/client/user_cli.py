@@ -307,29 +307,10 @@ def _result(args: argparse.Namespace, console: Console) -> int:
     if args.json or (counts is None and "primitive_result" not in data):
         out.print_json(data)
     elif counts is None:
-        _show_primitive_result(console, data)
+        out.print_primitive_result(console, data)
     else:
         _show_counts(console, counts)
     return 0
-
-
-def _show_primitive_result(console: Console, data: dict[str, Any]) -> None:
-    """A sampler job's histograms (per PUB and classical register, over the PUB's parameter
-    sets), an estimator job's expectation values with their standard errors."""
-    from qiskit.primitives import BitArray
-
-    from openqx.core import primitives as codec
-
-    for index, pub in enumerate(codec.decode_result(data)):
-        fields = {name: pub.data[name] for name in pub.data}
-        arrays = {name: value for name, value in fields.items() if isinstance(value, BitArray)}
-        for name, bits in arrays.items():
-            console.print(out.histogram_table(bits.get_counts(), f"PUB {index}, register {name}"))
-        if "evs" in fields:
-            evs, stds = fields["evs"], fields.get("stds")
-            console.print(f"PUB {index}: expectation values {evs.tolist()}", highlight=False)
-            if stds is not None:
-                console.print(f"PUB {index}: standard errors {stds.tolist()}", highlight=False)
 
 
 def _cancel(args: argparse.Namespace, console: Console) -> int:

@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from openqx.core import wire
@@ -29,6 +30,7 @@ __all__ = [
     "job_table",
     "jobs_table",
     "print_json",
+    "print_primitive_result",
     "steps_table",
 ]
 
@@ -223,3 +225,22 @@ def histogram_table(counts: Mapping[str, int], title: str) -> Table:
         rest = sum(count for _, count in ordered[HISTOGRAM_ROWS:])
         table.add_row(f"({len(ordered) - HISTOGRAM_ROWS} more)", str(rest), "", "")
     return table
+
+
+def print_primitive_result(console: Console, data: Mapping[str, Any]) -> None:
+    """A sampler job's histograms (per PUB and classical register, over the PUB's parameter
+    sets), an estimator job's expectation values with their standard errors."""
+    from qiskit.primitives import BitArray
+
+    from openqx.core import primitives as codec
+
+    for index, pub in enumerate(codec.decode_result(data)):
+        fields = {name: pub.data[name] for name in pub.data}
+        arrays = {name: value for name, value in fields.items() if isinstance(value, BitArray)}
+        for name, bits in arrays.items():
+            console.print(histogram_table(bits.get_counts(), f"PUB {index}, register {name}"))
+        if "evs" in fields:
+            evs, stds = fields["evs"], fields.get("stds")
+            console.print(f"PUB {index}: expectation values {evs.tolist()}", highlight=False)
+            if stds is not None:
+                console.print(f"PUB {index}: standard errors {stds.tolist()}", highlight=False)
