@@ -42,7 +42,7 @@ import json
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, Protocol
 
@@ -166,7 +166,17 @@ class Dispatcher:
         self._queue_changes = 0
         """Counts what may have queued jobs here: submissions (``wake``), requeues."""
         self._idle_as_of: int | None = None
-        """``_queue_changes`` when a pass last read every queue and found nothing to claim."""
+        """``_queue_changes`` when a pass last found nothing to claim on any queue that may
+        hold jobs (every queue read, or every backend named since such a read)."""
+        self._read_at: int | None = None
+        """``_queue_changes`` when the queues were last read (or known, see ``_hinted``)."""
+        self._read_time = 0.0
+        """``clock.monotonic()`` when every queue was last read: a busy loop, woken before its
+        timer every time, still reads them all every ``poll_seconds``."""
+        self._hinted: dict[str, int] | None = {}
+        """Jobs queued since ``_read_at`` per backend, as the submissions' wake-ups named them
+        (``wake(queued)``); None once a change came without names (a requeue, a cancel,
+        another replica's submission). Claims take their jobs off."""
         self.batch_limit = max(1, batch_limit)
         self.batch_key = batch_key
         self._batch_of: dict[str, BatchRun] = {}
@@ -297,15 +307,28 @@ class Dispatcher:
             self.state = DispatcherState.STOPPED
         logger.info("dispatcher stopped", extra={"action": "stop_dispatcher"})
 
-    def wake(self) -> None:
-        """Look for work now (called after a submission or a cancel request)."""
-        self._queue_changed()
+    def wake(self, queued: Mapping[str, int] | None = None) -> None:
+        """Look for work now (called after a submission or a cancel request).
+
+        Args:
+            queued: the jobs a submission of this process queued, per backend. When every
+                queue was known to hold nothing claimable before, the pass it wakes claims
+                from these backends without reading every queue (a database read per job
+                saved); without it the next pass reads them all.
+        """
+        self._queue_changed(queued)
         self._wake.set()
 
-    def _queue_changed(self) -> None:
-        """Jobs may have been queued: the next pass reads the queues again."""
+    def _queue_changed(self, queued: Mapping[str, int] | None = None) -> None:
+        """Jobs may have been queued (``queued``: these, per backend; ``None``: unknown, the
+        next pass reads every queue again)."""
         with self._lock:
             self._queue_changes += 1
+            if queued is None or self._hinted is None:
+                self._hinted = None
+            else:
+                for backend, count in queued.items():
+                    self._hinted[backend] = self._hinted.get(backend, 0) + count
 
     def running_on(self, backend: str) -> int:
         """Jobs this dispatcher runs on ``backend`` now."""
@@ -334,15 +357,21 @@ class Dispatcher:
         return len(units)
 
     # --- loop -----------------------------------------------------------------------------
-    def run_once(self) -> None:
+    def run_once(self, *, woken: bool = False) -> None:
         """One pass of the loop: heartbeat (when due), running jobs to cancel, new claims.
 
         ``start`` calls it in its thread; tests may call it directly instead.
 
+        Args:
+            woken: pass as one woken by ``wake()`` or a job's end does: the queues are not
+                read when nothing can have been queued since they were found idle, and only
+                the named backends are when every job queued since was named (``wake``).
+                A pass on the loop's timer reads every queue.
+
         Raises:
             RuntimeError: the dispatcher is stopped.
         """
-        self._pass(skip_idle_queues=False)
+        self._pass(skip_idle_queues=woken)
 
     def _pass(self, *, skip_idle_queues: bool) -> None:
         """``run_once``; with ``skip_idle_queues``, the queues are not read again when the
@@ -360,7 +389,7 @@ class Dispatcher:
         with self._lock:
             idle = self._idle_as_of == self._queue_changes
         if not (skip_idle_queues and idle):
-            self._dispatch()
+            self._dispatch(trust_hints=skip_idle_queues)
 
     def _run(self) -> None:
         woken = False
@@ -489,7 +518,7 @@ class Dispatcher:
                 extra={"action": "cancel_job", "job_id": job_id, "stopped": stopped},
             )
 
-    def _dispatch(self) -> None:
+    def _dispatch(self, *, trust_hints: bool = False) -> None:
         # Round-robin over backends, starting each pass one backend further (``rotation``),
         # so no device's queue waits behind another's: every device with queued jobs gets a
         # free slot within one round of passes. A micro-batch takes one slot.
@@ -497,26 +526,67 @@ class Dispatcher:
             return  # a pass woken by every submission need not read the queues when full
         with self._lock:
             changes = self._queue_changes  # before the read: a later submission is not missed
-        backends = rotation.rotate(self.store.backends_with_queued_jobs(), self._rotation)
+            # Nothing was claimable when the queues were last known, and every job queued
+            # since was named by its submission: those backends are the ones to look at.
+            # Passes on the timer, or one ``poll_seconds`` after the last read, read them all
+            # (another replica's jobs, a maintenance that ended).
+            now = self.clock.monotonic()
+            hinted = (
+                dict(self._hinted)
+                if trust_hints
+                and self._hinted is not None
+                and self._idle_as_of is not None
+                and self._idle_as_of == self._read_at
+                and now - self._read_time < self.poll_seconds
+                else None
+            )
+            if hinted is None:
+                self._read_at, self._hinted, self._read_time = changes, {}, now
+        names = sorted(hinted) if hinted is not None else self.store.backends_with_queued_jobs()
+        backends = rotation.rotate(names, self._rotation)
         self._rotation += 1
         at_limit = False
-        while backends and not self._stopping.is_set() and self.slots_in_use() < self.capacity:
-            for backend in list(backends):
-                if self._stopping.is_set() or self.slots_in_use() >= self.capacity:
+        try:
+            while backends and not self._stopping.is_set():
+                for backend in list(backends):
+                    if self._stopping.is_set() or self.slots_in_use() >= self.capacity:
+                        return
+                    limit = self.concurrency(backend)
+                    if limit is not None and self.slots_in_use(backend) >= limit:
+                        backends.remove(backend)
+                        at_limit = True  # its jobs wait for its next free slot
+                        continue
+                    records = self._claim(backend)
+                    if hinted is not None:
+                        # An empty claim: none of the named jobs can start now (taken by
+                        # another replica, cancelled, a maintenance); the timer's pass looks.
+                        self._claimed_hinted(backend, len(records) or hinted[backend])
+                    if not records:
+                        backends.remove(backend)
+                        continue
+                    self._start(records)
+                if self.slots_in_use() >= self.capacity:
                     return
-                limit = self.concurrency(backend)
-                if limit is not None and self.slots_in_use(backend) >= limit:
-                    backends.remove(backend)
-                    at_limit = True  # its jobs wait for its next free slot
-                    continue
-                records = self._claim(backend)
-                if not records:
-                    backends.remove(backend)
-                    continue
-                self._start(records)
-        if not backends and not at_limit:
+        finally:
             with self._lock:
-                self._idle_as_of = changes
+                # Every named job claimed (or found unclaimable) also leaves nothing known.
+                drained = hinted is not None and self._hinted is not None and not self._hinted
+                known_empty = not backends or drained
+                if known_empty and not at_limit:
+                    self._idle_as_of = changes
+                    if hinted is not None:
+                        self._read_at = changes
+
+    def _claimed_hinted(self, backend: str, count: int) -> None:
+        """Take ``count`` claimed (or unclaimable) jobs off ``backend``'s named jobs."""
+        with self._lock:
+            if self._hinted is None or backend not in self._hinted:
+                return
+            left = self._hinted[backend] - count
+            if left > 0:
+                self._hinted[backend] = left
+            else:
+                del self._hinted[backend]
 
     def _batching(self) -> BatchClaimer | None:
         """The store as a batch claimer when micro-batches can be formed and run."""

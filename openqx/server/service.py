@@ -10,6 +10,7 @@ then closes the executor, then everything ``from_settings`` opened (the database
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import enum
 import logging
@@ -41,6 +42,7 @@ from openqx.store.calibrations import CalibrationStore, ImportedSnapshot, SqlCal
 from openqx.store.database import Database
 from openqx.store.inline_blobs import DatabaseBlobStore
 from openqx.store.port import JobStore
+from openqx.store.records import JobRecord
 from openqx.store.replica_changes import JobChange, ReplicaChanges
 from openqx.store.sql_store import SqlJobStore
 
@@ -287,11 +289,12 @@ class Service:
         self.events.notify(job_id)
         self.dispatcher.wake()
 
-    def jobs_created(self) -> None:
-        """Jobs were queued: wake the dispatcher. Their streams are not woken: a new job's
-        id is known only to the submission that made it, whose stream has the job as
-        written (a wake-up would make it read the job back for nothing)."""
-        self.dispatcher.wake()
+    def jobs_created(self, records: Sequence[JobRecord]) -> None:
+        """Jobs were queued: wake the dispatcher, naming their backends. Their streams are
+        not woken: a new job's id is known only to the submission that made it, whose
+        stream has the job as written (a wake-up would make it read the job back for
+        nothing)."""
+        self.dispatcher.wake(collections.Counter(record.backend for record in records))
 
     def replica_changed(self, change: JobChange) -> None:
         """Another replica on the database changed a job: wake its streams here, and the
