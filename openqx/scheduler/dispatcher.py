@@ -556,7 +556,9 @@ class Dispatcher:
                         backends.remove(backend)
                         at_limit = True  # its jobs wait for its next free slot
                         continue
-                    records = self._claim(backend)
+                    # One named job and nothing else claimable: no micro-batch to look for.
+                    alone = hinted is not None and self._named(backend) == 1
+                    records = self._claim(backend, alone=alone)
                     if hinted is not None:
                         # An empty claim: none of the named jobs can start now (taken by
                         # another replica, cancelled, a maintenance); the timer's pass looks.
@@ -577,6 +579,11 @@ class Dispatcher:
                     if hinted is not None:
                         self._read_at = changes
 
+    def _named(self, backend: str) -> int:
+        """Jobs named on ``backend`` since the queues were known idle and not claimed yet."""
+        with self._lock:
+            return 0 if self._hinted is None else self._hinted.get(backend, 0)
+
     def _claimed_hinted(self, backend: str, count: int) -> None:
         """Take ``count`` claimed (or unclaimable) jobs off ``backend``'s named jobs."""
         with self._lock:
@@ -594,11 +601,12 @@ class Dispatcher:
             return None
         return self.store if isinstance(self.store, BatchClaimer) else None
 
-    def _claim(self, backend: str) -> list[JobRecord]:
-        """The next jobs of ``backend`` (a micro-batch where they form one)."""
+    def _claim(self, backend: str, *, alone: bool = False) -> list[JobRecord]:
+        """The next jobs of ``backend`` (a micro-batch where they form one; ``alone``: the
+        next job only, when no other can be queued)."""
         # The calibration in force when the job starts is the one it runs with.
         snapshot_id = self.calibration.snapshot_id(backend) if self.calibration else None
-        claimer = self._batching()
+        claimer = None if alone else self._batching()
         if claimer is not None:
             return claimer.claim_batch(
                 backend,

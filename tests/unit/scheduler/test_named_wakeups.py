@@ -5,11 +5,15 @@ and wake-ups that name nothing, read every queue as before."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from openqx.core.clock import ManualClock
 from openqx.core.status import JobStatus
+from openqx.execution.port import BATCH_KIND
 from openqx.store.memory_store import MemoryJobStore
+from openqx.store.records import JobRecord
 
 from .conftest import MakeDispatcher, SubmitJob
 from .fakes import ControlledExecutor
@@ -181,3 +185,49 @@ def test_a_loop_woken_every_time_still_reads_every_queue_each_poll_interval(
 
     assert queue_reads == [[], ["fake_lima", "fake_manila"]]
     assert set(executor.requests) == {named.id, later.id, unannounced.id}
+
+
+class _BatchingControlled(ControlledExecutor):
+    """A ``ControlledExecutor`` that takes micro-batches."""
+
+    runs_batches = True
+
+
+@pytest.fixture
+def batch_claims(store: MemoryJobStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The backend of each ``claim_batch`` call, in order."""
+    claims: list[str] = []
+    claim_batch = store.claim_batch
+
+    def counted(backend: str, *args: Any, **kwargs: Any) -> list[JobRecord]:
+        claims.append(backend)
+        return claim_batch(backend, *args, **kwargs)
+
+    monkeypatch.setattr(store, "claim_batch", counted)
+    return claims
+
+
+def test_a_single_named_job_is_claimed_alone_and_several_as_a_micro_batch(
+    make_dispatcher: MakeDispatcher,
+    submit: SubmitJob,
+    batch_claims: list[str],
+) -> None:
+    executor = _BatchingControlled()
+    dispatcher = make_dispatcher(job_executor=executor, capacity=1)
+    dispatcher.run_once()
+    job = submit()
+    dispatcher.wake({job.backend: 1})
+    dispatcher.run_once(woken=True)  # nothing can join it: no micro-batch is looked for
+
+    assert list(executor.requests) == [job.id]
+    assert batch_claims == []
+    executor.finish(job.id)
+    dispatcher.run_once(woken=True)
+
+    first, second = submit(), submit()
+    dispatcher.wake({first.backend: 2})
+    dispatcher.run_once(woken=True)
+
+    assert batch_claims == [first.backend]
+    (batch,) = [r for r in executor.requests.values() if r.kind == BATCH_KIND]
+    assert [r.job_id for r in batch.batch] == [first.id, second.id]
