@@ -1,0 +1,106 @@
+"""A/B of two builds of openqx: two ``openqx serve`` processes side by side, one per source tree,
+jobs sent to them in turn (and to in-process Aer before each pair), so that the machine's
+speed, which drifts by tens of percent within minutes on a shared 2-core machine, weighs on
+both builds alike. Prints each build's median latency, the median of the paired differences
+(B − A) and each server's CPU time per job.
+
+Make the trees with ``git worktree add /tmp/base <commit>``; both servers run this checkout's
+Python environment with their own tree first on ``sys.path`` (``PYTHONPATH``).
+
+    python benchmarks/ab_servers.py TREE_A TREE_B [--jobs 200] [--heavy]
+                                    [--env-a NAME=VALUE ...] [--env-b NAME=VALUE ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+from qiskit import transpile
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.latency import statevector_circuit  # noqa: E402
+from benchmarks.servers import TOKEN, bench_data_dir  # noqa: E402
+from tests.e2e.circuits import ghz  # noqa: E402
+from tests.e2e.serve_process import ServeProcess, free_port  # noqa: E402
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of process ``pid`` so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def variables(pairs: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` arguments as a mapping."""
+    return dict(pair.split("=", 1) for pair in pairs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("tree_a", type=Path)
+    parser.add_argument("tree_b", type=Path)
+    parser.add_argument("--jobs", type=int, default=200)
+    parser.add_argument("--heavy", action="store_true", help="the 20-qubit statevector job")
+    parser.add_argument("--env-a", nargs="*", default=[])
+    parser.add_argument("--env-b", nargs="*", default=[])
+    args = parser.parse_args()
+
+    from qiskit_aer import AerSimulator
+
+    from openqx.client import OpenQX
+
+    warnings.filterwarnings("ignore")
+    threads = str(os.cpu_count() or 1)
+    with contextlib.ExitStack() as stack:
+        servers = []
+        for tree, extra in ((args.tree_a, args.env_a), (args.tree_b, args.env_b)):
+            folder = stack.enter_context(bench_data_dir())
+            env = {"PYTHONPATH": str(tree.resolve()), "OMP_NUM_THREADS": threads}
+            server = ServeProcess(folder, free_port(), TOKEN, env={**env, **variables(extra)})
+            stack.callback(server.stop)
+            servers.append(server)
+        for server in servers:
+            server.wait_answering()
+        backends = [
+            OpenQX.enable_account(TOKEN, url=s.url).get_backend("ibmq_qasm_simulator")
+            for s in servers
+        ]
+        circuit = statevector_circuit(20) if args.heavy else ghz(5)
+        isa = transpile(circuit, backends[0], seed_transpiler=1)
+        shots = 1000 if args.heavy else 1024
+        aer = AerSimulator()
+        for backend in backends:
+            for _ in range(5):
+                backend.run(isa, shots=shots).result()
+        before = [cpu_seconds(s.process.pid) for s in servers]
+        samples: tuple[list[float], list[float], list[float]] = ([], [], [])
+        for i in range(args.jobs):
+            start = time.perf_counter()
+            aer.run(isa, shots=shots).result()
+            samples[2].append(time.perf_counter() - start)
+            for k in (0, 1) if i % 2 == 0 else (1, 0):
+                start = time.perf_counter()
+                backends[k].run(isa, shots=shots).result(timeout=600)
+                samples[k].append(time.perf_counter() - start)
+        after = [cpu_seconds(s.process.pid) for s in servers]
+    a, b, direct = (1000 * statistics.median(s) for s in samples)
+    paired = 1000 * statistics.median(y - x for x, y in zip(samples[0], samples[1], strict=True))
+    spent = [end - begin for begin, end in zip(before, after, strict=True)]
+    cpu_a, cpu_b = (1000 * seconds / args.jobs for seconds in spent)
+    print(
+        f"{'heavy' if args.heavy else 'GHZ-5'}, {args.jobs} jobs each: A {a:.2f} ms, B {b:.2f} ms "
+        f"(direct Aer {direct:.2f} ms); paired B - A {paired:+.2f} ms; server CPU per job "
+        f"A {cpu_a:.2f} ms, B {cpu_b:.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
