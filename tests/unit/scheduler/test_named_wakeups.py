@@ -5,6 +5,7 @@ and wake-ups that name nothing, read every queue as before."""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -12,6 +13,7 @@ import pytest
 from openqx.core.clock import ManualClock
 from openqx.core.status import JobStatus
 from openqx.execution.port import BATCH_KIND
+from openqx.scheduler.dispatcher import Dispatcher
 from openqx.store.memory_store import MemoryJobStore
 from openqx.store.records import JobRecord
 
@@ -33,6 +35,18 @@ def queue_reads(store: MemoryJobStore, monkeypatch: pytest.MonkeyPatch) -> list[
     return reads
 
 
+def looked(make_dispatcher: MakeDispatcher, **options: Any) -> Dispatcher:
+    """A dispatcher whose timer's pass has read every queue (and found them idle)."""
+    dispatcher = make_dispatcher(**options)
+    dispatcher.run_once()
+    return dispatcher
+
+
+def announce(dispatcher: Dispatcher, *jobs: JobRecord) -> None:
+    """Wake ``dispatcher`` as the submission of ``jobs`` does: naming their backends."""
+    dispatcher.wake(Counter(job.backend for job in jobs))
+
+
 def test_a_named_job_is_claimed_without_reading_every_queue_and_its_end_reads_nothing(
     store: MemoryJobStore,
     executor: ControlledExecutor,
@@ -40,12 +54,11 @@ def test_a_named_job_is_claimed_without_reading_every_queue_and_its_end_reads_no
     submit: SubmitJob,
     queue_reads: list[list[str]],
 ) -> None:
-    dispatcher = make_dispatcher(capacity=1)
-    dispatcher.run_once()  # the timer's pass: every queue read, nothing queued
+    dispatcher = looked(make_dispatcher, capacity=1)  # every queue read: nothing queued
     assert queue_reads == [[]]
 
     job = submit()
-    dispatcher.wake({job.backend: 1})
+    announce(dispatcher, job)
     dispatcher.run_once(woken=True)
 
     assert job.id in executor.requests
@@ -56,7 +69,7 @@ def test_a_named_job_is_claimed_without_reading_every_queue_and_its_end_reads_no
     assert queue_reads == [[]]
 
     later = submit(backend="fake_lima")  # and again, now on another backend
-    dispatcher.wake({later.backend: 1})
+    announce(dispatcher, later)
     dispatcher.run_once(woken=True)
     assert later.id in executor.requests
     assert queue_reads == [[]]
@@ -69,10 +82,9 @@ def test_named_jobs_beyond_the_free_slots_are_claimed_as_slots_free(
     submit: SubmitJob,
     queue_reads: list[list[str]],
 ) -> None:
-    dispatcher = make_dispatcher(capacity=1, batch_limit=1)
-    dispatcher.run_once()
+    dispatcher = looked(make_dispatcher, capacity=1, batch_limit=1)
     first, second = submit(), submit()
-    dispatcher.wake({first.backend: 2})
+    announce(dispatcher, first, second)
 
     dispatcher.run_once(woken=True)
     assert list(executor.requests) == [first.id]
@@ -93,10 +105,9 @@ def test_a_wake_up_without_names_reads_every_queue(
     submit: SubmitJob,
     queue_reads: list[list[str]],
 ) -> None:
-    dispatcher = make_dispatcher()
-    dispatcher.run_once()
+    dispatcher = looked(make_dispatcher)
     named, unnamed = submit(), submit(backend="fake_lima")
-    dispatcher.wake({named.backend: 1})
+    announce(dispatcher, named)
     dispatcher.wake()  # e.g. a requeue, a cancel, another replica's job
 
     dispatcher.run_once(woken=True)
@@ -111,11 +122,10 @@ def test_a_job_nobody_named_is_found_by_the_timers_pass(
     submit: SubmitJob,
     queue_reads: list[list[str]],
 ) -> None:
-    dispatcher = make_dispatcher()
-    dispatcher.run_once()
+    dispatcher = looked(make_dispatcher)
     named = submit()
     unannounced = submit(backend="fake_lima")  # queued by another replica, say
-    dispatcher.wake({named.backend: 1})
+    announce(dispatcher, named)
 
     dispatcher.run_once(woken=True)
     assert set(executor.requests) == {named.id}
@@ -132,11 +142,10 @@ def test_a_named_job_that_cannot_be_claimed_is_left_to_the_timers_pass(
     submit: SubmitJob,
     queue_reads: list[list[str]],
 ) -> None:
-    dispatcher = make_dispatcher()
-    dispatcher.run_once()
+    dispatcher = looked(make_dispatcher)
     job = submit()
     store.request_cancel(job.id)  # a queued job is cancelled at once: nothing to claim
-    dispatcher.wake({job.backend: 1})
+    announce(dispatcher, job)
 
     dispatcher.run_once(woken=True)
     dispatcher.run_once(woken=True)  # nothing named is left: no read, no claim
@@ -155,7 +164,7 @@ def test_before_the_first_full_read_a_named_wake_up_reads_every_queue(
     dispatcher = make_dispatcher()
     earlier = submit(backend="fake_lima")  # queued before this dispatcher ever looked
     job = submit()
-    dispatcher.wake({job.backend: 1})
+    announce(dispatcher, job)
 
     dispatcher.run_once(woken=True)
 
@@ -170,17 +179,16 @@ def test_a_loop_woken_every_time_still_reads_every_queue_each_poll_interval(
     submit: SubmitJob,
     queue_reads: list[list[str]],
 ) -> None:
-    dispatcher = make_dispatcher(capacity=3, poll_seconds=0.5)
-    dispatcher.run_once()
+    dispatcher = looked(make_dispatcher, capacity=3, poll_seconds=0.5)
     unannounced = submit(backend="fake_lima")  # e.g. its device's maintenance just ended
     named = submit()
-    dispatcher.wake({named.backend: 1})
+    announce(dispatcher, named)
     dispatcher.run_once(woken=True)
     assert set(executor.requests) == {named.id}
 
     clock.advance(0.5)  # woken before the timer every time, the loop reads all the same
     later = submit()
-    dispatcher.wake({later.backend: 1})
+    announce(dispatcher, later)
     dispatcher.run_once(woken=True)
 
     assert queue_reads == [[], ["fake_lima", "fake_manila"]]
@@ -213,10 +221,9 @@ def test_a_single_named_job_is_claimed_alone_and_several_as_a_micro_batch(
     batch_claims: list[str],
 ) -> None:
     executor = _BatchingControlled()
-    dispatcher = make_dispatcher(job_executor=executor, capacity=1)
-    dispatcher.run_once()
+    dispatcher = looked(make_dispatcher, job_executor=executor, capacity=1)
     job = submit()
-    dispatcher.wake({job.backend: 1})
+    announce(dispatcher, job)
     dispatcher.run_once(woken=True)  # nothing can join it: no micro-batch is looked for
 
     assert list(executor.requests) == [job.id]
@@ -225,7 +232,7 @@ def test_a_single_named_job_is_claimed_alone_and_several_as_a_micro_batch(
     dispatcher.run_once(woken=True)
 
     first, second = submit(), submit()
-    dispatcher.wake({first.backend: 2})
+    announce(dispatcher, first, second)
     dispatcher.run_once(woken=True)
 
     assert batch_claims == [first.backend]
