@@ -27,9 +27,8 @@ from qiskit import transpile
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.latency import statevector_circuit  # noqa: E402
-from benchmarks.servers import TOKEN, bench_data_dir  # noqa: E402
+from benchmarks.servers import TOKEN, bench_data_dir, start_server  # noqa: E402
 from tests.e2e.circuits import ghz  # noqa: E402
-from tests.e2e.serve_process import ServeProcess, free_port  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:
@@ -58,13 +57,11 @@ def main() -> None:
     from openqx.client import OpenQX
 
     warnings.filterwarnings("ignore")
-    threads = str(os.cpu_count() or 1)
     with contextlib.ExitStack() as stack:
         servers = []
         for tree, extra in ((args.tree_a, args.env_a), (args.tree_b, args.env_b)):
-            folder = stack.enter_context(bench_data_dir())
-            env = {"PYTHONPATH": str(tree.resolve()), "OMP_NUM_THREADS": threads}
-            server = ServeProcess(folder, free_port(), TOKEN, env={**env, **variables(extra)})
+            env = {"PYTHONPATH": str(tree.resolve()), **variables(extra)}
+            server = start_server(stack.enter_context(bench_data_dir()), env=env)
             stack.callback(server.stop)
             servers.append(server)
         for server in servers:

@@ -21,7 +21,7 @@ from pathlib import Path
 from openqx.server.settings import default_data_dir
 from tests.e2e.serve_process import ServeProcess, free_port
 
-__all__ = ["bench_data_dir", "serve_process"]
+__all__ = ["bench_data_dir", "serve_process", "start_server"]
 
 TOKEN = "bench-admin-token-0123456789"
 
@@ -38,21 +38,23 @@ def bench_data_dir() -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def start_server(
+    folder: Path, *, env: dict[str, str] | None = None, args: list[str] | None = None
+) -> ServeProcess:
+    """Start ``openqx serve`` on ``folder`` (SQLite, local executor, Aer with every core as
+    in-process Aer has), not yet waited for; ``env``: extra variables, ``args``: extra flags."""
+    threads = {"OMP_NUM_THREADS": str(os.cpu_count() or 1)}
+    return ServeProcess(folder, free_port(), TOKEN, env={**threads, **(env or {})}, args=args or [])
+
+
 @contextlib.contextmanager
 def serve_process(
     *, workers: int | None = None, env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, str]]:
     """Run ``openqx serve`` (SQLite in a fresh folder, local executor, Aer with every core as
     in-process Aer has); yield its URL and admin token. ``env``: extra ``OPENQX_*`` variables."""
-    threads = {"OMP_NUM_THREADS": str(os.cpu_count() or 1)}
     with bench_data_dir() as folder:
-        server = ServeProcess(
-            folder,
-            free_port(),
-            TOKEN,
-            env={**threads, **(env or {})},
-            args=["--workers", str(workers)] if workers else [],
-        )
+        server = start_server(folder, env=env, args=["--workers", str(workers)] if workers else [])
         try:
             server.wait_answering()
             yield server.url, TOKEN
