@@ -54,6 +54,7 @@ from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
 from openqx.scheduler import rotation
 from openqx.scheduler.batching import DEFAULT_BATCH_LIMIT, BatchClaimer, BatchKey, batch_key
 from openqx.scheduler.calibration import JobCalibration
+from openqx.scheduler.queue_knowledge import QueueKnowledge
 from openqx.store.blobs import BlobStore, job_result_key
 from openqx.store.port import JobEnd, JobStore
 from openqx.store.records import JobRecord
@@ -163,20 +164,8 @@ class Dispatcher:
         self._lock = threading.Condition()
         self.concurrency: Concurrency = concurrency or (lambda backend: None)
         self._rotation = 0
-        self._queue_changes = 0
-        """Counts what may have queued jobs here: submissions (``wake``), requeues."""
-        self._idle_as_of: int | None = None
-        """``_queue_changes`` when a pass last found nothing to claim on any queue that may
-        hold jobs (every queue read, or every backend named since such a read)."""
-        self._read_at: int | None = None
-        """``_queue_changes`` when the queues were last read (or known, see ``_hinted``)."""
-        self._read_time = 0.0
-        """``clock.monotonic()`` when every queue was last read: a busy loop, woken before its
-        timer every time, still reads them all every ``poll_seconds``."""
-        self._hinted: dict[str, int] | None = {}
-        """Jobs queued since ``_read_at`` per backend, as the submissions' wake-ups named them
-        (``wake(queued)``); None once a change came without names (a requeue, a cancel,
-        another replica's submission). Claims take their jobs off."""
+        self._queues = QueueKnowledge(clock, poll_seconds)
+        """Queue changes told (``wake``, requeues) and what the last passes found."""
         self.batch_limit = max(1, batch_limit)
         self.batch_key = batch_key
         self._batch_of: dict[str, BatchRun] = {}
@@ -316,19 +305,8 @@ class Dispatcher:
                 from these backends without reading every queue (a database read per job
                 saved); without it the next pass reads them all.
         """
-        self._queue_changed(queued)
+        self._queues.changed(queued)
         self._wake.set()
-
-    def _queue_changed(self, queued: Mapping[str, int] | None = None) -> None:
-        """Jobs may have been queued (``queued``: these, per backend; ``None``: unknown, the
-        next pass reads every queue again)."""
-        with self._lock:
-            self._queue_changes += 1
-            if queued is None or self._hinted is None:
-                self._hinted = None
-            else:
-                for backend, count in queued.items():
-                    self._hinted[backend] = self._hinted.get(backend, 0) + count
 
     def running_on(self, backend: str) -> int:
         """Jobs this dispatcher runs on ``backend`` now."""
@@ -386,10 +364,8 @@ class Dispatcher:
             self._heartbeat(now)
         self._check_time_limits()
         self._check_cancellations()
-        with self._lock:
-            idle = self._idle_as_of == self._queue_changes
-        if not (skip_idle_queues and idle):
-            self._dispatch(trust_hints=skip_idle_queues)
+        if not (skip_idle_queues and self._queues.idle()):
+            self._dispatch(trust_names=skip_idle_queues)
 
     def _run(self) -> None:
         woken = False
@@ -462,7 +438,7 @@ class Dispatcher:
         self._abandon([j for j in running if j not in held], "lease lost")
         requeued = self.store.requeue_expired()
         if requeued:
-            self._queue_changed()
+            self._queues.changed()
         for job_id in requeued:
             logger.warning(
                 "lease expired; job requeued", extra={"action": "requeue_job", "job_id": job_id}
@@ -518,31 +494,15 @@ class Dispatcher:
                 extra={"action": "cancel_job", "job_id": job_id, "stopped": stopped},
             )
 
-    def _dispatch(self, *, trust_hints: bool = False) -> None:
+    def _dispatch(self, *, trust_names: bool = False) -> None:
         # Round-robin over backends, starting each pass one backend further (``rotation``),
         # so no device's queue waits behind another's: every device with queued jobs gets a
         # free slot within one round of passes. A micro-batch takes one slot.
         if self.slots_in_use() >= self.capacity:
             return  # a pass woken by every submission need not read the queues when full
-        with self._lock:
-            changes = self._queue_changes  # before the read: a later submission is not missed
-            # Nothing was claimable when the queues were last known, and every job queued
-            # since was named by its submission: those backends are the ones to look at.
-            # Passes on the timer, or one ``poll_seconds`` after the last read, read them all
-            # (another replica's jobs, a maintenance that ended).
-            now = self.clock.monotonic()
-            hinted = (
-                dict(self._hinted)
-                if trust_hints
-                and self._hinted is not None
-                and self._idle_as_of is not None
-                and self._idle_as_of == self._read_at
-                and now - self._read_time < self.poll_seconds
-                else None
-            )
-            if hinted is None:
-                self._read_at, self._hinted, self._read_time = changes, {}, now
-        names = sorted(hinted) if hinted is not None else self.store.backends_with_queued_jobs()
+        look = self._queues.look(trust_names=trust_names)
+        named = look.named
+        names = sorted(named) if named is not None else self.store.backends_with_queued_jobs()
         backends = rotation.rotate(names, self._rotation)
         self._rotation += 1
         at_limit = False
@@ -557,12 +517,12 @@ class Dispatcher:
                         at_limit = True  # its jobs wait for its next free slot
                         continue
                     # One named job and nothing else claimable: no micro-batch to look for.
-                    alone = hinted is not None and self._named(backend) == 1
+                    alone = named is not None and self._queues.named(backend) == 1
                     records = self._claim(backend, alone=alone)
-                    if hinted is not None:
+                    if named is not None:
                         # An empty claim: none of the named jobs can start now (taken by
                         # another replica, cancelled, a maintenance); the timer's pass looks.
-                        self._claimed_hinted(backend, len(records) or hinted[backend])
+                        self._queues.claimed(backend, len(records) or named[backend])
                     if not records:
                         backends.remove(backend)
                         continue
@@ -570,30 +530,7 @@ class Dispatcher:
                 if self.slots_in_use() >= self.capacity:
                     return
         finally:
-            with self._lock:
-                # Every named job claimed (or found unclaimable) also leaves nothing known.
-                drained = hinted is not None and self._hinted is not None and not self._hinted
-                known_empty = not backends or drained
-                if known_empty and not at_limit:
-                    self._idle_as_of = changes
-                    if hinted is not None:
-                        self._read_at = changes
-
-    def _named(self, backend: str) -> int:
-        """Jobs named on ``backend`` since the queues were known idle and not claimed yet."""
-        with self._lock:
-            return 0 if self._hinted is None else self._hinted.get(backend, 0)
-
-    def _claimed_hinted(self, backend: str, count: int) -> None:
-        """Take ``count`` claimed (or unclaimable) jobs off ``backend``'s named jobs."""
-        with self._lock:
-            if self._hinted is None or backend not in self._hinted:
-                return
-            left = self._hinted[backend] - count
-            if left > 0:
-                self._hinted[backend] = left
-            else:
-                del self._hinted[backend]
+            self._queues.settle(look, queues_dry=not backends, held_back=at_limit)
 
     def _batching(self) -> BatchClaimer | None:
         """The store as a batch claimer when micro-batches can be formed and run."""
@@ -1004,7 +941,7 @@ class Dispatcher:
             return
         try:
             self.store.retry_job(job_id, self.worker_id)
-            self._queue_changed()
+            self._queues.changed()
         except Exception:
             logger.exception(
                 "could not requeue a job whose worker died; its lease will expire",
@@ -1034,7 +971,7 @@ class Dispatcher:
         """Hand jobs back to the queue (or end them CANCELLED where the user asked)."""
         try:
             requeued = set(self.store.release_jobs(job_ids, self.worker_id))
-            self._queue_changed()
+            self._queues.changed()
         except Exception:
             logger.exception(
                 "could not hand jobs back; they return to the queue when their lease expires",
