@@ -57,7 +57,6 @@ def test_the_next_job_runs_while_a_callback_of_the_last_one_still_blocks(
         # The one worker answered "first", whose callback blocks: "second" still goes to the
         # worker and is answered (its future completes once the callback is done).
         second = executor.submit(_job("second", 4))
-        assert executor.wait_running("second", WAIT_S) is not None
         assert _answered(executor, "second")
         assert not second.done()
     assert first.result(WAIT_S)["results"][0]["shots"] == 3
@@ -65,9 +64,15 @@ def test_the_next_job_runs_while_a_callback_of_the_last_one_still_blocks(
 
 
 def _answered(executor: ProcessExecutor, job_id: str) -> bool:
-    """Wait until the worker that ran ``job_id`` has answered (it holds the job no more)."""
+    """Wait until a worker has run ``job_id`` and answered: it is neither pending nor held by
+    a worker any more. (Waiting first for it to be running would race a quick answer.)"""
+
+    def handed_and_answered() -> bool:
+        pending = any(job[0].job_id == job_id for job in executor._pending)
+        return not pending and executor.running_pid(job_id) is None
+
     with executor._lock:
-        return executor._lock.wait_for(lambda: executor.running_pid(job_id) is None, WAIT_S)
+        return executor._lock.wait_for(handed_and_answered, WAIT_S)
 
 
 def test_callbacks_run_off_the_dispatch_thread_in_answer_order(
@@ -95,7 +100,6 @@ def test_a_future_cancelled_before_its_answer_is_delivered_stays_cancelled(
         # The completion thread is held by "blocker"'s callback; "late" is answered by the
         # worker and waits behind it, where a cancel finds no worker or queue to take it from.
         late = executor.submit(_job("late", 3))
-        assert executor.wait_running("late", WAIT_S) is not None
         assert _answered(executor, "late")
         assert late.cancel()
     after = executor.submit(_job("after", 5))
