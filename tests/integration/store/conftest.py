@@ -9,6 +9,7 @@ one second before each job, so creation order is strict and every stamp is known
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -75,16 +76,17 @@ def clock() -> ManualClock:
     return ManualClock()
 
 
-@pytest.fixture
-def database_url(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """URL of a fresh, migrated database of an SQL kind (the memory store has none)."""
-    if store_kind == "sqlite":
-        path = tmp_path / "openqx.sqlite3"
+@contextlib.contextmanager
+def fresh_database_url(kind: str, request: pytest.FixtureRequest, folder: Path) -> Iterator[str]:
+    """URL of a fresh, migrated database of an SQL ``kind`` (an SQLite file in ``folder``),
+    dropped afterwards."""
+    if kind == "sqlite":
+        path = folder / "openqx.sqlite3"
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite:///{path}"
         return
-    if store_kind != "postgresql":
-        pytest.fail(f"no database URL for the {store_kind} store")
+    if kind != "postgresql":
+        pytest.fail(f"no database URL for the {kind} store")
     server: pg.PostgresServer = request.getfixturevalue("postgres_server")
     url = pg.clone_database(server, TEMPLATE)
     try:
@@ -93,17 +95,36 @@ def database_url(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path
         pg.drop_database(server, url)
 
 
+@contextlib.contextmanager
+def opened_store(
+    kind: str, clock: ManualClock, database_url: Callable[[], str]
+) -> Iterator[SqlJobStore]:
+    """An empty store of ``kind`` on ``clock``; an SQL kind on the database ``database_url()``
+    gives."""
+    if kind == "memory":
+        with MemoryJobStore(clock=clock) as memory:
+            yield memory
+        return
+    with Database(database_url()) as db:
+        yield SqlJobStore(db, clock=clock)
+
+
+@pytest.fixture
+def database_url(store_kind: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """URL of a fresh, migrated database of an SQL kind (the memory store has none)."""
+    with fresh_database_url(store_kind, request, tmp_path) as url:
+        yield url
+
+
 @pytest.fixture
 def store(
     store_kind: str, clock: ManualClock, request: pytest.FixtureRequest
 ) -> Iterator[SqlJobStore]:
     """The store under test, empty, on ``clock``."""
-    if store_kind == "memory":
-        with MemoryJobStore(clock=clock) as memory:
-            yield memory
-        return
-    with Database(request.getfixturevalue("database_url")) as db:
-        yield SqlJobStore(db, clock=clock)
+    with opened_store(
+        store_kind, clock, lambda: str(request.getfixturevalue("database_url"))
+    ) as made:
+        yield made
 
 
 @pytest.fixture

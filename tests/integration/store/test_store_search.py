@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from openqx.core.clock import ManualClock
 from openqx.core.errors import InvalidFilterError
 from openqx.core.status import JobStatus
 from openqx.core.wire import JobQuery
@@ -16,7 +20,15 @@ from openqx.store.database import Database
 from openqx.store.models import Job
 from openqx.store.port import JobStore
 from openqx.store.records import JobRecord, UserRecord
-from tests.integration.store.conftest import JobFactory, UserFactory
+from openqx.store.sql_store import SqlJobStore
+from tests.integration.store.conftest import (
+    STORE_KINDS,
+    JobFactory,
+    UserFactory,
+    fresh_database_url,
+    new_job,
+    opened_store,
+)
 
 BASE = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -26,36 +38,73 @@ def _set_created(database: Database, job_id: str, at: datetime) -> None:
         conn.execute(sa.update(Job).where(Job.id == job_id).values(created_at=at))
 
 
-@pytest.fixture
-def jobs(
-    store: JobStore, job_factory: JobFactory, database: Database, user_factory: UserFactory
-) -> list[JobRecord]:
-    """Six jobs one hour apart: varied backend, kind, status, name, tags, experiment."""
-    specs: list[dict[str, Any]] = [
-        {"name": "bell-1", "tags": ["a", "b"], "backend": "manila"},
-        {"name": "ghz-2", "tags": ["a"], "backend": "manila", "experiment_id": "exp1"},
-        {
-            "name": "bell-3",
-            "tags": ["b"],
-            "backend": "lima",
-            "kind": "runtime",
-            "program_id": "circuit-runner",
-        },
-        {"name": None, "tags": [], "backend": "lima", "shots": 10},
-        {"name": "Bell-5", "tags": ["a", "b", "c"], "backend": "manila", "experiment_id": "exp1"},
-        {"name": "qft-6", "tags": ["c"], "backend": "lima", "instance": "ibm-q/open/main"},
-    ]
+SPECS: list[dict[str, Any]] = [
+    {"name": "bell-1", "tags": ["a", "b"], "backend": "manila"},
+    {"name": "ghz-2", "tags": ["a"], "backend": "manila", "experiment_id": "exp1"},
+    {
+        "name": "bell-3",
+        "tags": ["b"],
+        "backend": "lima",
+        "kind": "runtime",
+        "program_id": "circuit-runner",
+    },
+    {"name": None, "tags": [], "backend": "lima", "shots": 10},
+    {"name": "Bell-5", "tags": ["a", "b", "c"], "backend": "manila", "experiment_id": "exp1"},
+    {"name": "qft-6", "tags": ["c"], "backend": "lima", "instance": "ibm-q/open/main"},
+]
+"""Six jobs of alice one hour apart: varied backend, kind, status, name, tags, experiment."""
+
+
+def populate(store: SqlJobStore, alice: UserRecord, clock: ManualClock) -> list[JobRecord]:
+    """Store ``SPECS`` (the first DONE, the third ERROR) and one job of a new user, bob, a day
+    earlier; return alice's jobs."""
+
+    def create(owner: UserRecord, **fields: Any) -> JobRecord:
+        clock.advance(1)
+        return store.create_job(new_job(owner.id, **fields))
+
     made = []
-    for i, spec in enumerate(specs):
-        job = job_factory(**spec)
-        _set_created(database, job.id, BASE + timedelta(hours=i))
+    for i, spec in enumerate(SPECS):
+        job = create(alice, **spec)
+        _set_created(store.database, job.id, BASE + timedelta(hours=i))
         made.append(job.id)
     store.finish_job(made[0], JobStatus.DONE)
     store.finish_job(made[2], JobStatus.ERROR)
-    bob = user_factory("bob")
-    other = job_factory(owner_id=bob.id, name="bob-job")
-    _set_created(database, other.id, BASE - timedelta(days=1))
+    bob = store.create_user("bob", "bob-token", instances=["hub/group/project"])
+    other = create(bob, name="bob-job")
+    _set_created(store.database, other.id, BASE - timedelta(days=1))
     return [store.get_job(i) for i in made]
+
+
+@dataclasses.dataclass(frozen=True)
+class Searched:
+    """The data set of ``populate`` in one store, shared by this module's tests that only
+    read it (stored once per store kind, not once per test)."""
+
+    store: SqlJobStore
+    jobs: list[JobRecord]
+    alice: UserRecord
+
+
+@pytest.fixture(scope="module", params=STORE_KINDS)
+def searched(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Searched]:
+    kind, folder, clock = str(request.param), tmp_path_factory.mktemp("search"), ManualClock()
+    with contextlib.ExitStack() as stack:
+
+        def database_url() -> str:
+            return stack.enter_context(fresh_database_url(kind, request, folder))
+
+        store = stack.enter_context(opened_store(kind, clock, database_url))
+        alice = store.create_user("alice", "alice-token", instances=["hub/group/project"])
+        yield Searched(store, populate(store, alice, clock), alice)
+
+
+@pytest.fixture
+def jobs(store: SqlJobStore, user: UserRecord, clock: ManualClock) -> list[JobRecord]:
+    """``populate`` in the test's own store (for a test that changes it)."""
+    return populate(store, user, clock)
 
 
 def ids(store: JobStore, **kwargs: Any) -> list[int]:
@@ -64,9 +113,8 @@ def ids(store: JobStore, **kwargs: Any) -> list[int]:
     return [int((j.name or "x-4").rsplit("-", 1)[1]) - 1 if j.owner == "alice" else 6 for j in page]
 
 
-def test_default_order_and_visibility(
-    store: JobStore, jobs: list[JobRecord], user: UserRecord
-) -> None:
+def test_default_order_and_visibility(searched: Searched) -> None:
+    store, jobs, user = searched.store, searched.jobs, searched.alice
     assert ids(store) == [5, 4, 3, 2, 1, 0, 6]
     page, _ = store.search_jobs(JobQuery(), visible_to=user)
     assert [j.id for j in page] == [j.id for j in reversed(jobs)]
@@ -104,13 +152,13 @@ def test_default_order_and_visibility(
         ({"limit": 0}, [5, 4, 3, 2, 1, 0, 6]),
     ],
 )
-def test_filters(
-    store: JobStore, jobs: list[JobRecord], filters: dict[str, Any], expected: list[int]
-) -> None:
+def test_filters(searched: Searched, filters: dict[str, Any], expected: list[int]) -> None:
+    store = searched.store
     assert ids(store, **filters) == expected
 
 
-def test_date_bounds_inclusive_and_aware(store: JobStore, jobs: list[JobRecord]) -> None:
+def test_date_bounds_inclusive_and_aware(searched: Searched) -> None:
+    store = searched.store
     assert ids(store, start_datetime=BASE + timedelta(hours=1)) == [5, 4, 3, 2, 1]
     assert ids(store, end_datetime=BASE + timedelta(hours=1), start_datetime=BASE) == [1, 0]
     plus2 = timezone(timedelta(hours=2))
@@ -118,7 +166,8 @@ def test_date_bounds_inclusive_and_aware(store: JobStore, jobs: list[JobRecord])
     assert ids(store, start_datetime=local, end_datetime=local) == [4]
 
 
-def test_bad_regexp(store: JobStore, jobs: list[JobRecord]) -> None:
+def test_bad_regexp(searched: Searched) -> None:
+    store = searched.store
     with pytest.raises(InvalidFilterError, match="name"):
         store.search_jobs(JobQuery(name="bell("))
 
@@ -250,13 +299,13 @@ def test_bad_cursor(store: JobStore, job_factory: JobFactory) -> None:
         ({"kind": "runtime", "share_level": "none"}, [2]),
     ],
 )
-def test_db_filter(
-    store: JobStore, jobs: list[JobRecord], where: dict[str, Any], expected: list[int]
-) -> None:
+def test_db_filter(searched: Searched, where: dict[str, Any], expected: list[int]) -> None:
+    store = searched.store
     assert ids(store, db_filter=where) == expected
 
 
-def test_db_filter_id(store: JobStore, jobs: list[JobRecord]) -> None:
+def test_db_filter_id(searched: Searched) -> None:
+    store, jobs = searched.store, searched.jobs
     page, _ = store.search_jobs(JobQuery(db_filter={"id": {"inq": [jobs[1].id, jobs[3].id]}}))
     assert {j.id for j in page} == {jobs[1].id, jobs[3].id}
 
@@ -275,14 +324,14 @@ def test_db_filter_id(store: JobStore, jobs: list[JobRecord]) -> None:
         ({"name; DROP TABLE jobs": 1}, "DROP"),
     ],
 )
-def test_db_filter_rejects(
-    store: JobStore, jobs: list[JobRecord], where: dict[str, Any], names: str
-) -> None:
+def test_db_filter_rejects(searched: Searched, where: dict[str, Any], names: str) -> None:
+    store = searched.store
     with pytest.raises(InvalidFilterError, match=names):
         store.search_jobs(JobQuery(db_filter=where))
 
 
-def test_db_filter_values_are_bound(store: JobStore, jobs: list[JobRecord]) -> None:
+def test_db_filter_values_are_bound(searched: Searched) -> None:
+    store = searched.store
     assert ids(store, db_filter={"name": "x' OR '1'='1"}) == []
     assert store.count_queued("manila") == 2
 
@@ -307,14 +356,14 @@ TAG_QUERIES: list[tuple[dict[str, Any], list[int]]] = [
 @pytest.mark.parametrize("collect_below", [0, 2, 10**9], ids=["probe", "mixed", "collect"])
 @pytest.mark.parametrize(("filters", "expected"), TAG_QUERIES)
 def test_tag_strategies_agree(
-    store: JobStore,
-    jobs: list[JobRecord],
+    searched: Searched,
     monkeypatch: pytest.MonkeyPatch,
     collect_below: int,
     filters: dict[str, Any],
     expected: list[int],
 ) -> None:
     """Collecting rare tags' job ids first or probing each job gives the same pages."""
+    store = searched.store
     monkeypatch.setattr(tag_filters, "TAG_COLLECT_LIMIT", collect_below)
     assert ids(store, **filters) == expected
     page, cursor = store.search_jobs(JobQuery(limit=1, **filters))
@@ -332,13 +381,13 @@ def test_tag_strategies_agree(
     ],
 )
 def test_tag_job_ids_lookup(
-    database: Database,
-    jobs: list[JobRecord],
+    searched: Searched,
     tags: list[str],
     cap: int,
     expected: list[int] | None,
 ) -> None:
     """One row: the capped count, and the ids only when the count is under the cap."""
+    database, jobs = searched.store.database, searched.jobs
     with database.engine.connect() as conn:
         count, joined = conn.execute(tag_filters.tag_job_ids(tags, cap)).one()
     if expected is None:
