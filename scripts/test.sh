@@ -23,6 +23,8 @@ export OPENQX_REQUIRE_POSTGRES="${OPENQX_REQUIRE_POSTGRES:-1}"
 export OPENQX_REQUIRE_BROWSER="${OPENQX_REQUIRE_BROWSER:-1}"
 # One pytest process per core (pytest-xdist), each test file kept in one process so that its
 # module-scoped servers start once. Alone, pytest left about 40 % of two cores idle while
-# end-to-end tests waited on servers and workers. OPENQX_TEST_PROCESSES=0 runs in one process
-# (a later -n in "$@" wins as well).
-exec .venv/bin/python -m pytest -q -n "${OPENQX_TEST_PROCESSES:-auto}" --dist loadfile "$@"
+# end-to-end tests waited on servers and workers. At most 4: a process grows to about 3 GiB.
+# OPENQX_TEST_PROCESSES=0 runs in one process (a later -n in "$@" wins as well).
+cores="$(nproc)"
+exec .venv/bin/python -m pytest -q -n "${OPENQX_TEST_PROCESSES:-$((cores < 4 ? cores : 4))}" \
+    --dist loadfile "$@"
