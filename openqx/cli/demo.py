@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import Any
 
 __all__ = ["demo", "ghz_circuit", "histogram"]
 
@@ -40,23 +39,23 @@ def histogram(counts: dict[str, int], *, top: int = 8) -> str:
 
 def demo(args: argparse.Namespace) -> int:
     """Start an embedded service, run GHZ on an ideal simulator and an emulated device."""
+    if args.qubits < 1:
+        return _usage(f"--qubits must be 1 or more, not {args.qubits}.")
+    if args.shots < 1:
+        return _usage(f"--shots must be 1 or more, not {args.shots}.")
+    problem = _device_problem(args.device, args.qubits)  # before the service starts (seconds)
+    if problem:
+        return _usage(problem)
     from qiskit import transpile
 
     from openqx.client.account import OpenQX
     from openqx.embedded import EmbeddedServer
 
-    if args.qubits < 1:
-        return _usage(f"--qubits must be 1 or more, not {args.qubits}.")
-    if args.shots < 1:
-        return _usage(f"--shots must be 1 or more, not {args.shots}.")
     started = time.perf_counter()
     print("openqx demo: starting an embedded service (temporary SQLite, local executor)...")
     with EmbeddedServer(executor=args.executor) as server:  # stopped on any exit
         provider = OpenQX.enable_account(server.token, url=server.url)
         print(f"  service at {server.url} ({time.perf_counter() - started:.1f} s)")
-        problem = _device_problem(provider, args.device, args.qubits)
-        if problem:
-            return _usage(problem)
         circuit = ghz_circuit(args.qubits)
         for name in ("ibmq_qasm_simulator", args.device):
             backend = provider.get_backend(name)
@@ -84,12 +83,21 @@ def _usage(message: str) -> int:
     return 2
 
 
-def _device_problem(provider: Any, device: str, qubits: int) -> str | None:
-    """What makes ``device`` unusable for a GHZ state on ``qubits`` qubits, or ``None``."""
-    found = {backend.name: backend for backend in provider.backends(simulator=False)}
+def _device_problem(device: str, qubits: int) -> str | None:
+    """What makes ``device`` unusable for a GHZ state on ``qubits`` qubits, or ``None``.
+
+    The demo's embedded service serves the default catalog (no devices configuration), so
+    the catalog answers without the service: only the named device is loaded.
+    """
+    from openqx.devices.catalog import default_catalog
+    from openqx.devices.simulators import SIMULATOR_SPECS
+
+    catalog = default_catalog()
+    simulators = {spec.name for spec in SIMULATOR_SPECS}
+    found = [name for name in catalog.names() if name not in simulators]
     if device not in found:
-        return f"no device {device!r}; the devices are: {', '.join(sorted(found))}."
-    width = found[device].num_qubits
+        return f"no device {device!r}; the devices are: {', '.join(found)}."
+    width = catalog.get(device).num_qubits
     if qubits > width:
         return f"--qubits {qubits} does not fit {device}, which has {width} qubits."
     return None
