@@ -112,9 +112,9 @@ def _instrument() -> None:
 
     submit = process.ProcessExecutor.submit
 
-    def handed_over(self: Any, request: Any) -> Future[Any]:
+    def handed_over(self: Any, request: Any, started: Any = None) -> Future[Any]:
         _marks.setdefault("handed over", time.perf_counter())
-        future: Future[Any] = submit(self, request)
+        future: Future[Any] = submit(self, request, started)
         future.add_done_callback(lambda _: _marks.setdefault("executed", time.perf_counter()))
         return future
 

@@ -34,7 +34,13 @@ from typing import TYPE_CHECKING, Any
 from openqx.core import errors
 from openqx.execution import circuits as circuit_tools
 from openqx.execution import results
-from openqx.execution.port import BATCH_KIND, ExecutionError, ExecutionRequest, JobExecutor
+from openqx.execution.port import (
+    BATCH_KIND,
+    ExecutionError,
+    ExecutionRequest,
+    JobExecutor,
+    Started,
+)
 
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
@@ -233,12 +239,18 @@ class BatchRun:
     Args:
         executor: runs the batch (``submit`` / ``cancel`` of the batch's own id).
         requests: the jobs (same backend, snapshot, shots, memory and run options).
+        started: called when a worker begins the batch (``JobExecutor.submit``).
 
     Raises:
         ExecutionError, ExecutorClosedError: as ``executor.submit``.
     """
 
-    def __init__(self, executor: JobExecutor, requests: Sequence[ExecutionRequest]) -> None:
+    def __init__(
+        self,
+        executor: JobExecutor,
+        requests: Sequence[ExecutionRequest],
+        started: Started | None = None,
+    ) -> None:
         if not requests:
             raise ValueError("a batch needs at least one job")
         self.batch_id = f"batch-{uuid.uuid4().hex[:16]}"
@@ -246,7 +258,7 @@ class BatchRun:
         self.futures: dict[str, Future[_Result]] = {job_id: Future() for job_id in self.job_ids}
         self._executor = executor
         self._lock = threading.Lock()
-        self._combined = executor.submit(batch_request(self.batch_id, requests))
+        self._combined = executor.submit(batch_request(self.batch_id, requests), started)
         self._combined.add_done_callback(self._split)
 
     def running(self) -> bool:

@@ -16,12 +16,16 @@ kills the child when the job's ``distributed.Event`` is set (see ``dask_worker``
 - **payload**: a request whose payload is at least ``SCATTER_BYTES`` is scattered to the
   cluster first (not embedded in the task graph the scheduler holds); smaller ones travel in
   the task.
+- **start**: a task tells the server when its worker's child process has begun the job (an
+  event of a topic this executor subscribes to), so the job's ``started`` callback (its time
+  limit) does not count the wait in the cluster's queue or a child's start-up.
 - **GPU jobs** (run option ``device="GPU"``) ask for the worker resource ``GPU`` when a worker
   advertises it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
 import threading
@@ -29,7 +33,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from openqx.execution import dask_worker
-from openqx.execution.port import ExecutionError, ExecutionRequest
+from openqx.execution.port import ExecutionError, ExecutionRequest, Started
 
 __all__ = ["GPU_RESOURCE", "SCATTER_BYTES", "WORKER_DIED", "DaskExecutor"]
 
@@ -94,14 +98,21 @@ class DaskExecutor:
         self._tasks: dict[str, _Task] = {}
         self._lock = threading.Lock()
         self._closed = False
+        self._starts: dict[str, Started] = {}
+        """The ``started`` callbacks of tasks not begun yet, by task key."""
+        self._started_topic = f"openqx-started-{secrets.token_hex(6)}"
+        client.subscribe_topic(self._started_topic, self._on_started)
 
     @property
     def client(self) -> Any:
         """The ``distributed.Client`` in use."""
         return self._client
 
-    def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
-        """Submit ``request`` to the cluster; see ``JobExecutor.submit``.
+    def submit(
+        self, request: ExecutionRequest, started: Started | None = None
+    ) -> Future[dict[str, Any]]:
+        """Submit ``request`` to the cluster; see ``JobExecutor.submit`` (``started`` is
+        called when the task's worker reports that its child process has begun the job).
 
         Raises:
             ExecutionError: the executor is closed, or the cluster refused the task
@@ -110,6 +121,9 @@ class DaskExecutor:
         if self._closed:
             raise ExecutionError("the executor is closed", "start_failed")
         key = f"openqx-{request.job_id}-{secrets.token_hex(4)}"
+        if started is not None:
+            with self._lock:
+                self._starts[key] = started
         try:
             argument: Any = request
             if len(request.payload) >= SCATTER_BYTES:
@@ -118,12 +132,15 @@ class DaskExecutor:
                 dask_worker.run_job,
                 argument,
                 key,
+                self._started_topic if started is not None else None,
                 key=key,
                 pure=False,
                 retries=0,
                 resources=self._resources(request),
             )
         except Exception as exc:
+            with self._lock:
+                self._starts.pop(key, None)
             message = f"the Dask cluster refused the job: {exc}"
             raise ExecutionError(message, "start_failed") from exc
         future: Future[dict[str, Any]] = Future()
@@ -132,6 +149,7 @@ class DaskExecutor:
 
         def transfer(done: Any) -> None:
             with self._lock:
+                self._starts.pop(key, None)
                 current = self._tasks.get(request.job_id)
                 if current is not None and current.key == key:
                     del self._tasks[request.job_id]
@@ -154,6 +172,18 @@ class DaskExecutor:
             lambda f: self._cancel_attempt(request.job_id, key) if f.cancelled() else None
         )
         return future
+
+    def _on_started(self, event: tuple[float, Any]) -> None:
+        """A task's worker began its job (``event``: the scheduler's time and the task key);
+        runs on the client's event loop."""
+        with self._lock:
+            started = self._starts.pop(str(event[1]), None)
+        if started is None:  # ended or cancelled meanwhile
+            return
+        try:
+            started()
+        except Exception:  # the submitter's bug; the job runs on
+            logger.exception("a job's start callback failed", extra={"action": "dispatch"})
 
     def _resources(self, request: ExecutionRequest) -> dict[str, float] | None:
         """``{"GPU": 1}`` for a job asking for Aer's GPU while a worker of the cluster
@@ -206,6 +236,9 @@ class DaskExecutor:
             self.cancel(job_id)
         if self._own_client:
             self._client.close()
+        else:
+            with contextlib.suppress(Exception):  # a closed client: nothing to undo
+                self._client.unsubscribe_topic(self._started_topic)
 
 
 def _settle(future: Future[dict[str, Any]], outcome: dask_worker.TaskOutcome) -> None:

@@ -21,12 +21,13 @@ The task never raises for a job's own failure: it returns ``("ok", result)`` or
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import time
 from concurrent.futures import CancelledError
 from typing import Any
 
-from openqx.execution.port import ExecutionError, ExecutionRequest
+from openqx.execution.port import ExecutionError, ExecutionRequest, Started
 from openqx.execution.process import ProcessExecutor
 
 __all__ = [
@@ -87,15 +88,24 @@ def _watch(event: Any, job_id: str, executor: ProcessExecutor, done: threading.E
                 return
 
 
-def run_job(request: ExecutionRequest, task_key: str) -> TaskOutcome:
+def run_job(
+    request: ExecutionRequest, task_key: str, started_topic: str | None = None
+) -> TaskOutcome:
     """Run ``request`` in this worker's child process, stoppable through the task's cancel
     event; return its outcome (never raises for the job's own failure). Runs in a Dask worker.
 
     Args:
         request: the job.
         task_key: the Dask key of this task (names its cancel event).
+        started_topic: when given, the task key is logged as an event of this topic once the
+            child process has begun the job (``DaskExecutor`` subscribes to it).
     """
     import distributed
+
+    began: Started | None = None
+    if started_topic is not None:
+        worker = distributed.get_worker()
+        began = functools.partial(worker.log_event, started_topic, task_key)
 
     executor = _local_executor()
     make_event: Any = distributed.Event  # untyped in distributed
@@ -105,7 +115,7 @@ def run_job(request: ExecutionRequest, task_key: str) -> TaskOutcome:
         return ("cancelled",)
     done = threading.Event()
     try:
-        future = executor.submit(request)
+        future = executor.submit(request, began)
         threading.Thread(
             target=_watch, args=(event, request.job_id, executor, done), daemon=True
         ).start()

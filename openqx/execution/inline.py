@@ -8,12 +8,16 @@ from typing import Any
 
 from openqx.devices.catalog import DeviceCatalog
 from openqx.execution import runner
-from openqx.execution.port import ExecutionError, ExecutionRequest
+from openqx.execution.port import ExecutionError, ExecutionRequest, Started
 
 __all__ = ["InlineExecutor"]
 
 
-def _run(request: ExecutionRequest, catalog: DeviceCatalog | None) -> dict[str, Any]:
+def _run(
+    request: ExecutionRequest, catalog: DeviceCatalog | None, started: Started | None
+) -> dict[str, Any]:
+    if started is not None:
+        started()
     try:
         return runner.run_request(request, catalog)
     except ExecutionError:
@@ -43,9 +47,12 @@ class InlineExecutor:
         self._futures: dict[str, Future[dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
-        """Start ``request`` in a thread; see ``JobExecutor.submit``."""
-        future = self._pool.submit(_run, request, self._catalog)
+    def submit(
+        self, request: ExecutionRequest, started: Started | None = None
+    ) -> Future[dict[str, Any]]:
+        """Start ``request`` in a thread; see ``JobExecutor.submit`` (``started`` is called
+        when a thread takes it)."""
+        future = self._pool.submit(_run, request, self._catalog, started)
         with self._lock:
             self._futures[request.job_id] = future
         future.add_done_callback(lambda _f: self._forget(request.job_id, _f))

@@ -8,13 +8,14 @@ worker processes that the executor can kill to stop a running job, and Dask.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from openqx.devices.worker_setup import DeviceSetup
 
-__all__ = ["BATCH_KIND", "ExecutionError", "ExecutionRequest", "JobExecutor"]
+__all__ = ["BATCH_KIND", "ExecutionError", "ExecutionRequest", "JobExecutor", "Started"]
 
 BATCH_KIND = "batch"
 """``ExecutionRequest.kind`` of a micro-batch: ``batch`` holds its jobs (``execution.batch``)."""
@@ -44,6 +45,10 @@ class ExecutionRequest:
     one outcome per job (``execution.batch.run_batch``)."""
 
 
+Started = Callable[[], None]
+"""Told once that a worker has begun a submitted request (``JobExecutor.submit``)."""
+
+
 class ExecutionError(Exception):
     """A job could not be run; ``code`` is a stable string, ``message`` is for the user."""
 
@@ -61,9 +66,17 @@ class JobExecutor(Protocol):
     the dispatcher then hands it batches (``execution.batch.BatchRun``).
     """
 
-    def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
+    def submit(
+        self, request: ExecutionRequest, started: Started | None = None
+    ) -> Future[dict[str, Any]]:
         """Start ``request``; the future holds the ``Result.to_dict()`` JSON or raises
-        ``ExecutionError`` (or ``concurrent.futures.CancelledError`` once cancelled)."""
+        ``ExecutionError`` (or ``concurrent.futures.CancelledError`` once cancelled).
+
+        ``started`` is called once, when a worker that is ready begins the request (a job's
+        time limit runs from then, so a worker's start-up or a wait for a free worker does not
+        count). It runs on an executor thread and must be quick and not call the executor. An
+        executor that cannot tell when its workers begin calls it on submit.
+        """
 
     def cancel(self, job_id: str) -> bool:
         """Stop a submitted job, running or not; True if it will not complete."""

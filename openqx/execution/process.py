@@ -5,8 +5,9 @@ from job to job, which is the point of owning the processes instead of using a p
 of a running job terminates its worker (really stopping the simulation) and starts a new one.
 
     parent                              worker (python -c "...worker_main(fd, fd)")
-    submit() → pending queue
-    dispatch thread ──── request ──────▶ run_request(request)
+    submit() → pending queue            (imports qiskit and Aer)
+    dispatch thread ◀─── ("ready",) ──── once, after its imports: ``started`` callbacks
+                    ──── request ──────▶ run_request(request)
                     ◀─── ("ok", result) / ("error", code, message)
     completion thread: sets the future (its callbacks run there)
     cancel(running)   ── SIGKILL ──────▶ (gone; a replacement is started)
@@ -22,13 +23,16 @@ import the parent's ``__main__`` in every child, which runs a user's script agai
 calls ``OpenQX.local()`` at top level without ``if __name__ == "__main__":`` (each child then
 starts its own service, fails, and its job ends ``worker_died``); ``fork`` is unsafe in a
 process that runs threads. A worker gets the parent's ``sys.path`` and a lifeline pipe: when
-the parent is gone (even killed), the worker exits, in the middle of a job if need be.
+the parent is gone (even killed), the worker exits, in the middle of a job if need be
+(``exit_with_parent``: the kernel kills it, since a simulation in Aer holds the GIL and no
+Python thread of the worker runs until it ends).
 """
 
 from __future__ import annotations
 
 import collections
 import enum
+import fcntl
 import logging
 import multiprocessing.connection
 import os
@@ -43,11 +47,11 @@ import time
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, NamedTuple
 
-from openqx.execution.port import ExecutionError, ExecutionRequest
+from openqx.execution.port import ExecutionError, ExecutionRequest, Started
 
-__all__ = ["ExecutorClosedError", "ProcessExecutor"]
+__all__ = ["ExecutorClosedError", "ProcessExecutor", "exit_with_parent"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,8 +63,21 @@ FAILED_PASS_PAUSE_S = 0.1
 SUPERVISE_INTERVAL_S = 1.0
 """How often the supervisor checks the dispatch thread (seconds)."""
 
-_Job = tuple[ExecutionRequest, "Future[dict[str, Any]]", bytes]
-"""A request, its future, and the request pickled (once, by ``submit``)."""
+READY = ("ready",)
+"""What a worker sends once it has imported what jobs need (before its first request)."""
+
+
+class _Job(NamedTuple):
+    """A submitted job, queued or with a worker."""
+
+    request: ExecutionRequest
+    future: Future[dict[str, Any]]
+    data: bytes
+    """The request pickled (once, by ``submit``)."""
+    started: Started | None
+    """Told when a ready worker has the job (``JobExecutor.submit``)."""
+
+
 _Answer = tuple["Future[dict[str, Any]]", tuple[Any, ...]]
 """A job's future and its worker's answer, for the completion thread."""
 
@@ -74,8 +91,27 @@ class _State(enum.Enum):
     CLOSED = "closed"
 
 
-def _exit_with_parent(lifeline: int) -> None:
-    """Block until the parent's end of the lifeline closes (the parent is gone), then exit."""
+def exit_with_parent(lifeline: int) -> None:
+    """End this process when the write end of the pipe ``lifeline`` (the read end) closes, which
+    happens when the parent, its only holder, is gone.
+
+    Where the platform can (Linux), the kernel ends the process: the pipe is put in async mode,
+    so its hang-up sends this process SIGKILL (``F_SETSIG``), or SIGIO, whose default action ends
+    it, where ``F_SETSIG`` is missing. That works while a simulation holds the GIL, which Aer
+    does for the whole of a run. A thread also waits on the pipe and exits the process: it is
+    what works elsewhere, and it covers a parent gone before async mode was set.
+    """
+    if hasattr(fcntl, "F_SETOWN") and hasattr(os, "O_ASYNC"):
+        signal.signal(signal.SIGIO, signal.SIG_DFL)  # a parent may have ignored it
+        fcntl.fcntl(lifeline, fcntl.F_SETOWN, os.getpid())
+        if hasattr(fcntl, "F_SETSIG"):
+            fcntl.fcntl(lifeline, fcntl.F_SETSIG, signal.SIGKILL)
+        fcntl.fcntl(lifeline, fcntl.F_SETFL, fcntl.fcntl(lifeline, fcntl.F_GETFL) | os.O_ASYNC)
+    threading.Thread(target=_wait_for_hang_up, args=(lifeline,), daemon=True).start()
+
+
+def _wait_for_hang_up(lifeline: int) -> None:
+    """Block until the write end of ``lifeline`` closes, then exit the process."""
     while os.read(lifeline, 1):
         pass
     os._exit(0)
@@ -90,10 +126,14 @@ def worker_main(channel: int, lifeline: int) -> None:
         lifeline: read end of a pipe whose write end only the parent holds.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when workers stop
-    threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
+    exit_with_parent(lifeline)
     from openqx.execution import runner
 
     conn = Connection(channel)
+    try:
+        conn.send(READY)
+    except OSError:  # the parent is gone
+        return
     while True:
         try:
             request = conn.recv()
@@ -142,6 +182,8 @@ class _Worker:
     lifeline: int
     """Write end of the worker's lifeline pipe (never written; closing it ends the worker)."""
     job: _Job | None = None
+    ready: bool = False
+    """The worker said ``READY``: a job handed to it now begins at once."""
     hung_up: bool = False
     """The worker's end of the channel closed: it is gone or going."""
 
@@ -206,8 +248,14 @@ class ProcessExecutor:
 
     # -- public API -------------------------------------------------------------------------
 
-    def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
+    def submit(
+        self, request: ExecutionRequest, started: Started | None = None
+    ) -> Future[dict[str, Any]]:
         """Queue ``request`` for the next idle worker; see ``JobExecutor.submit``.
+
+        ``started`` is called when a worker that has finished starting up has the request: a
+        worker that replaced a killed one imports qiskit and Aer first, and that does not
+        count towards the job.
 
         Raises:
             ExecutorClosedError: the executor is closed.
@@ -223,7 +271,7 @@ class ProcessExecutor:
         with self._lock:
             if self._state is _State.CLOSED:
                 raise ExecutorClosedError("the process executor is closed")
-            self._pending.append((request, future, data))
+            self._pending.append(_Job(request, future, data, started))
         future.add_done_callback(lambda f: self._on_done(request.job_id, f))
         self._wake()
         return future
@@ -235,13 +283,13 @@ class ProcessExecutor:
         """
         with self._lock:
             for job in self._pending:
-                if job[0].job_id == job_id:
+                if job.request.job_id == job_id:
                     self._pending.remove(job)
-                    job[1].cancel()
+                    job.future.cancel()
                     return True
             for worker in self._workers:
-                if worker.job is not None and worker.job[0].job_id == job_id:
-                    future = worker.job[1]
+                if worker.job is not None and worker.job.request.job_id == job_id:
+                    future = worker.job.future
                     worker.job = None
                     worker.kill()
                     # Reap and replace it now: a killed process can look alive for a moment,
@@ -262,7 +310,7 @@ class ProcessExecutor:
         """Return the pid of the worker running ``job_id``, or ``None``."""
         with self._lock:
             for worker in self._workers:
-                if worker.job is not None and worker.job[0].job_id == job_id:
+                if worker.job is not None and worker.job.request.job_id == job_id:
                     return worker.pid
         return None
 
@@ -291,7 +339,7 @@ class ProcessExecutor:
         for worker in busy:
             worker.kill()
         for job in pending + running:
-            job[1].cancel()
+            job.future.cancel()
         self._wake()
         self._thread.join(JOIN_TIMEOUT_S * 2)
         self._supervisor.join(JOIN_TIMEOUT_S)
@@ -419,10 +467,10 @@ class ProcessExecutor:
         for worker in self._workers:
             while worker.job is None and self._pending and worker.alive():
                 job = self._pending.popleft()
-                if job[1].done():
+                if job.future.done():
                     continue
                 try:
-                    worker.conn.send_bytes(job[2])
+                    worker.conn.send_bytes(job.data)
                 except (OSError, ValueError) as exc:  # broken pipe: the worker is gone
                     self._pending.appendleft(job)
                     worker.hung_up = True
@@ -430,8 +478,22 @@ class ProcessExecutor:
                     break
                 worker.job = job
                 assigned = True
+                if worker.ready:
+                    self._begun(job)
         if assigned:
             self._lock.notify_all()
+
+    def _begun(self, job: _Job) -> None:
+        """A ready worker has ``job``: tell whoever submitted it (``JobExecutor.submit``)."""
+        if job.started is None:
+            return
+        try:
+            job.started()
+        except Exception:  # the submitter's bug; the job runs on
+            logger.exception(
+                "a job's start callback failed",
+                extra={"action": "dispatch", "job_id": job.request.job_id},
+            )
 
     def _receive(self, worker: _Worker) -> None:
         try:
@@ -441,12 +503,18 @@ class ProcessExecutor:
             return
         except Exception as exc:  # an answer that does not unpickle fails its job only
             answer = ("error", "internal", f"the worker's answer was unreadable: {_describe(exc)}")
+        if answer == READY:
+            # A job handed over while the worker started up begins now, not at hand-off.
+            worker.ready = True
+            if worker.job is not None:
+                self._begun(worker.job)
+            return
         job, worker.job = worker.job, None
         self._lock.notify_all()  # the worker is idle (``wait_running`` callers re-check)
         if job is None:
             return
-        if not job[1].done():
-            self._answers.put((job[1], answer))
+        if not job.future.done():
+            self._answers.put((job.future, answer))
 
     def _complete_loop(self) -> None:
         """Set each answered job's future (running its callbacks) until ``close``."""
@@ -470,10 +538,11 @@ class ProcessExecutor:
             worker.join(JOIN_TIMEOUT_S)
         job, worker.job = worker.job, None
         exitcode = worker.process.returncode
-        if job is not None and not job[1].done():
-            job[1].set_exception(
+        if job is not None and not job.future.done():
+            job_id = job.request.job_id
+            job.future.set_exception(
                 ExecutionError(
-                    f"worker process died (exit code {exitcode}) while running job {job[0].job_id}",
+                    f"worker process died (exit code {exitcode}) while running job {job_id}",
                     "worker_died",
                 )
             )
@@ -483,7 +552,7 @@ class ProcessExecutor:
             "worker pid %s died (exit code %s); starting a new one",
             worker.pid,
             exitcode,
-            extra={"action": "replace_worker", "job_id": job[0].job_id if job else None},
+            extra={"action": "replace_worker", "job_id": job.request.job_id if job else None},
         )
         worker.close()
         index = self._workers.index(worker)

@@ -19,17 +19,17 @@ recording its result) that fails ends that job ERROR with the reason, and the lo
 A supervisor thread restarts the loop thread if it ends anyway, logging why.
 
 Time limits: a job running longer than its backend's limit (``time_limit``) is stopped
-(``executor.cancel``: its worker is killed and replaced) and ends ERROR
-``time_limit_exceeded``. Retries: a job whose worker died (``worker_died``) goes back to the
-queue for a fresh worker until it has been started ``max_attempts`` times, then ends ERROR
-with the reason; a job claimed after ``max_attempts`` starts (its server kept dying under it)
-ends ERROR ``too_many_attempts`` instead of running again. Restarts: ``start`` first puts
-back in the queue the jobs still leased under this dispatcher's name (``worker_id``) by a
-previous run of it that died, so a server restarted under a stable name recovers its jobs at
-once instead of after their lease. Fencing: a job whose lease the heartbeat finds gone
-(another replica requeued it) is stopped without being recorded, and when the heartbeat
-cannot renew leases for two thirds of a lease, every running job is stopped, before another
-replica may take it.
+(``executor.cancel``: its worker is killed and replaced) and ends ERROR ``time_limit_exceeded``. Its
+limit runs from when a ready worker begins it (the executor's ``started`` callback), so a
+replacement worker's start-up does not count. Retries: a job whose worker died (``worker_died``)
+goes back to the queue for a fresh worker until it has been started ``max_attempts`` times, then
+ends ERROR with the reason; a job claimed after ``max_attempts`` starts (its server kept dying under
+it) ends ERROR ``too_many_attempts`` instead of running again. Restarts: ``start`` first puts back
+in the queue the jobs still leased under this dispatcher's name (``worker_id``) by a previous run of
+it that died, so a server restarted under a stable name recovers its jobs at once instead of after
+their lease. Fencing: a job whose lease the heartbeat finds gone (another replica requeued it) is
+stopped without being recorded, and when the heartbeat cannot renew leases for two thirds of a
+lease, every running job is stopped, before another replica may take it.
 """
 
 from __future__ import annotations
@@ -389,10 +389,9 @@ class Dispatcher:
         now = self.clock.monotonic()
         with self._lock:
             overdue = [
-                (job_id, started.limit or 0.0)
+                (job_id, started.deadline.limit or 0.0)
                 for job_id, started in self._started.items()
-                if started.deadline is not None
-                and now >= started.deadline
+                if started.deadline.passed(now)
                 and job_id in self._inflight
                 and job_id not in self._timed_out
             ]
@@ -580,8 +579,9 @@ class Dispatcher:
         if not ready:
             return
         if len(ready) > 1:
+            deadline = self._deadline(ready[0][0].backend)
             try:
-                batch = BatchRun(self.executor, [request for _, request in ready])
+                batch = BatchRun(self.executor, [request for _, request in ready], deadline.start)
             except Exception as exc:  # e.g. one job's request does not pickle: each alone
                 logger.warning(
                     "micro-batch could not start (%s: %s); its jobs start one by one",
@@ -590,14 +590,19 @@ class Dispatcher:
                     extra={"action": "start_batch", "job_ids": [r.id for r, _ in ready]},
                 )
             else:
-                self._track(ready, [batch.futures[r.id] for r, _ in ready], batch)
+                self._track(ready, [batch.futures[r.id] for r, _ in ready], deadline, batch)
                 return
         for record, request in ready:
             self._launch_one(record, request)
 
+    def _deadline(self, backend: str) -> _Deadline:
+        """The deadline of a job (or micro-batch) of ``backend``, not started yet."""
+        return _Deadline(self.clock, self.time_limit(backend))
+
     def _launch_one(self, record: JobRecord, request: ExecutionRequest) -> None:
+        deadline = self._deadline(record.backend)
         try:
-            future = self.executor.submit(request)
+            future = self.executor.submit(request, deadline.start)
         except ExecutionError as exc:
             logger.warning(
                 "job could not start: %s",
@@ -613,17 +618,16 @@ class Dispatcher:
             message = f"The job could not be started: {type(exc).__name__}: {exc}"
             self._finish(record.id, JobStatus.ERROR, error=("start_failed", message))
             return
-        self._track([(record, request)], [future], None)
+        self._track([(record, request)], [future], deadline, None)
 
     def _track(
         self,
         ready: Sequence[tuple[JobRecord, ExecutionRequest]],
         futures: Sequence[Future[_Result]],
+        deadline: _Deadline,
         batch: BatchRun | None,
     ) -> None:
         """Remember started jobs (running, their attempt and time limit) until they end."""
-        limit = self.time_limit(ready[0][0].backend)
-        deadline = None if limit is None else self.clock.monotonic() + limit
         if batch is not None:
             logger.info(
                 "micro-batch started",
@@ -638,7 +642,7 @@ class Dispatcher:
             with self._lock:
                 self._backend_of[record.id] = record.backend
                 self._inflight[record.id] = future
-                self._started[record.id] = _Started(max(1, record.attempts), limit, deadline)
+                self._started[record.id] = _Started(max(1, record.attempts), deadline)
                 if batch is not None:
                     self._batch_of[record.id] = batch
             if together is None:
@@ -1051,14 +1055,34 @@ class _BatchOutcomes:
             return self._done if self._left == 0 else None
 
 
+class _Deadline:
+    """When a job handed to the executor is stopped: ``limit`` seconds after ``start``, which
+    the executor calls when a ready worker begins the job (from one of its threads)."""
+
+    __slots__ = ("_at", "_clock", "limit")
+
+    def __init__(self, clock: Clock, limit: float | None) -> None:
+        self._clock = clock
+        self.limit = limit
+        self._at: float | None = None
+
+    def start(self) -> None:
+        """The job began now (the first call counts)."""
+        if self.limit is not None and self._at is None:
+            self._at = self._clock.monotonic() + self.limit
+
+    def passed(self, now: float) -> bool:
+        """Whether the job began and ``now`` (``clock.monotonic()``) is past its limit."""
+        at = self._at
+        return at is not None and now >= at
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Started:
     """What the dispatcher keeps about a job it handed to the executor."""
 
     attempt: int
-    limit: float | None
-    deadline: float | None
-    """``clock.monotonic()`` past which the job is stopped (``None``: no limit)."""
+    deadline: _Deadline
 
 
 def results_usage(result: _Result) -> float | None:

@@ -34,8 +34,9 @@ def replicas(
     """A LocalCluster (2 worker processes) and two servers using it, one database and one
     blob folder; each server gives the cluster at most one job at a time (`--workers 1`)."""
     blobs: Path = tmp_path_factory.mktemp("shared-blobs")
+    # Its dashboard on a free port: a cluster of another test process may hold 8787.
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
     ) as cluster:
         serve_args = [
             "--executor", "dask", "--dask-address", cluster.scheduler_address,

@@ -28,8 +28,9 @@ the worker's job process."""
 @pytest.fixture(scope="module")
 def dask_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A LocalCluster (2 worker processes) and `openqx serve` using it; yields the URL."""
+    # Its dashboard on a free port: a cluster of another test process may hold 8787.
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address="127.0.0.1:0"
     ) as cluster:
         serve_args = [
             "--executor", "dask", "--dask-address", cluster.scheduler_address,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
@@ -41,11 +42,12 @@ def _request(circuit: QuantumCircuit, job_id: str, shots: int = 100) -> Executio
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[Any]:
+    # Its dashboard on a free port: a cluster of another test process may hold 8787.
     with distributed.LocalCluster(
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",
         worker_class=distributed.Nanny,
         env={"OMP_NUM_THREADS": "1"},
     ) as local:
@@ -143,6 +145,21 @@ def test_cancel_of_a_running_job_kills_its_child_and_frees_the_worker(
     for f in futures:
         assert sum(_counts(f.result(WAIT_S)).values()) == 100
     assert executor.cancel("long") is False
+
+
+def test_a_job_begins_when_a_worker_runs_it_not_while_queued(executor: DaskExecutor) -> None:
+    began = {name: threading.Event() for name in ("busy0", "busy1", "queued")}
+    running = [
+        executor.submit(_request(forever(), f"busy{i}"), began[f"busy{i}"].set) for i in range(2)
+    ]
+    queued = executor.submit(_request(ghz(2), "queued"), began["queued"].set)
+    assert began["busy0"].wait(WAIT_S) and began["busy1"].wait(WAIT_S)
+    assert not began["queued"].is_set()  # both workers are busy: it waits in the cluster
+    assert executor.cancel("busy0") is True
+    assert sum(_counts(queued.result(WAIT_S)).values()) == 100
+    assert began["queued"].is_set()
+    assert executor.cancel("busy1") is True
+    assert all(f.cancelled() for f in running)
 
 
 def test_cancel_of_a_queued_job(executor: DaskExecutor) -> None:

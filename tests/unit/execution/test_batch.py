@@ -11,7 +11,7 @@ from qiskit import QuantumCircuit
 from qiskit.circuit import Gate
 
 from openqx.execution import batch, runner
-from openqx.execution.port import BATCH_KIND, ExecutionError, ExecutionRequest
+from openqx.execution.port import BATCH_KIND, ExecutionError, ExecutionRequest, Started
 
 from .helpers import ghz, qpy_bytes
 
@@ -75,8 +75,12 @@ class RecordingExecutor:
         self.future: Future[dict[str, Any]] = Future()
         self.cancelled: list[str] = []
 
-    def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
+    def submit(
+        self, request: ExecutionRequest, started: Started | None = None
+    ) -> Future[dict[str, Any]]:
         self.requests.append(request)
+        if started is not None:
+            started()
         return self.future
 
     def cancel(self, job_id: str) -> bool:

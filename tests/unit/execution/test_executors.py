@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from concurrent.futures import CancelledError
+from pathlib import Path
 
 import pytest
 from qiskit import QuantumCircuit
@@ -92,6 +94,46 @@ def test_process_executor_run_cancel_and_close() -> None:
         executor.close()
     for worker_pid in pids:
         assert not _alive(worker_pid)
+
+
+_HELD_START_UP = """
+import os, pathlib, threading
+_gate = os.environ.get("OPENQX_TEST_START_UP_GATE")
+while _gate and not pathlib.Path(_gate).exists():
+    threading.Event().wait(0.01)
+"""
+"""A ``sitecustomize`` that holds a starting interpreter until the gate file exists."""
+
+
+def test_process_executor_begins_a_job_once_its_worker_has_started_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text(_HELD_START_UP)
+    gate = tmp_path / "gate"
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    )
+    monkeypatch.setenv("OPENQX_TEST_START_UP_GATE", str(gate))
+    first, second = threading.Event(), threading.Event()
+    with ProcessExecutor(1) as executor:  # its worker is held in its start-up
+        job = request("simulator_statevector", [ghz(2)], shots=10, job_id="a")
+        future = executor.submit(job, first.set)
+        assert executor.wait_running("a", WAIT_S) is not None  # handed to the worker...
+        assert not first.is_set()  # ...which has not started up: the job has not begun
+        gate.touch()
+        assert first.wait(WAIT_S)
+        assert future.result(WAIT_S)["results"][0]["shots"] == 10
+        again = request("simulator_statevector", [ghz(2)], shots=5, job_id="b")
+        assert executor.submit(again, second.set).result(WAIT_S)["results"][0]["shots"] == 5
+        assert second.is_set()  # a ready worker begins a job when it is handed over
+
+
+def test_inline_executor_begins_a_job_when_a_thread_takes_it() -> None:
+    began = threading.Event()
+    with InlineExecutor() as executor:
+        job = request("simulator_statevector", [ghz(2)], shots=10)
+        assert executor.submit(job, began.set).result(WAIT_S)["results"][0]["shots"] == 10
+    assert began.is_set()
 
 
 def test_process_executor_reports_job_errors_and_dead_workers() -> None:

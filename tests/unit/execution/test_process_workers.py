@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import sys
 import textwrap
@@ -99,3 +100,36 @@ def test_a_worker_exits_when_its_parent_is_killed_mid_job(tmp_path: Path) -> Non
     finally:
         os.close(handle)
     assert readable, f"worker {pid} still runs after its parent was killed"
+
+
+def test_a_worker_holding_the_gil_exits_when_its_parent_is_gone() -> None:
+    # Aer holds the GIL for a whole run, so no thread of the worker can notice the hang-up
+    # then; this worker holds it in pause() (a C call through ctypes.PyDLL keeps the GIL).
+    code = textwrap.dedent(
+        """
+        import ctypes, sys
+        from openqx.execution.process import exit_with_parent
+
+        exit_with_parent(int(sys.argv[1]))
+        print("holding the GIL", flush=True)
+        ctypes.PyDLL(None).pause()
+        """
+    )
+    lifeline_read, lifeline_write = os.pipe()
+    worker = subprocess.Popen(
+        [sys.executable, "-c", code, str(lifeline_read)],
+        pass_fds=(lifeline_read,),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    os.close(lifeline_read)
+    try:
+        assert worker.stdout is not None
+        assert worker.stdout.readline() == "holding the GIL\n"
+        os.close(lifeline_write)  # what the kernel does when the parent dies
+        assert worker.wait(WAIT_S) == -signal.SIGKILL
+    finally:
+        worker.kill()
+        worker.wait()
+        if worker.stdout is not None:
+            worker.stdout.close()

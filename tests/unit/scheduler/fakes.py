@@ -10,7 +10,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any
 
-from openqx.execution.port import ExecutionRequest
+from openqx.execution.port import ExecutionRequest, Started
 
 __all__ = ["ControlledExecutor", "LogWatcher", "ok_result", "watch_log"]
 
@@ -33,18 +33,30 @@ class ControlledExecutor:
     Args:
         can_stop_running: whether ``cancel`` stops a job (as ``ProcessExecutor`` does by
             killing its worker) or leaves it running (as ``InlineExecutor`` does).
+        begins_on_submit: whether a job begins (its ``started`` callback) when submitted, as
+            with a ready worker; otherwise when the test calls ``begin``, as when the worker
+            is still starting up.
     """
 
-    def __init__(self, *, can_stop_running: bool = True) -> None:
+    def __init__(self, *, can_stop_running: bool = True, begins_on_submit: bool = True) -> None:
         self.can_stop_running = can_stop_running
+        self.begins_on_submit = begins_on_submit
+        self.starts: dict[str, Started] = {}
         self.requests: dict[str, ExecutionRequest] = {}
         self.futures: dict[str, Future[dict[str, Any]]] = {}
         self.cancel_calls: list[str] = []
         self.closed = False
         self._submitted = threading.Condition()
 
-    def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
+    def submit(
+        self, request: ExecutionRequest, started: Started | None = None
+    ) -> Future[dict[str, Any]]:
         future: Future[dict[str, Any]] = Future()
+        if started is not None:
+            if self.begins_on_submit:
+                started()
+            else:
+                self.starts[request.job_id] = started
         with self._submitted:
             self.requests[request.job_id] = request
             self.futures[request.job_id] = future
@@ -69,6 +81,10 @@ class ControlledExecutor:
         with self._submitted:
             assert self._submitted.wait_for(lambda: job_id in self.futures, WAIT_S)
             return self.futures[job_id]
+
+    def begin(self, job_id: str) -> None:
+        """A worker begins ``job_id`` (submitted with ``begins_on_submit=False``)."""
+        self.starts.pop(job_id)()
 
     def finish(self, job_id: str, result: dict[str, Any] | None = None) -> None:
         """Complete ``job_id`` with ``result`` (default: a successful one)."""

@@ -57,6 +57,29 @@ def test_a_job_over_its_time_limit_is_stopped_and_ends_in_error(
     assert dispatcher.inflight_count() == 0
 
 
+def test_a_jobs_limit_runs_from_when_a_ready_worker_begins_it(
+    store: MemoryJobStore, clock: ManualClock, make_dispatcher: MakeDispatcher, submit: SubmitJob
+) -> None:
+    starting = ControlledExecutor(begins_on_submit=False)  # its worker is still starting up
+    job = submit("fake_manila")
+    dispatcher = make_dispatcher(job_executor=starting, time_limit=LIMITS.get)
+    dispatcher.run_once()
+    clock.advance(60)  # the worker's start-up takes longer than the job's limit of 10 s
+    dispatcher.run_once()
+    assert starting.cancel_calls == []
+    assert store.get_job(job.id).status is JobStatus.RUNNING
+    starting.begin(job.id)
+    clock.advance(9.999)
+    dispatcher.run_once()
+    assert starting.cancel_calls == []
+    clock.advance(0.001)
+
+    dispatcher.run_once()
+
+    assert starting.cancel_calls == [job.id]
+    assert store.get_job(job.id).error_code == "time_limit_exceeded"
+
+
 def test_a_job_the_executor_cannot_stop_still_ends_at_its_limit(
     store: MemoryJobStore, clock: ManualClock, make_dispatcher: MakeDispatcher, submit: SubmitJob
 ) -> None:

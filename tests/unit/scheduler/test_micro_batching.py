@@ -18,7 +18,7 @@ from openqx.core.clock import ManualClock
 from openqx.core.status import JobStatus
 from openqx.execution import runner
 from openqx.execution.inline import InlineExecutor
-from openqx.execution.port import BATCH_KIND, ExecutionError, ExecutionRequest
+from openqx.execution.port import BATCH_KIND, ExecutionError, ExecutionRequest, Started
 from openqx.scheduler.batching import batch_key
 from openqx.scheduler.dispatcher import WORKER_DIED
 from openqx.store.blobs import MemoryBlobStore
@@ -49,10 +49,12 @@ class CountingExecutor(InlineExecutor):
         if not held:
             self.release.set()
 
-    def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
+    def submit(
+        self, request: ExecutionRequest, started: Started | None = None
+    ) -> Future[dict[str, Any]]:
         self.requests.append(request)
         gate: Future[dict[str, Any]] = Future()
-        inner = super().submit(request)
+        inner = super().submit(request, started)
 
         def hold() -> None:
             self.started.set()
@@ -358,6 +360,27 @@ def test_time_limit_stops_every_job_of_a_batch(
     for job in jobs:
         record = store.get_job(job.id)
         assert record.status is JobStatus.ERROR and record.error_code == "time_limit_exceeded"
+
+
+def test_a_batch_time_limit_runs_from_when_its_worker_begins_it(
+    store: MemoryJobStore, submit: SubmitJob, make_dispatcher: MakeDispatcher, clock: ManualClock
+) -> None:
+    executor = BatchingControlled(begins_on_submit=False)  # its worker is still starting up
+    jobs = [submit() for _ in range(2)]
+    dispatcher = make_dispatcher(job_executor=executor, time_limit=lambda backend: 5.0)
+    dispatcher.run_once()
+    (batch_id,) = executor.requests
+    clock.advance(60.0)  # the start-up takes longer than the limit: it does not count
+    dispatcher.run_once()
+    assert executor.cancel_calls == []
+    executor.begin(batch_id)
+    clock.advance(4.9)
+    dispatcher.run_once()
+    assert executor.cancel_calls == []
+    clock.advance(0.1)
+    dispatcher.run_once()
+    assert executor.cancel_calls == [batch_id]
+    assert {store.get_job(job.id).error_code for job in jobs} == {"time_limit_exceeded"}
 
 
 def test_executors_that_do_not_run_batches_get_one_job_at_a_time(

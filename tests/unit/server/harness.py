@@ -36,7 +36,7 @@ from openqx.devices.catalog import DeviceCatalog, default_catalog
 from openqx.devices.simulators import SIMULATOR_SPECS
 from openqx.execution import runner
 from openqx.execution.inline import InlineExecutor
-from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
+from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor, Started
 from openqx.server import status_stream
 from openqx.server.app import create_app
 from openqx.server.service import Service
@@ -126,8 +126,12 @@ class HeldExecutor:
         self._submitted: queue.Queue[str] = queue.Queue()
         self.closed = threading.Event()
 
-    def submit(self, request: ExecutionRequest) -> Future[dict[str, Any]]:
-        """Hold ``request``; its future stays pending."""
+    def submit(
+        self, request: ExecutionRequest, started: Started | None = None
+    ) -> Future[dict[str, Any]]:
+        """Hold ``request`` (begun at once); its future stays pending."""
+        if started is not None:
+            started()
         future: Future[dict[str, Any]] = Future()
         with self._lock:
             self._jobs[request.job_id] = (request, future)
