@@ -18,7 +18,8 @@ kills the child when the job's ``distributed.Event`` is set (see ``dask_worker``
   the task.
 - **start**: a task tells the server when its worker's child process has begun the job (an
   event of a topic this executor subscribes to), so the job's ``started`` callback (its time
-  limit) does not count the wait in the cluster's queue or a child's start-up.
+  limit) does not count the wait in the cluster's queue or a child's start-up. A task that
+  Dask reruns after its worker died tells it again.
 - **GPU jobs** (run option ``device="GPU"``) ask for the worker resource ``GPU`` when a worker
   advertises it.
 """
@@ -174,10 +175,10 @@ class DaskExecutor:
         return future
 
     def _on_started(self, event: tuple[float, Any]) -> None:
-        """A task's worker began its job (``event``: the scheduler's time and the task key);
-        runs on the client's event loop."""
+        """A task's worker began its job (``event``: the scheduler's time and the task key),
+        once or again after Dask reran the task; runs on the client's event loop."""
         with self._lock:
-            started = self._starts.pop(str(event[1]), None)
+            started = self._starts.get(str(event[1]))
         if started is None:  # ended or cancelled meanwhile
             return
         try:

@@ -72,10 +72,11 @@ class JobExecutor(Protocol):
         """Start ``request``; the future holds the ``Result.to_dict()`` JSON or raises
         ``ExecutionError`` (or ``concurrent.futures.CancelledError`` once cancelled).
 
-        ``started`` is called once, when a worker that is ready begins the request (a job's
-        time limit runs from then, so a worker's start-up or a wait for a free worker does not
-        count). It runs on an executor thread and must be quick and not call the executor. An
-        executor that cannot tell when its workers begin calls it on submit.
+        ``started`` is called when a worker that is ready begins the request (a job's time
+        limit runs from then, so a worker's start-up or a wait for a free worker does not
+        count), and again if the executor runs it anew on another worker by itself. It runs on
+        an executor thread and must be quick and not call the executor. An executor that
+        cannot tell when its workers begin calls it on submit.
         """
 
     def cancel(self, job_id: str) -> bool:

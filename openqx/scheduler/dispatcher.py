@@ -1057,7 +1057,8 @@ class _BatchOutcomes:
 
 class _Deadline:
     """When a job handed to the executor is stopped: ``limit`` seconds after ``start``, which
-    the executor calls when a ready worker begins the job (from one of its threads)."""
+    the executor calls when a ready worker begins the job (from one of its threads), and again
+    if another worker begins it anew (Dask reruns a task whose worker died)."""
 
     __slots__ = ("_at", "_clock", "limit")
 
@@ -1067,8 +1068,8 @@ class _Deadline:
         self._at: float | None = None
 
     def start(self) -> None:
-        """The job began now (the first call counts)."""
-        if self.limit is not None and self._at is None:
+        """A worker began the job now: it has its whole limit from here."""
+        if self.limit is not None:
             self._at = self._clock.monotonic() + self.limit
 
     def passed(self, now: float) -> bool:

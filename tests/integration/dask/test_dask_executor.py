@@ -178,8 +178,10 @@ def test_cancel_of_a_queued_job(executor: DaskExecutor) -> None:
 def test_a_dask_worker_killed_mid_job_reruns_the_job_elsewhere(
     cluster: Any, executor: DaskExecutor
 ) -> None:
-    future = executor.submit(_request(forever(), "victim"))
+    begun = threading.Semaphore(0)
+    future = executor.submit(_request(forever(), "victim"), begun.release)
     worker, key, child = _running_task(executor, "victim")
+    assert begun.acquire(timeout=WAIT_S)  # its child began it
     worker_pid = executor.client.run(os.getpid, workers=[worker])[worker]
     os.kill(worker_pid, signal.SIGKILL)
     assert _gone(child), "the killed worker's child outlived it"
@@ -188,6 +190,7 @@ def test_a_dask_worker_killed_mid_job_reruns_the_job_elsewhere(
     starts = [t for t in cluster.scheduler.story(key) if t[0] == key and t[2] == "processing"]
     assert len(starts) == 2, starts  # the same task: on the killed worker, then on another
     assert not future.done()
+    assert begun.acquire(timeout=WAIT_S)  # begun anew on the other worker
     assert executor.cancel("victim") is True
     executor.client.wait_for_workers(2, timeout=WAIT_S)  # the nanny restarts the killed one
 

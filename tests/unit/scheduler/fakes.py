@@ -83,8 +83,9 @@ class ControlledExecutor:
             return self.futures[job_id]
 
     def begin(self, job_id: str) -> None:
-        """A worker begins ``job_id`` (submitted with ``begins_on_submit=False``)."""
-        self.starts.pop(job_id)()
+        """A worker begins ``job_id`` (submitted with ``begins_on_submit=False``), or begins
+        it anew."""
+        self.starts[job_id]()
 
     def finish(self, job_id: str, result: dict[str, Any] | None = None) -> None:
         """Complete ``job_id`` with ``result`` (default: a successful one)."""

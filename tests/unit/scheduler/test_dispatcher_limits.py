@@ -80,6 +80,24 @@ def test_a_jobs_limit_runs_from_when_a_ready_worker_begins_it(
     assert store.get_job(job.id).error_code == "time_limit_exceeded"
 
 
+def test_a_job_begun_anew_by_the_executor_has_its_whole_limit_again(
+    store: MemoryJobStore, clock: ManualClock, make_dispatcher: MakeDispatcher, submit: SubmitJob
+) -> None:
+    executor = ControlledExecutor(begins_on_submit=False)
+    job = submit("fake_manila")
+    dispatcher = make_dispatcher(job_executor=executor, time_limit=LIMITS.get)
+    dispatcher.run_once()
+    executor.begin(job.id)
+    clock.advance(8)
+    executor.begin(job.id)  # its worker died; the executor runs it on another (Dask does)
+    clock.advance(9.999)
+    dispatcher.run_once()
+    assert executor.cancel_calls == []
+    clock.advance(0.001)
+    dispatcher.run_once()
+    assert executor.cancel_calls == [job.id]
+
+
 def test_a_job_the_executor_cannot_stop_still_ends_at_its_limit(
     store: MemoryJobStore, clock: ManualClock, make_dispatcher: MakeDispatcher, submit: SubmitJob
 ) -> None:
