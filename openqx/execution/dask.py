@@ -100,7 +100,8 @@ class DaskExecutor:
         self._lock = threading.Lock()
         self._closed = False
         self._starts: dict[str, Started] = {}
-        """The ``started`` callbacks of tasks not begun yet, by task key."""
+        """The ``started`` callbacks of tasks not ended, by task key (a task that Dask reruns
+        begins again)."""
         self._started_topic = f"openqx-started-{secrets.token_hex(6)}"
         client.subscribe_topic(self._started_topic, self._on_started)
 
