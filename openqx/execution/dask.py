@@ -34,7 +34,7 @@ from concurrent.futures import Future
 from typing import Any
 
 from openqx.execution import dask_worker
-from openqx.execution.port import ExecutionError, ExecutionRequest, Started
+from openqx.execution.port import ExecutionError, ExecutionRequest, Started, tell_started
 
 __all__ = ["GPU_RESOURCE", "SCATTER_BYTES", "WORKER_DIED", "DaskExecutor"]
 
@@ -178,14 +178,10 @@ class DaskExecutor:
     def _on_started(self, event: tuple[float, Any]) -> None:
         """A task's worker began its job (``event``: the scheduler's time and the task key),
         once or again after Dask reran the task; runs on the client's event loop."""
+        key = str(event[1])
         with self._lock:
-            started = self._starts.get(str(event[1]))
-        if started is None:  # ended or cancelled meanwhile
-            return
-        try:
-            started()
-        except Exception:  # the submitter's bug; the job runs on
-            logger.exception("a job's start callback failed", extra={"action": "dispatch"})
+            started = self._starts.get(key)  # None: ended or cancelled meanwhile
+        tell_started(started, key)
 
     def _resources(self, request: ExecutionRequest) -> dict[str, float] | None:
         """``{"GPU": 1}`` for a job asking for Aer's GPU while a worker of the cluster

@@ -8,7 +8,7 @@ from typing import Any
 
 from openqx.devices.catalog import DeviceCatalog
 from openqx.execution import runner
-from openqx.execution.port import ExecutionError, ExecutionRequest, Started
+from openqx.execution.port import ExecutionError, ExecutionRequest, Started, tell_started
 
 __all__ = ["InlineExecutor"]
 
@@ -16,8 +16,7 @@ __all__ = ["InlineExecutor"]
 def _run(
     request: ExecutionRequest, catalog: DeviceCatalog | None, started: Started | None
 ) -> dict[str, Any]:
-    if started is not None:
-        started()
+    tell_started(started, request.job_id)
     try:
         return runner.run_request(request, catalog)
     except ExecutionError:

@@ -8,6 +8,7 @@ worker processes that the executor can kill to stop a running job, and Dask.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -15,7 +16,16 @@ from typing import Any, Protocol
 
 from openqx.devices.worker_setup import DeviceSetup
 
-__all__ = ["BATCH_KIND", "ExecutionError", "ExecutionRequest", "JobExecutor", "Started"]
+__all__ = [
+    "BATCH_KIND",
+    "ExecutionError",
+    "ExecutionRequest",
+    "JobExecutor",
+    "Started",
+    "tell_started",
+]
+
+logger = logging.getLogger(__name__)
 
 BATCH_KIND = "batch"
 """``ExecutionRequest.kind`` of a micro-batch: ``batch`` holds its jobs (``execution.batch``)."""
@@ -46,7 +56,20 @@ class ExecutionRequest:
 
 
 Started = Callable[[], None]
-"""Told once that a worker has begun a submitted request (``JobExecutor.submit``)."""
+"""Told that a worker has begun a submitted request (``JobExecutor.submit``)."""
+
+
+def tell_started(started: Started | None, job_id: str) -> None:
+    """Call a request's ``started`` callback, if any; one that fails is logged and the job
+    runs on (for the executors)."""
+    if started is None:
+        return
+    try:
+        started()
+    except Exception:  # the submitter's bug, not the job's
+        logger.exception(
+            "a job's start callback failed", extra={"action": "dispatch", "job_id": job_id}
+        )
 
 
 class ExecutionError(Exception):

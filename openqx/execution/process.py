@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, NamedTuple
 
-from openqx.execution.port import ExecutionError, ExecutionRequest, Started
+from openqx.execution.port import ExecutionError, ExecutionRequest, Started, tell_started
 
 __all__ = ["ExecutorClosedError", "ProcessExecutor", "exit_with_parent"]
 
@@ -479,21 +479,9 @@ class ProcessExecutor:
                 worker.job = job
                 assigned = True
                 if worker.ready:
-                    self._begun(job)
+                    tell_started(job.started, job.request.job_id)
         if assigned:
             self._lock.notify_all()
-
-    def _begun(self, job: _Job) -> None:
-        """A ready worker has ``job``: tell whoever submitted it (``JobExecutor.submit``)."""
-        if job.started is None:
-            return
-        try:
-            job.started()
-        except Exception:  # the submitter's bug; the job runs on
-            logger.exception(
-                "a job's start callback failed",
-                extra={"action": "dispatch", "job_id": job.request.job_id},
-            )
 
     def _receive(self, worker: _Worker) -> None:
         try:
@@ -507,7 +495,7 @@ class ProcessExecutor:
             # A job handed over while the worker started up begins now, not at hand-off.
             worker.ready = True
             if worker.job is not None:
-                self._begun(worker.job)
+                tell_started(worker.job.started, worker.job.request.job_id)
             return
         job, worker.job = worker.job, None
         self._lock.notify_all()  # the worker is idle (``wait_running`` callers re-check)
