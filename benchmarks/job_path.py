@@ -7,7 +7,10 @@ executed, recorded) come from the same wrappers. Stages on different threads ove
 dispatcher claims a job while the submission's answer is still on its way), so the
 timeline, not the sum of stages, adds up to the total.
 
-    python benchmarks/job_path.py [--jobs 40] [--backend ibmq_qasm_simulator]
+    python benchmarks/job_path.py [--jobs 40] [--backend ibmq_qasm_simulator] [--circuit ghz5|heavy]
+
+``--circuit heavy`` sends the latency benchmark's 20-qubit statevector circuit (1,000 shots
+in that benchmark; pass ``--shots 1000``) instead of GHZ-5.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from qiskit import transpile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.latency import statevector_circuit  # noqa: E402
 from tests.e2e.circuits import ghz  # noqa: E402
 
 _spent: dict[str, float] = collections.defaultdict(float)
@@ -126,6 +130,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=40)
     parser.add_argument("--backend", default="ibmq_qasm_simulator")
     parser.add_argument("--shots", type=int, default=1024)
+    parser.add_argument("--circuit", default="ghz5", choices=["ghz5", "heavy"])
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     _instrument()
@@ -137,7 +142,8 @@ def main() -> None:
     try:
         provider = OpenQX.enable_account(server.token, url=server.url)
         backend = provider.get_backend(args.backend)
-        circuit = transpile(ghz(5), backend, seed_transpiler=1)
+        chosen = statevector_circuit(20) if args.circuit == "heavy" else ghz(5)
+        circuit = transpile(chosen, backend, seed_transpiler=1)
         stages: dict[str, list[float]] = collections.defaultdict(list)
         for index in range(args.jobs + 3):
             _spent.clear()
@@ -162,7 +168,7 @@ def main() -> None:
             )
     finally:
         server.stop()
-    print(f"{args.backend}, GHZ-5, {args.shots} shots, {args.jobs} jobs: medians")
+    print(f"{args.backend}, {args.circuit}, {args.shots} shots, {args.jobs} jobs: medians")
     for label in sorted(stages, key=lambda k: (k.startswith("timeline"), k)):
         print(f"  {label:<52}{1000 * statistics.median(stages[label]):8.2f} ms")
 

