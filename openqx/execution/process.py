@@ -65,6 +65,11 @@ SUPERVISE_INTERVAL_S = 1.0
 
 READY = ("ready",)
 """What a worker sends once it has imported what jobs need (before its first request)."""
+STARTUP_TIMEOUT_S = 120.0
+"""How long a worker may take to start up (importing qiskit and Aer takes seconds) before it
+is taken for hung: it is killed and replaced, and a job it held fails ``worker_died`` (the
+scheduler runs it again). Without it, a job handed to a worker stuck in its start-up would
+never begin, so its time limit, which runs from the job's start, would never end it."""
 
 
 class _Job(NamedTuple):
@@ -181,9 +186,13 @@ class _Worker:
     conn: Connection
     lifeline: int
     """Write end of the worker's lifeline pipe (never written; closing it ends the worker)."""
+    born: float
+    """``time.monotonic()`` when the process was started."""
     job: _Job | None = None
     ready: bool = False
     """The worker said ``READY``: a job handed to it now begins at once."""
+    stalled: bool = False
+    """Killed for not starting up within the executor's ``startup_timeout``."""
     hung_up: bool = False
     """The worker's end of the channel closed: it is gone or going."""
 
@@ -221,16 +230,21 @@ class ProcessExecutor:
     that fails is logged and the thread goes on; a supervisor thread restarts the dispatch
     thread if it ends anyway, logging why (``restarts`` counts it).
 
+    A worker that has not started up within ``startup_timeout`` seconds (``READY``) is killed
+    and replaced like a dead one.
+
     Args:
         workers: number of worker processes (at least 1).
+        startup_timeout: seconds a worker may take to start up (``STARTUP_TIMEOUT_S``).
     """
 
     runs_batches = True
     """Its workers run micro-batch requests (``execution.batch``)."""
 
-    def __init__(self, workers: int = 1) -> None:
+    def __init__(self, workers: int = 1, *, startup_timeout: float = STARTUP_TIMEOUT_S) -> None:
         if workers < 1:
             raise ValueError("workers must be at least 1")
+        self.startup_timeout = startup_timeout
         # Reentrant: future.cancel() under the lock runs _on_done, which calls cancel().
         # A condition: wait_running() waits for a job to be handed to a worker.
         self._lock = threading.Condition(threading.RLock())
@@ -373,7 +387,12 @@ class ProcessExecutor:
         finally:
             theirs.close()
             os.close(lifeline_read)
-        return _Worker(process=process, conn=Connection(ours.detach()), lifeline=lifeline_write)
+        return _Worker(
+            process=process,
+            conn=Connection(ours.detach()),
+            lifeline=lifeline_write,
+            born=time.monotonic(),
+        )
 
     def _wake(self) -> None:
         try:
@@ -460,7 +479,16 @@ class ProcessExecutor:
                     self._receive(worker)
                 if not worker.alive():
                     self._replace(worker)
+                elif self._stalled(worker):
+                    worker.stalled = True
+                    worker.kill()
+                    worker.join(JOIN_TIMEOUT_S)
+                    self._replace(worker)
         return False
+
+    def _stalled(self, worker: _Worker) -> bool:
+        """Whether ``worker`` has been starting up for longer than ``startup_timeout``."""
+        return not worker.ready and time.monotonic() - worker.born > self.startup_timeout
 
     def _assign(self) -> None:
         assigned = False
@@ -526,20 +554,25 @@ class ProcessExecutor:
             worker.join(JOIN_TIMEOUT_S)
         job, worker.job = worker.job, None
         exitcode = worker.process.returncode
+        if worker.stalled:
+            what = f"did not start up within {self.startup_timeout:g} s and was stopped"
+        else:
+            what = f"died (exit code {exitcode})"
         if job is not None and not job.future.done():
             job_id = job.request.job_id
-            job.future.set_exception(
-                ExecutionError(
-                    f"worker process died (exit code {exitcode}) while running job {job_id}",
-                    "worker_died",
-                )
+            message = (
+                f"the worker process given job {job_id} {what}"
+                if worker.stalled
+                else f"worker process {what} while running job {job_id}"
             )
-        # A worker that died under a job is news; one killed by cancel() had its job taken.
+            job.future.set_exception(ExecutionError(message, "worker_died"))
+        # A worker that died under a job is news (so is one that hung in its start-up); one
+        # killed by cancel() had its job taken.
         logger.log(
-            logging.WARNING if job is not None else logging.INFO,
-            "worker pid %s died (exit code %s); starting a new one",
+            logging.WARNING if job is not None or worker.stalled else logging.INFO,
+            "worker pid %s %s; starting a new one",
             worker.pid,
-            exitcode,
+            what,
             extra={"action": "replace_worker", "job_id": job.request.job_id if job else None},
         )
         worker.close()

@@ -155,3 +155,29 @@ def test_dask_executor_needs_distributed(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setitem(sys.modules, "distributed", None)
     with pytest.raises(RuntimeError, match=r"openqx\[dask\]"):
         make_executor("dask")
+
+
+def test_a_worker_that_does_not_start_up_in_time_is_replaced_and_fails_its_job(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text(_HELD_START_UP)
+    gate = tmp_path / "gate"
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
+    )
+    monkeypatch.setenv("OPENQX_TEST_START_UP_GATE", str(gate))
+    began = threading.Event()
+    with ProcessExecutor(1, startup_timeout=0.5) as executor:  # its workers are held
+        hung = executor.worker_pids()[0]
+        job = request("simulator_statevector", [ghz(2)], shots=10, job_id="a")
+        future = executor.submit(job, began.set)
+        with pytest.raises(ExecutionError, match=r"job a did not start up within 0\.5 s") as info:
+            future.result(WAIT_S)
+        assert info.value.code == "worker_died"  # the scheduler runs the job again
+        assert not began.is_set()
+        assert hung not in executor.worker_pids()
+        assert not _alive(hung)
+        executor.startup_timeout = WAIT_S  # the next worker's start-up, however slow, is fine
+        gate.touch()
+        again = request("simulator_statevector", [ghz(2)], shots=5, job_id="b")
+        assert executor.submit(again).result(WAIT_S)["results"][0]["shots"] == 5
