@@ -87,9 +87,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--db", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--runs", type=int, default=RUNS)
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="openqx-bench-") as tmp, open_database(
-        args.db, Path(tmp)
-    ) as db:
+    with (
+        tempfile.TemporaryDirectory(prefix="openqx-bench-") as tmp,
+        open_database(args.db, Path(tmp)) as db,
+    ):
         fill(db, args.jobs)
         catalog = default_catalog()
         service = Service(

@@ -16,6 +16,7 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
 fi
 echo "== ruff"
 .venv/bin/ruff check openqx tests benchmarks
+.venv/bin/ruff format --check openqx tests benchmarks
 echo "== mypy"
 .venv/bin/mypy
 echo "== pytest"

@@ -95,7 +95,5 @@ def wrap_exceptions(integrity_message: str | None = None) -> Iterator[None]:
         if _timed_out(error):
             logger.warning("statement timed out", extra={"action": "statement_timeout"})
             raise StatementTimeoutError(TIMEOUT_MESSAGE) from error
-        logger.error(
-            "database error: %s", _driver_message(error), extra={"action": "db_error"}
-        )
+        logger.error("database error: %s", _driver_message(error), extra={"action": "db_error"})
         raise ServiceError("Database error; see the server log.") from error

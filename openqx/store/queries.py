@@ -71,9 +71,7 @@ def select_jobs() -> sa.Select[Any]:
 
 USER_BY_TOKEN_HASH = (
     sa.select(users, user_instance_table.c.instance, user_instance_table.c.role)
-    .select_from(
-        users.outerjoin(user_instance_table, user_instance_table.c.user_id == users.c.id)
-    )
+    .select_from(users.outerjoin(user_instance_table, user_instance_table.c.user_id == users.c.id))
     .where(users.c.token_hash == sa.bindparam("token_hash"))
     .order_by(user_instance_table.c.position)
 )

@@ -65,9 +65,7 @@ def _search(service: Service, signed_in: SignedIn, job_filter: JobFilter) -> dic
         else:
             jobs, next_cursor = page.jobs, page.next_cursor
     first_page = not job_filter.query or not job_filter.query.cursor
-    live = not job_filter.problems and (
-        first_page or any(not j.status.is_final for j in jobs)
-    )
+    live = not job_filter.problems and (first_page or any(not j.status.is_final for j in jobs))
     return {
         "jobs": jobs,
         "filter": job_filter,
@@ -220,9 +218,7 @@ def _steps(info: JobInfo) -> list[dict[str, Any]]:
     return timeline
 
 
-def _detail(
-    request: Request, service: Service, signed_in: SignedIn, job_id: str
-) -> dict[str, Any]:
+def _detail(request: Request, service: Service, signed_in: SignedIn, job_id: str) -> dict[str, Any]:
     user = signed_in.user
     info = jobs_api.get_job(job_id, service, user)
     record = permissions.readable_job(service, user, job_id)
@@ -277,9 +273,7 @@ def job_page(job_id: str, request: Request, service: ServiceDep, signed_in: Page
 
 
 @router.get("/jobs/{job_id}/detail")
-def job_detail(
-    job_id: str, request: Request, service: ServiceDep, signed_in: PageUser
-) -> Response:
+def job_detail(job_id: str, request: Request, service: ServiceDep, signed_in: PageUser) -> Response:
     """The job page's body alone, fetched again at each status event."""
     return render(request, "job_detail.html", _detail(request, service, signed_in, job_id))
 

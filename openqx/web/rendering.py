@@ -120,9 +120,7 @@ class PageRoute(APIRoute):
             except CsrfError as exc:
                 return error_page(request, 403, "Form refused", str(exc))
             except errors.ServiceError as exc:
-                status = next(
-                    (HTTP_STATUS[c] for c in type(exc).__mro__ if c in HTTP_STATUS), 500
-                )
+                status = next((HTTP_STATUS[c] for c in type(exc).__mro__ if c in HTTP_STATUS), 500)
                 if status >= 500:
                     raise
                 title = _TITLES.get(status, "Refused")

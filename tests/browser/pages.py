@@ -26,9 +26,7 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], T], what: str) 
     # htmx replaces parts of the page while it is read: a vanished element means "not yet".
     ignored = (StaleElementReferenceException, NoSuchElementException)
     waiting = WebDriverWait(driver, WAIT_SECONDS, poll_frequency=0.1, ignored_exceptions=ignored)
-    waited: T = waiting.until(
-        condition, message=f"waiting for {what}"
-    )
+    waited: T = waiting.until(condition, message=f"waiting for {what}")
     return waited
 
 

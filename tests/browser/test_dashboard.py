@@ -90,8 +90,9 @@ def test_a_submitted_job_appears_and_reaches_done_without_reload(
     sign_in(browser, server.url, server.token, "/jobs")
     mark_page(browser)
     backend = provider.get_backend("fake_manila")
-    job = backend.run(_bell(provider, "fake_manila"), shots=1024, job_name="browser-bell",
-                      job_tags=["browser"])
+    job = backend.run(
+        _bell(provider, "fake_manila"), shots=1024, job_name="browser-bell", job_tags=["browser"]
+    )
     job_id = job.job_id()
     wait_for(browser, lambda d: _status_of_row(d, job_id) is not None, "the new job's row")
     wait_for(browser, lambda d: _status_of_row(d, job_id) == "DONE", "the job's DONE status")
@@ -106,10 +107,10 @@ def test_a_submitted_job_appears_and_reaches_done_without_reload(
     wait_for(browser, lambda d: d.find_elements(By.ID, "histogram-0"), "the histogram")
     wait_for(
         browser,
-        lambda d: d.find_element(By.CSS_SELECTOR, "#histogram-0 canvas").get_attribute(
-            "data-drawn"
-        )
-        == "1",
+        lambda d: (
+            d.find_element(By.CSS_SELECTOR, "#histogram-0 canvas").get_attribute("data-drawn")
+            == "1"
+        ),
         "the chart drawn",
     )
     counts = {
@@ -121,9 +122,10 @@ def test_a_submitted_job_appears_and_reaches_done_without_reload(
     assert sum(counts.values()) == 1024
     assert counts == job.result().get_counts(0)
     assert "DONE" in browser.find_element(By.ID, "timeline").text
-    assert "readout error" in browser.find_element(By.ID, "calibration-title").find_element(
-        By.XPATH, ".."
-    ).text
+    assert (
+        "readout error"
+        in browser.find_element(By.ID, "calibration-title").find_element(By.XPATH, "..").text
+    )
     assert browser.find_elements(By.CSS_SELECTOR, "pre.circuit")
     screenshot(browser, screenshots, "job")
     assert console_errors(browser) == []
@@ -150,8 +152,9 @@ def test_devices_list_and_a_device_page_with_its_map_and_history(
 ) -> None:
     sign_in(browser, server.url, server.token, "/devices")
     row = wait_for(
-        browser, lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-device="fake_manila"]'),
-        "fake_manila's row"
+        browser,
+        lambda d: d.find_elements(By.CSS_SELECTOR, 'tr[data-device="fake_manila"]'),
+        "fake_manila's row",
     )[0]
     cells = [c.text for c in row.find_elements(By.TAG_NAME, "td")]
     assert cells[3] == "5" and cells[6].endswith("%")
@@ -175,8 +178,7 @@ def test_private_jobs_are_404_and_project_shared_ones_open(
         circuit = _bell(alice, "ibmq_qasm_simulator")
         backend = alice.get_backend("ibmq_qasm_simulator")
         private = backend.run(circuit, shots=10, job_name="alice-private")
-        shared = backend.run(circuit, shots=10, job_name="alice-shared",
-                             job_share_level="project")
+        shared = backend.run(circuit, shots=10, job_name="alice-shared", job_share_level="project")
         private.wait_for_final_state()
         shared.wait_for_final_state()
     sign_in(browser, server.url, BOB_TOKEN, "/jobs")

@@ -44,6 +44,4 @@ def describe(latencies: list[float]) -> str:
     ordered = sorted(latencies)
     p50 = ordered[len(ordered) // 2]
     p95 = ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
-    return (
-        f"{len(ordered)} requests meanwhile: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"
-    )
+    return f"{len(ordered)} requests meanwhile: p50 {p50 * 1000:.1f} ms, p95 {p95 * 1000:.1f} ms"

@@ -207,9 +207,9 @@ def test_experiments_t2ramsey_rb_and_quantum_volume_run(backend: OpenQXBackend) 
     ).run(backend, shots=300, seed_simulator=11)
     # Lengths long enough for a ~2e-4 error per gate to show a decay the fit can follow, and
     # seeded sampling: short sequences on a good qubit leave the fit ill-conditioned.
-    rb = StandardRB(
-        physical_qubits=(0,), lengths=[1, 100, 300, 600], num_samples=3, seed=7
-    ).run(backend, shots=200, seed_simulator=11)
+    rb = StandardRB(physical_qubits=(0,), lengths=[1, 100, 300, 600], num_samples=3, seed=7).run(
+        backend, shots=200, seed_simulator=11
+    )
     qv = QuantumVolume(physical_qubits=(0, 1), trials=4, seed=7).run(
         backend, shots=200, seed_simulator=11
     )

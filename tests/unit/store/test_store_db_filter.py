@@ -171,9 +171,7 @@ def test_and_tags_driven_by_the_rarest() -> None:
         10,
         lambda tags: carried[tags[0]],
     )
-    compiled = stmt.compile(
-        dialect=PG, compile_kwargs={"render_postcompile": True}
-    )
+    compiled = stmt.compile(dialect=PG, compile_kwargs={"render_postcompile": True})
     sql = str(compiled)
     assert sql.count("jobs.id IN (") == 1
     assert sql.count("EXISTS (SELECT") == 2

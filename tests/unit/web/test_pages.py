@@ -210,8 +210,14 @@ def test_job_page_shows_timeline_histogram_circuits_and_options(harness: Harness
     harness.wait_final(job["id"])
     client = browser_for(harness, ADMIN_TOKEN)
     page = client.get(f"/jobs/{job['id']}").text
-    for piece in ('id="timeline"', 'id="histogram-0"', 'class="circuit"', 'id="run-options"',
-                  "Calibration snapshot", "median T1"):
+    for piece in (
+        'id="timeline"',
+        'id="histogram-0"',
+        'class="circuit"',
+        'id="run-options"',
+        "Calibration snapshot",
+        "median T1",
+    ):
         assert piece in page, piece
     counts = re.findall(r"<tr><td><code>([01]+)</code></td><td>(\d+)</td></tr>", page)
     assert sum(int(n) for _, n in counts) == 100

@@ -73,13 +73,22 @@ def _properties() -> dict[str, Any]:
         ]
 
     def gate(name: str, qubits: list[int], error: float) -> dict[str, Any]:
-        return {"gate": name, "qubits": qubits,
-                "parameters": [{"name": "gate_error", "unit": "", "value": error}]}
+        return {
+            "gate": name,
+            "qubits": qubits,
+            "parameters": [{"name": "gate_error", "unit": "", "value": error}],
+        }
 
     return {
         "qubits": [qubit(100, 0.01), qubit(200, 0.03), qubit(300, 0.02)],
-        "gates": [gate("sx", [0], 0.001), gate("sx", [1], 0.003), gate("cx", [0, 1], 0.02),
-                  gate("cx", [1, 0], 0.01), gate("cx", [1, 2], 0.04), gate("id", [2], 0.9)],
+        "gates": [
+            gate("sx", [0], 0.001),
+            gate("sx", [1], 0.003),
+            gate("cx", [0, 1], 0.02),
+            gate("cx", [1, 0], 0.01),
+            gate("cx", [1, 2], 0.04),
+            gate("id", [2], 0.9),
+        ],
     }
 
 
