@@ -105,15 +105,23 @@ while _gate and not pathlib.Path(_gate).exists():
 """A ``sitecustomize`` that holds a starting interpreter until the gate file exists."""
 
 
-def test_process_executor_begins_a_job_once_its_worker_has_started_up(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def start_up_gate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The gate file (not there yet) that workers started from now on wait for in their
+    start-up (``_HELD_START_UP``)."""
     (tmp_path / "sitecustomize.py").write_text(_HELD_START_UP)
     gate = tmp_path / "gate"
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
     )
     monkeypatch.setenv("OPENQX_TEST_START_UP_GATE", str(gate))
+    return gate
+
+
+def test_process_executor_begins_a_job_once_its_worker_has_started_up(
+    start_up_gate: Path,
+) -> None:
+    gate = start_up_gate
     first, second = threading.Event(), threading.Event()
     with ProcessExecutor(1) as executor:  # its worker is held in its start-up
         job = request("simulator_statevector", [ghz(2)], shots=10, job_id="a")
@@ -158,14 +166,9 @@ def test_dask_executor_needs_distributed(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_a_worker_that_does_not_start_up_in_time_is_replaced_and_fails_its_job(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    start_up_gate: Path,
 ) -> None:
-    (tmp_path / "sitecustomize.py").write_text(_HELD_START_UP)
-    gate = tmp_path / "gate"
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join([str(tmp_path), os.environ.get("PYTHONPATH", "")])
-    )
-    monkeypatch.setenv("OPENQX_TEST_START_UP_GATE", str(gate))
+    gate = start_up_gate
     began = threading.Event()
     with ProcessExecutor(1, startup_timeout=0.5) as executor:  # its workers are held
         hung = executor.worker_pids()[0]
