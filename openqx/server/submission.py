@@ -375,17 +375,17 @@ def store_job(
     *,
     grant: DeviceGrant | None | Literal["look up"] = "look up",
 ) -> JobRecord:
-    """Write the payload blob and the row (job limit checked atomically) in one store
-    transaction; on any failure remove the blob again (one kept outside the database) so
-    a rejected submission leaves nothing behind. ``grant``: the job's device grant where
+    """Write the payload blob and the row (job limit read and checked atomically) in one
+    store transaction; on any failure remove the blob again (one kept outside the database)
+    so a rejected submission leaves nothing behind. ``grant``: the job's device grant where
     the caller has read it (``permissions.device_grant``), else it is looked up here."""
-    if grant == "look up":
-        limit = permissions.job_limit_for(service, job.instance, job.backend)
-    else:
-        limit = permissions.grant_job_limit(service, grant, job.backend)
     payload_key = blobs.job_payload_key(job.id, job.kind)
     try:
-        with service.store.unit_of_work():
+        with service.store.unit_of_work():  # the limit's reads join it: one transaction
+            if grant == "look up":
+                limit = permissions.job_limit_for(service, job.instance, job.backend)
+            else:
+                limit = permissions.grant_job_limit(service, grant, job.backend)
             service.blobs.put(payload_key, payload)
             record = service.store.create_job(job, max_active=limit)
     except BaseException:
@@ -403,15 +403,15 @@ def store_jobs(service: Service, prepared: Sequence[PreparedJob]) -> list[JobRec
     """Write every payload blob and every row in one store transaction (the job limits
     checked counting the new jobs); on any failure remove the blobs again, so nothing is
     left."""
-    limits: dict[str, int | None] = {}
-    for item in prepared:
-        if item.job.backend not in limits:
-            limits[item.job.backend] = permissions.grant_job_limit(
-                service, item.grant, item.job.backend
-            )
     keys = [blobs.job_payload_key(item.job.id, item.job.kind) for item in prepared]
     try:
-        with service.store.unit_of_work():
+        with service.store.unit_of_work():  # the limits' reads join it: one transaction
+            limits: dict[str, int | None] = {}
+            for item in prepared:
+                if item.job.backend not in limits:
+                    limits[item.job.backend] = permissions.grant_job_limit(
+                        service, item.grant, item.job.backend
+                    )
             service.blobs.put_many(list(zip(keys, [p.payload for p in prepared], strict=True)))
             records = service.store.create_jobs([p.job for p in prepared], max_active=limits)
     except BaseException:
