@@ -11,13 +11,16 @@ from __future__ import annotations
 import copy
 import functools
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from openqx.devices import noise
 from openqx.devices.device import Device
+from openqx.execution import circuits as circuit_tools
 from openqx.execution import compact_noise
 
 if TYPE_CHECKING:
+    from qiskit.circuit import QuantumCircuit
     from qiskit_aer import AerSimulator
 
 __all__ = [
@@ -28,6 +31,7 @@ __all__ = [
     "readout_free_simulator",
     "simulator_for",
     "threads_for",
+    "threads_for_circuits",
 ]
 
 SIMULATOR_CACHE_SIZE = 128
@@ -177,6 +181,12 @@ def threads_for(active: frozenset[int]) -> dict[str, Any]:
     if len(active) <= SINGLE_THREAD_MAX_QUBITS:
         return {"max_parallel_threads": 1}
     return {}
+
+
+def threads_for_circuits(circuits: Iterable[QuantumCircuit]) -> dict[str, Any]:
+    """``threads_for`` the qubits ``circuits`` act on, read only until more than
+    ``SINGLE_THREAD_MAX_QUBITS`` are found (``circuits.active_qubits``' ``beyond``)."""
+    return threads_for(circuit_tools.active_qubits(circuits, beyond=SINGLE_THREAD_MAX_QUBITS))
 
 
 def _for_method(model: Any, method: str) -> Any:

@@ -62,7 +62,7 @@ def active_qubits(
     """Return the indices of qubits touched by any non-barrier instruction (control flow too).
 
     ``beyond``: for a caller that only asks whether more than ``beyond`` qubits are active
-    (``aer_cache.threads_for``): the walk stops as soon as they are, and the set returned
+    (``aer_cache.threads_for_circuits``): the walk stops as soon as they are, and the set returned
     then holds the first ``beyond + 1`` found (a 300-gate, 20-qubit circuit: 0.33 ms walked
     whole, a few microseconds stopped early).
     """

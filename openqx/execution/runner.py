@@ -100,8 +100,7 @@ def run_experiments(
     if seed_simulator is not None:
         run_options["seed_simulator"] = int(seed_simulator)
     if not simulator_options:  # a user's noise model may sample trajectories: all threads
-        active = circuit_tools.active_qubits(experiments, beyond=aer_cache.SINGLE_THREAD_MAX_QUBITS)
-        run_options.update(aer_cache.threads_for(active))
+        run_options.update(aer_cache.threads_for_circuits(experiments))
     try:
         return simulator.run(experiments, **run_options).result()
     except Exception as exc:
