@@ -201,7 +201,7 @@ class _Worker:
         return self.process.pid
 
     def alive(self) -> bool:
-        return self.process.poll() is None and not self.hung_up
+        return self.process.poll() is None and not self.hung_up and not self.stalled
 
     def join(self, timeout: float) -> bool:
         """Wait up to ``timeout`` for the process to exit; True if it has."""
@@ -477,18 +477,11 @@ class ProcessExecutor:
             for worker in list(self._workers):
                 if worker.conn.poll():  # an answer, or EOF
                     self._receive(worker)
+                if not worker.ready and time.monotonic() - worker.born > self.startup_timeout:
+                    worker.stalled = True  # hung in its start-up: replaced like a dead one
                 if not worker.alive():
                     self._replace(worker)
-                elif self._stalled(worker):
-                    worker.stalled = True
-                    worker.kill()
-                    worker.join(JOIN_TIMEOUT_S)
-                    self._replace(worker)
         return False
-
-    def _stalled(self, worker: _Worker) -> bool:
-        """Whether ``worker`` has been starting up for longer than ``startup_timeout``."""
-        return not worker.ready and time.monotonic() - worker.born > self.startup_timeout
 
     def _assign(self) -> None:
         assigned = False
@@ -548,9 +541,9 @@ class ProcessExecutor:
 
     def _replace(self, worker: _Worker) -> None:
         if not worker.join(0.1):
-            if not worker.hung_up:
+            if not worker.hung_up and not worker.stalled:
                 return  # still alive
-            worker.kill()  # it closed its channel but lingers: it cannot serve any more
+            worker.kill()  # it lingers (its channel closed, or hung in its start-up): useless
             worker.join(JOIN_TIMEOUT_S)
         job, worker.job = worker.job, None
         exitcode = worker.process.returncode
