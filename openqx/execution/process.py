@@ -546,18 +546,14 @@ class ProcessExecutor:
             worker.kill()  # it lingers (its channel closed, or hung in its start-up): useless
             worker.join(JOIN_TIMEOUT_S)
         job, worker.job = worker.job, None
-        exitcode = worker.process.returncode
+        job_id = job.request.job_id if job is not None else None
         if worker.stalled:
             what = f"did not start up within {self.startup_timeout:g} s and was stopped"
+            message = f"the worker process given job {job_id} {what}"
         else:
-            what = f"died (exit code {exitcode})"
+            what = f"died (exit code {worker.process.returncode})"
+            message = f"worker process {what} while running job {job_id}"
         if job is not None and not job.future.done():
-            job_id = job.request.job_id
-            message = (
-                f"the worker process given job {job_id} {what}"
-                if worker.stalled
-                else f"worker process {what} while running job {job_id}"
-            )
             job.future.set_exception(ExecutionError(message, "worker_died"))
         # A worker that died under a job is news (so is one that hung in its start-up); one
         # killed by cancel() had its job taken.
@@ -566,7 +562,7 @@ class ProcessExecutor:
             "worker pid %s %s; starting a new one",
             worker.pid,
             what,
-            extra={"action": "replace_worker", "job_id": job.request.job_id if job else None},
+            extra={"action": "replace_worker", "job_id": job_id},
         )
         worker.close()
         index = self._workers.index(worker)
