@@ -133,3 +133,27 @@ def test_a_worker_holding_the_gil_exits_when_its_parent_is_gone() -> None:
         worker.wait()
         if worker.stdout is not None:
             worker.stdout.close()
+
+
+def _environment_of(pid: int) -> dict[str, str]:
+    """The environment process ``pid`` started with (Linux ``/proc``)."""
+    entries = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return dict(entry.decode().split("=", 1) for entry in entries if b"=" in entry)
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_workers_start_with_a_short_openmp_spin_unless_the_server_sets_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from openqx.execution.process import WORKER_ENVIRONMENT, ProcessExecutor
+
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.setenv("OPENQX_TEST_MARK", "kept")
+    with ProcessExecutor(1) as executor:
+        started_with = _environment_of(executor.worker_pids()[0])
+    assert started_with["GOMP_SPINCOUNT"] == WORKER_ENVIRONMENT["GOMP_SPINCOUNT"] == "3000"
+    assert started_with["OPENQX_TEST_MARK"] == "kept"  # the server's environment otherwise
+
+    monkeypatch.setenv("GOMP_SPINCOUNT", "12345")  # an operator's own choice wins
+    with ProcessExecutor(1) as executor:
+        assert _environment_of(executor.worker_pids()[0])["GOMP_SPINCOUNT"] == "12345"
