@@ -57,3 +57,58 @@ def test_the_thread_choice_stops_reading_a_circuit_once_enough_qubits_are_active
     assert aer_cache.threads_for(
         active_qubits([circuit], beyond=aer_cache.SINGLE_THREAD_MAX_QUBITS)
     ) == aer_cache.threads_for(active_qubits([circuit]))
+
+
+def _method(result: dict[str, Any]) -> str:
+    method: str = result["results"][0]["metadata"]["method"]
+    return method
+
+
+def _mid_circuit_measurement() -> QuantumCircuit:
+    circuit = ghz(3)
+    circuit.h(0)  # after the measurement of qubit 0: each shot runs on its own
+    circuit.measure_all()
+    return circuit
+
+
+def test_small_circuits_ending_in_their_measurements_are_sampled_from_a_statevector() -> None:
+    from qiskit_aer import AerSimulator
+
+    small = ghz(aer_cache.SINGLE_THREAD_MAX_QUBITS)  # Clifford: automatic would pick stabilizer
+    assert AerSimulator().run(small, shots=10).result().results[0].metadata["method"] == (
+        "stabilizer"
+    )
+    ours = runner.run_request(request("ibmq_qasm_simulator", [small], shots=2000))
+    assert _method(ours) == "statevector"
+    assert ours["results"][0]["metadata"]["measure_sampling"] is True
+    counts = ours["results"][0]["data"]["counts"]
+    assert set(counts) == {"0x0", hex(2**aer_cache.SINGLE_THREAD_MAX_QUBITS - 1)}
+    assert 800 < counts["0x0"] < 1200  # the same distribution
+
+
+def test_circuits_that_measure_midway_reset_or_branch_keep_aers_automatic_choice() -> None:
+    from openqx.execution.circuits import measured_last
+
+    reset = ghz(3)
+    reset.reset(0)
+    branching = QuantumCircuit(2, 2)
+    branching.h(0)
+    branching.measure(0, 0)
+    with branching.if_test((branching.clbits[0], 1)):
+        branching.x(1)
+    branching.measure(1, 1)
+    assert measured_last([ghz(3)])
+    for circuit in (_mid_circuit_measurement(), reset, branching):
+        assert not measured_last([circuit])
+        assert not measured_last([ghz(3), circuit])  # one such circuit decides for a batch
+        ours = runner.run_request(request("ibmq_qasm_simulator", [circuit], shots=50))
+        assert _method(ours) == "stabilizer"  # automatic's choice for these Clifford circuits
+
+
+def test_only_an_automatic_simulator_switches_its_method() -> None:
+    stabilizer = runner.run_request(request("simulator_stabilizer", [ghz(5)], shots=50))
+    assert _method(stabilizer) == "stabilizer"
+    larger = ghz(aer_cache.SINGLE_THREAD_MAX_QUBITS + 1)
+    assert _method(runner.run_request(request("ibmq_qasm_simulator", [larger], shots=50))) == (
+        "stabilizer"
+    )
