@@ -1,8 +1,9 @@
 """A/B of two builds of openqx: two ``openqx serve`` processes side by side, one per source tree,
 jobs sent to them in turn (and to in-process Aer before each pair), so that the machine's
 speed, which drifts by tens of percent within minutes on a shared 2-core machine, weighs on
-both builds alike. Prints each build's median latency, the median of the paired differences
-(B − A) and each server's CPU time per job.
+both builds alike; each timed job follows an untimed one on the same server
+(``latency.timed_pair`` says why). Prints each build's median latency, the median of the
+paired differences (B − A) and each server's CPU time per job.
 
 Make the trees with ``git worktree add /tmp/base <commit>``; both servers run this checkout's
 Python environment with their own tree first on ``sys.path`` (``PYTHONPATH``).
@@ -84,6 +85,7 @@ def main() -> None:
             aer.run(isa, shots=shots).result()
             samples[2].append(time.perf_counter() - start)
             for k in (0, 1) if i % 2 == 0 else (1, 0):
+                backends[k].run(isa, shots=shots).result(timeout=600)  # see latency.timed_pair
                 start = time.perf_counter()
                 backends[k].run(isa, shots=shots).result(timeout=600)
                 samples[k].append(time.perf_counter() - start)
@@ -91,7 +93,7 @@ def main() -> None:
     a, b, direct = (1000 * statistics.median(s) for s in samples)
     paired = 1000 * statistics.median(y - x for x, y in zip(samples[0], samples[1], strict=True))
     spent = [end - begin for begin, end in zip(before, after, strict=True)]
-    cpu_a, cpu_b = (1000 * seconds / args.jobs for seconds in spent)
+    cpu_a, cpu_b = (1000 * seconds / (2 * args.jobs) for seconds in spent)  # with lead-ins
     print(
         f"{'heavy' if args.heavy else 'GHZ-5'}, {args.jobs} jobs each: A {a:.2f} ms, B {b:.2f} ms "
         f"(direct Aer {direct:.2f} ms); paired B - A {paired:+.2f} ms; server CPU per job "

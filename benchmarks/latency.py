@@ -61,13 +61,23 @@ def statevector_circuit(n: int, layers: int = 10) -> QuantumCircuit:
 def timed_pair(
     first: Callable[[], object], second: Callable[[], object], repeats: int, warmup: int = 2
 ) -> tuple[list[float], list[float]]:
-    """Samples of both, interleaved, so that a loaded machine weighs on both alike."""
+    """Samples of both, interleaved, so that a loaded machine weighs on both alike, each
+    timed right after an untimed call of its own kind.
+
+    What ran just before a call moves its time more than the gap being measured. After each
+    in-process Aer call on more than one thread, Aer's idle OpenMP threads spin for about 7 ms
+    of CPU (libgomp's default ``GOMP_SPINCOUNT``), so an openqx job timed right after the
+    direct call shares the two cores with them. A direct GHZ-5 call takes 1.7 ms in a loop of
+    its own, but 5.4 ms after 11 ms of other work and 8.9 ms after a 20 ms pause and that work
+    (medians of 60). Following its own untimed call, each side is timed as in a loop of its
+    own, the conditions it is fastest in."""
     for _ in range(warmup):
         first()
         second()
     samples: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeats):
         for fn, into in ((first, samples[0]), (second, samples[1])):
+            fn()  # untimed: the timed call follows one of its own kind
             start = time.perf_counter()
             fn()
             into.append(time.perf_counter() - start)
