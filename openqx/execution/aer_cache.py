@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from openqx.devices import noise
@@ -30,8 +30,8 @@ __all__ = [
     "noisy_method",
     "readout_free_simulator",
     "simulator_for",
-    "ideal_run_options",
     "threads_for",
+    "threads_for_circuits",
 ]
 
 SIMULATOR_CACHE_SIZE = 128
@@ -183,26 +183,10 @@ def threads_for(active: frozenset[int]) -> dict[str, Any]:
     return {}
 
 
-def ideal_run_options(device: Device, circuits: Sequence[QuantumCircuit]) -> dict[str, Any]:
-    """Aer's run options for circuits on an ideal simulator (without a user's noise model,
-    method or precision): ``threads_for`` the qubits they act on, read only until more than
-    ``SINGLE_THREAD_MAX_QUBITS`` are found (``circuits.active_qubits``' ``beyond``); and on a
-    simulator whose method is ``automatic``, circuits that small and ending in their
-    measurements (``circuits.measured_last``) run as a statevector.
-
-    Aer's ``automatic`` picks the stabilizer method for Clifford circuits, which runs every
-    shot; a small statevector is sampled from one run, the same distribution. On one thread,
-    1,024 shots: GHZ-5 1.45 ms against 2.10 ms, GHZ-7 1.80 against 2.73 ms. Circuits that
-    measure midway, reset or branch run each shot either way, and there the stabilizer is
-    2–8 times faster (5 qubits measured and reset 3 times: 16 ms against 49 ms), so they keep
-    ``automatic``."""
-    active = circuit_tools.active_qubits(circuits, beyond=SINGLE_THREAD_MAX_QUBITS)
-    options = threads_for(active)
-    small = len(active) <= SINGLE_THREAD_MAX_QUBITS
-    automatic = (device.simulation_method or "automatic") == "automatic"
-    if small and automatic and circuit_tools.measured_last(circuits):
-        options["method"] = "statevector"
-    return options
+def threads_for_circuits(circuits: Iterable[QuantumCircuit]) -> dict[str, Any]:
+    """``threads_for`` the qubits ``circuits`` act on, read only until more than
+    ``SINGLE_THREAD_MAX_QUBITS`` are found (``circuits.active_qubits``' ``beyond``)."""
+    return threads_for(circuit_tools.active_qubits(circuits, beyond=SINGLE_THREAD_MAX_QUBITS))
 
 
 def _for_method(model: Any, method: str) -> Any:

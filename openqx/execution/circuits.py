@@ -1,5 +1,4 @@
-"""Circuit helpers for the runner: QPY decoding, parameter binds, active qubits, final
-measurements."""
+"""Circuit helpers for the runner: QPY decoding, parameter binds, active qubits."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from openqx.execution.port import ExecutionError
 if TYPE_CHECKING:
     from qiskit.circuit import QuantumCircuit
 
-__all__ = ["active_qubits", "bind_parameters", "load_qpy", "measured_last"]
+__all__ = ["active_qubits", "bind_parameters", "load_qpy"]
 
 
 def load_qpy(payload: bytes) -> list[QuantumCircuit]:
@@ -63,7 +62,7 @@ def active_qubits(
     """Return the indices of qubits touched by any non-barrier instruction (control flow too).
 
     ``beyond``: for a caller that only asks whether more than ``beyond`` qubits are active
-    (``aer_cache.ideal_run_options``): the walk stops as soon as they are, and the set returned
+    (``aer_cache.threads_for_circuits``): the walk stops as soon as they are, and the set returned
     then holds the first ``beyond + 1`` found (a 300-gate, 20-qubit circuit: 0.33 ms walked
     whole, a few microseconds stopped early).
     """
@@ -92,23 +91,3 @@ def _collect(block: QuantumCircuit, physical: Sequence[int], active: set[int], m
             if len(active) > most:
                 return True
     return False
-
-
-def measured_last(circuits: Iterable[QuantumCircuit]) -> bool:
-    """True when every circuit ends in its measurements: once a qubit is measured, only
-    measurements and barriers act on it, and no circuit resets a qubit or holds control flow.
-    Aer then samples every shot from one run of the state (its measure sampling) instead of
-    running the circuit once per shot."""
-    for circuit in circuits:
-        measured: set[Any] = set()
-        for instruction in circuit.data:
-            name = instruction.name
-            if name == "barrier":
-                continue
-            if name == "reset" or instruction.is_control_flow():
-                return False
-            if name == "measure":
-                measured.update(instruction.qubits)
-            elif measured.intersection(instruction.qubits):
-                return False
-    return True

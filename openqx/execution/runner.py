@@ -100,7 +100,7 @@ def run_experiments(
     if seed_simulator is not None:
         run_options["seed_simulator"] = int(seed_simulator)
     if not simulator_options:  # a user's noise model may sample trajectories: all threads
-        run_options.update(aer_cache.ideal_run_options(device, experiments))
+        run_options.update(aer_cache.threads_for_circuits(experiments))
     try:
         return simulator.run(experiments, **run_options).result()
     except Exception as exc:
