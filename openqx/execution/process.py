@@ -74,10 +74,11 @@ never begin, so its time limit, which runs from the job's start, would never end
 WORKER_ENVIRONMENT = {"GOMP_SPINCOUNT": "3000"}
 """Variables a worker starts with unless the server's environment sets them. Aer's OpenMP
 threads (libgomp) busy-wait after each parallel region for ``GOMP_SPINCOUNT`` spins (300,000
-by default, milliseconds), so after a multi-threaded simulation they hold every core while
-the worker encodes its answer and the server records the job's end. 3,000 spins (a tenth of
-a millisecond) leave Aer's own time unchanged (15–20-qubit statevector runs within 1 %) and
-took 2–2.5 ms off a 20-qubit job's 350 ms on 2 cores (``benchmarks/ab_servers.py``)."""
+by default): after each multi-threaded simulation its idle threads burn about 7 ms of CPU,
+holding cores that the server, the other workers and the next job need. 3,000 spins (well
+under a millisecond) end that and leave Aer's own time unchanged (15–20-qubit statevector
+runs within 1 %). A job timed right after another's multi-threaded run was 2 ms faster; one
+job's own latency does not change (``benchmarks/README.md``, session 14)."""
 
 
 class _Job(NamedTuple):

@@ -57,3 +57,15 @@ def test_the_thread_choice_stops_reading_a_circuit_once_enough_qubits_are_active
     assert aer_cache.threads_for(
         active_qubits([circuit], beyond=aer_cache.SINGLE_THREAD_MAX_QUBITS)
     ) == aer_cache.threads_for(active_qubits([circuit]))
+
+
+def test_a_seeded_ideal_job_gets_the_counts_direct_aer_gets_with_that_seed() -> None:
+    from qiskit_aer import AerSimulator
+
+    for circuit in (ghz(5), ghz(aer_cache.SINGLE_THREAD_MAX_QUBITS + 2)):  # one thread, all
+        seeded = request(
+            "ibmq_qasm_simulator", [circuit], shots=1024, options={"seed_simulator": 7}
+        )
+        ours = runner.run_request(seeded)["results"][0]["data"]["counts"]
+        direct = AerSimulator().run(circuit, shots=1024, seed_simulator=7).result()
+        assert ours == direct.to_dict()["results"][0]["data"]["counts"]
