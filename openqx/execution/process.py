@@ -77,8 +77,8 @@ threads (libgomp) busy-wait after each parallel region for ``GOMP_SPINCOUNT`` sp
 by default): after each multi-threaded simulation its idle threads burn about 7 ms of CPU,
 holding cores that the server, the other workers and the next job need. 3,000 spins (well
 under a millisecond) end that and leave Aer's own time unchanged (15–20-qubit statevector
-runs within 2 %). A job timed right after another's multi-threaded run was 2 ms faster; one
-job's own latency does not change (``benchmarks/README.md``, session 14)."""
+runs within 2 %). It frees the cores for whatever runs next; one job's own latency does not
+change (``benchmarks/README.md``, session 14)."""
 
 
 class _Job(NamedTuple):
