@@ -10,6 +10,7 @@ Python environment with their own tree first on ``sys.path`` (``PYTHONPATH``).
 
     python benchmarks/ab_servers.py TREE_A TREE_B [--jobs 200] [--heavy]
                                     [--env-a NAME=VALUE ...] [--env-b NAME=VALUE ...]
+                                    [--args-a "FLAGS"] [--args-b "FLAGS"]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import shlex
 import statistics
 import sys
 import time
@@ -51,6 +53,8 @@ def main() -> None:
     parser.add_argument("--heavy", action="store_true", help="the 20-qubit statevector job")
     parser.add_argument("--env-a", nargs="*", default=[])
     parser.add_argument("--env-b", nargs="*", default=[])
+    parser.add_argument("--args-a", default="", help="extra `openqx serve` flags, one string")
+    parser.add_argument("--args-b", default="", help="extra `openqx serve` flags, one string")
     args = parser.parse_args()
 
     from qiskit_aer import AerSimulator
@@ -60,9 +64,11 @@ def main() -> None:
     warnings.filterwarnings("ignore")
     with contextlib.ExitStack() as stack:
         servers = []
-        for tree, extra in ((args.tree_a, args.env_a), (args.tree_b, args.env_b)):
+        sides = ((args.tree_a, args.env_a, args.args_a), (args.tree_b, args.env_b, args.args_b))
+        for tree, extra, flags in sides:
             env = {"PYTHONPATH": str(tree.resolve()), **variables(extra)}
-            server = start_server(stack.enter_context(bench_data_dir()), env=env)
+            folder = stack.enter_context(bench_data_dir())
+            server = start_server(folder, env=env, args=shlex.split(flags))
             stack.callback(server.stop)
             servers.append(server)
         for server in servers:
