@@ -22,6 +22,10 @@ kills the child when the job's ``distributed.Event`` is set (see ``dask_worker``
   Dask reruns after its worker died tells it again.
 - **GPU jobs** (run option ``device="GPU"``) ask for the worker resource ``GPU`` when a worker
   advertises it.
+- **versions**: a worker runs only jobs of a server with its own openqx version; a job that
+  reaches another one ends ERROR with ``worker_version_mismatch``, naming the worker and both
+  versions. The executor logs, when it starts, each worker of the cluster whose openqx differs
+  or is missing.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
+import openqx
 from openqx.execution import dask_worker
 from openqx.execution.port import ExecutionError, ExecutionRequest, Started, tell_started
 
@@ -104,6 +109,32 @@ class DaskExecutor:
         begins again)."""
         self._started_topic = f"openqx-started-{secrets.token_hex(6)}"
         client.subscribe_topic(self._started_topic, self._on_started)
+        self.check_workers()
+
+    def check_workers(self) -> dict[str, str]:
+        """What is wrong with each worker of the cluster now, by address: an openqx version
+        other than this server's, or none at all; each is logged as a warning. Workers that
+        join later are checked by each job they run (``dask_worker.run_job``)."""
+        mine = openqx.__version__
+        try:
+            found = self._client.run(dask_worker.openqx_version, on_error="return")
+        except Exception as exc:  # the cluster is unreachable now: jobs will say so
+            logger.warning("could not ask the Dask workers for their openqx version: %s", exc)
+            return {}
+        problems: dict[str, str] = {}
+        for address, version in sorted(found.items()):
+            if isinstance(version, BaseException):
+                problems[address] = f"cannot run openqx ({type(version).__name__}: {version})"
+            elif version != mine:
+                problems[address] = f"runs openqx {version}, this server openqx {mine}"
+        for address, problem in problems.items():
+            logger.warning(
+                "Dask worker %s %s; its jobs will fail: install openqx %s there",
+                address,
+                problem,
+                mine,
+            )
+        return problems
 
     @property
     def client(self) -> Any:
@@ -135,6 +166,7 @@ class DaskExecutor:
                 argument,
                 key,
                 self._started_topic if started is not None else None,
+                openqx.__version__,
                 key=key,
                 pure=False,
                 retries=0,

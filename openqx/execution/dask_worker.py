@@ -32,8 +32,10 @@ from openqx.execution.process import ProcessExecutor
 
 __all__ = [
     "CANCEL_POLL_S",
+    "VERSION_MISMATCH",
     "TaskOutcome",
     "cancel_event_name",
+    "openqx_version",
     "prestart",
     "run_job",
     "wait_running",
@@ -42,6 +44,9 @@ __all__ = [
 CANCEL_POLL_S = 0.5
 """How long one wait of the watcher on the cancel event lasts (seconds); the watcher of a job
 that ended stops within this time."""
+
+VERSION_MISMATCH = "worker_version_mismatch"
+"""``ExecutionError.code`` of a job that reached a worker whose openqx is not the server's."""
 
 TaskOutcome = tuple[Any, ...]
 """``("ok", result)``, ``("error", code, message)`` or ``("cancelled",)``."""
@@ -75,6 +80,27 @@ def prestart(dask_worker: Any) -> list[int]:
     return _local_executor(dask_worker).worker_pids()
 
 
+def openqx_version() -> str:
+    """The openqx version this worker runs; for ``Client.run`` (``DaskExecutor`` compares it
+    with its own when it starts)."""
+    import openqx
+
+    return openqx.__version__
+
+
+def _version_problem(server_version: str | None) -> str | None:
+    """Why this worker must not run a job of a server at ``server_version``, or ``None``."""
+    mine = openqx_version()
+    if server_version is None or server_version == mine:
+        return None
+    import distributed
+
+    return (
+        f"the Dask worker {distributed.get_worker().address} runs openqx {mine}, the server "
+        f"openqx {server_version}; install openqx {server_version} on every worker"
+    )
+
+
 def _watch(event: Any, job_id: str, executor: ProcessExecutor, done: threading.Event) -> None:
     """Until ``done``, wait on ``event``; when it is set, cancel ``job_id`` in ``executor``."""
     while not done.is_set():
@@ -89,7 +115,10 @@ def _watch(event: Any, job_id: str, executor: ProcessExecutor, done: threading.E
 
 
 def run_job(
-    request: ExecutionRequest, task_key: str, started_topic: str | None = None
+    request: ExecutionRequest,
+    task_key: str,
+    started_topic: str | None = None,
+    server_version: str | None = None,
 ) -> TaskOutcome:
     """Run ``request`` in this worker's child process, stoppable through the task's cancel
     event; return its outcome (never raises for the job's own failure). Runs in a Dask worker.
@@ -99,8 +128,14 @@ def run_job(
         task_key: the Dask key of this task (names its cancel event).
         started_topic: when given, the task key is logged as an event of this topic once the
             child process has begun the job (``DaskExecutor`` subscribes to it).
+        server_version: the submitting server's openqx version: a worker running another
+            one does not run the job, which ends with ``VERSION_MISMATCH`` (``None``: no check).
     """
     import distributed
+
+    problem = _version_problem(server_version)
+    if problem is not None:
+        return ("error", VERSION_MISMATCH, problem)
 
     began: Started | None = None
     if started_topic is not None:

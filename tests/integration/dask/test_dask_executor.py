@@ -1,21 +1,24 @@
 """``DaskExecutor`` against a real ``distributed.LocalCluster`` with two worker processes:
 result, failure codes, cancel of a queued and of a running job (its child process is killed),
 a Dask worker killed mid-job (the same task runs again on another worker), a scattered
-payload, close."""
+payload, close; and a worker whose openqx is not the server's."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import CancelledError
+from pathlib import Path
 from typing import Any
 
 import pytest
 from qiskit import QuantumCircuit
 
+import openqx
 from openqx.execution import dask_worker
 from openqx.execution.dask import SCATTER_BYTES, WORKER_DIED, DaskExecutor
 from openqx.execution.port import ExecutionError, ExecutionRequest
@@ -214,3 +217,41 @@ def test_close_stops_running_jobs_and_refuses_new_ones(cluster: Any) -> None:
     with pytest.raises(ExecutionError) as caught:
         executor.submit(_request(ghz(2), "late"))
     assert caught.value.code == "start_failed"
+
+
+def test_the_cluster_s_workers_run_this_server_s_openqx(executor: DaskExecutor) -> None:
+    assert executor.check_workers() == {}
+
+
+def test_a_worker_with_another_openqx_version_refuses_jobs_and_is_named_at_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    other = "0.0.1+other"
+    preload = tmp_path / "other_openqx.py"
+    preload.write_text(f"import openqx\nopenqx.__version__ = {other!r}\n")
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",
+        preload=[str(preload)],
+        env={"OMP_NUM_THREADS": "1"},
+    ) as local:
+        [address] = local.scheduler_info["workers"]
+        with caplog.at_level(logging.WARNING, logger="openqx.execution.dask"):
+            executor = DaskExecutor(local.scheduler_address)
+        try:
+            mine = openqx.__version__
+            assert executor.check_workers() == {
+                address: f"runs openqx {other}, this server openqx {mine}"
+            }
+            assert any(address in r.getMessage() for r in caplog.records)
+            with pytest.raises(ExecutionError) as caught:
+                executor.submit(_request(ghz(2), "mismatch")).result(WAIT_S)
+        finally:
+            executor.close()
+    assert caught.value.code == dask_worker.VERSION_MISMATCH
+    assert caught.value.message == (
+        f"the Dask worker {address} runs openqx {other}, the server openqx {mine}; "
+        f"install openqx {mine} on every worker"
+    )
