@@ -1,11 +1,10 @@
 """The database handle: owns the SQLAlchemy engine and runs the Alembic migrations.
 
 SQLite connections get WAL, ``foreign_keys=ON``, a busy timeout and a ``REGEXP`` function
-(RE2, linear time: ``store.regexps``).
-Their transactions begin ``DEFERRED`` unless the connection carries the execution option
-``sqlite_begin="IMMEDIATE"`` (write methods of the store do, so a read-then-write transaction
-takes the write lock up front instead of failing when it upgrades). PostgreSQL is reached with
-``postgresql+psycopg://``.
+(RE2, linear time: ``store.regexps``). Their transactions begin ``DEFERRED``, and a write
+transaction of ``Database.transaction`` ``IMMEDIATE``, so a read-then-write transaction takes
+the write lock up front instead of failing when it upgrades (``store.sqlite_dialect``).
+PostgreSQL is reached with ``postgresql+psycopg://``.
 
 Every statement has a time budget (``statement_timeout``, seconds): PostgreSQL enforces its
 ``statement_timeout`` setting, given to each connection; SQLite runs a progress handler that
@@ -19,9 +18,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import secrets
-import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
@@ -30,13 +27,15 @@ from typing import Any, Self
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.pool import StaticPool
 
 from openqx.core.errors import ServiceError
-from openqx.store import regexps
 from openqx.store.errors import wrap_exceptions
+from openqx.store.sqlite_dialect import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    begin_immediate,
+    create_sqlite_engine,
+)
 
 __all__ = [
     "Database",
@@ -47,13 +46,8 @@ __all__ = [
     "sqlite_url",
 ]
 
-SQLITE_BUSY_TIMEOUT_MS = 10_000
-"""How long a SQLite connection waits for a lock before giving up (milliseconds)."""
-
 STATEMENT_TIMEOUT_SECONDS = 30.0
 """Default time budget of one database statement (seconds); ``None`` lifts it."""
-SQLITE_PROGRESS_STEPS = 10_000
-"""SQLite virtual-machine steps between two looks at the budget (a few hundred microseconds)."""
 
 SQLITE_FILE_NAME = "openqx.sqlite3"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
@@ -85,80 +79,6 @@ def sqlite_url(data_dir: str | Path) -> str:
     path = Path(data_dir).expanduser().resolve()
     path.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{path / SQLITE_FILE_NAME}"
-
-
-class _StatementBudget:
-    """The deadline of the statement running on one SQLite connection (``None``: none)."""
-
-    def __init__(self) -> None:
-        self.deadline: float | None = None
-
-    def start(self, seconds: float | None) -> None:
-        self.deadline = None if seconds is None else time.monotonic() + seconds
-
-    def stop(self) -> None:
-        self.deadline = None
-
-    def spent(self) -> int:
-        """SQLite's progress handler: non-zero interrupts the statement."""
-        return int(self.deadline is not None and time.monotonic() > self.deadline)
-
-
-_BUDGET_KEY = "openqx_statement_budget"
-
-
-def _configure_sqlite(engine: Engine, statement_timeout: float | None) -> None:
-    """Pragmas, REGEXP, the statement budget and explicit BEGIN on every SQLite connection."""
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: sqlite3.Connection, record: Any) -> None:
-        # Let SQLAlchemy's begin event, not the driver, open transactions (pysqlite's own
-        # implicit BEGIN would be DEFERRED and issued too late).
-        dbapi_conn.isolation_level = None
-        dbapi_conn.create_function("REGEXP", 2, regexps.search, deterministic=True)
-        budget = _StatementBudget()
-        record.info[_BUDGET_KEY] = budget
-        dbapi_conn.set_progress_handler(budget.spent, SQLITE_PROGRESS_STEPS)
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        # On the driver's connection: one statement, not SQLAlchemy's execution path (its
-        # events, cursor result and compiled context cost ~20 µs a transaction). A failure
-        # (the database locked past the busy timeout) is SQLAlchemy's error all the same.
-        statement = f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'DEFERRED')}"
-        driver = conn.connection.driver_connection
-        assert isinstance(driver, sqlite3.Connection)
-        try:
-            driver.execute(statement)
-        except sqlite3.Error as error:
-            raise sa.exc.DBAPIError.instance(
-                statement, None, error, sqlite3.Error, dialect=conn.dialect
-            ) from error
-
-    def _budget(conn: sa.Connection) -> _StatementBudget | None:
-        budget = conn.connection.info.get(_BUDGET_KEY)
-        return budget if isinstance(budget, _StatementBudget) else None
-
-    @event.listens_for(engine, "before_cursor_execute")
-    def _on_statement(conn: sa.Connection, *_args: Any) -> None:
-        # The deadline holds until the next statement, so reading the rows counts too.
-        budget = _budget(conn)
-        if budget is not None:
-            budget.start(conn.get_execution_options().get("statement_timeout", statement_timeout))
-
-    @event.listens_for(engine, "commit")
-    @event.listens_for(engine, "rollback")
-    def _on_end(conn: sa.Connection) -> None:
-        # COMMIT and ROLLBACK are not statements of the caller's: never interrupt them.
-        budget = _budget(conn)
-        if budget is not None:
-            budget.stop()
 
 
 ORIGIN_SETTING = "openqx.origin"
@@ -256,8 +176,8 @@ class Database:
             if serialized:
                 stack.enter_context(self.write_lock)
             with wrap_exceptions(integrity_message), self.engine.connect() as conn:
-                if write:
-                    conn.execution_options(sqlite_begin="IMMEDIATE")
+                if serialized:
+                    begin_immediate(conn)
                 with conn.begin():
                     yield conn
 
@@ -295,11 +215,9 @@ class Database:
             raise DatabaseNotOpenError("Database was closed; create a new one.")
         url = sa.make_url(self.url)
         if url.get_backend_name() == "sqlite":
-            kwargs: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
-            if url.database in (None, "", ":memory:"):
-                kwargs["poolclass"] = StaticPool
-            engine = sa.create_engine(url, echo=self._echo, **kwargs)
-            _configure_sqlite(engine, self.statement_timeout)
+            engine = create_sqlite_engine(
+                url, statement_timeout=self.statement_timeout, echo=self._echo
+            )
         else:
             engine = sa.create_engine(
                 url,
