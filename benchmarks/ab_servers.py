@@ -6,7 +6,9 @@ both builds alike; each timed job follows an untimed one on the same server
 paired differences (B − A) and each server's CPU time per job.
 
 Make the trees with ``git worktree add /tmp/base <commit>``; both servers run this checkout's
-Python environment with their own tree first on ``sys.path`` (``PYTHONPATH``).
+Python environment with their own tree first on ``sys.path`` (``PYTHONPATH``, with
+``PYTHONSAFEPATH`` so that the working directory, which ``python -m`` would put first, does not
+shadow it; each side is checked to import ``openqx`` from its tree before any job).
 
     python benchmarks/ab_servers.py TREE_A TREE_B [--jobs 200] [--heavy]
                                     [--env-a NAME=VALUE ...] [--env-b NAME=VALUE ...]
@@ -20,6 +22,7 @@ import contextlib
 import os
 import shlex
 import statistics
+import subprocess
 import sys
 import time
 import warnings
@@ -38,6 +41,22 @@ def cpu_seconds(pid: int) -> float:
     """User and system CPU time of process ``pid`` so far (Linux ``/proc``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_environment(tree: Path) -> dict[str, str]:
+    """The variables that make a Python process import ``openqx`` from ``tree``; raises
+    ``SystemExit`` when a process started with them does not."""
+    env = {"PYTHONPATH": str(tree.resolve()), "PYTHONSAFEPATH": "1"}
+    found = subprocess.run(
+        [sys.executable, "-c", "import openqx; print(openqx.__file__)"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if not Path(found).resolve().is_relative_to(tree.resolve()):
+        raise SystemExit(f"{tree}: a server would import openqx from {found}")
+    return env
 
 
 def variables(pairs: list[str]) -> dict[str, str]:
@@ -66,7 +85,7 @@ def main() -> None:
         servers = []
         sides = ((args.tree_a, args.env_a, args.args_a), (args.tree_b, args.env_b, args.args_b))
         for tree, extra, flags in sides:
-            env = {"PYTHONPATH": str(tree.resolve()), **variables(extra)}
+            env = {**tree_environment(tree), **variables(extra)}
             folder = stack.enter_context(bench_data_dir())
             server = start_server(folder, env=env, args=shlex.split(flags))
             stack.callback(server.stop)
