@@ -279,7 +279,8 @@ class ProcessExecutor:
     def submit(
         self, request: ExecutionRequest, started: Started | None = None
     ) -> Future[dict[str, Any]]:
-        """Queue ``request`` for the next idle worker; see ``JobExecutor.submit``.
+        """Hand ``request`` to an idle worker now, or queue it for the next one; see
+        ``JobExecutor.submit``.
 
         ``started`` is called when a worker that has finished starting up has the request: a
         worker that replaced a killed one imports qiskit and Aer first, and that does not
@@ -300,8 +301,11 @@ class ProcessExecutor:
             if self._state is _State.CLOSED:
                 raise ExecutorClosedError("the process executor is closed")
             self._pending.append(_Job(request, future, data, started))
+            self._assign()  # to an idle worker now: no hop through the dispatch thread
+            queued = bool(self._pending)
         future.add_done_callback(lambda f: self._on_done(request.job_id, f))
-        self._wake()
+        if queued:
+            self._wake()
         return future
 
     def cancel(self, job_id: str) -> bool:

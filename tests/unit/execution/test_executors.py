@@ -184,3 +184,27 @@ def test_a_worker_that_does_not_start_up_in_time_is_replaced_and_fails_its_job(
         gate.touch()
         again = request("simulator_statevector", [ghz(2)], shots=5, job_id="b")
         assert executor.submit(again).result(WAIT_S)["results"][0]["shots"] == 5
+
+
+def test_process_executor_hands_a_job_to_an_idle_worker_before_submit_returns() -> None:
+    with ProcessExecutor(1) as executor:
+        warm = request("simulator_statevector", [ghz(2)], shots=10, job_id="warm")
+        executor.submit(warm).result(WAIT_S)  # the worker has started up and is idle
+        began = threading.Event()
+        job = request("simulator_statevector", [ghz(2)], shots=7, job_id="next")
+        future = executor.submit(job, began.set)
+        assert began.is_set()  # handed over in submit, not by the dispatch thread later
+        assert future.result(WAIT_S)["results"][0]["shots"] == 7
+        queued_began = [threading.Event(), threading.Event()]
+        busy = executor.submit(
+            request("simulator_statevector", [_long_circuit()], shots=1, job_id="busy"),
+            queued_began[0].set,
+        )
+        queued = executor.submit(
+            request("simulator_statevector", [ghz(2)], shots=3, job_id="queued"),
+            queued_began[1].set,
+        )
+        assert queued_began[0].is_set() and not queued_began[1].is_set()  # no idle worker
+        assert executor.cancel("busy") and busy.cancelled()
+        assert queued.result(WAIT_S)["results"][0]["shots"] == 3  # the replacement runs it
+        assert queued_began[1].is_set()
