@@ -54,6 +54,7 @@ from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
 from openqx.scheduler import rotation
 from openqx.scheduler.batching import DEFAULT_BATCH_LIMIT, BatchClaimer, BatchKey, batch_key
 from openqx.scheduler.calibration import JobCalibration
+from openqx.scheduler.fresh_payloads import FreshPayloads
 from openqx.scheduler.queue_knowledge import QueueKnowledge
 from openqx.store.blobs import BlobStore, job_result_key
 from openqx.store.port import JobEnd, JobStore
@@ -166,6 +167,9 @@ class Dispatcher:
         self._rotation = 0
         self._queues = QueueKnowledge(clock, poll_seconds)
         """Queue changes told (``wake``, requeues) and what the last passes found."""
+        self.fresh_payloads = FreshPayloads()
+        """Payloads the submissions of this process just stored (``wake``), taken by the
+        claims of their jobs instead of a read of the blob store."""
         self.batch_limit = max(1, batch_limit)
         self.batch_key = batch_key
         self._batch_of: dict[str, BatchRun] = {}
@@ -296,7 +300,11 @@ class Dispatcher:
             self.state = DispatcherState.STOPPED
         logger.info("dispatcher stopped", extra={"action": "stop_dispatcher"})
 
-    def wake(self, queued: Mapping[str, int] | None = None) -> None:
+    def wake(
+        self,
+        queued: Mapping[str, int] | None = None,
+        payloads: Mapping[str, bytes] | None = None,
+    ) -> None:
         """Look for work now (called after a submission or a cancel request).
 
         Args:
@@ -304,7 +312,11 @@ class Dispatcher:
                 queue was known to hold nothing claimable before, the pass it wakes claims
                 from these backends without reading every queue (a database read per job
                 saved); without it the next pass reads them all.
+            payloads: those jobs' payloads by blob key, as stored (committed): their claim
+                takes them from here instead of reading them back (``fresh_payloads``).
         """
+        if payloads:
+            self.fresh_payloads.offer(payloads)
         self._queues.changed(queued)
         self._wake.set()
 
@@ -653,13 +665,19 @@ class Dispatcher:
                 )
 
     def _payloads(self, records: Sequence[JobRecord]) -> dict[str, bytes]:
-        """The payloads of claimed jobs, read together (a job whose payload is not among them
+        """The payloads of claimed jobs: those their submissions handed over
+        (``fresh_payloads``), the others read together (a job whose payload is not among them
         reads it alone in ``_request``, which says what is wrong)."""
+        keys = [record.payload_key for record in records]
+        found = self.fresh_payloads.take(keys)
+        rest = [key for key in keys if key not in found]
+        if not rest:
+            return found
         try:
-            return self.blobs.get_many([record.payload_key for record in records])
+            found.update(self.blobs.get_many(rest))
         except Exception:
             logger.exception("payloads could not be read together", extra={"action": "start_job"})
-            return {}
+        return found
 
     def _request(self, record: JobRecord, payload: bytes | None = None) -> ExecutionRequest | None:
         """The request of a claimed job (``payload``: its payload when read already), or

@@ -16,7 +16,7 @@ import enum
 import logging
 import sys
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from openqx.core.clock import SYSTEM_CLOCK, Clock
@@ -289,12 +289,17 @@ class Service:
         self.events.notify(job_id)
         self.dispatcher.wake()
 
-    def jobs_created(self, records: Sequence[JobRecord]) -> None:
-        """Jobs were queued: wake the dispatcher, naming their backends. Their streams are
-        not woken: a new job's id is known only to the submission that made it, whose
-        stream has the job as written (a wake-up would make it read the job back for
+    def jobs_created(
+        self, records: Sequence[JobRecord], payloads: Mapping[str, bytes] | None = None
+    ) -> None:
+        """Jobs were queued: wake the dispatcher, naming their backends and handing it their
+        ``payloads`` by blob key, as stored, so that it does not read them back. Their
+        streams are not woken: a new job's id is known only to the submission that made it,
+        whose stream has the job as written (a wake-up would make it read the job back for
         nothing)."""
-        self.dispatcher.wake(collections.Counter(record.backend for record in records))
+        self.dispatcher.wake(
+            collections.Counter(record.backend for record in records), payloads=payloads
+        )
 
     def replica_changed(self, change: JobChange) -> None:
         """Another replica on the database changed a job: wake its streams here, and the

@@ -395,7 +395,7 @@ def store_job(
         "job queued",
         extra={"action": "submit_job", "job_id": record.id, "backend": record.backend},
     )
-    service.jobs_created([record])
+    service.jobs_created([record], {payload_key: payload})
     return record
 
 
@@ -421,5 +421,5 @@ def store_jobs(service: Service, prepared: Sequence[PreparedJob]) -> list[JobRec
         "jobs queued",
         extra={"action": "submit_jobs", "job_ids": [r.id for r in records]},
     )
-    service.jobs_created(records)
+    service.jobs_created(records, dict(zip(keys, [p.payload for p in prepared], strict=True)))
     return records
