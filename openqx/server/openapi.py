@@ -4,8 +4,8 @@ and ``/redoc`` pages that work offline.
 FastAPI's generated schema is completed here:
 
 - a ``bearerAuth`` security scheme (``Authorization: Bearer <token>``), required by every
-  operation whose handler takes the caller (``deps.current_user``, which reads the
-  ``Authorization`` header), and by no other;
+  operation whose handler takes the caller (``deps.current_user``, through
+  ``deps.BEARER_AUTH``), and by no other;
 - every error answer of every operation as the error envelope (``ErrorBody``), with the
   statuses of ``server.errors.HTTP_STATUS`` (request validation errors are 400 envelopes, so
   FastAPI's 422 ``HTTPValidationError`` answers are replaced);
@@ -31,12 +31,13 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from openqx.core.wire import JOB_EVENT, ErrorBody, JobFinal
+from openqx.server import deps
 from openqx.server.errors import HTTP_STATUS
 
 __all__ = ["ASSETS_URL", "install_api_docs"]
 
 ASSETS_URL = "/docs-assets"
-SECURITY_SCHEME = "bearerAuth"
+SECURITY_SCHEME = deps.BEARER_AUTH.scheme_name
 _REF = "#/components/schemas/"
 
 _STATUS_TEXT = {
@@ -125,12 +126,9 @@ _RESULT_SCHEMA: dict[str, Any] = {
 
 
 def _needs_token(operation: dict[str, Any]) -> bool:
-    """Whether the operation's handler takes the caller: ``deps.current_user`` reads the
-    ``Authorization`` header, so FastAPI lists it among the operation's parameters."""
-    return any(
-        parameter.get("in") == "header" and parameter.get("name", "").lower() == "authorization"
-        for parameter in operation.get("parameters", [])
-    )
+    """Whether the operation's handler takes the caller: ``deps.current_user`` depends on
+    ``deps.BEARER_AUTH``, which FastAPI lists as the operation's security."""
+    return any(SECURITY_SCHEME in requirement for requirement in operation.get("security", []))
 
 
 def _error_responses(secured: bool) -> dict[str, Any]:
@@ -165,13 +163,7 @@ def _complete(schema: dict[str, Any]) -> dict[str, Any]:
             "result": {"anyOf": [{"$ref": f"{_REF}JobResult"}, {"type": "null"}]},
         },
     }
-    components["securitySchemes"] = {
-        SECURITY_SCHEME: {
-            "type": "http",
-            "scheme": "bearer",
-            "description": "An openqx API token: ``Authorization: Bearer <token>``.",
-        }
-    }
+    # ``securitySchemes`` as FastAPI wrote it from ``deps.BEARER_AUTH``.
     for operations in schema.get("paths", {}).values():
         for operation in operations.values():
             needs = _needs_token(operation)

@@ -176,7 +176,8 @@ def test_schema_declares_bearer_security_and_error_envelopes(harness: Harness) -
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
         "type": "http",
         "scheme": "bearer",
-        "description": "An openqx API token: ``Authorization: Bearer <token>``.",
+        "description": "An openqx API token: ``Authorization: Bearer <token>`` (or "
+        "``X-Access-Token: <token>``, as the IBM Quantum API accepted).",
     }
     paths = document["paths"]
     assert paths["/v1/version"]["get"]["security"] == []
