@@ -94,6 +94,17 @@ class EmbeddedServer:
         self._thread: threading.Thread | None = None
         self.url = ""
 
+    @property
+    def service(self) -> Service:
+        """The running service (tests and tools look inside it).
+
+        Raises:
+            RuntimeError: the server is not running.
+        """
+        if self._service is None:
+            raise RuntimeError("the embedded server is not running")
+        return self._service
+
     def start(self) -> EmbeddedServer:
         """Start serving; returns once the server answers (or raises RuntimeError)."""
         for _attempt in range(PORT_ATTEMPTS):

@@ -59,6 +59,11 @@ class JobEvents:
         for job_id, waiter in waiters:
             _wake(waiter, job_id, None)
 
+    def watchers(self, job_id: str) -> int:
+        """How many watches of ``job_id`` are open (status streams, waits)."""
+        with self._lock:
+            return len(self._waiters.get(job_id, ()))
+
     def _send(self, job_id: str, recorded: Recorded | None) -> None:
         with self._lock:
             waiters = list(self._waiters.get(job_id, ()))
