@@ -44,7 +44,7 @@ def test_a_read_transaction_reads_one_snapshot_without_the_write_lock(
 ) -> None:
     other = _other(tmp_path)
     with db.transaction() as conn:
-        before = conn.exec_driver_sql("SELECT count(*) FROM t").scalar()
+        before = int(conn.exec_driver_sql("SELECT count(*) FROM t").scalar_one())
         other.execute("BEGIN IMMEDIATE")
         other.execute("INSERT INTO t VALUES (1)")
         other.execute("COMMIT")
