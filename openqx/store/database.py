@@ -33,6 +33,7 @@ from openqx.core.errors import ServiceError
 from openqx.store.errors import wrap_exceptions
 from openqx.store.sqlite_dialect import (
     SQLITE_BUSY_TIMEOUT_MS,
+    WalCheckpointer,
     begin_immediate,
     create_sqlite_engine,
 )
@@ -143,6 +144,8 @@ class Database:
         between tries while the lock may be free."""
         self._unit = threading.local()
         """The connection of the ``unit_of_work`` open on this thread (``conn``), if any."""
+        self.checkpointer: WalCheckpointer | None = None
+        """Checkpoints a SQLite file's write-ahead log while the database is open."""
         self.origin = secrets.token_hex(8)
         """This object's name on its PostgreSQL connections (``ORIGIN_SETTING``)."""
 
@@ -218,6 +221,8 @@ class Database:
             engine = create_sqlite_engine(
                 url, statement_timeout=self.statement_timeout, echo=self._echo
             )
+            if url.database not in (None, "", ":memory:"):
+                self.checkpointer = WalCheckpointer(url.database).start()
         else:
             engine = sa.create_engine(
                 url,
@@ -230,7 +235,10 @@ class Database:
         return self
 
     def close(self) -> None:
-        """Dispose of the engine's connections (idempotent)."""
+        """Stop the WAL checkpointer and dispose of the engine's connections (idempotent)."""
+        if self.checkpointer is not None:
+            self.checkpointer.stop()
+            self.checkpointer = None
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None

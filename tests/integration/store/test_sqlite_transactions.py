@@ -1,7 +1,7 @@
 """SQLite transactions as ``store.sqlite_dialect`` begins them: a write transaction holds the
 write lock from its start, a read transaction reads one snapshot without the lock, and the
 engine carries no connection-event listeners (each would send every statement through
-SQLAlchemy's event dispatch)."""
+SQLAlchemy's event dispatch); the write-ahead log is checkpointed by a thread of its own."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ import pytest
 
 from openqx.core.errors import ServiceError
 from openqx.store.database import Database, sqlite_url
+from openqx.store.sqlite_dialect import SQLITE_AUTOCHECKPOINT_PAGES
+
+WAIT_S = 60.0
+"""Upper bound of every wait (a failing test ends instead of hanging)."""
 
 
 @pytest.fixture
@@ -67,3 +71,26 @@ def test_the_engine_has_no_connection_event_listeners(db: Database) -> None:
     dispatch = db.engine.dispatch
     for name in ("begin", "commit", "rollback", "before_cursor_execute", "after_cursor_execute"):
         assert not list(getattr(dispatch, name)), name
+
+
+def test_the_write_ahead_log_is_checkpointed_beside_the_commits(
+    db: Database, tmp_path: Path
+) -> None:
+    checkpointer = db.checkpointer
+    assert checkpointer is not None
+    with db.transaction() as conn:
+        pages = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
+    assert pages == SQLITE_AUTOCHECKPOINT_PAGES  # commits checkpoint only as a safety net
+    with db.transaction(write=True) as conn:
+        for n in range(200):
+            conn.exec_driver_sql("INSERT INTO t VALUES (?)", (n,))
+    assert checkpointer.wait_for_pass(checkpointer.passes, timeout=WAIT_S)
+    busy, logged, copied = _other(tmp_path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert (busy, copied) == (0, logged) and logged > 0  # every frame is in the database
+    db.close()
+    assert db.checkpointer is None and not checkpointer._thread.is_alive()
+
+
+def test_an_in_memory_database_has_no_checkpointer() -> None:
+    with Database("sqlite://") as memory:
+        assert memory.checkpointer is None
