@@ -1,5 +1,7 @@
 """`openqx serve` as a subprocess for the crash tests: start it, wait until it answers, stop
-it with SIGTERM or kill it with SIGKILL, and keep what it printed."""
+it with SIGTERM or kill it with SIGKILL, and keep what it printed (in a file while it runs:
+a pipe that nobody reads would fill and block a server that logs much, at ``--log-level
+info`` for one)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,10 +62,12 @@ class ServeProcess:
         command += list(args)
         environ = {**os.environ, "OPENQX_ADMIN_TOKEN": token, "OMP_NUM_THREADS": "1", **(env or {})}
         self.started = time.monotonic()
+        self._printed = tempfile.TemporaryFile("w+", errors="replace")
         self.process = subprocess.Popen(
-            command, env=environ, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            command, env=environ, stdout=self._printed, stderr=subprocess.STDOUT, text=True
         )
         self.output = ""
+        """What the server printed, as of its end (``stop`` or ``kill``)."""
 
     def wait_answering(self) -> float:
         """Poll until the server answers (it is another process); return ``monotonic()``."""
@@ -81,12 +86,19 @@ class ServeProcess:
     def kill(self) -> None:
         """SIGKILL the server (its workers follow it through their lifeline)."""
         self.process.kill()
-        self.output += self.process.communicate()[0] or ""
+        self.process.wait()
+        self._read_printed()
 
     def stop(self) -> None:
         """SIGTERM, as a service manager stops it; kill it if it does not exit in time."""
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.output += self.process.communicate(timeout=STOP_TIMEOUT_S)[0] or ""
+            self.process.wait(timeout=STOP_TIMEOUT_S)
         except subprocess.TimeoutExpired:
             self.kill()
+        else:
+            self._read_printed()
+
+    def _read_printed(self) -> None:
+        self._printed.seek(0)
+        self.output = self._printed.read()
