@@ -27,6 +27,7 @@ import time
 from concurrent.futures import CancelledError
 from typing import Any
 
+import openqx
 from openqx.execution.port import ExecutionError, ExecutionRequest, Started
 from openqx.execution.process import ProcessExecutor
 
@@ -83,8 +84,6 @@ def prestart(dask_worker: Any) -> list[int]:
 def openqx_version() -> str:
     """The openqx version this worker runs; for ``Client.run`` (``DaskExecutor`` compares it
     with its own when it starts)."""
-    import openqx
-
     return openqx.__version__
 
 

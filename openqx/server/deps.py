@@ -27,10 +27,15 @@ __all__ = [
 # plain ``def`` dependency in the thread pool, a hop per dependency and request.
 
 
-async def get_service(request: Request) -> Service:
+def service_of(request: Request) -> Service:
     """The service the app was built around (opened by the lifespan)."""
     service: Service = request.app.state.service
     return service
+
+
+async def get_service(request: Request) -> Service:
+    """``service_of`` as a dependency (``async``: no thread hop)."""
+    return service_of(request)
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
@@ -53,7 +58,6 @@ def current_user(
 
     It reads both headers from the request itself: as FastAPI header parameters they cost
     every request 0.2-0.3 ms of their resolution (``benchmarks/README.md``, session 15)."""
-    service: Service = request.app.state.service
     authorization = request.headers.get("authorization")
     token = request.headers.get("x-access-token")
     if authorization:
@@ -65,7 +69,7 @@ def current_user(
         token = value.strip()
     if not token:
         raise errors.AuthenticationError("Missing API token: send 'Authorization: Bearer <token>'.")
-    return service.store.user_for_token(token)
+    return service_of(request).store.user_for_token(token)
 
 
 CurrentUser = Annotated[UserRecord, Depends(current_user)]

@@ -404,6 +404,7 @@ def store_jobs(service: Service, prepared: Sequence[PreparedJob]) -> list[JobRec
     checked counting the new jobs); on any failure remove the blobs again, so nothing is
     left."""
     keys = [blobs.job_payload_key(item.job.id, item.job.kind) for item in prepared]
+    payloads = dict(zip(keys, [item.payload for item in prepared], strict=True))
     try:
         with service.store.unit_of_work():  # the limits' reads join it: one transaction
             limits: dict[str, int | None] = {}
@@ -412,7 +413,7 @@ def store_jobs(service: Service, prepared: Sequence[PreparedJob]) -> list[JobRec
                     limits[item.job.backend] = permissions.grant_job_limit(
                         service, item.grant, item.job.backend
                     )
-            service.blobs.put_many(list(zip(keys, [p.payload for p in prepared], strict=True)))
+            service.blobs.put_many(list(payloads.items()))
             records = service.store.create_jobs([p.job for p in prepared], max_active=limits)
     except BaseException:
         service.blobs.delete_many(keys)
@@ -421,5 +422,5 @@ def store_jobs(service: Service, prepared: Sequence[PreparedJob]) -> list[JobRec
         "jobs queued",
         extra={"action": "submit_jobs", "job_ids": [r.id for r in records]},
     )
-    service.jobs_created(records, dict(zip(keys, [p.payload for p in prepared], strict=True)))
+    service.jobs_created(records, payloads)
     return records

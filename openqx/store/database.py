@@ -36,6 +36,7 @@ from openqx.store.sqlite_dialect import (
     WalCheckpointer,
     begin_immediate,
     create_sqlite_engine,
+    in_memory,
 )
 
 __all__ = [
@@ -221,7 +222,8 @@ class Database:
             engine = create_sqlite_engine(
                 url, statement_timeout=self.statement_timeout, echo=self._echo
             )
-            if url.database not in (None, "", ":memory:"):
+            if not in_memory(url):
+                assert url.database is not None  # a file
                 self.checkpointer = WalCheckpointer(url.database).start()
         else:
             engine = sa.create_engine(

@@ -21,8 +21,8 @@ budget per statement, done in the dialect's own hooks rather than in engine even
 
 Why hooks and not events: any ``ConnectionEvents`` listener on an engine sends every
 transaction and statement of it through SQLAlchemy's event dispatch. With the four listeners
-this used to take, an empty transaction cost 52 µs and a one-row read 136 µs; without them
-27 and 87 µs (`benchmarks/README.md`, session 15).
+this used to take, an empty transaction cost 52 µs and a one-row read 136 µs; in these hooks
+38 and 101–105 µs (`benchmarks/README.md`, session 15).
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ __all__ = [
     "WalCheckpointer",
     "begin_immediate",
     "create_sqlite_engine",
+    "in_memory",
 ]
 
 logger = logging.getLogger(__name__)
@@ -149,6 +150,11 @@ def begin_immediate(conn: sa.Connection) -> None:
     conn.connection.info[_BEGIN_IMMEDIATE] = True
 
 
+def in_memory(url: sa.URL) -> bool:
+    """Whether a ``sqlite://`` URL names an in-memory database (no file, no WAL)."""
+    return url.database in (None, "", ":memory:")
+
+
 def create_sqlite_engine(
     url: sa.URL, *, statement_timeout: float | None, echo: bool = False
 ) -> Engine:
@@ -158,7 +164,7 @@ def create_sqlite_engine(
     kwargs: dict[str, Any] = {
         "connect_args": {"check_same_thread": False, "factory": BudgetedConnection}
     }
-    if url.database in (None, "", ":memory:"):
+    if in_memory(url):
         kwargs["poolclass"] = StaticPool
     engine = sa.create_engine(url.set(drivername=f"sqlite+{_DRIVER}"), echo=echo, **kwargs)
 
