@@ -92,6 +92,8 @@ _BACKENDS_WITH_QUEUED = q.backends_with_queued()
 """Built once: every dispatch pass reads it."""
 _IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
 _JOBS_BY_ID = q.select_jobs().where(_jobs.c.id.in_(_IDS))
+"""Jobs by id (parameter ``ids``; ``_job_rows`` reads one by ``_JOB``: an expanding ``IN``
+costs more than the read)."""
 _FINAL_JOBS_BY_ID = _JOBS_BY_ID.where(_jobs.c.status.in_(_FINAL_VALUES))
 _ACCESS_BY_ID = sa.select(
     _jobs.c.id, _jobs.c.owner_id, _jobs.c.instance, _jobs.c.share_level
@@ -149,6 +151,14 @@ def _final_status(status: JobStatus) -> JobStatus:
     if status not in FINAL_STATUSES:
         raise InvalidInputError(f"finish_job needs a final status, not {status.value}.")
     return status
+
+
+def _job_rows(conn: sa.Connection, ids: Sequence[str]) -> list[sa.Row[Any]]:
+    """The rows (``queries.select_jobs()``'s shape) of the jobs of ``ids`` that exist, by
+    statements built once."""
+    if len(ids) == 1:
+        return list(conn.execute(_JOB, {"job_id": ids[0]}).all())
+    return [row for chunk in q.in_chunks(ids) for row in conn.execute(_JOBS_BY_ID, {"ids": chunk})]
 
 
 def _end(job: JobRecord, end: JobEnd, at: datetime) -> dict[str, Any]:
@@ -411,7 +421,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             if len(jobs) == 1:
                 return [self._job(conn, first.id)]
             ids = [job.id for job in jobs]
-            rows = conn.execute(q.select_jobs().where(_jobs.c.id.in_(ids))).all()
+            rows = _job_rows(conn, ids)
             by_id = {row.id: job_record(row) for row in rows}
             return [by_id[job_id] for job_id in ids]
 
@@ -551,10 +561,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
                 if self._postgresql:  # rows other claimers hold are skipped
                     lock = lock.with_for_update(skip_locked=True)
                 free = list(conn.execute(lock).scalars())
-                rows = {
-                    row.id: row
-                    for row in conn.execute(q.select_jobs().where(_jobs.c.id.in_(free))).all()
-                }
+                rows = {row.id: row for row in _job_rows(conn, free)}
                 for job_id in chunk:
                     if len(claimed) >= limit:
                         break
@@ -759,7 +766,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
         at = self.clock.now()
         ids = list(dict.fromkeys(e.job_id for e in checked))
         with self._transaction(write=True) as conn:
-            rows = conn.execute(q.select_jobs().where(_jobs.c.id.in_(ids))).all()
+            rows = _job_rows(conn, ids)
             open_jobs = {r.id: job_record(r) for r in rows}
             params: list[dict[str, Any]] = []
             ended: list[JobRecord] = []

@@ -57,6 +57,17 @@ memberships = cast(sa.Table, UserInstance.__table__)
 jobs = cast(sa.Table, Job.__table__)
 backend_settings = cast(sa.Table, BackendSetting.__table__)
 
+_DEVICE_GRANTS = (
+    sa.select(project_devices)
+    .where(project_devices.c.instance == sa.bindparam("instance"))
+    .order_by(project_devices.c.backend)
+)
+_JOB_LIMIT = sa.select(backend_settings.c.maximum_jobs).where(
+    backend_settings.c.backend == sa.bindparam("backend")
+)
+"""Built once: every submission reads its project's device grants and its device's job
+limit (a statement built per call costs more than running it: its cache key is made anew)."""
+
 MAX_SHARE = 1_000_000
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
@@ -571,11 +582,7 @@ class TenancyStore:
     def device_grants(self, instance: str) -> list[DeviceGrant]:
         """The devices enabled for a project, by name (empty: every device, default limits)."""
         with self._transaction() as conn:
-            rows = conn.execute(
-                sa.select(project_devices)
-                .where(project_devices.c.instance == instance)
-                .order_by(project_devices.c.backend)
-            ).all()
+            rows = conn.execute(_DEVICE_GRANTS, {"instance": instance}).all()
         return [
             DeviceGrant(r.instance, r.backend, r.share, r.job_limit, r.max_shots, r.max_circuits)
             for r in rows
@@ -586,11 +593,7 @@ class TenancyStore:
         """Whether a server-wide job limit is configured for ``backend``, and its value (None:
         configured as no limit)."""
         with self._transaction() as conn:
-            row = conn.execute(
-                sa.select(backend_settings.c.maximum_jobs).where(
-                    backend_settings.c.backend == backend
-                )
-            ).first()
+            row = conn.execute(_JOB_LIMIT, {"backend": backend}).first()
         if row is None:
             return False, None
         return True, None if row.maximum_jobs is None else int(row.maximum_jobs)
