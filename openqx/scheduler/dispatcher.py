@@ -351,6 +351,12 @@ class Dispatcher:
         with self._lock:
             return sum(1 for j in self._inflight if self._backend_of.get(j) == backend)
 
+    def holds(self, job_id: str) -> bool:
+        """Whether this dispatcher has claimed the job and not recorded its end yet (it is
+        not queued, whatever an earlier read of it says)."""
+        with self._lock:
+            return job_id in self._inflight or job_id in self._recording
+
     def inflight_count(self) -> int:
         """Jobs handed to the executor and not finished yet."""
         with self._lock:

@@ -61,6 +61,10 @@ it bounds how long the request is held)."""
 
 
 def _position(service: Service, record: JobRecord) -> int | None:
+    """The queue position of the job as ``record`` holds it; none without a read when this
+    server's dispatcher runs it already (a submission's own thread claims its job)."""
+    if record.status is JobStatus.QUEUED and service.dispatcher.holds(record.id):
+        return None
     return service.store.queue_position(record)
 
 

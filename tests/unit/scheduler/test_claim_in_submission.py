@@ -1,5 +1,7 @@
 """A submission's wake-up claims and starts its jobs in the submission's own thread
-(``Dispatcher.wake(queued)``) when no pass is running; while one runs, the loop does it."""
+(``Dispatcher.wake(queued)``) when no pass is running; while one runs, the loop does it. A
+claimed job is held (``Dispatcher.holds``) until its end is recorded: the submission's answer
+reads no queue position for it."""
 
 from __future__ import annotations
 
@@ -111,3 +113,20 @@ def test_stop_waits_for_a_submission_that_is_starting_its_job(
     assert not stopping.is_alive()
     assert executor.threads == {job.id: "submission"}
     assert store.get_job(job.id).status is JobStatus.DONE
+
+
+def test_holds_a_job_from_its_claim_until_its_end_is_recorded(
+    store: MemoryJobStore,
+    executor: ControlledExecutor,
+    make_dispatcher: MakeDispatcher,
+    submit: SubmitJob,
+) -> None:
+    dispatcher = make_dispatcher(capacity=1)
+    running, waiting = submit(), submit()
+
+    dispatcher.run_once()
+
+    assert dispatcher.holds(running.id) and not dispatcher.holds(waiting.id)
+    executor.finish(running.id)
+    assert store.get_job(running.id).status is JobStatus.DONE
+    assert not dispatcher.holds(running.id)
