@@ -15,10 +15,12 @@ from openqx.store.records import JobRecord, UserRecord
 
 __all__ = [
     "AdminUser",
+    "CallerToken",
     "CurrentUser",
     "RequestInstance",
     "ServiceDep",
     "get_service",
+    "request_token",
     "visible_job",
 ]
 
@@ -51,13 +53,16 @@ BEARER_AUTH = HTTPBearer(
 every operation that takes the caller (``server.openapi``)."""
 
 
-def current_user(
-    request: Request, _declared: Annotated[object, Depends(BEARER_AUTH)]
-) -> UserRecord:
-    """The user whose token came as ``Authorization: Bearer`` (or ``X-Access-Token``).
+def request_token(request: Request) -> str:
+    """The token that came as ``Authorization: Bearer`` (or ``X-Access-Token``), not yet
+    checked against the users.
 
     It reads both headers from the request itself: as FastAPI header parameters they cost
-    every request 0.2-0.3 ms of their resolution (``benchmarks/README.md``, session 15)."""
+    every request 0.2-0.3 ms of their resolution (``benchmarks/README.md``, session 15).
+
+    Raises:
+        AuthenticationError: no token, or a malformed ``Authorization`` header.
+    """
     authorization = request.headers.get("authorization")
     token = request.headers.get("x-access-token")
     if authorization:
@@ -69,10 +74,28 @@ def current_user(
         token = value.strip()
     if not token:
         raise errors.AuthenticationError("Missing API token: send 'Authorization: Bearer <token>'.")
-    return service_of(request).store.user_for_token(token)
+    return token
+
+
+def current_user(
+    request: Request, _declared: Annotated[object, Depends(BEARER_AUTH)]
+) -> UserRecord:
+    """The user whose token came with the request (``request_token``)."""
+    return service_of(request).store.user_for_token(request_token(request))
 
 
 CurrentUser = Annotated[UserRecord, Depends(current_user)]
+
+
+async def caller_token(request: Request, _declared: Annotated[object, Depends(BEARER_AUTH)]) -> str:
+    """``request_token`` as a dependency, for a route that reads the user in its own thread
+    hop (``user_for_token``) with its other work: one hop a request instead of two. A
+    request without a token is refused before its body is looked at, as with
+    ``CurrentUser``; one with an unknown token once its body is valid."""
+    return request_token(request)
+
+
+CallerToken = Annotated[str, Depends(caller_token)]
 
 
 async def admin_user(user: CurrentUser) -> UserRecord:

@@ -34,7 +34,12 @@ from openqx.core.wire import (
 )
 from openqx.scheduler import estimates
 from openqx.server import permissions
-from openqx.server.deps import CurrentUser, RequestInstance, ServiceDep, visible_job
+from openqx.server.deps import (
+    CallerToken,
+    CurrentUser,
+    ServiceDep,
+    visible_job,
+)
 from openqx.server.events import wait_for_event
 from openqx.server.service import Service
 from openqx.server.status_stream import (
@@ -85,8 +90,8 @@ async def submit_job(
     body: JobSubmission,
     request: Request,
     service: ServiceDep,
-    user: CurrentUser,
-    instance: RequestInstance,
+    token: CallerToken,
+    instance: Annotated[str | None, Header(alias=INSTANCE_HEADER)] = None,
 ) -> Response:
     """Validate and queue a job of circuits, filed under the request's instance.
 
@@ -97,7 +102,7 @@ async def submit_job(
     job_id = new_job_id()
     with contextlib.ExitStack() as watching:  # ended here unless the stream takes it over
         changes = watching.enter_context(service.events.watch(job_id)) if stream else None
-        record, info = await run_in_threadpool(_submit, service, user, body, instance, job_id)
+        record, info = await run_in_threadpool(_submit, service, token, body, instance, job_id)
         watch = watching.pop_all()
     answer = info.model_dump_json()
     if changes is None:
@@ -114,9 +119,13 @@ async def submit_job(
 
 
 def _submit(
-    service: Service, user: UserRecord, body: JobSubmission, instance: str, job_id: str
+    service: Service, token: str, body: JobSubmission, requested: str | None, job_id: str
 ) -> tuple[JobRecord, JobInfo]:
-    """Store the job and read its queue position (one thread hop)."""
+    """Read the caller (``deps.caller_token``), store the job filed under the instance
+    ``requested`` (``permissions.request_instance``) and read its queue position: one
+    thread hop."""
+    user = service.store.user_for_token(token)
+    instance = permissions.request_instance(user, requested)
     record = submit_circuits_job(service, user, body, instance=instance, job_id=job_id)
     return record, job_info(record, queue_position=_position(service, record))
 

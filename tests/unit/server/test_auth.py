@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from openqx import __version__
-from tests.unit.server.harness import ADMIN_TOKEN, Harness
+from tests.unit.server.harness import ADMIN_TOKEN, Harness, bell, qpy_b64
 
 JOB = "0123456789abcdef01234567"
 AUTHENTICATED_ROUTES = [
@@ -73,6 +73,24 @@ def test_malformed_authorization_header_is_401(harness: Harness, header: str) ->
 def test_unknown_token_is_401(harness: Harness) -> None:
     answer = harness.client.get("/v1/account", headers=harness.headers("not-a-token"))
     _assert_error(answer, 401, "unauthenticated")
+
+
+def test_a_submission_with_an_unknown_token_is_401_and_queues_nothing(
+    held_harness: Harness,
+) -> None:
+    # POST /jobs reads the caller in the thread hop that stores the job (``deps.CallerToken``).
+    body = {"backend": "ibmq_qasm_simulator", "qpy": qpy_b64(bell())}
+    answer = held_harness.client.post(
+        "/v1/jobs", json=body, headers=held_harness.headers("not-a-token")
+    )
+    _assert_error(answer, 401, "unauthenticated")
+    assert held_harness.store.backends_with_queued_jobs() == []
+    assert held_harness.submit()["status"] == "QUEUED"  # the same body with a known token
+
+
+def test_a_submission_without_a_token_is_401_before_its_body_is_read(harness: Harness) -> None:
+    answer = harness.client.post("/v1/jobs", json={"backend": 3})
+    _assert_error(answer, 401, "unauthenticated", "Missing API token")
 
 
 def test_x_access_token_header_is_accepted(harness: Harness) -> None:
