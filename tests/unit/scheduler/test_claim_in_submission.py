@@ -46,13 +46,20 @@ def announce(dispatcher: Dispatcher, *jobs: JobRecord) -> None:
     dispatcher.wake(Counter(job.backend for job in jobs))
 
 
-def test_a_submission_starts_its_job_in_its_own_thread(
-    store: MemoryJobStore, make_dispatcher: MakeDispatcher, submit: SubmitJob
-) -> None:
+def started(make_dispatcher: MakeDispatcher) -> tuple[ThreadNotingExecutor, Dispatcher]:
+    """A running dispatcher that polls only on wake-ups, on a ``ThreadNotingExecutor``, whose
+    first pass has read every queue and found none queued (the next wake-up trusts names)."""
     executor = ThreadNotingExecutor()
     dispatcher = make_dispatcher(job_executor=executor, poll_seconds=WAIT_S * 10)
     dispatcher.start()
-    dispatcher.run_once()  # every queue read, none queued: the next wake-up can trust names
+    dispatcher.run_once()
+    return executor, dispatcher
+
+
+def test_a_submission_starts_its_job_in_its_own_thread(
+    store: MemoryJobStore, make_dispatcher: MakeDispatcher, submit: SubmitJob
+) -> None:
+    executor, dispatcher = started(make_dispatcher)
     job = submit()
 
     announce(dispatcher, job)
@@ -90,10 +97,7 @@ def test_while_a_pass_runs_the_loop_claims_the_submitted_job(
 def test_stop_waits_for_a_submission_that_is_starting_its_job(
     store: MemoryJobStore, make_dispatcher: MakeDispatcher, submit: SubmitJob
 ) -> None:
-    executor = ThreadNotingExecutor()
-    dispatcher = make_dispatcher(job_executor=executor, poll_seconds=WAIT_S * 10)
-    dispatcher.start()
-    dispatcher.run_once()
+    executor, dispatcher = started(make_dispatcher)
     job = submit()
     executor.held.add(job.id)
     submission = threading.Thread(target=announce, args=(dispatcher, job), name="submission")
