@@ -331,7 +331,7 @@ class Dispatcher:
         """Claim and start jobs in the calling thread (a submission's, its jobs just
         committed), unless a pass is running; True when it did. Starting them here spares
         the job the loop thread's wake-up and the hand-over of the GIL between the two
-        threads (0.35-0.85 ms a job, ``benchmarks/README.md``, session 16). A failure is
+        threads (0.2-0.85 ms a job, ``benchmarks/README.md``, session 16). A failure is
         logged and left to the loop (False)."""
         if self.state is not DispatcherState.RUNNING or not self._pass_lock.acquire(blocking=False):
             return False

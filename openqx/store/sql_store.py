@@ -357,13 +357,7 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
     # --- backend settings -------------------------------------------------------------------
     def backend_job_limit(self, backend: str) -> int | None:
         """The per-user active-job limit of ``backend`` (None: no limit)."""
-        with self._transaction() as conn:
-            value = conn.execute(
-                sa.select(q.backend_settings.c.maximum_jobs).where(
-                    q.backend_settings.c.backend == backend
-                )
-            ).scalar_one_or_none()
-            return None if value is None else int(value)
+        return self.configured_job_limit(backend)[1]
 
     def set_backend_job_limit(self, backend: str, maximum_jobs: int | None) -> None:
         """Configure the per-user active-job limit of ``backend`` (None removes it).

@@ -34,12 +34,7 @@ from openqx.core.wire import (
 )
 from openqx.scheduler import estimates
 from openqx.server import permissions
-from openqx.server.deps import (
-    CallerToken,
-    CurrentUser,
-    ServiceDep,
-    visible_job,
-)
+from openqx.server.deps import CallerToken, CurrentUser, ServiceDep, visible_job
 from openqx.server.events import wait_for_event
 from openqx.server.service import Service
 from openqx.server.status_stream import (
