@@ -153,11 +153,11 @@ def _final_status(status: JobStatus) -> JobStatus:
     return status
 
 
-def _job_rows(conn: sa.Connection, ids: Sequence[str]) -> list[sa.Row[Any]]:
+def _job_rows(conn: sa.Connection, ids: Sequence[str]) -> Sequence[sa.Row[Any]]:
     """The rows (``queries.select_jobs()``'s shape) of the jobs of ``ids`` that exist, by
     statements built once."""
     if len(ids) == 1:
-        return list(conn.execute(_JOB, {"job_id": ids[0]}).all())
+        return conn.execute(_JOB, {"job_id": ids[0]}).all()
     return [row for chunk in q.in_chunks(ids) for row in conn.execute(_JOBS_BY_ID, {"ids": chunk})]
 
 
@@ -412,11 +412,8 @@ class SqlJobStore(TenancyStore, DeviceScheduleStore):
             tags = [{"job_id": v["id"], "tag": t} for v in values for t in v["tags"]]
             if tags:
                 conn.execute(_INSERT_TAGS, tags)
-            if len(jobs) == 1:
-                return [self._job(conn, first.id)]
             ids = [job.id for job in jobs]
-            rows = _job_rows(conn, ids)
-            by_id = {row.id: job_record(row) for row in rows}
+            by_id = {row.id: job_record(row) for row in _job_rows(conn, ids)}
             return [by_id[job_id] for job_id in ids]
 
     def _check_job_limits(
