@@ -49,11 +49,19 @@ from typing import Any, Protocol
 from openqx.core import results
 from openqx.core.clock import SYSTEM_CLOCK, Clock
 from openqx.core.status import JobStatus
+from openqx.devices.worker_setup import DeviceSetup
 from openqx.execution.batch import BatchRun
 from openqx.execution.port import ExecutionError, ExecutionRequest, JobExecutor
 from openqx.scheduler import rotation
 from openqx.scheduler.batching import DEFAULT_BATCH_LIMIT, BatchClaimer, BatchKey, batch_key
 from openqx.scheduler.calibration import JobCalibration
+from openqx.scheduler.deadline import Deadline
+from openqx.scheduler.early_start import (
+    COOLDOWN_SECONDS,
+    EarlyStart,
+    RunnableJob,
+    execution_request,
+)
 from openqx.scheduler.fresh_payloads import FreshPayloads
 from openqx.scheduler.queue_knowledge import QueueKnowledge
 from openqx.store.blobs import BlobStore, job_result_key
@@ -145,6 +153,7 @@ class Dispatcher:
         concurrency: Concurrency | None = None,
         batch_limit: int = DEFAULT_BATCH_LIMIT,
         batch_key: BatchKey = batch_key,
+        early_start: bool = True,
     ) -> None:
         self.store = store
         self.calibration = calibration
@@ -195,6 +204,16 @@ class Dispatcher:
         self._last_heartbeat: float | None = None
         self._last_renewal: float | None = None
         """``clock.monotonic()`` of the last heartbeat whose lease renewal succeeded."""
+        self.early_start = early_start
+        """Whether an idle dispatcher starts a submission's job before it is stored
+        (``start_early``)."""
+        self._early: EarlyStart | None = None
+        """The job started early whose claim has not been made yet (under ``_pass_lock``)."""
+        self._early_paused_until = float("-inf")
+        """``clock.monotonic()`` until which no job starts early (after a dropped run)."""
+        self._unclaimable: set[str] = set()
+        """Backends whose last claim got nothing (a maintenance, a reservation for others):
+        their jobs do not start early (under ``_pass_lock``)."""
         self.state = DispatcherState.NEW
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -308,6 +327,7 @@ class Dispatcher:
         self,
         queued: Mapping[str, int] | None = None,
         payloads: Mapping[str, bytes] | None = None,
+        early: EarlyStart | None = None,
     ) -> None:
         """Look for work now (called after a submission or a cancel request).
 
@@ -319,13 +339,100 @@ class Dispatcher:
                 thread makes that pass itself unless one is running (``_claim_here``).
             payloads: those jobs' payloads by blob key, as stored (committed): their claim
                 takes them from here instead of reading them back (``fresh_payloads``).
+            early: the early run of the job just queued (``start_early``): the calling
+                thread claims it, adopting the run, and ends the early start.
         """
         if payloads:
             self.fresh_payloads.offer(payloads)
         self._queues.changed(queued)
+        if early is not None:
+            self._claim_early(early)
+            return
         if queued and self._claim_here():
             return
         self._wake.set()
+
+    def start_early(self, job: RunnableJob, payload: bytes) -> EarlyStart | None:
+        """Hand a validated job that is about to be stored to the executor now, when this
+        dispatcher is idle: nothing in flight or being recorded, no queued job known, no pass
+        running, not stopping (``scheduler.early_start``). Returns the early run, or ``None``
+        when the job waits for its claim as usual.
+
+        The caller holds the dispatcher's pass lock from here: it must end the early start,
+        with ``wake(early=...)`` once the job is stored, or ``drop_early`` when it was not.
+        """
+        if (
+            not self.early_start
+            or self.state is not DispatcherState.RUNNING
+            or self.clock.monotonic() < self._early_paused_until
+            or not self._pass_lock.acquire(blocking=False)
+        ):
+            return None
+        try:
+            early = self._start_early(job, payload)
+        except Exception:
+            logger.exception(
+                "job could not start early", extra={"action": "start_job", "job_id": job.id}
+            )
+            early = None
+        if early is None:
+            self._pass_lock.release()
+        return early
+
+    def _start_early(self, job: RunnableJob, payload: bytes) -> EarlyStart | None:
+        with self._lock:
+            busy = bool(self._inflight or self._recording)
+        if busy or self._stopping.is_set() or not self._queues.idle():
+            return None
+        if job.backend in self._unclaimable or self.concurrency(job.backend) == 0:
+            return None
+        snapshot_id = self.calibration.snapshot_id(job.backend) if self.calibration else None
+        if snapshot_id is None:
+            snapshot_id = job.snapshot_id
+        request = execution_request(
+            job, payload, snapshot_id, self._setup(job.backend, snapshot_id)
+        )
+        deadline = self._deadline(job.backend)
+        self._early = EarlyStart(request, self.executor.submit(request, deadline.start), deadline)
+        return self._early
+
+    def drop_early(self, early: EarlyStart) -> None:
+        """End an early start whose job was not stored: its run is stopped."""
+        try:
+            self._end_early(early)
+        finally:
+            self._pass_lock.release()
+
+    def _claim_early(self, early: EarlyStart) -> None:
+        """The pass of a submission whose job started early (the pass lock held since
+        ``start_early``): the claim adopts the run when it claims that job."""
+        try:
+            if not self._stopping.is_set():
+                self._dispatch(trust_names=True)
+        except Exception:
+            logger.exception("dispatch in the submission failed", extra={"action": "dispatch"})
+            self._wake.set()
+        finally:
+            self.drop_early(early)
+
+    def _end_early(self, early: EarlyStart) -> None:
+        """Forget ``early``, stopping its run unless its claim adopted it."""
+        self._early = None
+        if not early.adopted and not early.dropped:
+            self._drop_run(early)
+
+    def _drop_run(self, early: EarlyStart) -> None:
+        """Stop a run no claim adopted (before its job may start anew: the executor knows
+        runs by job id); no job starts early for ``COOLDOWN_SECONDS``."""
+        early.dropped = True
+        self._early_paused_until = self.clock.monotonic() + COOLDOWN_SECONDS
+        logger.info(
+            "early run dropped: its job was not claimed by it",
+            extra={"action": "start_job", "job_id": early.job_id},
+        )
+        early.future.cancel()
+        with contextlib.suppress(Exception):
+            self.executor.cancel(early.job_id)
 
     def _claim_here(self) -> bool:
         """Claim and start jobs in the calling thread (a submission's, its jobs just
@@ -554,6 +661,7 @@ class Dispatcher:
         backends = rotation.rotate(names, self._rotation)
         self._rotation += 1
         at_limit = False
+        claimed: set[str] = set()
         try:
             while backends and not self._stopping.is_set():
                 for backend in list(backends):
@@ -572,8 +680,12 @@ class Dispatcher:
                         # another replica, cancelled, a maintenance); the timer's pass looks.
                         self._queues.claimed(backend, len(records) or named[backend])
                     if not records:
+                        if backend not in claimed:  # none of its queued jobs could start
+                            self._unclaimable.add(backend)
                         backends.remove(backend)
                         continue
+                    claimed.add(backend)
+                    self._unclaimable.discard(backend)
                     self._start(records)
                 if self.slots_in_use() >= self.capacity:
                     return
@@ -622,6 +734,13 @@ class Dispatcher:
         payloads = self._payloads(records)
         for record in records:
             self._notify_recorded(record, None)
+            early = self._early
+            if early is not None and early.job_id == record.id and not early.dropped:
+                if early.runs(record) and record.attempts <= self.max_attempts:
+                    early.adopted = True  # it runs already: tracked like a job started now
+                    self._track([(record, early.request)], [early.future], early.deadline, None)
+                    continue
+                self._drop_run(early)
             request = self._request(record, payloads.get(record.payload_key))
             if request is not None:
                 ready.append((record, request))
@@ -644,9 +763,9 @@ class Dispatcher:
         for record, request in ready:
             self._launch_one(record, request)
 
-    def _deadline(self, backend: str) -> _Deadline:
+    def _deadline(self, backend: str) -> Deadline:
         """The deadline of a job (or micro-batch) of ``backend``, not started yet."""
-        return _Deadline(self.clock, self.time_limit(backend))
+        return Deadline(self.clock, self.time_limit(backend))
 
     def _launch_one(self, record: JobRecord, request: ExecutionRequest) -> None:
         deadline = self._deadline(record.backend)
@@ -673,7 +792,7 @@ class Dispatcher:
         self,
         ready: Sequence[tuple[JobRecord, ExecutionRequest]],
         futures: Sequence[Future[_Result]],
-        deadline: _Deadline,
+        deadline: Deadline,
         batch: BatchRun | None,
     ) -> None:
         """Remember started jobs (running, their attempt and time limit) until they end."""
@@ -724,22 +843,11 @@ class Dispatcher:
             self._finish(record.id, JobStatus.ERROR, error=_too_many_attempts(record.attempts))
             return None
         try:
-            return ExecutionRequest(
-                job_id=record.id,
-                kind=record.kind,
-                backend=record.backend,
-                snapshot_id=record.snapshot_id,
-                payload=self.blobs.get(record.payload_key) if payload is None else payload,
-                shots=record.shots or 0,
-                memory=record.memory,
-                header=dict(record.header),
-                options=dict(record.options),
-                program_id=record.program_id,
-                devices=(
-                    self.calibration.setup(record.backend, record.snapshot_id)
-                    if self.calibration
-                    else None
-                ),
+            return execution_request(
+                record,
+                self.blobs.get(record.payload_key) if payload is None else payload,
+                record.snapshot_id,
+                self._setup(record.backend, record.snapshot_id),
             )
         except ExecutionError as exc:
             logger.warning(
@@ -755,6 +863,10 @@ class Dispatcher:
             message = f"The job could not be started: {type(exc).__name__}: {exc}"
             self._finish(record.id, JobStatus.ERROR, error=("start_failed", message))
         return None
+
+    def _setup(self, backend: str, snapshot_id: str | None) -> DeviceSetup | None:
+        """What a worker needs to run ``backend`` with ``snapshot_id`` (``calibration``)."""
+        return self.calibration.setup(backend, snapshot_id) if self.calibration else None
 
     def _stop_job(self, job_id: str) -> bool:
         """Stop a running job: its batch's share of it, or the executor's job."""
@@ -1110,35 +1222,12 @@ class _BatchOutcomes:
             return self._done if self._left == 0 else None
 
 
-class _Deadline:
-    """When a job handed to the executor is stopped: ``limit`` seconds after ``start``, which
-    the executor calls when a ready worker begins the job (from one of its threads), and again
-    if another worker begins it anew (Dask reruns a task whose worker died)."""
-
-    __slots__ = ("_at", "_clock", "limit")
-
-    def __init__(self, clock: Clock, limit: float | None) -> None:
-        self._clock = clock
-        self.limit = limit
-        self._at: float | None = None
-
-    def start(self) -> None:
-        """A worker began the job now: it has its whole limit from here."""
-        if self.limit is not None:
-            self._at = self._clock.monotonic() + self.limit
-
-    def passed(self, now: float) -> bool:
-        """Whether the job began and ``now`` (``clock.monotonic()``) is past its limit."""
-        at = self._at
-        return at is not None and now >= at
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
 class _Started:
     """What the dispatcher keeps about a job it handed to the executor."""
 
     attempt: int
-    deadline: _Deadline
+    deadline: Deadline
 
 
 def results_usage(result: _Result) -> float | None:

@@ -33,6 +33,7 @@ from openqx.execution.port import JobExecutor
 from openqx.scheduler.calibration import JobCalibration
 from openqx.scheduler.concurrency import DeviceConcurrency
 from openqx.scheduler.dispatcher import Dispatcher
+from openqx.scheduler.early_start import EarlyStart
 from openqx.scheduler.identity import claim_identity
 from openqx.server.events import JobEvents
 from openqx.server.qpy_decoder import GuardedDecoder
@@ -290,15 +291,22 @@ class Service:
         self.dispatcher.wake()
 
     def jobs_created(
-        self, records: Sequence[JobRecord], payloads: Mapping[str, bytes] | None = None
+        self,
+        records: Sequence[JobRecord],
+        payloads: Mapping[str, bytes] | None = None,
+        *,
+        early: EarlyStart | None = None,
     ) -> None:
         """Jobs were queued: wake the dispatcher, naming their backends and handing it their
         ``payloads`` by blob key, as stored, so that it does not read them back. Their
         streams are not woken: a new job's id is known only to the submission that made it,
         whose stream has the job as written (a wake-up would make it read the job back for
-        nothing)."""
+        nothing). ``early``: the run of the job that started before it was stored
+        (``Dispatcher.start_early``), which its claim adopts."""
         self.dispatcher.wake(
-            collections.Counter(record.backend for record in records), payloads=payloads
+            collections.Counter(record.backend for record in records),
+            payloads=payloads,
+            early=early,
         )
 
     def replica_changed(self, change: JobChange) -> None:

@@ -375,27 +375,35 @@ def store_job(
     *,
     grant: DeviceGrant | None | Literal["look up"] = "look up",
 ) -> JobRecord:
-    """Write the payload blob and the row (job limit read and checked atomically) in one
-    store transaction; on any failure remove the blob again (one kept outside the database)
-    so a rejected submission leaves nothing behind. ``grant``: the job's device grant where
-    the caller has read it (``permissions.device_grant``), else it is looked up here."""
+    """Write the payload blob and the row (the job limit checked atomically) in one store
+    transaction; on any failure remove the blob again (one kept outside the database) so a
+    rejected submission leaves nothing behind. ``grant``: the job's device grant where the
+    caller has read it (``permissions.device_grant``), else it is looked up here.
+
+    An idle dispatcher starts the job while it is stored (``scheduler.early_start``); a job
+    its user may not queue at all (a job limit of 0) is never started early."""
     payload_key = blobs.job_payload_key(job.id, job.kind)
+    if grant == "look up":
+        limit = permissions.job_limit_for(service, job.instance, job.backend)
+    else:
+        limit = permissions.grant_job_limit(service, grant, job.backend)
+    early = service.dispatcher.start_early(job, payload) if limit != 0 else None
     try:
-        with service.store.unit_of_work():  # the limit's reads join it: one transaction
-            if grant == "look up":
-                limit = permissions.job_limit_for(service, job.instance, job.backend)
-            else:
-                limit = permissions.grant_job_limit(service, grant, job.backend)
+        with service.store.unit_of_work():
             service.blobs.put(payload_key, payload)
             record = service.store.create_job(job, max_active=limit)
     except BaseException:
-        service.blobs.delete(payload_key)
+        try:
+            service.blobs.delete(payload_key)
+        finally:
+            if early is not None:
+                service.dispatcher.drop_early(early)
         raise
     logger.info(
         "job queued",
         extra={"action": "submit_job", "job_id": record.id, "backend": record.backend},
     )
-    service.jobs_created([record], {payload_key: payload})
+    service.jobs_created([record], {payload_key: payload}, early=early)
     return record
 
 

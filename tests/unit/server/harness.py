@@ -124,6 +124,8 @@ class HeldExecutor:
         self._lock = threading.Lock()
         self._jobs: dict[str, tuple[ExecutionRequest, Future[dict[str, Any]]]] = {}
         self._submitted: queue.Queue[str] = queue.Queue()
+        self._dropped: set[str] = set()
+        """Jobs cancelled before ``next_job`` returned them."""
         self.closed = threading.Event()
 
     def submit(
@@ -142,6 +144,8 @@ class HeldExecutor:
         """Cancel a held job's future."""
         with self._lock:
             held = self._jobs.pop(job_id, None)
+            if held is not None:
+                self._dropped.add(job_id)
         return held[1].cancel() if held else False
 
     def close(self) -> None:
@@ -153,8 +157,15 @@ class HeldExecutor:
         self.closed.set()
 
     def next_job(self) -> str:
-        """The id of the next job the dispatcher submits (waits for it)."""
-        return self._submitted.get(timeout=WAIT_SECONDS)
+        """The id of the next job the dispatcher submits and does not cancel at once (waits
+        for it): a job started early and dropped, its claim not taking it (a device in
+        maintenance), was never the job's run."""
+        while True:
+            job_id = self._submitted.get(timeout=WAIT_SECONDS)
+            with self._lock:
+                if job_id not in self._dropped:
+                    return job_id
+                self._dropped.discard(job_id)
 
     def finish(self, job_id: str) -> None:
         """Run the held job with the real runner on this thread and complete its future."""

@@ -207,6 +207,32 @@ def test_job_limit_refuses_and_leaves_nothing_behind(
     assert h.submit(token)["status"] == "QUEUED"
 
 
+def test_a_job_over_a_limit_of_zero_is_never_handed_to_the_executor(
+    held_harness: Harness, held: HeldExecutor
+) -> None:
+    """An idle service starts a submission's job while storing it (``early_start``), but
+    not one its user may not queue at all."""
+    h = held_harness
+    h.client.put(
+        "/v1/admin/backends/ibmq_qasm_simulator/job_limit",
+        json={"maximum_jobs": 0},
+        headers=h.headers(),
+    )
+    token = h.new_user()
+    refused = h.client.post(
+        "/v1/jobs",
+        json={"backend": "ibmq_qasm_simulator", "qpy": qpy_b64(bell())},
+        headers=h.headers(token),
+    )
+    _error(refused, 429, "job_limit_reached")
+
+    h.client.delete("/v1/admin/backends/ibmq_qasm_simulator/job_limit", headers=h.headers())
+    accepted = h.submit(token)["id"]
+    assert held.next_job() == accepted  # the first and only job the executor was given
+    held.finish(accepted)
+    assert h.wait_final(accepted, token) == "DONE"
+
+
 def test_runtime_submissions_count_toward_the_limit_too(
     held_harness: Harness, held: HeldExecutor
 ) -> None:
