@@ -35,6 +35,16 @@ def _get(harness: Harness, path: str, token: str) -> dict[str, Any]:
     return body
 
 
+def _set_job_limit(harness: Harness, backend: str, maximum: int | None) -> None:
+    """Set the server-wide job limit of ``backend`` (``None``: back to its default)."""
+    path = f"/v1/admin/backends/{backend}/job_limit"
+    if maximum is None:
+        answer = harness.client.delete(path, headers=harness.headers())
+    else:
+        answer = harness.client.put(path, json={"maximum_jobs": maximum}, headers=harness.headers())
+    assert answer.status_code == 200, answer.text
+
+
 def _error(answer: Any, status: int, code: str) -> str:
     assert answer.status_code == status, answer.text
     assert answer.json()["error"]["code"] == code, answer.text
@@ -179,12 +189,7 @@ def test_job_limit_refuses_and_leaves_nothing_behind(
     held_harness: Harness, held: HeldExecutor
 ) -> None:
     h = held_harness
-    limit = h.client.put(
-        "/v1/admin/backends/ibmq_qasm_simulator/job_limit",
-        json={"maximum_jobs": 1},
-        headers=h.headers(),
-    )
-    assert limit.status_code == 200
+    _set_job_limit(h, "ibmq_qasm_simulator", 1)
     token = h.new_user()
     first = h.submit(token)["id"]
     blobs_before = set(h.blobs._data)
@@ -213,11 +218,7 @@ def test_a_job_over_a_limit_of_zero_is_never_handed_to_the_executor(
     """An idle service starts a submission's job while storing it (``early_start``), but
     not one its user may not queue at all."""
     h = held_harness
-    h.client.put(
-        "/v1/admin/backends/ibmq_qasm_simulator/job_limit",
-        json={"maximum_jobs": 0},
-        headers=h.headers(),
-    )
+    _set_job_limit(h, "ibmq_qasm_simulator", 0)
     token = h.new_user()
     refused = h.client.post(
         "/v1/jobs",
@@ -226,7 +227,7 @@ def test_a_job_over_a_limit_of_zero_is_never_handed_to_the_executor(
     )
     _error(refused, 429, "job_limit_reached")
 
-    h.client.delete("/v1/admin/backends/ibmq_qasm_simulator/job_limit", headers=h.headers())
+    _set_job_limit(h, "ibmq_qasm_simulator", None)
     accepted = h.submit(token)["id"]
     assert held.next_job() == accepted  # the first and only job the executor was given
     held.finish(accepted)
@@ -237,11 +238,7 @@ def test_runtime_submissions_count_toward_the_limit_too(
     held_harness: Harness, held: HeldExecutor
 ) -> None:
     h = held_harness
-    h.client.put(
-        "/v1/admin/backends/simulator_statevector/job_limit",
-        json={"maximum_jobs": 1},
-        headers=h.headers(),
-    )
+    _set_job_limit(h, "simulator_statevector", 1)
     token = h.new_user()
     body = {
         "program_id": "circuit-runner",
