@@ -10,11 +10,14 @@ job's time from submission to result loses the store and claim transactions (abo
 a GHZ-5 job's 10, ``benchmarks/README.md``).
 
 Nothing is recorded before the claim: a job whose store fails, that another replica claims,
-that is cancelled first, or whose calibration snapshot changes before its claim is not
-adopted; its early run is stopped (``JobExecutor.cancel``) and its result never read. The
-claim runs what it did claim as usual. After such a drop, no job starts early for
-``COOLDOWN_SECONDS``, so a stream of submissions that keep failing to store (a user at a job
-limit of 0, say) cannot keep the workers busy.
+that is cancelled first, whose device's claim gets nothing (a maintenance), or whose
+calibration snapshot changes before its claim is not adopted; its early run is stopped
+(``JobExecutor.cancel``) and its result never read. The claim runs what it did claim as
+usual. After such a drop, no job starts early for ``COOLDOWN_SECONDS``, and a device whose
+last claim got nothing starts none early until a claim on it succeeds, so a stream of
+submissions that keep failing to store (a user at their job limit, say) cannot keep the
+workers busy. A user whose job limit is 0 never gets an early start
+(``submission.store_job``).
 """
 
 from __future__ import annotations
