@@ -407,11 +407,8 @@ class Dispatcher:
         """The pass of a submission whose job started early (the pass lock held since
         ``start_early``): the claim adopts the run when it claims that job."""
         try:
-            if not self._stopping.is_set():
-                self._dispatch(trust_names=True)
-        except Exception:
-            logger.exception("dispatch in the submission failed", extra={"action": "dispatch"})
-            self._wake.set()
+            if not self._submission_pass():
+                self._wake.set()
         finally:
             self.drop_early(early)
 
@@ -443,15 +440,22 @@ class Dispatcher:
         if self.state is not DispatcherState.RUNNING or not self._pass_lock.acquire(blocking=False):
             return False
         try:
-            if self._stopping.is_set():
-                return False
+            return self._submission_pass()
+        finally:
+            self._pass_lock.release()
+
+    def _submission_pass(self) -> bool:
+        """A pass in a submission's thread, under the pass lock: claim from the backends the
+        submission named. False when the dispatcher is stopping or the pass failed (logged):
+        the loop's pass is left to claim."""
+        if self._stopping.is_set():
+            return False
+        try:
             self._dispatch(trust_names=True)
             return True
         except Exception:
             logger.exception("dispatch in the submission failed", extra={"action": "dispatch"})
             return False
-        finally:
-            self._pass_lock.release()
 
     def running_on(self, backend: str) -> int:
         """Jobs this dispatcher runs on ``backend`` now."""
@@ -735,7 +739,7 @@ class Dispatcher:
         for record in records:
             self._notify_recorded(record, None)
             early = self._early
-            if early is not None and early.job_id == record.id and not early.dropped:
+            if early is not None and early.job_id == record.id:
                 if early.runs(record) and record.attempts <= self.max_attempts:
                     early.adopted = True  # it runs already: tracked like a job started now
                     self._track([(record, early.request)], [early.future], early.deadline, None)

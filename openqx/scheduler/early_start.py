@@ -105,17 +105,8 @@ class EarlyStart:
         return self.request.job_id
 
     def runs(self, claimed: RunnableJob) -> bool:
-        """Whether this run is the one the claimed job would get: the same job, calibration
-        snapshot (the claim may move a job to the snapshot in force), shots and options."""
+        """Whether this run is the one the claimed job would get: the request built from
+        it (``execution_request``, with the calibration snapshot the claim gave it) is this
+        run's."""
         mine = self.request
-        return (
-            mine.job_id == claimed.id
-            and mine.kind == claimed.kind
-            and mine.backend == claimed.backend
-            and mine.snapshot_id == claimed.snapshot_id
-            and mine.shots == (claimed.shots or 0)
-            and mine.memory == claimed.memory
-            and mine.header == claimed.header
-            and mine.options == claimed.options
-            and mine.program_id == claimed.program_id
-        )
+        return mine == execution_request(claimed, mine.payload, claimed.snapshot_id, mine.devices)

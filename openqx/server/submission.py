@@ -383,13 +383,15 @@ def store_job(
     An idle dispatcher starts the job while it is stored (``scheduler.early_start``); a job
     its user may not queue at all (a job limit of 0) is never started early."""
     payload_key = blobs.job_payload_key(job.id, job.kind)
-    if grant == "look up":
-        limit = permissions.job_limit_for(service, job.instance, job.backend)
-    else:
-        limit = permissions.grant_job_limit(service, grant, job.backend)
-    early = service.dispatcher.start_early(job, payload) if limit != 0 else None
+    early = None
     try:
-        with service.store.unit_of_work():
+        with service.store.unit_of_work():  # the limit's reads join it: one transaction
+            if grant == "look up":
+                limit = permissions.job_limit_for(service, job.instance, job.backend)
+            else:
+                limit = permissions.grant_job_limit(service, grant, job.backend)
+            if limit != 0:
+                early = service.dispatcher.start_early(job, payload)
             service.blobs.put(payload_key, payload)
             record = service.store.create_job(job, max_active=limit)
     except BaseException:

@@ -15,7 +15,7 @@ from openqx.store.blobs import MemoryBlobStore
 from openqx.store.memory_store import MemoryJobStore
 from openqx.store.records import JobRecord, NewJob, UserRecord
 
-from .fakes import ControlledExecutor
+from .fakes import WAIT_S, ControlledExecutor
 
 LEASE_S = 60.0
 """The dispatchers' lease; heartbeats are due every LEASE_S / 3."""
@@ -110,3 +110,13 @@ def make_dispatcher(
     yield make
     for dispatcher in made:
         dispatcher.stop(timeout=0)
+
+
+def idle_dispatcher(make_dispatcher: MakeDispatcher, **options: Any) -> Dispatcher:
+    """A running dispatcher (``make_dispatcher`` with ``options``) that polls only on
+    wake-ups, whose first pass has read every queue and found none queued: it is idle, and
+    the next wake-up trusts the backends it names."""
+    dispatcher = make_dispatcher(poll_seconds=WAIT_S * 10, **options)
+    dispatcher.start()
+    dispatcher.run_once()
+    return dispatcher

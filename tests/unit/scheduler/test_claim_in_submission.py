@@ -16,7 +16,7 @@ from openqx.scheduler.dispatcher import Dispatcher
 from openqx.store.memory_store import MemoryJobStore
 from openqx.store.records import JobRecord
 
-from .conftest import MakeDispatcher, SubmitJob
+from .conftest import MakeDispatcher, SubmitJob, idle_dispatcher
 from .fakes import WAIT_S, ControlledExecutor
 
 
@@ -50,10 +50,7 @@ def started(make_dispatcher: MakeDispatcher) -> tuple[ThreadNotingExecutor, Disp
     """A running dispatcher that polls only on wake-ups, on a ``ThreadNotingExecutor``, whose
     first pass has read every queue and found none queued (the next wake-up trusts names)."""
     executor = ThreadNotingExecutor()
-    dispatcher = make_dispatcher(job_executor=executor, poll_seconds=WAIT_S * 10)
-    dispatcher.start()
-    dispatcher.run_once()
-    return executor, dispatcher
+    return executor, idle_dispatcher(make_dispatcher, job_executor=executor)
 
 
 def test_a_submission_starts_its_job_in_its_own_thread(

@@ -21,7 +21,7 @@ from openqx.store.blobs import MemoryBlobStore
 from openqx.store.memory_store import MemoryJobStore
 from openqx.store.records import JobRecord, NewJob, UserRecord
 
-from .conftest import MakeDispatcher, SubmitJob
+from .conftest import MakeDispatcher, SubmitJob, idle_dispatcher
 from .fakes import WAIT_S, ControlledExecutor
 
 
@@ -39,11 +39,8 @@ class Scene:
     dispatcher: Dispatcher | None = None
 
     def idle(self, **options: Any) -> Dispatcher:
-        """A running dispatcher that polls only on wake-ups and whose first pass found no
-        queued job (so it is idle)."""
-        self.dispatcher = self.make_dispatcher(poll_seconds=WAIT_S * 10, **options)
-        self.dispatcher.start()
-        self.dispatcher.run_once()
+        """An idle running dispatcher (``idle_dispatcher``)."""
+        self.dispatcher = idle_dispatcher(self.make_dispatcher, **options)
         return self.dispatcher
 
     def job(self, job_id: str, **fields: Any) -> NewJob:
