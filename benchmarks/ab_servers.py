@@ -3,7 +3,8 @@ jobs sent to them in turn (and to in-process Aer before each pair), so that the 
 speed, which drifts by tens of percent within minutes on a shared 2-core machine, weighs on
 both builds alike; each timed job follows an untimed one on the same server
 (``latency.timed_pair`` says why). Prints each build's median latency, the median of the
-paired differences (B − A) and each server's CPU time per job.
+paired differences (B − A), each server's CPU time per job, and Aer's own time as its worker
+reports it (the result's ``time_taken``), which the server's and client's work leave out.
 
 Make the trees with ``git worktree add /tmp/base <commit>``; both servers run this checkout's
 Python environment with their own tree first on ``sys.path`` (``PYTHONPATH``, with
@@ -105,6 +106,7 @@ def main() -> None:
                 backend.run(isa, shots=shots).result()
         before = [cpu_seconds(s.process.pid) for s in servers]
         samples: tuple[list[float], list[float], list[float]] = ([], [], [])
+        simulated: tuple[list[float], list[float]] = ([], [])  # Aer's own time, as reported
         for i in range(args.jobs):
             start = time.perf_counter()
             aer.run(isa, shots=shots).result()
@@ -112,17 +114,23 @@ def main() -> None:
             for k in (0, 1) if i % 2 == 0 else (1, 0):
                 backends[k].run(isa, shots=shots).result(timeout=600)  # see latency.timed_pair
                 start = time.perf_counter()
-                backends[k].run(isa, shots=shots).result(timeout=600)
+                result = backends[k].run(isa, shots=shots).result(timeout=600)
                 samples[k].append(time.perf_counter() - start)
+                simulated[k].append(result.time_taken)
         after = [cpu_seconds(s.process.pid) for s in servers]
     a, b, direct = (1000 * statistics.median(s) for s in samples)
     paired = 1000 * statistics.median(y - x for x, y in zip(samples[0], samples[1], strict=True))
+    aer_a, aer_b = (1000 * statistics.median(s) for s in simulated)
+    aer_paired = 1000 * statistics.median(
+        y - x for x, y in zip(simulated[0], simulated[1], strict=True)
+    )
     spent = [end - begin for begin, end in zip(before, after, strict=True)]
     cpu_a, cpu_b = (1000 * seconds / (2 * args.jobs) for seconds in spent)  # with lead-ins
     print(
         f"{'heavy' if args.heavy else 'GHZ-5'}, {args.jobs} jobs each: A {a:.2f} ms, B {b:.2f} ms "
         f"(direct Aer {direct:.2f} ms); paired B - A {paired:+.2f} ms; server CPU per job "
-        f"A {cpu_a:.2f} ms, B {cpu_b:.2f} ms"
+        f"A {cpu_a:.2f} ms, B {cpu_b:.2f} ms; Aer's own time in the worker A {aer_a:.2f} ms, "
+        f"B {aer_b:.2f} ms, paired B - A {aer_paired:+.2f} ms"
     )
 
 

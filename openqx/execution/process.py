@@ -75,10 +75,16 @@ WORKER_ENVIRONMENT = {"GOMP_SPINCOUNT": "3000"}
 """Variables a worker starts with unless the server's environment sets them. Aer's OpenMP
 threads (libgomp) busy-wait after each parallel region for ``GOMP_SPINCOUNT`` spins (300,000
 by default): after each multi-threaded simulation its idle threads burn about 7 ms of CPU,
-holding cores that the server, the other workers and the next job need. 3,000 spins (well
-under a millisecond) end that and leave Aer's own time unchanged (15–20-qubit statevector
-runs within 2 %). It frees the cores for whatever runs next; one job's own latency does not
-change (``benchmarks/README.md``, session 14)."""
+holding cores that the server, the other workers and the next job need, and during one they
+hold a core while the thread they wait for waits for a core. 3,000 spins end that.
+
+The price is a lone job's barriers: its threads sleep between some of its gates (about 100
+times in a 20-qubit statevector run, 4 times with the default) and waking one costs a trip
+through the host on a virtual machine. Measured with ``benchmarks/ab_servers.py`` (session
+18), the default took 0, 20 and 30 ms off a 20-qubit job of about 500 ms on an idle 2-core
+machine, but made the same job 32 % slower while another client read the server in a loop,
+in-process Aer 22 % slower beside one busy process, and a burst of 30 16-qubit jobs on two
+workers 2.6 times slower. A shared service is rarely idle, so workers keep 3,000."""
 
 
 class _Job(NamedTuple):
