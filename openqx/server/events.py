@@ -37,6 +37,8 @@ class JobEvents:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._watches_changed = threading.Condition(self._lock)
+        """Notified whenever a watch opens or ends (``wait_watchers``)."""
         self._waiters: dict[str, set[_Waiter]] = defaultdict(set)
         self.closing = False
         """Set by ``close``: the server is shutting down; waits end instead of waiting on."""
@@ -62,7 +64,19 @@ class JobEvents:
     def watchers(self, job_id: str) -> int:
         """How many watches of ``job_id`` are open (status streams, waits)."""
         with self._lock:
-            return len(self._waiters.get(job_id, ()))
+            return self._count(job_id)
+
+    def wait_watchers(self, job_id: str, count: int, timeout: float) -> int:
+        """Block until ``job_id`` has ``count`` open watches, or ``timeout`` seconds pass;
+        return how many it has then. For a caller outside the event loop that must see a
+        stream begin or end (a test, a shutdown that waits for its streams)."""
+        with self._watches_changed:
+            self._watches_changed.wait_for(lambda: self._count(job_id) == count, timeout)
+            return self._count(job_id)
+
+    def _count(self, job_id: str) -> int:
+        """Open watches of ``job_id``; the lock held."""
+        return len(self._waiters.get(job_id, ()))
 
     def _send(self, job_id: str, recorded: Recorded | None) -> None:
         with self._lock:
@@ -90,6 +104,7 @@ class JobEvents:
         with self._lock:
             for job_id in job_ids:
                 self._waiters[job_id].add(key)
+            self._watches_changed.notify_all()
         try:
             yield changes
         finally:
@@ -100,6 +115,7 @@ class JobEvents:
                         waiters.discard(key)
                         if not waiters:
                             del self._waiters[job_id]
+                self._watches_changed.notify_all()
 
 
 _Waiter = tuple[asyncio.AbstractEventLoop, Callable[[str, Recorded | None], None]]

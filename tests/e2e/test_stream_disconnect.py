@@ -4,7 +4,6 @@ each event and each wait, ``status_stream.STREAM_POLL_SECONDS``)."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
@@ -16,28 +15,18 @@ from tests.e2e.circuits import forever
 WAIT_S = 60.0
 
 
-def _watchers_after(server: EmbeddedServer, job_id: str, expected: int) -> int:
-    """The job's open watches once they are ``expected``, or after ``WAIT_S``. Polled: the
-    server's watches have no event to wait on from outside."""
-    deadline = time.monotonic() + WAIT_S
-    while (count := server.service.events.watchers(job_id)) != expected:
-        if time.monotonic() > deadline:
-            return count
-        time.sleep(0.05)
-    return count
-
-
 def test_a_client_that_leaves_a_status_stream_ends_its_watch(tmp_path: Path) -> None:
     with EmbeddedServer(data_dir=tmp_path, workers=1) as server:
         provider = OpenQX.enable_account(server.token, url=server.url)
         job = provider.get_backend("simulator_statevector").run(forever(), shots=10)
         url = f"{server.url}/v1/jobs/{job.job_id()}/events"
         headers = {"Authorization": f"Bearer {server.token}"}
-        before = server.service.events.watchers(job.job_id())
+        events = server.service.events
+        before = events.watchers(job.job_id())
         with httpx.stream("GET", url, headers=headers, timeout=WAIT_S) as response:
             first = next(response.iter_lines())
             assert first.startswith("event: status")
-            assert _watchers_after(server, job.job_id(), before + 1) == before + 1
+            assert events.wait_watchers(job.job_id(), before + 1, WAIT_S) == before + 1
         # The connection is closed: the server notices and ends the stream's watch.
-        assert _watchers_after(server, job.job_id(), before) == before
+        assert events.wait_watchers(job.job_id(), before, WAIT_S) == before
         job.cancel()

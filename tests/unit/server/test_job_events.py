@@ -1,7 +1,7 @@
 """``JobEvents``: waiters in an event loop woken from other threads; ``watch`` keeps which of
 its jobs changed, so that ``POST /jobs/wait`` re-reads only those, and the jobs as this process
 wrote them, so that nobody reads them back; ``close`` ends every wait (a server shutting
-down)."""
+down); ``wait_watchers`` lets a thread outside the loop wait for a watch to open or end."""
 
 from __future__ import annotations
 
@@ -64,6 +64,39 @@ def test_waiters_are_forgotten_when_their_block_ends() -> None:
 
     asyncio.run(scenario())
     events.notify("a")  # nobody waits: nothing happens, nothing fails
+
+
+def test_wait_watchers_returns_when_a_watch_opens_and_when_it_ends() -> None:
+    events = JobEvents()
+    opened, seen = threading.Event(), []
+
+    def waiter() -> None:
+        seen.append(events.wait_watchers("a", 1, 30))
+        opened.set()
+        seen.append(events.wait_watchers("a", 0, 30))
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+
+    async def scenario() -> None:
+        with events.watch("a"):  # the waiter sees the watch open while it is open
+            assert await asyncio.to_thread(opened.wait, 30)
+        # the block's end wakes the waiter's second wait
+
+    asyncio.run(scenario())
+    thread.join(30)
+    assert not thread.is_alive()
+    assert seen == [1, 0]
+
+
+def test_wait_watchers_gives_the_count_it_has_when_the_time_runs_out() -> None:
+    events = JobEvents()
+
+    async def scenario() -> int:
+        with events.watch("a"), events.subscribe("a"):
+            return await asyncio.to_thread(events.wait_watchers, "a", 1, 0.01)
+
+    assert asyncio.run(scenario()) == 2
 
 
 def _record(job_id: str, status: JobStatus) -> JobRecord:
