@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 
 import pytest
@@ -84,9 +83,7 @@ def test_cancel_a_queued_job(provider: AccountProvider) -> None:
     queued = backend.run(transpile(ghz(2), backend), shots=10)
     assert queued.status() in (JobStatus.QUEUED, JobStatus.RUNNING)
     assert queued.cancel() is True
-    deadline = time.monotonic() + 30
-    while queued.status() is not JobStatus.CANCELLED and time.monotonic() < deadline:
-        time.sleep(0.1)
+    queued.wait_for_final_state(timeout=30)  # the job's event stream, not a poll
     assert queued.status() is JobStatus.CANCELLED
     busy.cancel()
     busy.wait_for_final_state(timeout=60)
