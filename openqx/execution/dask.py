@@ -22,10 +22,11 @@ kills the child when the job's ``distributed.Event`` is set (see ``dask_worker``
   Dask reruns after its worker died tells it again.
 - **GPU jobs** (run option ``device="GPU"``) ask for the worker resource ``GPU`` when a worker
   advertises it.
-- **versions**: a worker runs only jobs of a server with its own openqx version; a job that
-  reaches another one ends ERROR with ``worker_version_mismatch``, naming the worker and both
-  versions. The executor logs, when it starts, each worker of the cluster whose openqx differs
-  or is missing.
+- **versions**: a worker runs only jobs of a server with its own openqx, qiskit and Aer
+  versions (``dask_worker.runtime_versions``: a seeded run's counts can change between Aer
+  releases); a job that reaches another one ends ERROR with ``worker_version_mismatch``,
+  naming the worker and the versions that differ. The executor logs, when it starts, each
+  worker of the cluster whose versions differ or that cannot run openqx.
 """
 
 from __future__ import annotations
@@ -37,7 +38,6 @@ import threading
 from concurrent.futures import Future
 from typing import Any
 
-import openqx
 from openqx.execution import dask_worker
 from openqx.execution.port import ExecutionError, ExecutionRequest, Started, tell_started
 
@@ -80,8 +80,8 @@ class _Task:
 class DaskExecutor:
     """Submits each job as a task of a Dask cluster; see the module docstring.
 
-    Workers need ``openqx[server]`` (and ``openqx[dask]``) installed, the same version as the
-    server.
+    Workers need ``openqx[server]`` (and ``openqx[dask]``) installed, with the server's
+    versions of openqx, qiskit and qiskit-aer.
 
     Args:
         address: scheduler address (``tcp://host:8786``); ``None`` starts a local cluster in
@@ -107,32 +107,36 @@ class DaskExecutor:
         self._starts: dict[str, Started] = {}
         """The ``started`` callbacks of tasks not ended, by task key (a task that Dask reruns
         begins again)."""
+        self._versions = dask_worker.runtime_versions()
+        """This server's openqx, qiskit and Aer versions, sent with each task."""
         self._started_topic = f"openqx-started-{secrets.token_hex(6)}"
         client.subscribe_topic(self._started_topic, self._on_started)
         self.check_workers()
 
     def check_workers(self) -> dict[str, str]:
-        """What is wrong with each worker of the cluster now, by address: an openqx version
-        other than this server's, or none at all; each is logged as a warning. Workers that
-        join later are checked by each job they run (``dask_worker.run_job``)."""
-        mine = openqx.__version__
+        """What is wrong with each worker of the cluster now, by address: an openqx, qiskit or
+        Aer version other than this server's, or no openqx at all; each is logged as a
+        warning. Workers that join later are checked by each job they run
+        (``dask_worker.run_job``)."""
+        mine = dask_worker.runtime_versions()
         try:
-            found = self._client.run(dask_worker.openqx_version, on_error="return")
+            found = self._client.run(dask_worker.runtime_versions, on_error="return")
         except Exception as exc:  # the cluster is unreachable now: jobs will say so
-            logger.warning("could not ask the Dask workers for their openqx version: %s", exc)
+            logger.warning("could not ask the Dask workers for their versions: %s", exc)
             return {}
         problems: dict[str, str] = {}
-        for address, version in sorted(found.items()):
-            if isinstance(version, BaseException):
-                problems[address] = f"cannot run openqx ({type(version).__name__}: {version})"
-            elif version != mine:
-                problems[address] = f"runs openqx {version}, this server openqx {mine}"
+        for address, versions in sorted(found.items()):
+            if isinstance(versions, BaseException):
+                problems[address] = f"cannot run openqx ({type(versions).__name__}: {versions})"
+            elif (mismatch := dask_worker.describe_mismatch(versions, mine)) is not None:
+                problems[address] = mismatch
+        wanted = ", ".join(f"{name} {version}" for name, version in mine.items())
         for address, problem in problems.items():
             logger.warning(
-                "Dask worker %s %s; its jobs will fail: install openqx %s there",
+                "Dask worker %s %s; its jobs will fail: install %s there",
                 address,
                 problem,
-                mine,
+                wanted,
             )
         return problems
 
@@ -166,7 +170,7 @@ class DaskExecutor:
                 argument,
                 key,
                 self._started_topic if started is not None else None,
-                openqx.__version__,
+                self._versions,
                 key=key,
                 pure=False,
                 retries=0,

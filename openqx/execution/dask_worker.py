@@ -24,7 +24,9 @@ import asyncio
 import functools
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import CancelledError
+from importlib import metadata
 from typing import Any
 
 import openqx
@@ -33,12 +35,15 @@ from openqx.execution.process import ProcessExecutor
 
 __all__ = [
     "CANCEL_POLL_S",
+    "NOT_INSTALLED",
+    "RESULT_PACKAGES",
     "VERSION_MISMATCH",
     "TaskOutcome",
     "cancel_event_name",
-    "openqx_version",
+    "describe_mismatch",
     "prestart",
     "run_job",
+    "runtime_versions",
     "wait_running",
 ]
 
@@ -47,7 +52,16 @@ CANCEL_POLL_S = 0.5
 that ended stops within this time."""
 
 VERSION_MISMATCH = "worker_version_mismatch"
-"""``ExecutionError.code`` of a job that reached a worker whose openqx is not the server's."""
+"""``ExecutionError.code`` of a job that reached a worker whose openqx, qiskit or Aer is not
+the server's (``runtime_versions``)."""
+
+NOT_INSTALLED = "not installed"
+"""``runtime_versions``' version of a package that this process does not have."""
+
+RESULT_PACKAGES = {"qiskit": ("qiskit",), "qiskit-aer": ("qiskit-aer", "qiskit-aer-gpu")}
+"""The packages besides openqx whose versions decide a job's results (a seeded run's counts
+can change from one Aer release to the next), each with the distributions that provide it
+(``qiskit-aer-gpu`` is Aer built for GPUs, the same package)."""
 
 TaskOutcome = tuple[Any, ...]
 """``("ok", result)``, ``("error", code, message)`` or ``("cancelled",)``."""
@@ -81,22 +95,53 @@ def prestart(dask_worker: Any) -> list[int]:
     return _local_executor(dask_worker).worker_pids()
 
 
-def openqx_version() -> str:
-    """The openqx version this worker runs; for ``Client.run`` (``DaskExecutor`` compares it
-    with its own when it starts)."""
-    return openqx.__version__
+def runtime_versions() -> dict[str, str]:
+    """The versions of openqx, qiskit and Aer in this process (``NOT_INSTALLED`` for a
+    missing one), for ``Client.run`` and for each job's check: a worker runs only jobs of a server
+    with the same three (``DaskExecutor`` also compares them when it starts)."""
+    versions = {"openqx": openqx.__version__}
+    for package, distributions in RESULT_PACKAGES.items():
+        versions[package] = _installed_version(distributions)
+    return versions
 
 
-def _version_problem(server_version: str | None) -> str | None:
-    """Why this worker must not run a job of a server at ``server_version``, or ``None``."""
-    mine = openqx_version()
-    if server_version is None or server_version == mine:
+def describe_mismatch(worker: Mapping[str, str], server: Mapping[str, str]) -> str | None:
+    """``runs A, the server B`` naming each package whose version differs between a worker's
+    ``runtime_versions`` and the server's, or ``None`` when none does."""
+    differing = [name for name in server if worker.get(name) != server[name]]
+    if not differing:
+        return None
+    theirs = ", ".join(_package(name, worker.get(name)) for name in differing)
+    mine = ", ".join(_package(name, server[name]) for name in differing)
+    return f"runs {theirs}, the server {mine}"
+
+
+def _package(name: str, version: str | None) -> str:
+    return f"no {name}" if version in (None, NOT_INSTALLED) else f"{name} {version}"
+
+
+def _installed_version(distributions: tuple[str, ...]) -> str:
+    for distribution in distributions:
+        try:
+            return metadata.version(distribution)
+        except metadata.PackageNotFoundError:
+            continue
+    return NOT_INSTALLED
+
+
+def _version_problem(server_versions: Mapping[str, str] | None) -> str | None:
+    """Why this worker must not run a job of a server with ``server_versions``, or ``None``."""
+    if server_versions is None:
+        return None
+    mismatch = describe_mismatch(runtime_versions(), server_versions)
+    if mismatch is None:
         return None
     import distributed
 
+    wanted = ", ".join(f"{name} {version}" for name, version in server_versions.items())
     return (
-        f"the Dask worker {distributed.get_worker().address} runs openqx {mine}, the server "
-        f"openqx {server_version}; install openqx {server_version} on every worker"
+        f"the Dask worker {distributed.get_worker().address} {mismatch}; install {wanted} on "
+        "every worker"
     )
 
 
@@ -117,7 +162,7 @@ def run_job(
     request: ExecutionRequest,
     task_key: str,
     started_topic: str | None = None,
-    server_version: str | None = None,
+    server_versions: Mapping[str, str] | None = None,
 ) -> TaskOutcome:
     """Run ``request`` in this worker's child process, stoppable through the task's cancel
     event; return its outcome (never raises for the job's own failure). Runs in a Dask worker.
@@ -127,12 +172,13 @@ def run_job(
         task_key: the Dask key of this task (names its cancel event).
         started_topic: when given, the task key is logged as an event of this topic once the
             child process has begun the job (``DaskExecutor`` subscribes to it).
-        server_version: the submitting server's openqx version: a worker running another
-            one does not run the job, which ends with ``VERSION_MISMATCH`` (``None``: no check).
+        server_versions: the submitting server's ``runtime_versions``: a worker with another
+            version of any of them does not run the job, which ends with
+            ``VERSION_MISMATCH`` (``None``: no check).
     """
     import distributed
 
-    problem = _version_problem(server_version)
+    problem = _version_problem(server_versions)
     if problem is not None:
         return ("error", VERSION_MISMATCH, problem)
 

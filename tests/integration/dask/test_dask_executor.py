@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 from qiskit import QuantumCircuit
 
-import openqx
 from openqx.execution import dask_worker
 from openqx.execution.dask import SCATTER_BYTES, WORKER_DIED, DaskExecutor
 from openqx.execution.port import ExecutionError, ExecutionRequest
@@ -223,12 +222,24 @@ def test_the_cluster_s_workers_run_this_server_s_openqx(executor: DaskExecutor) 
     assert executor.check_workers() == {}
 
 
-def test_a_worker_with_another_openqx_version_refuses_jobs_and_is_named_at_start(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
+OTHER = "0.0.1+other"
+_OTHER_OPENQX = f"import openqx\nopenqx.__version__ = {OTHER!r}\n"
+_OTHER_AER = (  # idempotent: a worker may run its preload more than once
+    "from openqx.execution import dask_worker\n"
+    "_real = getattr(dask_worker, '_real_runtime_versions', dask_worker.runtime_versions)\n"
+    "dask_worker._real_runtime_versions = _real\n"
+    f"dask_worker.runtime_versions = lambda: {{**_real(), 'qiskit-aer': {OTHER!r}}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("package", "preload_code"), [("openqx", _OTHER_OPENQX), ("qiskit-aer", _OTHER_AER)]
+)
+def test_a_worker_with_another_version_refuses_jobs_and_is_named_at_start(
+    package: str, preload_code: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    other = "0.0.1+other"
-    preload = tmp_path / "other_openqx.py"
-    preload.write_text(f"import openqx\nopenqx.__version__ = {other!r}\n")
+    preload = tmp_path / "other_version.py"
+    preload.write_text(preload_code)
     with distributed.LocalCluster(
         n_workers=1,
         threads_per_worker=1,
@@ -241,9 +252,9 @@ def test_a_worker_with_another_openqx_version_refuses_jobs_and_is_named_at_start
         with caplog.at_level(logging.WARNING, logger="openqx.execution.dask"):
             executor = DaskExecutor(local.scheduler_address)
         try:
-            mine = openqx.__version__
+            mine = dask_worker.runtime_versions()
             assert executor.check_workers() == {
-                address: f"runs openqx {other}, this server openqx {mine}"
+                address: f"runs {package} {OTHER}, the server {package} {mine[package]}"
             }
             assert any(address in r.getMessage() for r in caplog.records)
             with pytest.raises(ExecutionError) as caught:
@@ -251,7 +262,8 @@ def test_a_worker_with_another_openqx_version_refuses_jobs_and_is_named_at_start
         finally:
             executor.close()
     assert caught.value.code == dask_worker.VERSION_MISMATCH
+    wanted = ", ".join(f"{name} {version}" for name, version in mine.items())
     assert caught.value.message == (
-        f"the Dask worker {address} runs openqx {other}, the server openqx {mine}; "
-        f"install openqx {mine} on every worker"
+        f"the Dask worker {address} runs {package} {OTHER}, the server {package} "
+        f"{mine[package]}; install {wanted} on every worker"
     )
