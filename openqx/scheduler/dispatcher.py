@@ -58,6 +58,7 @@ from openqx.scheduler.calibration import JobCalibration
 from openqx.scheduler.deadline import Deadline
 from openqx.scheduler.early_start import (
     COOLDOWN_SECONDS,
+    REPLICA_QUIET_SECONDS,
     EarlyStart,
     RunnableJob,
     execution_request,
@@ -210,7 +211,8 @@ class Dispatcher:
         self._early: EarlyStart | None = None
         """The job started early whose claim has not been made yet (under ``_pass_lock``)."""
         self._early_paused_until = float("-inf")
-        """``clock.monotonic()`` until which no job starts early (after a dropped run)."""
+        """``clock.monotonic()`` until which no job starts early (after a dropped run, or a
+        change another replica made: ``heard_from_replica``)."""
         self._unclaimable: set[str] = set()
         """Backends whose last claim got nothing (a maintenance, a reservation for others):
         their jobs do not start early (under ``_pass_lock``)."""
@@ -352,6 +354,14 @@ class Dispatcher:
             return
         self._wake.set()
 
+    def heard_from_replica(self) -> None:
+        """Another replica on the store changed a job: no job starts early for
+        ``REPLICA_QUIET_SECONDS``. Two idle replicas that each start a job early would each
+        claim the other's older one and drop their own run, killing its worker process."""
+        with self._lock:
+            now = self.clock.monotonic()
+            self._early_paused_until = max(self._early_paused_until, now + REPLICA_QUIET_SECONDS)
+
     def start_early(self, job: RunnableJob, payload: bytes) -> EarlyStart | None:
         """Hand a validated job that is about to be stored to the executor now, when this
         dispatcher is idle: nothing in flight or being recorded, no queued job known, no pass
@@ -422,7 +432,9 @@ class Dispatcher:
         """Stop a run no claim adopted (before its job may start anew: the executor knows
         runs by job id); no job starts early for ``COOLDOWN_SECONDS``."""
         early.dropped = True
-        self._early_paused_until = self.clock.monotonic() + COOLDOWN_SECONDS
+        with self._lock:
+            now = self.clock.monotonic()
+            self._early_paused_until = max(self._early_paused_until, now + COOLDOWN_SECONDS)
         logger.info(
             "early run dropped: its job was not claimed by it",
             extra={"action": "start_job", "job_id": early.job_id},

@@ -17,7 +17,12 @@ usual. After such a drop, no job starts early for ``COOLDOWN_SECONDS``, and a de
 last claim got nothing starts none early until a claim on it succeeds, so a stream of
 submissions that keep failing to store (a user at their job limit, say) cannot keep the
 workers busy. A user whose job limit is 0 never gets an early start
-(``submission.store_job``).
+(``submission.store_job``). With several replicas on one database, two idle ones that take
+submissions at the same moment would each start their own job early and then claim the
+other's, older one, dropping both runs (on a Dask cluster each drop kills a worker's child
+process); so no job starts early for ``REPLICA_QUIET_SECONDS`` after this replica heard of a
+change another one made (``Dispatcher.heard_from_replica``). A lone replica, on SQLite or
+PostgreSQL, hears of none.
 """
 
 from __future__ import annotations
@@ -31,10 +36,21 @@ from openqx.devices.worker_setup import DeviceSetup
 from openqx.execution.port import ExecutionRequest
 from openqx.scheduler.deadline import Deadline
 
-__all__ = ["COOLDOWN_SECONDS", "EarlyStart", "RunnableJob", "execution_request"]
+__all__ = [
+    "COOLDOWN_SECONDS",
+    "REPLICA_QUIET_SECONDS",
+    "EarlyStart",
+    "RunnableJob",
+    "execution_request",
+]
 
 COOLDOWN_SECONDS = 10.0
 """After an early run was dropped, no job starts early for this long."""
+
+REPLICA_QUIET_SECONDS = 300.0
+"""After a change made by another replica, no job starts early for this long: early starts
+are for a replica that works alone (``benchmarks/README.md``, session 18: with two replicas
+on one cluster, 6 of 9 early runs were dropped)."""
 
 
 class RunnableJob(Protocol):

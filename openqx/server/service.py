@@ -311,7 +311,9 @@ class Service:
 
     def replica_changed(self, change: JobChange) -> None:
         """Another replica on the database changed a job: wake its streams here, and the
-        dispatcher for a job queued (it may claim it) or a cancel asked (it may run it)."""
+        dispatcher for a job queued (it may claim it) or a cancel asked (it may run it); the
+        dispatcher starts no job early for a while (``Dispatcher.heard_from_replica``)."""
+        self.dispatcher.heard_from_replica()
         self.events.notify(change.job_id)
         if change.status is JobStatus.QUEUED or change.cancel_requested:
             self.dispatcher.wake()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -113,3 +114,28 @@ def test_a_job_queued_on_a_busy_replica_is_run_by_an_idle_one(replica: StartRepl
     finally:
         busy.cancel()
         busy.wait_for_final_state(timeout=120)
+
+
+def test_a_replica_that_heard_of_another_starts_no_job_early(replica: StartReplica) -> None:
+    a, b = replica("a"), replica("b")
+    backend_a = OpenQX.enable_account(TOKEN, url=a.url).get_backend(BACKEND)
+    job = backend_a.run(transpile(ghz(2), backend_a, seed_transpiler=1), shots=64)
+    seen_on_b = (
+        OpenQX.enable_account(TOKEN, url=b.url).get_backend(BACKEND).retrieve_job(job.job_id())
+    )
+
+    seen_on_b.wait_for_final_state(timeout=RUN_S)  # b's stream heard a's changes
+
+    assert seen_on_b.status() is JobStatus.DONE
+    # Two idle replicas starting jobs early would each claim the other's and drop their own.
+    # (Another backend than the job's: b's claim of that one got nothing, which holds its
+    # early starts back on its own.)
+    submitted_to_b = SimpleNamespace(
+        id="job-on-b", kind="circuits", backend="ibmq_qasm_simulator", snapshot_id=None,
+        shots=64, memory=False, header={}, options={}, program_id=None,
+    )  # fmt: skip
+    dispatcher = b.service.dispatcher
+    early = dispatcher.start_early(submitted_to_b, b"qpy")
+    if early is not None:
+        dispatcher.drop_early(early)  # gives the pass lock back, so that b can stop
+    assert early is None

@@ -16,7 +16,7 @@ import pytest
 from openqx.core.clock import ManualClock
 from openqx.core.status import JobStatus
 from openqx.scheduler.dispatcher import Dispatcher
-from openqx.scheduler.early_start import COOLDOWN_SECONDS, EarlyStart
+from openqx.scheduler.early_start import COOLDOWN_SECONDS, REPLICA_QUIET_SECONDS, EarlyStart
 from openqx.store.blobs import MemoryBlobStore
 from openqx.store.memory_store import MemoryJobStore
 from openqx.store.records import JobRecord, NewJob, UserRecord
@@ -275,3 +275,20 @@ def test_jobs_of_a_device_whose_claim_got_nothing_do_not_start_early(scene: Scen
     assert later is not None
     scene.store_and_claim(again, later)
     assert later.adopted
+
+
+def test_no_job_starts_early_for_a_while_after_another_replica_changed_one(scene: Scene) -> None:
+    dispatcher = scene.idle()
+
+    dispatcher.heard_from_replica()  # e.g. a job another replica queued or ended
+
+    assert scene.start(scene.job("job-shared")) is None
+    scene.clock.advance(REPLICA_QUIET_SECONDS - 1)
+    assert scene.start(scene.job("job-still-shared")) is None
+    scene.clock.advance(1)
+    alone = scene.job("job-alone")
+    early = scene.start(alone)
+    assert early is not None
+    scene.store_and_claim(alone, early)
+    assert early.adopted and scene.status("job-alone") is JobStatus.RUNNING
+    assert set(scene.executor.requests) == {"job-alone"}
