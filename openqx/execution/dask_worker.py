@@ -99,10 +99,13 @@ def runtime_versions() -> dict[str, str]:
     """The versions of openqx, qiskit and Aer in this process (``NOT_INSTALLED`` for a
     missing one), for ``Client.run`` and for each job's check: a worker runs only jobs of a server
     with the same three (``DaskExecutor`` also compares them when it starts)."""
-    versions = {"openqx": openqx.__version__}
-    for package, distributions in RESULT_PACKAGES.items():
-        versions[package] = _installed_version(distributions)
-    return versions
+    return {"openqx": openqx.__version__, **_result_package_versions()}
+
+
+@functools.cache
+def _result_package_versions() -> dict[str, str]:
+    """``RESULT_PACKAGES``' versions, read once a process (1.3 ms, not for every job)."""
+    return {name: _installed_version(found) for name, found in RESULT_PACKAGES.items()}
 
 
 def describe_mismatch(worker: Mapping[str, str], server: Mapping[str, str]) -> str | None:
