@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.scaleout import _circuit, _fmt  # noqa: E402
 from openqx.client import OpenQX  # noqa: E402
+from openqx.execution.dask import WORKER_CONFIG  # noqa: E402
 from tests import pg  # noqa: E402
 from tests.e2e.serve_process import ServeProcess, free_port  # noqa: E402
 
@@ -74,6 +75,7 @@ def main() -> None:
     # A one-thread worker takes one job at a time (docs/scaling.md): with Dask's default
     # saturation (1.1) the scheduler may queue both replicas' jobs on one worker.
     dask.config.set({"distributed.scheduler.worker-saturation": 1.0})
+    dask.config.set(WORKER_CONFIG)  # the workers openqx's docs ask for (their profiler off)
     servers: list[ServeProcess] = []
     try:
         postgres.execute("CREATE DATABASE bench")

@@ -4,7 +4,8 @@ wall time of each and the speed-up, with the load average of the machine beside 
 
 Each configuration is measured ``--rounds`` times, alternating 1 and 2 workers (a machine
 shared with other work weighs on both alike); the median is reported. Workers are warmed up
-first (their job processes started, Aer loaded) and run with ``OMP_NUM_THREADS=1``.
+first (their job processes started, Aer loaded) and run with ``OMP_NUM_THREADS=1`` and the
+configuration ``docs/scaling.md`` asks for (``dask.WORKER_CONFIG``: no profiler).
 
     .venv/bin/python benchmarks/scaleout.py --jobs 12 --qubits 16 --layers 40
 """
@@ -21,7 +22,7 @@ from typing import Any
 from qiskit import QuantumCircuit, qpy
 
 from openqx.execution import dask_worker
-from openqx.execution.dask import DaskExecutor
+from openqx.execution.dask import WORKER_CONFIG, DaskExecutor
 from openqx.execution.port import ExecutionRequest
 
 
@@ -60,16 +61,20 @@ def _batch(executor: DaskExecutor, circuit: QuantumCircuit, jobs: int, tag: str)
 
 
 def _cluster(workers: int) -> Any:
+    """A local cluster of ``workers`` one-thread worker processes configured as
+    ``docs/scaling.md`` asks (``DaskExecutor.WORKER_CONFIG``)."""
+    import dask
     import distributed
 
     local_cluster: Any = distributed.LocalCluster  # untyped in distributed
-    return local_cluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        env={"OMP_NUM_THREADS": "1"},
-    )
+    with dask.config.set(WORKER_CONFIG):  # the worker processes take it with them
+        return local_cluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            env={"OMP_NUM_THREADS": "1"},
+        )
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ from typing import Any
 from openqx.execution import dask_worker
 from openqx.execution.port import ExecutionError, ExecutionRequest, Started, tell_started
 
-__all__ = ["GPU_RESOURCE", "SCATTER_BYTES", "WORKER_DIED", "DaskExecutor"]
+__all__ = ["GPU_RESOURCE", "SCATTER_BYTES", "WORKER_CONFIG", "WORKER_DIED", "DaskExecutor"]
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +51,13 @@ SCATTER_BYTES = 1 << 20
 GPU_RESOURCE = "GPU"
 """Dask worker resource of GPU workers (``dask worker --resources GPU=1``): jobs with the run
 option ``device="GPU"`` go only to them when the cluster has one."""
+
+WORKER_CONFIG = {"distributed.worker.profile.enabled": False}
+"""The Dask configuration openqx's workers want (``docs/scaling.md`` gives it as environment
+variables for ``dask worker``). A worker's statistical profiler samples its threads every
+10 ms, but an openqx task's thread only waits for the job's child process: turned off, each
+worker used half the CPU (0.24 → 0.13 s over 8 jobs of 16 qubits, two workers on two cores),
+which the simulations then have (``benchmarks/README.md``, session 18)."""
 
 WORKER_DIED = "worker_died"
 """``ExecutionError.code`` of a job whose worker died (the dispatcher's ``WORKER_DIED``)."""
@@ -85,7 +92,7 @@ class DaskExecutor:
 
     Args:
         address: scheduler address (``tcp://host:8786``); ``None`` starts a local cluster in
-            this process.
+            this process, its workers configured with ``WORKER_CONFIG``.
         client: an existing ``distributed.Client`` to use instead (not closed by ``close``).
 
     Raises:
@@ -99,7 +106,13 @@ class DaskExecutor:
         self._distributed = _import_distributed()
         self._own_client = client is None
         if client is None:
-            client = self._distributed.Client(address) if address else self._distributed.Client()
+            if address:
+                client = self._distributed.Client(address)
+            else:
+                import dask  # installed with distributed
+
+                with dask.config.set(WORKER_CONFIG):  # the local workers take it with them
+                    client = self._distributed.Client()
         self._client = client
         self._tasks: dict[str, _Task] = {}
         self._lock = threading.Lock()

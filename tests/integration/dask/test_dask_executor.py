@@ -19,7 +19,7 @@ import pytest
 from qiskit import QuantumCircuit
 
 from openqx.execution import dask_worker
-from openqx.execution.dask import SCATTER_BYTES, WORKER_DIED, DaskExecutor
+from openqx.execution.dask import SCATTER_BYTES, WORKER_CONFIG, WORKER_DIED, DaskExecutor
 from openqx.execution.port import ExecutionError, ExecutionRequest
 from tests.e2e.circuits import forever
 from tests.unit.execution.helpers import ghz, qpy_bytes
@@ -267,3 +267,20 @@ def test_a_worker_with_another_version_refuses_jobs_and_is_named_at_start(
         f"the Dask worker {address} runs {package} {OTHER}, the server {package} "
         f"{mine[package]}; install {wanted} on every worker"
     )
+
+
+def _profiler_enabled() -> bool:
+    import dask
+
+    return bool(dask.config.get("distributed.worker.profile.enabled"))
+
+
+def test_a_local_cluster_of_its_own_has_the_workers_openqx_asks_for() -> None:
+    executor = DaskExecutor()  # no address: a local cluster in this process
+    try:
+        seen = executor.client.run(_profiler_enabled)
+        assert seen and set(seen.values()) == {WORKER_CONFIG["distributed.worker.profile.enabled"]}
+        done = executor.submit(_request(ghz(2), "own-cluster")).result(WAIT_S)
+        assert sum(done["results"][0]["data"]["counts"].values()) > 0
+    finally:
+        executor.close()
