@@ -70,7 +70,7 @@ def _batch(executor: DaskExecutor, circuit: QuantumCircuit, jobs: int, tag: str)
 
 def _cluster(workers: int) -> Any:
     """A local cluster of ``workers`` one-thread worker processes configured as
-    ``docs/scaling.md`` asks (``DaskExecutor.WORKER_CONFIG``)."""
+    ``docs/scaling.md`` asks (``dask.WORKER_CONFIG``)."""
     import dask
     import distributed
 

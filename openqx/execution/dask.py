@@ -131,7 +131,7 @@ class DaskExecutor:
         Aer version other than this server's, or no openqx at all; each is logged as a
         warning. Workers that join later are checked by each job they run
         (``dask_worker.run_job``)."""
-        mine = dask_worker.runtime_versions()
+        mine = self._versions
         try:
             found = self._client.run(dask_worker.runtime_versions, on_error="return")
         except Exception as exc:  # the cluster is unreachable now: jobs will say so
@@ -143,7 +143,7 @@ class DaskExecutor:
                 problems[address] = f"cannot run openqx ({type(versions).__name__}: {versions})"
             elif (mismatch := dask_worker.describe_mismatch(versions, mine)) is not None:
                 problems[address] = mismatch
-        wanted = ", ".join(f"{name} {version}" for name, version in mine.items())
+        wanted = dask_worker.describe_versions(mine)
         for address, problem in problems.items():
             logger.warning(
                 "Dask worker %s %s; its jobs will fail: install %s there",

@@ -41,6 +41,7 @@ __all__ = [
     "TaskOutcome",
     "cancel_event_name",
     "describe_mismatch",
+    "describe_versions",
     "prestart",
     "run_job",
     "runtime_versions",
@@ -119,6 +120,11 @@ def describe_mismatch(worker: Mapping[str, str], server: Mapping[str, str]) -> s
     return f"runs {theirs}, the server {mine}"
 
 
+def describe_versions(versions: Mapping[str, str]) -> str:
+    """``openqx 1.0, qiskit 2.6.2, qiskit-aer 0.18.2``: what to install for ``versions``."""
+    return ", ".join(f"{name} {version}" for name, version in versions.items())
+
+
 def _package(name: str, version: str | None) -> str:
     return f"no {name}" if version in (None, NOT_INSTALLED) else f"{name} {version}"
 
@@ -141,10 +147,9 @@ def _version_problem(server_versions: Mapping[str, str] | None) -> str | None:
         return None
     import distributed
 
-    wanted = ", ".join(f"{name} {version}" for name, version in server_versions.items())
     return (
-        f"the Dask worker {distributed.get_worker().address} {mismatch}; install {wanted} on "
-        "every worker"
+        f"the Dask worker {distributed.get_worker().address} {mismatch}; install "
+        f"{describe_versions(server_versions)} on every worker"
     )
 
 

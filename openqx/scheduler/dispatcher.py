@@ -358,9 +358,13 @@ class Dispatcher:
         """Another replica on the store changed a job: no job starts early for
         ``REPLICA_QUIET_SECONDS``. Two idle replicas that each start a job early would each
         claim the other's older one and drop their own run, killing its worker process."""
+        self._pause_early_starts(REPLICA_QUIET_SECONDS)
+
+    def _pause_early_starts(self, seconds: float) -> None:
+        """No job starts early for ``seconds`` from now (or longer, if already paused so)."""
         with self._lock:
-            now = self.clock.monotonic()
-            self._early_paused_until = max(self._early_paused_until, now + REPLICA_QUIET_SECONDS)
+            until = self.clock.monotonic() + seconds
+            self._early_paused_until = max(self._early_paused_until, until)
 
     def start_early(self, job: RunnableJob, payload: bytes) -> EarlyStart | None:
         """Hand a validated job that is about to be stored to the executor now, when this
@@ -432,9 +436,7 @@ class Dispatcher:
         """Stop a run no claim adopted (before its job may start anew: the executor knows
         runs by job id); no job starts early for ``COOLDOWN_SECONDS``."""
         early.dropped = True
-        with self._lock:
-            now = self.clock.monotonic()
-            self._early_paused_until = max(self._early_paused_until, now + COOLDOWN_SECONDS)
+        self._pause_early_starts(COOLDOWN_SECONDS)
         logger.info(
             "early run dropped: its job was not claimed by it",
             extra={"action": "start_job", "job_id": early.job_id},
