@@ -1,9 +1,10 @@
 """``openqx admin``: users, roles, tokens, hubs/groups/projects, devices, job limits and the
 audit log, through the HTTP API (``/admin``).
 
-The commands speak to the server through the client's ``ApiClient``, so failures arrive as the
-provider's exceptions (``openqx.client.exceptions``). Every failure ends the command with one
-line on stderr and exit status 1 (2 for a bad argument); nothing prints a traceback.
+The commands speak to the server through ``openqx.connection`` (the HTTP session the provider's
+``ApiClient`` is built on, with its retries and TLS settings), not through the provider, so a
+command starts without importing qiskit. Every failure ends the command with one line on
+stderr and exit status 1 (2 for a bad argument); nothing prints a traceback.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ import argparse
 import json
 import os
 import sys
+from dataclasses import dataclass, field
+from typing import Any
 
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from openqx.client import exceptions as exc
-from openqx.client.account import OpenQX
-from openqx.client.http import ApiClient, path_segment
+from openqx.connection.account_file import read_account
+from openqx.connection.failures import ConnectionFailure
+from openqx.connection.session import ServerSession, path_segment
 from openqx.core import schedule_wire as sw
 from openqx.core import tenancy_wire as tw
 from openqx.core import wire
@@ -32,7 +35,6 @@ EXIT_USAGE = 2
 """Exit status for a malformed argument (as ``argparse`` uses)."""
 
 _PROG = "openqx admin"
-_ACCOUNTS: TypeAdapter[list[wire.AccountInfo]] = TypeAdapter(list[wire.AccountInfo])
 
 
 class UsageError(Exception):
@@ -58,18 +60,58 @@ def parse_maximum_jobs(value: str) -> int | None:
     return maximum
 
 
-def _credentials(args: argparse.Namespace) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _Connection:
+    """Where the command goes: the server, the token, and the stored TLS and proxy settings
+    when the server is the stored account's."""
+
+    url: str
+    token: str
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _connection(args: argparse.Namespace) -> _Connection:
     url = args.url or os.environ.get("OPENQX_URL")
     token = args.token or os.environ.get("OPENQX_TOKEN")
+    stored: dict[str, Any] = {}
     if not (url and token):
-        stored = OpenQX.stored_account()
+        stored = read_account()
         url = url or stored.get("url")
         token = token or stored.get("token")
     if not (url and token):
         raise UsageError("give --url and --token (or set OPENQX_URL and OPENQX_TOKEN).")
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"the URL {url!r} needs to start with http:// or https://.")
-    return url, token
+    same_server = stored.get("url") == url
+    settings: dict[str, Any] = {
+        key: stored[key] for key in ("verify", "proxies") if same_server and key in stored
+    }
+    return _Connection(url, token, settings)
+
+
+def _segment(value: str, what: str) -> str:
+    """``value`` as one URL path segment, or a UsageError when it names nothing."""
+    if not value:
+        raise UsageError(f"the {what} is empty.")
+    try:
+        return path_segment(value)
+    except UnicodeEncodeError:
+        raise UsageError(f"the {what} {value!r} is not valid text.") from None
+
+
+def _call(
+    api: ServerSession,
+    method: str,
+    path: str,
+    *,
+    body: BaseModel | None = None,
+    params: dict[str, str] | None = None,
+) -> Any:
+    """Send one administration request and return its JSON answer (None for 204). Reads and
+    full replacements (GET, PUT, DELETE) are retried when the server cannot be reached; POST
+    is not (``ServerSession``'s rule)."""
+    content = body.model_dump_json(exclude_none=False) if body is not None else None
+    return api.request(method, path, params=params, content=content, idempotent=method != "POST")
 
 
 def _number(value: str, what: str, *, allow_none: bool = False) -> int | None:
@@ -102,41 +144,41 @@ def _dump(data: object) -> str:
     return json.dumps(data, indent=2, default=str)
 
 
-def _run_tenancy(api: ApiClient, args: argparse.Namespace) -> str | None:
+def _run_tenancy(api: ServerSession, args: argparse.Namespace) -> str | None:
     """The units, roles, tokens, devices and audit commands (None: not one of them)."""
     command = args.admin_command
     name = getattr(args, "name", None)
-    user = path_segment(name) if isinstance(name, str) else name
+    user = _segment(name, "user name") if isinstance(name, str) else name
     if command == "user":
-        return _dump(api.admin("GET", f"/admin/users/{user}"))
+        return _dump(_call(api, "GET", f"/admin/users/{user}"))
     if command == "rotate-token":
-        return _dump(api.admin("POST", f"/admin/users/{user}/token"))
+        return _dump(_call(api, "POST", f"/admin/users/{user}/token"))
     if command == "revoke-token":
-        api.admin("DELETE", f"/admin/users/{user}/token")
+        _call(api, "DELETE", f"/admin/users/{user}/token")
         return _dump({"user": name, "token": "revoked"})
     if command in ("disable-user", "enable-user"):
         disable = tw.UserDisable(disabled=command == "disable-user")
-        return _dump(api.admin("PUT", f"/admin/users/{user}/disabled", body=disable))
+        return _dump(_call(api, "PUT", f"/admin/users/{user}/disabled", body=disable))
     if command == "set-server-admin":
         promote = tw.ServerAdminUpdate(is_admin=args.value == "true")
-        return _dump(api.admin("PUT", f"/admin/users/{user}/server_admin", body=promote))
+        return _dump(_call(api, "PUT", f"/admin/users/{user}/server_admin", body=promote))
     if command == "units":
         params = {"under": args.under} if args.under else None
-        return _dump(api.admin("GET", "/admin/units", params=params))
+        return _dump(_call(api, "GET", "/admin/units", params=params))
     if command == "create-unit":
         unit = _body(tw.UnitCreate, name=args.name, share=_number(args.share, "share"))
-        return _dump(api.admin("POST", "/admin/units", body=unit))
+        return _dump(_call(api, "POST", "/admin/units", body=unit))
     if command == "rename-unit":
         rename = _body(tw.UnitRename, name=args.name, new_name=args.new_name)
-        return _dump(api.admin("POST", "/admin/units/rename", body=rename))
+        return _dump(_call(api, "POST", "/admin/units/rename", body=rename))
     if command == "set-share":
         share = _body(tw.UnitShare, name=args.name, share=_number(args.share, "share"))
-        return _dump(api.admin("PUT", "/admin/units/share", body=share))
+        return _dump(_call(api, "PUT", "/admin/units/share", body=share))
     if command == "add-member":
         role = _body(tw.MembershipUpdate, user=args.user, scope=args.scope, role=args.role)
-        return _dump(api.admin("PUT", "/admin/memberships", body=role))
+        return _dump(_call(api, "PUT", "/admin/memberships", body=role))
     if command == "remove-member":
-        api.admin("DELETE", "/admin/memberships", params={"name": args.user, "scope": args.scope})
+        _call(api, "DELETE", "/admin/memberships", params={"name": args.user, "scope": args.scope})
         return _dump({"user": args.user, "scope": args.scope, "removed": True})
     if command == "enable-device":
         grant = _body(
@@ -148,34 +190,35 @@ def _run_tenancy(api: ApiClient, args: argparse.Namespace) -> str | None:
             max_shots=_number(args.max_shots, "max-shots", allow_none=True),
             max_circuits=_number(args.max_circuits, "max-circuits", allow_none=True),
         )
-        return _dump(api.admin("PUT", "/admin/devices", body=grant))
+        return _dump(_call(api, "PUT", "/admin/devices", body=grant))
     if command == "disable-device":
         params = {"instance": args.instance, "backend": args.backend}
-        api.admin("DELETE", "/admin/devices", params=params)
+        _call(api, "DELETE", "/admin/devices", params=params)
         return _dump({**params, "enabled": False})
     if command == "devices":
-        return _dump(api.admin("GET", "/admin/devices", params={"instance": args.instance}))
+        return _dump(_call(api, "GET", "/admin/devices", params={"instance": args.instance}))
     if command == "audit":
         limit = _number(args.limit, "limit")
-        return _dump(api.admin("GET", "/admin/audit", params={"limit": str(limit)}))
+        return _dump(_call(api, "GET", "/admin/audit", params={"limit": str(limit)}))
     return _run_schedule(api, args)
 
 
-def _run_schedule(api: ApiClient, args: argparse.Namespace) -> str | None:
+def _run_schedule(api: ServerSession, args: argparse.Namespace) -> str | None:
     """The reservation and maintenance commands (None: not one of them)."""
     command = args.admin_command
     if command == "reserve":
         fields = {"backend": args.backend, "instance": args.instance}
         booking = _body(sw.ReservationCreate, **fields, start=args.start, end=args.end)
-        return _dump(api.admin("POST", "/admin/reservations", body=booking))
+        return _dump(_call(api, "POST", "/admin/reservations", body=booking))
     if command == "cancel-reservation":
-        api.admin("DELETE", f"/admin/reservations/{path_segment(str(args.reservation_id))}")
+        reservation = _segment(str(args.reservation_id), "reservation id")
+        _call(api, "DELETE", f"/admin/reservations/{reservation}")
         return _dump({"reservation_id": args.reservation_id, "cancelled": True})
     if command == "reservations":
         bounds = {"start": args.start, "end": args.end}
         query = {name: value for name, value in bounds.items() if value}
-        backend = path_segment(args.backend)
-        return _dump(api.admin("GET", f"/backends/{backend}/reservations", params=query))
+        backend = _segment(args.backend, "backend name")
+        return _dump(_call(api, "GET", f"/backends/{backend}/reservations", params=query))
     if command == "maintenance-start":
         offline = _body(
             sw.MaintenanceCreate,
@@ -184,23 +227,23 @@ def _run_schedule(api: ApiClient, args: argparse.Namespace) -> str | None:
             end=args.end,
             message=args.message,
         )
-        return _dump(api.admin("POST", "/admin/maintenance", body=offline))
+        return _dump(_call(api, "POST", "/admin/maintenance", body=offline))
     if command == "maintenance-end":
-        return _dump(api.admin("DELETE", f"/admin/maintenance/{path_segment(args.backend)}"))
+        backend = _segment(args.backend, "backend name")
+        return _dump(_call(api, "DELETE", f"/admin/maintenance/{backend}"))
     if command == "maintenance-cancel":
         if not args.window_id.strip():
             raise UsageError("give the id of a maintenance window ('openqx admin maintenance').")
-        window = path_segment(args.window_id.strip())
-        return _dump(api.admin("DELETE", f"/admin/maintenance/windows/{window}"))
+        window = _segment(args.window_id.strip(), "maintenance window id")
+        return _dump(_call(api, "DELETE", f"/admin/maintenance/windows/{window}"))
     if command == "maintenance":
         which = {"backend": args.backend} if args.backend else None
-        return _dump(api.admin("GET", "/admin/maintenance", params=which))
+        return _dump(_call(api, "GET", "/admin/maintenance", params=which))
     return None
 
 
-def _run(api: ApiClient, args: argparse.Namespace) -> str:
+def _run(api: ServerSession, args: argparse.Namespace) -> str:
     """Run the sub-command and return the answer as JSON text."""
-    answer: BaseModel
     tenancy = _run_tenancy(api, args)
     if tenancy is not None:
         return tenancy
@@ -215,15 +258,14 @@ def _run(api: ApiClient, args: argparse.Namespace) -> str:
                 f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
             )
             raise UsageError(f"invalid user: {problems}.") from None
-        answer = api.create_user(user)
-    elif args.admin_command == "users":
-        return _ACCOUNTS.dump_json(api.users(), indent=2).decode()
-    elif args.maximum_jobs.strip().lower() == "default":
-        answer = api.reset_job_limit(args.backend)
-    else:
-        maximum = parse_maximum_jobs(args.maximum_jobs)
-        answer = api.set_job_limit(args.backend, wire.JobLimitUpdate(maximum_jobs=maximum))
-    return answer.model_dump_json(indent=2)
+        return _dump(_call(api, "POST", "/admin/users", body=user))
+    if args.admin_command == "users":
+        return _dump(_call(api, "GET", "/admin/users"))
+    limit_path = f"/admin/backends/{_segment(args.backend, 'backend name')}/job_limit"
+    if args.maximum_jobs.strip().lower() == "default":
+        return _dump(_call(api, "DELETE", limit_path))
+    update = wire.JobLimitUpdate(maximum_jobs=parse_maximum_jobs(args.maximum_jobs))
+    return _dump(_call(api, "PUT", limit_path, body=update))
 
 
 def _complain(error: Exception) -> None:
@@ -240,13 +282,18 @@ def admin(args: argparse.Namespace) -> int:
         argument; each failure is one line on stderr.
     """
     try:
-        url, token = _credentials(args)
-        with ApiClient(url, token, retries=ADMIN_RETRIES) as api:
+        connection = _connection(args)
+        api = ServerSession(
+            connection.url, connection.token, retries=ADMIN_RETRIES, **connection.settings
+        )
+        try:
             output = _run(api, args)
+        finally:
+            api.close()
     except UsageError as error:
         _complain(error)
         return EXIT_USAGE
-    except exc.OpenQXError as error:
+    except ConnectionFailure as error:
         _complain(error)
         return EXIT_FAILED
     print(output)

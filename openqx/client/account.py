@@ -9,16 +9,22 @@ is created with mode 0600 and holds ``token``, ``url`` and optionally ``instance
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-from pathlib import Path
 from typing import Any, ClassVar
 
 from openqx.client import exceptions as exc
 from openqx.client.http import ApiClient
 from openqx.client.local_service import start_local_service
 from openqx.client.provider import AccountProvider
+from openqx.connection.account_file import (
+    ACCOUNT_FILE,
+    account_path,
+    config_dir,
+    read_account,
+    write_account,
+)
+from openqx.connection.failures import InvalidAccountFile
 from openqx.core import instances
 
 __all__ = ["ACCOUNT_FILE", "DEFAULT_URL", "OpenQX", "config_dir", "instance_from_parts"]
@@ -27,25 +33,9 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 """Where ``openqx serve`` listens by default."""
-ACCOUNT_FILE = "account.json"
-"""Name of the credentials file in the config folder."""
 _CLIENT_OPTIONS = ("transport", "timeout", "retries", "backoff_factor", "proxies", "verify")
 _STORED_CONNECTION = ("proxies", "verify")
 """``ApiClient`` options ``save_account`` may store with the account."""
-
-
-def config_dir() -> Path:
-    """Return the folder that holds ``account.json``."""
-    explicit = os.environ.get("OPENQX_CONFIG_DIR")
-    if explicit:
-        return Path(explicit)
-    xdg = os.environ.get("XDG_CONFIG_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".config"
-    return base / "openqx"
-
-
-def _account_path() -> Path:
-    return config_dir() / ACCOUNT_FILE
 
 
 def _check_token(token: object) -> str:
@@ -65,21 +55,10 @@ def _check_url(url: object) -> str:
 
 
 def _read_stored() -> dict[str, Any]:
-    path = _account_path()
-    if not path.exists():
-        return {}
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise exc.OpenQXAccountCredentialsInvalidFormat(
-            f"Unable to read the stored account {path}: {error}"
-        ) from error
-    if not isinstance(data, dict) or not isinstance(data.get("token", ""), str):
-        raise exc.OpenQXAccountCredentialsInvalidFormat(
-            f"The stored account {path} is not valid: it needs to be a JSON object with a "
-            "'token' string."
-        )
-    return data
+        return read_account()
+    except InvalidAccountFile as error:
+        raise exc.OpenQXAccountCredentialsInvalidFormat(str(error)) from error
 
 
 def instance_from_parts(
@@ -419,24 +398,13 @@ class OpenQX:
             data["proxies"] = dict(proxies)
         if verify is not None:
             data["verify"] = bool(verify)
-        path = _account_path()
-        if path.exists() and not overwrite:
+        if account_path().exists() and not overwrite:
             logger.warning(
                 "Credentials already present. Set overwrite=True to overwrite.",
                 extra={"action": "save_account"},
             )
             return
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        temporary = path.with_name(f".{ACCOUNT_FILE}.{os.getpid()}.tmp")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            os.fchmod(fd, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, indent=2)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        os.replace(temporary, path)
+        write_account(data)
 
     @staticmethod
     def delete_account() -> None:
@@ -445,7 +413,7 @@ class OpenQX:
         Raises:
             OpenQXAccountCredentialsNotFound: no account is stored.
         """
-        path = _account_path()
+        path = account_path()
         if not path.exists():
             raise exc.OpenQXAccountCredentialsNotFound("No stored openqx account found.")
         path.unlink()

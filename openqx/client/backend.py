@@ -16,10 +16,10 @@ from qiskit.transpiler import Target
 
 from openqx.client import exceptions as exc
 from openqx.client import status_feed
-from openqx.client.http import client_info, path_segment
 from openqx.client.job import OpenQXJob
 from openqx.client.job_limit import BackendJobLimit
 from openqx.client.reservation import BackendReservation, reservations_from_wire
+from openqx.connection.session import client_info, path_segment
 from openqx.core import bounds, circuit_payload, json_values, run_options, targets, times, wire
 from openqx.core.parameter_binds import check_parameter_binds
 from openqx.core.pulse_defaults import PulseDefaults

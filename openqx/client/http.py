@@ -1,35 +1,43 @@
 """The HTTP client: one typed method per endpoint of the wire contract (``openqx.core.wire``).
 
-``ApiClient`` wraps one keep-alive ``httpx.Client``. It retries with exponential backoff on
-connection failures and on 502/503/504 for idempotent requests; ``POST /jobs`` is retried
-only when the connection failed before the request was sent, so a job is never submitted
-twice. Every failure leaves this module as one of the provider exceptions, mapped in
-``_map_error`` (the one place where server error codes become exceptions): the wire code is
-turned into its domain error with ``openqx.core.errors.error_class_for_code``, and
-``EXCEPTION_FOR_ERROR`` gives the provider exception for that error and the request's context.
+``ApiClient`` speaks through one ``openqx.connection.session.ServerSession`` (a keep-alive
+``httpx.Client``, with its retry rule: connection failures always, broken answers and
+502/503/504 for idempotent requests, so a job is never submitted twice). Every failure leaves
+this module as one of the provider exceptions, mapped in ``_map_error`` (the one place where
+server error codes become exceptions): the wire code is turned into its domain error with
+``openqx.core.errors.error_class_for_code``, and ``EXCEPTION_FOR_ERROR`` gives the provider
+exception for that error and the request's context.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import os
-import ssl
 import threading
-import time
 import typing
-import urllib.parse
 from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import datetime
-from importlib import metadata
 from typing import Any, Literal, TypeVar
 
 import httpx
 from pydantic import BaseModel, RootModel, TypeAdapter, ValidationError
 
 from openqx.client import exceptions as exc
+from openqx.connection.failures import (
+    ErrorAnswer,
+    InvalidSetting,
+    InvalidUrl,
+    NoAnswer,
+    NotJson,
+)
+from openqx.connection.session import (
+    DEFAULT_BACKOFF,
+    DEFAULT_RETRIES,
+    DEFAULT_TIMEOUT,
+    ServerSession,
+    path_segment,
+)
 from openqx.core import errors, wire
-from openqx.core.access import INSTANCE_HEADER
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -39,19 +47,8 @@ __all__ = [
     "ApiClient",
     "Context",
     "StreamItem",
-    "client_info",
-    "path_segment",
-    "proxy_mounts",
-    "user_agent",
 ]
 
-DEFAULT_TIMEOUT = 30.0
-"""Seconds for connecting and for reading one answer."""
-DEFAULT_RETRIES = 3
-"""Extra attempts after a retryable failure."""
-DEFAULT_BACKOFF = 0.5
-"""Seconds before the first retry; doubled on each further retry."""
-_RETRY_STATUSES = frozenset({502, 503, 504})
 MAX_WATCHED_SUBMISSIONS = 8
 """Submissions whose status stream one client keeps open at once (``submit_watched``); past
 them, jobs are submitted plainly and their stream is opened when they are waited for."""
@@ -69,83 +66,6 @@ Context = Literal["account", "backend", "job", "job_set", "runtime"]
 _M = TypeVar("_M", bound=BaseModel)
 
 
-@functools.cache
-def _version(dist: str) -> str:
-    """Installed version of ``dist`` or ``"unknown"`` (looked up once per process)."""
-    try:
-        return metadata.version(dist)
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
-def client_info() -> dict[str, str]:
-    """Return the client name and versions sent with each job (``JobSubmission.client_info``)."""
-    return {"name": "openqx", "version": _version("openqx"), "qiskit": _version("qiskit")}
-
-
-def user_agent() -> str:
-    """Return the ``User-Agent`` header value."""
-    info = client_info()
-    return f"openqx-client/{info['version']} qiskit/{info['qiskit']} python-httpx"
-
-
-def proxy_mounts(
-    proxies: Mapping[str, Any] | None, verify: bool | ssl.SSLContext = True
-) -> dict[str, httpx.BaseTransport] | None:
-    """Turn the seed's ``proxies`` into ``httpx`` mounts (one proxy transport per URL pattern).
-
-    Args:
-        proxies: ``{"urls": {"http": URL, "https": URL, "http://host": URL}}`` as the seed took
-            it (a plain ``{"http": URL}`` mapping is accepted too); ``None`` for no proxy.
-
-    Returns:
-        The mounts, or ``None`` for no proxy.
-
-    Raises:
-        OpenQXAccountError: the mapping is malformed or asks for NTLM authentication.
-    """
-    if not proxies:
-        return None
-    if not isinstance(proxies, Mapping):
-        raise exc.OpenQXAccountError("proxies needs to be a dict such as {'urls': {'https': URL}}.")
-    if proxies.get("username_ntlm") or proxies.get("password_ntlm"):
-        raise exc.OpenQXAccountError(
-            "NTLM proxy authentication is not supported; put the user and password in the proxy "
-            "URL instead (http://user:password@proxy:port)."
-        )
-    urls = proxies.get("urls", {} if "urls" in proxies else proxies)
-    if not isinstance(urls, Mapping):
-        raise exc.OpenQXAccountError("proxies['urls'] needs to be a dict of scheme or host: URL.")
-    mounts: dict[str, httpx.BaseTransport] = {}
-    for key, proxy_url in urls.items():
-        if key in ("username_ntlm", "password_ntlm"):
-            continue
-        if not isinstance(key, str) or not isinstance(proxy_url, str) or not proxy_url:
-            raise exc.OpenQXAccountError(f"Invalid proxy entry {key!r}: {proxy_url!r}.")
-        pattern = key if "://" in key else f"{key}://"
-        try:
-            mounts[pattern] = httpx.HTTPTransport(proxy=proxy_url, verify=verify)
-        except (httpx.InvalidURL, ValueError) as error:
-            raise exc.OpenQXAccountError(f"Invalid proxy URL {proxy_url!r}: {error}") from error
-    return mounts or None
-
-
-def _ssl_verify(verify: bool | str) -> bool | ssl.SSLContext:
-    """``verify``: a bool, or the path of a CA bundle (as ``requests`` took it)."""
-    if isinstance(verify, bool):
-        return verify
-    if isinstance(verify, str):
-        try:
-            return ssl.create_default_context(cafile=verify)
-        except (OSError, ssl.SSLError) as error:
-            raise exc.OpenQXAccountError(
-                f"Unable to load the CA bundle {verify!r} given as verify: {error}"
-            ) from error
-    raise exc.OpenQXAccountError(
-        f"verify needs to be a bool or the path of a CA bundle, not {type(verify).__name__}."
-    )
-
-
 class ApiClient:
     """Typed access to the openqx HTTP API v1.
 
@@ -157,7 +77,8 @@ class ApiClient:
         timeout: seconds for connecting and for reading one answer.
         retries: extra attempts after a retryable failure.
         backoff_factor: seconds before the first retry, doubled on each further retry.
-        proxies: proxies for the connection, in the seed's format (``proxy_mounts``).
+        proxies: proxies for the connection, in the seed's format
+            (``openqx.connection.session.proxy_mounts``).
         verify: check the server's TLS certificate (``False``: do not; a path: against that
             CA bundle).
 
@@ -188,10 +109,24 @@ class ApiClient:
             "verify": verify,
         }
         self.instance = instance
-        base = url.rstrip("/")
-        if base.endswith(wire.API_PREFIX):
-            base = base[: -len(wire.API_PREFIX)]
-        self.url = base
+        try:
+            self._session = ServerSession(
+                url,
+                token,
+                transport=transport,
+                timeout=timeout,
+                retries=retries,
+                backoff_factor=backoff_factor,
+                proxies=proxies,
+                verify=verify,
+                instance=instance,
+            )
+        except InvalidUrl as error:
+            raise exc.OpenQXAccountCredentialsInvalidUrl(str(error)) from error
+        except InvalidSetting as error:
+            raise exc.OpenQXAccountError(str(error)) from error
+        self._http = self._session.http
+        self.url = self._session.url
         self.token = token
         self.retries = retries
         self.backoff_factor = backoff_factor
@@ -199,34 +134,11 @@ class ApiClient:
         self._watch_slots = threading.BoundedSemaphore(_watched_submissions())
         self.proxies = dict(proxies) if proxies else None
         self.verify = verify
-        ssl_verify = _ssl_verify(verify)
-        mounts = proxy_mounts(proxies, ssl_verify)
-        try:
-            self._http = httpx.Client(
-                base_url=base + wire.API_PREFIX,
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "User-Agent": user_agent(),
-                    "X-Qx-Client-Application": f"openqx/{client_info()['version']}",
-                    **({INSTANCE_HEADER: instance} if instance else {}),
-                },
-                transport=transport,
-                mounts=mounts,
-                verify=ssl_verify,
-                timeout=timeout,
-            )
-        except httpx.InvalidURL as error:
-            raise exc.OpenQXAccountCredentialsInvalidUrl(
-                f"Invalid URL {url!r}: {error}."
-            ) from error
 
     def set_instance(self, instance: str | None) -> None:
         """Act through ``instance`` from now on (None: the account's default)."""
         self.instance = instance
-        if instance:
-            self._http.headers[INSTANCE_HEADER] = instance
-        else:
-            self._http.headers.pop(INSTANCE_HEADER, None)
+        self._session.set_instance(instance)
 
     def for_instance(self, instance: str | None) -> ApiClient:
         """A client of the same server, token and options acting through ``instance`` (sent
@@ -237,7 +149,7 @@ class ApiClient:
 
     def close(self) -> None:
         """Close the connection pool."""
-        self._http.close()
+        self._session.close()
 
     def __enter__(self) -> ApiClient:
         return self
@@ -767,48 +679,21 @@ class ApiClient:
         read_timeout: float | None = None,
     ) -> Any:
         content = body.model_dump_json(exclude_none=False) if body is not None else None
-        headers = {"Content-Type": "application/json"} if content is not None else None
-        timeout = (
-            httpx.USE_CLIENT_DEFAULT
-            if read_timeout is None
-            else httpx.Timeout(self._timeout, read=read_timeout)
-        )
-        attempt = 0
-        while True:
-            try:
-                response = self._http.request(
-                    method, path, params=params, content=content, headers=headers, timeout=timeout
-                )
-            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
-                # Nothing reached the server: safe to retry even a submission.
-                if attempt < self.retries:
-                    attempt = self._sleep(attempt)
-                    continue
-                raise _transport_error(error, context, job_id) from error
-            except httpx.HTTPError as error:
-                if idempotent and attempt < self.retries:
-                    attempt = self._sleep(attempt)
-                    continue
-                raise _transport_error(error, context, job_id) from error
-            if response.status_code in _RETRY_STATUSES and idempotent and attempt < self.retries:
-                attempt = self._sleep(attempt)
-                continue
-            if response.status_code >= 400:
-                raise _map_error(response, context, job_id)
-            if response.status_code == 204 or not response.content:
-                return None
-            try:
-                return response.json()
-            except ValueError as error:
-                raise _protocol_error(
-                    f"The server answered {method} {path} with something that is not JSON.",
-                    context,
-                    job_id,
-                ) from error
-
-    def _sleep(self, attempt: int) -> int:
-        time.sleep(self.backoff_factor * (2**attempt))
-        return attempt + 1
+        try:
+            return self._session.request(
+                method,
+                path,
+                params=params,
+                content=content,
+                idempotent=idempotent,
+                read_timeout=read_timeout,
+            )
+        except NoAnswer as failure:
+            raise _transport_error(failure, context, job_id) from failure.__cause__
+        except ErrorAnswer as answer:
+            raise _map_error(answer, context, job_id) from None
+        except NotJson as failure:
+            raise _protocol_error(str(failure), context, job_id) from failure.__cause__
 
 
 def _reopen(url: str, token: str, instance: str | None, options: dict[str, Any]) -> ApiClient:
@@ -892,21 +777,6 @@ def _sse_events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
 
 
 # --- user input in URL paths ------------------------------------------------------------
-
-
-def path_segment(value: str) -> str:
-    """Return ``value`` as one URL path segment, whatever it holds.
-
-    Every character but the unreserved ones is percent-encoded (``/``, ``?``, ``#``, ``%``
-    included), so that ``"../backends"`` or ``"x?y=1"`` address the object of that name
-    instead of another route or a query; ``.`` and ``..``, which URL normalisation would
-    resolve away, are encoded too. The one rule for every id and name put into a path.
-
-    Raises:
-        UnicodeEncodeError: ``value`` is not valid text (an unpaired surrogate).
-    """
-    quoted = urllib.parse.quote(value, safe="")
-    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
 
 
 _WHAT = {
@@ -998,15 +868,6 @@ class, or its nearest ancestor in this table, picks the exception. An unknown co
 ``ServiceError``.
 """
 
-_CODE_FOR_STATUS = {
-    401: errors.AuthenticationError.code,
-    403: errors.PermissionDeniedError.code,
-    404: errors.NotFoundError.code,
-    413: errors.PayloadTooLargeError.code,
-}
-"""Codes assumed for error answers that carry no openqx error body (e.g. from a proxy)."""
-_NO_CODE = "http_error"
-
 
 def _error_class(code: str, context: Context) -> type[exc.OpenQXError]:
     """Choose the exception class for a server error code."""
@@ -1017,42 +878,36 @@ def _error_class(code: str, context: Context) -> type[exc.OpenQXError]:
     return _API_ERROR[context]
 
 
-def _map_error(response: httpx.Response, context: Context, job_id: str | None) -> exc.OpenQXError:
-    """Turn an HTTP error answer into a provider exception (server message included)."""
-    status = response.status_code
-    code = _CODE_FOR_STATUS.get(status, _NO_CODE)
-    message = response.reason_phrase or "error"
-    details: dict[str, Any] = {}
-    try:
-        body = wire.ErrorBody.model_validate(response.json())
-        code, message, details = body.error.code, body.error.message, body.error.details
-    except (ValueError, ValidationError):
-        text = response.text.strip()
-        if text:
-            message = text[:500]
-    if status == 404 and code == errors.NotFoundError.code and job_id is not None:
+def _map_error(
+    answer: ErrorAnswer | httpx.Response, context: Context, job_id: str | None
+) -> exc.OpenQXError:
+    """Turn an HTTP error answer (read to its end) into a provider exception, with the
+    server's message (``ErrorAnswer`` gives the text)."""
+    if isinstance(answer, httpx.Response):
+        answer = ErrorAnswer.from_response(answer)
+    if answer.status == 404 and answer.code == errors.NotFoundError.code and job_id is not None:
         # No route matched a job's path: its id holds a ``/`` (sent as ``%2F``, which the
         # server decodes before routing), so no job has it.
-        code, message = errors.JobNotFoundError.code, f"Job {job_id!r} not found."
-    cls = _error_class(code, context)
-    if cls is exc.OpenQXAccountCredentialsInvalidToken:
-        text = f"The API token was refused by the server ({message}). Check the token."
-    else:
-        text = f"{message} (HTTP {status}, error code: {code})"
+        answer = ErrorAnswer(
+            answer.status, errors.JobNotFoundError.code, f"Job {job_id!r} not found.", {}
+        )
+    cls = _error_class(answer.code, context)
     # The server's details may repeat fields we pass ourselves (e.g. ``job_id`` of a 404):
     # ours win, the rest stay available as ``error.details``.
+    details = answer.details
     extra = {k: v for k, v in details.items() if k not in ("job_id", "status_code", "code")}
     job_id = job_id if job_id is not None else details.get("job_id")
-    return cls(text, job_id=job_id, status_code=status, code=code, **extra)
+    return cls(str(answer), job_id=job_id, status_code=answer.status, code=answer.code, **extra)
 
 
 def _transport_error(
-    error: httpx.HTTPError, context: Context, job_id: str | None
+    failure: NoAnswer | httpx.HTTPError, context: Context, job_id: str | None
 ) -> exc.OpenQXError:
     """A request that got no answer."""
+    if isinstance(failure, httpx.HTTPError):
+        failure = NoAnswer.from_error(failure)
     cls = _API_ERROR[context] if context != "account" else exc.RequestsApiError
-    url = getattr(getattr(error, "request", None), "url", "")
-    return cls(f"Could not reach the openqx server at {url}: {error}", job_id=job_id)
+    return cls(str(failure), job_id=job_id)
 
 
 def _protocol_error(message: str, context: Context, job_id: str | None = None) -> exc.OpenQXError:

@@ -29,9 +29,9 @@ from qiskit.primitives.containers.sampler_pub import SamplerPub
 from qiskit.providers import JobStatus as QiskitJobStatus
 
 from openqx.client import exceptions as exc
-from openqx.client.http import client_info
 from openqx.client.primitive_options import PrimitiveOptions
 from openqx.client.runtime_job import RuntimeJob
+from openqx.connection.session import client_info
 from openqx.core import primitives as codec
 from openqx.core import wire
 from openqx.core.status import JobStatus

@@ -15,9 +15,9 @@ from qiskit.circuit import QuantumCircuit, Qubit
 from qiskit.transpiler import Layout
 
 from openqx.client import exceptions as exc
-from openqx.client.http import client_info
 from openqx.client.query import iter_job_infos
 from openqx.client.runtime_job import RuntimeJob
+from openqx.connection.session import client_info
 from openqx.core import circuit_payload, circuit_runner, paging, wire
 from openqx.core.status import ACTIVE_STATUSES, FINAL_STATUSES
 

@@ -24,9 +24,10 @@ from rich.console import Console
 
 from openqx.client import exceptions as exc
 from openqx.client import user_cli_output as out
-from openqx.client.account import DEFAULT_URL, OpenQX, config_dir
+from openqx.client.account import DEFAULT_URL, OpenQX
 from openqx.client.job import OpenQXJob
 from openqx.client.provider import AccountProvider
+from openqx.connection.account_file import account_path
 from openqx.core import instances, wire
 from openqx.core.status import JobStatus
 
@@ -171,7 +172,7 @@ def _login(args: argparse.Namespace, console: Console) -> int:
     provider = OpenQX.enable_account(token, url, args.instance, **options)
     account = provider.api_client.account()
     OpenQX.save_account(token, url, overwrite=True, instance=args.instance, verify=verify)
-    saved = config_dir() / "account.json"
+    saved = account_path()
     if args.json:
         out.print_json(
             {

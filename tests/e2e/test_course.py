@@ -28,6 +28,8 @@ from openqx.client import exceptions as exc
 from openqx.client.account import OpenQX
 from openqx.client.http import ApiClient
 from openqx.client.provider import AccountProvider
+from openqx.connection.failures import ErrorAnswer
+from openqx.connection.session import ServerSession
 from openqx.core import wire
 from openqx.store.database import Database
 from openqx.store.sql_store import SqlJobStore
@@ -58,8 +60,12 @@ class Course:
     def cli(self, token: str, *args: str) -> Any:
         """Run ``openqx admin <args>`` as ``token``; return its JSON output."""
         parsed = build_parser().parse_args(["admin", "--url", BASE_URL, "--token", token, *args])
-        with self.api(token) as api:
-            return json.loads(admin_cli._run(api, parsed))
+        transport = self.harness.client._transport
+        session = ServerSession(BASE_URL, token, transport=transport, retries=0)
+        try:
+            return json.loads(admin_cli._run(session, parsed))
+        finally:
+            session.close()
 
     def provider(self, token: str) -> AccountProvider:
         return OpenQX.enable_account(
@@ -103,8 +109,9 @@ def test_course(course: Course) -> None:
                 course.cli(prof, "create-user", name, "--instance", team)["token"],
             )
     # ... and nothing outside it.
-    with pytest.raises(exc.OpenQXNotAuthorizedError):
+    with pytest.raises(ErrorAnswer) as refused:
         course.cli(prof, "create-unit", "uni/other-course")
+    assert refused.value.status == 403 and refused.value.code == "permission_denied"
     assert [u["name"] for u in course.cli(ADMIN_TOKEN, "units", "--under", "uni")] == [
         "uni",
         GROUP,

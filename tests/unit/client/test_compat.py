@@ -18,7 +18,7 @@ from qiskit.providers import JobStatus as QiskitJobStatus
 
 from openqx.client import OpenQX
 from openqx.client import exceptions as exc
-from openqx.client.http import ApiClient, proxy_mounts
+from openqx.client.http import ApiClient
 from openqx.client.provider import AccountProvider as OpenQXProvider
 from openqx.compat.ibmq import (
     IBMQ,
@@ -27,6 +27,8 @@ from openqx.compat.ibmq import (
     IBMQBackend,
     IBMQSimulator,
 )
+from openqx.connection.failures import InvalidSetting
+from openqx.connection.session import proxy_mounts
 from openqx.core.status import JobStatus
 from tests.unit.client.conftest import TOKEN, URL, FakeServer
 
@@ -145,12 +147,16 @@ def test_proxy_mounts() -> None:
     mounts = proxy_mounts({"urls": {"http": "http://proxy:3128", "https://host": "http://p:1"}})
     assert mounts is not None and set(mounts) == {"http://", "https://host"}
     assert set(proxy_mounts({"https": "http://proxy:3128"}) or {}) == {"https://"}
-    with pytest.raises(exc.OpenQXAccountError, match="NTLM"):
-        proxy_mounts({"urls": {"http": "http://p:1"}, "username_ntlm": "u", "password_ntlm": "p"})
-    with pytest.raises(exc.OpenQXAccountError, match="Invalid proxy entry"):
+    ntlm = {"urls": {"http": "http://p:1"}, "username_ntlm": "u", "password_ntlm": "p"}
+    with pytest.raises(InvalidSetting, match="NTLM"):
+        proxy_mounts(ntlm)
+    with pytest.raises(InvalidSetting, match="Invalid proxy entry"):
         proxy_mounts({"urls": {"http": 3128}})
-    with pytest.raises(exc.OpenQXAccountError, match="needs to be a dict"):
+    with pytest.raises(InvalidSetting, match="needs to be a dict"):
         proxy_mounts(["http://p:1"])  # type: ignore[arg-type]
+    # The provider raises its own account error for the same settings.
+    with pytest.raises(exc.OpenQXAccountError, match="NTLM"):
+        ApiClient(URL, TOKEN, proxies=ntlm)
 
 
 def test_verify_needs_a_bool_or_a_bundle(tmp_path: Path) -> None:

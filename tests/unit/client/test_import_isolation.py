@@ -2,10 +2,11 @@
 
 Two checks: every ``import`` written anywhere in ``openqx.client``/``openqx.compat`` (module
 level, inside functions, under ``TYPE_CHECKING``, and ``importlib.import_module`` string
-literals) names only ``openqx.client``, ``openqx.compat`` or ``openqx.core``, and ``openqx.core``
-imports only itself, so no chain of imports leads from the client to ``server``, ``store``,
-``scheduler`` or ``execution``. And importing the client in a fresh interpreter loads none of
-the server's dependencies.
+literals) names only ``openqx.client``, ``openqx.compat``, ``openqx.connection`` or
+``openqx.core``, ``openqx.connection`` imports only itself and ``openqx.core``, and
+``openqx.core`` imports only itself, so no chain of imports leads from the client to
+``server``, ``store``, ``scheduler`` or ``execution``. And importing the client in a fresh
+interpreter loads none of the server's dependencies, and ``openqx admin`` starts without qiskit.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ import openqx
 
 PACKAGE_ROOT = Path(openqx.__file__).parent
 SERVICE_PACKAGES = ("openqx.server", "openqx.store", "openqx.scheduler", "openqx.execution")
-CLIENT_MAY_IMPORT = ("openqx.client", "openqx.compat", "openqx.core")
+CLIENT_MAY_IMPORT = ("openqx.client", "openqx.compat", "openqx.connection", "openqx.core")
+CONNECTION_MAY_IMPORT = ("openqx.connection", "openqx.core")
 CORE_MAY_IMPORT = ("openqx.core",)
 IMPORT_FUNCTIONS = frozenset({"import_module", "__import__"})
 
@@ -86,6 +88,10 @@ def test_client_modules_import_only_client_and_core() -> None:
     assert _violations(("client", "compat"), CLIENT_MAY_IMPORT) == []
 
 
+def test_connection_imports_only_itself_and_core() -> None:
+    assert _violations(("connection",), CONNECTION_MAY_IMPORT) == []
+
+
 def test_core_imports_only_core() -> None:
     assert _violations(("core",), CORE_MAY_IMPORT) == []
 
@@ -129,3 +135,21 @@ def test_importing_the_client_loads_no_server_dependency() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def _loaded_after(statement: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules starting with ``prefixes`` that ``statement`` loads in a fresh interpreter."""
+    code = (
+        f"import sys\n{statement}\n"
+        f"print(','.join(m for m in sys.modules if m.startswith({prefixes!r})))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return [name for name in out.stdout.strip().split(",") if name]
+
+
+def test_the_admin_command_starts_without_qiskit() -> None:
+    """``openqx admin`` and the connection it uses load no qiskit (which takes a second or
+    more to import), while the provider does."""
+    assert _loaded_after("import openqx.cli.admin, openqx.cli.main", ("qiskit",)) == []
+    assert _loaded_after("import openqx.connection.session", ("qiskit", "openqx.client")) == []
+    assert "qiskit" in _loaded_after("import openqx.client", ("qiskit",))

@@ -1,4 +1,4 @@
-"""Ids and names in URL paths: each one segment, percent-encoded by ``http.path_segment``;
+"""Ids and names in URL paths: each one segment, percent-encoded by ``session.path_segment``;
 an empty one is refused with the context's not-found error before any request; an answer
 off the contract is one line naming what differs, never a pydantic dump."""
 
@@ -12,7 +12,7 @@ import pytest
 
 from openqx.client import ApiClient
 from openqx.client import exceptions as exc
-from openqx.client.http import path_segment
+from openqx.connection.session import path_segment
 from openqx.core import wire
 
 
