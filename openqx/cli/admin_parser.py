@@ -15,7 +15,11 @@ def add_admin_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     admin = sub.add_parser(
         "admin", help="administer a running service (needs an administrator token)"
     )
-    admin.add_argument("--url", help="service URL (default OPENQX_URL or saved account)")
+    admin.add_argument(
+        "--url",
+        help="service URL (default OPENQX_URL or the saved account, whose TLS and proxy "
+        "settings then apply too)",
+    )
     admin.add_argument("--token", help="admin token (default OPENQX_TOKEN or saved account)")
     cmds = admin.add_subparsers(dest="admin_command", required=True)
 
