@@ -13,6 +13,7 @@ import functools
 import ssl
 import time
 import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from importlib import metadata
 from typing import Any
@@ -119,9 +120,10 @@ def _default_tls() -> ssl.SSLContext:
 
 
 def _no_tls() -> ssl.SSLContext:
-    """The TLS context of a session with a plain ``http://`` server and no proxy: it never
-    opens a TLS connection, so it loads no CA bundle; it trusts no certificate, so were it
-    ever used, the connection would fail rather than go unchecked."""
+    """The TLS context of a session with a plain ``http://`` server and no proxy (given, or
+    in the ``*_PROXY`` variables): it never opens a TLS connection, so it loads no CA bundle;
+    it trusts no certificate, so were it ever used, the connection would fail rather than go
+    unchecked."""
     return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
 
 
@@ -183,6 +185,8 @@ class ServerSession:
     Attributes:
         url: the base URL without ``/v1``.
         http: the ``httpx.Client`` (its base URL ends in ``/v1``), for streamed requests.
+        tls: the TLS check of its connections (``ssl_verify``; a plain ``http://`` server
+            reached with no proxy needs none, and gets a context that loads no CA bundle).
 
     Raises:
         InvalidUrl: ``url`` is not a valid URL.
@@ -210,8 +214,9 @@ class ServerSession:
         self.retries = retries
         self.backoff_factor = backoff_factor
         plain = base.lower().startswith("http://") and not proxies
-        checked = _no_tls() if plain and verify is True else ssl_verify(verify)
-        mounts = proxy_mounts(proxies, checked)
+        plain = plain and not urllib.request.getproxies_environment()
+        self.tls = _no_tls() if plain and verify is True else ssl_verify(verify)
+        mounts = proxy_mounts(proxies, self.tls)
         try:
             self.http = httpx.Client(
                 base_url=base + wire.API_PREFIX,
@@ -223,7 +228,7 @@ class ServerSession:
                 },
                 transport=transport,
                 mounts=mounts,
-                verify=checked,
+                verify=self.tls,
                 timeout=timeout,
             )
         except httpx.InvalidURL as error:

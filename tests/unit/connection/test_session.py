@@ -7,7 +7,6 @@ import ssl
 import httpx
 import pytest
 
-from openqx.connection import session
 from openqx.connection.failures import ErrorAnswer, InvalidSetting, NoAnswer
 from openqx.connection.session import ServerSession, ssl_verify
 
@@ -25,10 +24,21 @@ def test_verify_false_checks_nothing_and_a_bad_value_is_refused() -> None:
         ssl_verify(1)  # type: ignore[arg-type]
 
 
-def test_a_plain_http_session_loads_no_ca_bundle_and_would_trust_nothing() -> None:
-    context = session._no_tls()
+def test_a_plain_http_session_loads_no_ca_bundle_and_would_trust_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for variable in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(variable, raising=False)
+        monkeypatch.delenv(variable.upper(), raising=False)
+    context = ServerSession("http://server.test", "t").tls
     assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
     assert context.cert_store_stats()["x509_ca"] == 0
+    assert ServerSession("https://server.test", "t").tls is ssl_verify(True)
+    # A proxy may be reached over TLS: then the session checks certificates as usual.
+    proxied = ServerSession("http://server.test", "t", proxies={"https": "https://proxy:3128"})
+    assert proxied.tls is ssl_verify(True)
+    monkeypatch.setenv("HTTPS_PROXY", "https://proxy:3128")
+    assert ServerSession("http://server.test", "t").tls is ssl_verify(True)
 
 
 def test_a_session_sends_the_token_and_reads_error_answers() -> None:
