@@ -110,17 +110,7 @@ class ApiClient:
         }
         self.instance = instance
         try:
-            self._session = ServerSession(
-                url,
-                token,
-                transport=transport,
-                timeout=timeout,
-                retries=retries,
-                backoff_factor=backoff_factor,
-                proxies=proxies,
-                verify=verify,
-                instance=instance,
-            )
+            self._session = ServerSession(url, token, instance=instance, **self._options)
         except InvalidUrl as error:
             raise exc.OpenQXAccountCredentialsInvalidUrl(str(error)) from error
         except InvalidSetting as error:
