@@ -33,9 +33,8 @@ from qiskit import transpile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.latency import statevector_circuit  # noqa: E402
 from benchmarks.servers import TOKEN, bench_data_dir, start_server  # noqa: E402
-from tests.e2e.circuits import ghz  # noqa: E402
+from tests.e2e.circuits import ghz, statevector_circuit  # noqa: E402
 
 
 def cpu_seconds(pid: int) -> float:

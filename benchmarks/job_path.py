@@ -33,8 +33,7 @@ from qiskit import transpile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.latency import statevector_circuit  # noqa: E402
-from tests.e2e.circuits import ghz  # noqa: E402
+from tests.e2e.circuits import ghz, statevector_circuit  # noqa: E402
 
 _spent: dict[str, float] = collections.defaultdict(float)
 _marks: dict[str, float] = {}

@@ -42,20 +42,7 @@ from qiskit import QuantumCircuit, transpile
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.servers import bench_data_dir, serve_process  # noqa: E402
-from tests.e2e.circuits import ghz  # noqa: E402
-
-
-def statevector_circuit(n: int, layers: int = 10) -> QuantumCircuit:
-    """A 20-qubit brick of rotations and CX layers: statevector-bound, every outcome likely."""
-    qc = QuantumCircuit(n)
-    for layer in range(layers):
-        for q in range(n):
-            qc.rx(0.3 + 0.1 * q + 0.05 * layer, q)
-            qc.rz(0.7 + 0.03 * q, q)
-        for q in range(layer % 2, n - 1, 2):
-            qc.cx(q, q + 1)
-    qc.measure_all()
-    return qc
+from tests.e2e.circuits import ghz, statevector_circuit  # noqa: E402
 
 
 def timed_pair(

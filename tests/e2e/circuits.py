@@ -53,3 +53,17 @@ def not_clifford(num_qubits: int = 2) -> QuantumCircuit:
         circuit.cx(qubit, qubit + 1)
     circuit.measure_all()
     return circuit
+
+
+def statevector_circuit(n: int, layers: int = 10) -> QuantumCircuit:
+    """A brick of rotations and CX layers on ``n`` qubits: statevector-bound, every outcome
+    likely (the latency benchmark's heavy job at 20 qubits, the GPU check's at more)."""
+    qc = QuantumCircuit(n, name=f"brick{n}")
+    for layer in range(layers):
+        for q in range(n):
+            qc.rx(0.3 + 0.1 * q + 0.05 * layer, q)
+            qc.rz(0.7 + 0.03 * q, q)
+        for q in range(layer % 2, n - 1, 2):
+            qc.cx(q, q + 1)
+    qc.measure_all()
+    return qc
