@@ -1,13 +1,16 @@
 """``DaskExecutor`` against a real ``distributed.LocalCluster`` with two worker processes:
 result, failure codes, cancel of a queued and of a running job (its child process is killed),
 a Dask worker killed mid-job (the same task runs again on another worker), a scattered
-payload, close; and a worker whose openqx is not the server's."""
+payload, close; a worker whose openqx is not the server's; and where a GPU job goes (only to a
+``dask worker --resources GPU=1`` when the cluster has one)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +22,14 @@ import pytest
 from qiskit import QuantumCircuit
 
 from openqx.execution import dask_worker
-from openqx.execution.dask import SCATTER_BYTES, WORKER_CONFIG, WORKER_DIED, DaskExecutor
+from openqx.execution.aer_device import DEVICE_UNAVAILABLE, available_aer_devices
+from openqx.execution.dask import (
+    GPU_RESOURCE,
+    SCATTER_BYTES,
+    WORKER_CONFIG,
+    WORKER_DIED,
+    DaskExecutor,
+)
 from openqx.execution.port import ExecutionError, ExecutionRequest
 from tests.e2e.circuits import forever
 from tests.unit.execution.helpers import ghz, qpy_bytes
@@ -30,7 +40,9 @@ WAIT_S = 120.0
 """Upper bound of every wait (a failing test ends instead of hanging)."""
 
 
-def _request(circuit: QuantumCircuit, job_id: str, shots: int = 100) -> ExecutionRequest:
+def _request(
+    circuit: QuantumCircuit, job_id: str, shots: int = 100, **options: Any
+) -> ExecutionRequest:
     return ExecutionRequest(
         job_id=job_id,
         kind="circuits",
@@ -38,7 +50,7 @@ def _request(circuit: QuantumCircuit, job_id: str, shots: int = 100) -> Executio
         snapshot_id=None,
         payload=qpy_bytes([circuit]),
         shots=shots,
-        options={"seed_simulator": 7},
+        options={"seed_simulator": 7, **options},
     )
 
 
@@ -284,3 +296,97 @@ def test_a_local_cluster_of_its_own_has_the_workers_openqx_asks_for() -> None:
         assert sum(done["results"][0]["data"]["counts"].values()) > 0
     finally:
         executor.close()
+
+
+no_gpu = pytest.mark.skipif(
+    "GPU" in available_aer_devices(), reason="this machine's Aer runs on a GPU"
+)
+
+
+@no_gpu
+def test_a_gpu_job_on_a_cluster_without_gpu_workers_is_refused_not_left_waiting(
+    executor: DaskExecutor,
+) -> None:
+    with pytest.raises(ExecutionError) as caught:
+        executor.submit(_request(ghz(2), "no-gpu-worker", device="GPU")).result(WAIT_S)
+    assert caught.value.code == DEVICE_UNAVAILABLE
+
+
+def _tasks_of(
+    prefix: str, dask_scheduler: Any
+) -> dict[str, tuple[str, dict[str, float], str | None]]:
+    """On the scheduler: state, resource restrictions and worker of each task whose key starts
+    with ``prefix``."""
+    return {
+        str(key): (
+            task.state,
+            dict(task.resource_restrictions or {}),
+            task.processing_on.address if task.processing_on is not None else None,
+        )
+        for key, task in dask_scheduler.tasks.items()
+        if str(key).startswith(prefix)
+    }
+
+
+@no_gpu
+def test_a_gpu_job_waits_for_the_gpu_worker_while_another_worker_is_idle(
+    tmp_path: Path,
+) -> None:
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",
+        env={"OMP_NUM_THREADS": "1"},
+    ) as local:
+        [plain] = local.scheduler_info["workers"]
+        # A GPU worker as docs/scaling.md starts one (this one has no GPU to run on).
+        gpu_worker = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "distributed.cli.dask_worker",
+                local.scheduler_address,
+                "--nworkers",
+                "1",
+                "--nthreads",
+                "1",
+                "--resources",
+                f"{GPU_RESOURCE}=1",
+                "--no-dashboard",
+                "--local-directory",
+                str(tmp_path),
+            ],
+            env={**os.environ, "OMP_NUM_THREADS": "1"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        executor = DaskExecutor(local.scheduler_address)
+        try:
+            client = executor.client
+            client.wait_for_workers(2, timeout=WAIT_S)
+            [gpu] = [address for address in client.scheduler_info()["workers"] if address != plain]
+            # The GPU worker is busy with another GPU task; the plain worker is idle.
+            free = distributed.Event("gpu-free", client=client)
+            # (Its task is the event's own ``wait``: a function of this test module would not
+            # unpickle in that worker, which does not have the tests on its path.)
+            holder = client.submit(free.wait, WAIT_S, resources={GPU_RESOURCE: 1}, pure=False)
+            future = executor.submit(_request(ghz(2), "gpu-job", device="GPU"))
+            deadline = time.monotonic() + WAIT_S
+            seen: dict[str, tuple[str, dict[str, float], str | None]] = {}
+            while not seen and time.monotonic() < deadline:
+                seen = client.run_on_scheduler(_tasks_of, "openqx-gpu-job-")
+                time.sleep(0.05)  # the scheduler's state, polled: it has no event to wait on
+            [(state, restrictions, worker)] = seen.values()
+            # It waits for the GPU worker: not on the idle plain one.
+            assert restrictions == {GPU_RESOURCE: 1}
+            assert worker in (None, gpu) and state != "memory", seen
+            free.set()
+            holder.result(WAIT_S)
+            with pytest.raises(ExecutionError) as caught:
+                future.result(WAIT_S)
+            assert caught.value.code == DEVICE_UNAVAILABLE  # it reached the worker, no GPU
+        finally:
+            executor.close()
+            gpu_worker.terminate()
+            gpu_worker.wait(WAIT_S)
