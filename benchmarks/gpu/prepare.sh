@@ -2,7 +2,7 @@
 # Prepare the GPU check (benchmarks/gpu/check.sh) here, for a GPU machine that can fetch
 # nothing: the wheels openqx's worker path needs beyond that machine's own Python packages
 # (qiskit-aer-gpu at this checkout's qiskit-aer release, qiskit and their pure-Python needs,
-# CUDA 12's runtime), and stand-ins for the CUDA libraries the Aer extension links but a
+# dask and distributed for a GPU Dask worker, CUDA 12's runtime), and stand-ins for the CUDA libraries the Aer extension links but a
 # statevector job never calls (benchmarks/gpu/cuda_stubs.py). Everything goes to .gpu/
 # (ignored by git, about 40 MB), which the device call carries:
 #
@@ -15,7 +15,8 @@ version_of() { .venv/bin/python -c "from importlib.metadata import version; prin
 rm -rf .gpu
 mkdir -p .gpu/wheels .gpu/stubs
 packages=("qiskit-aer-gpu==$(version_of qiskit-aer)" nvidia-cuda-runtime-cu12)
-for name in qiskit rustworkx stevedore dill pydantic pydantic_core annotated-types typing-inspection; do
+for name in qiskit rustworkx stevedore dill pydantic pydantic_core annotated-types \
+    typing-inspection dask distributed tornado partd locket zict tblib; do
     packages+=("$name==$(version_of "$name")")
 done
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version "$python_version" \

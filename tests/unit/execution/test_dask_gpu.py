@@ -2,7 +2,8 @@
 simulators and refuses other values; a worker whose Aer offers no GPU refuses a ``GPU`` job
 with ``device_unavailable`` naming what to install (or, with ``qiskit-aer-gpu`` but no GPU it
 can reach, Aer's reason), and ``CPU`` runs. Where a GPU runs (``benchmarks/gpu/check.sh`` on a
-GPU machine), a ``GPU`` job runs on it with the CPU's distribution."""
+GPU machine), a ``GPU`` job runs on it with the CPU's distribution, also through a Dask worker
+that advertises the ``GPU`` resource."""
 
 from __future__ import annotations
 
@@ -80,3 +81,32 @@ def test_a_gpu_job_runs_on_the_gpu_with_the_cpu_distribution() -> None:
     for on_gpu, on_cpu in zip(counts["GPU"], counts["CPU"], strict=True):
         assert sum(on_gpu.values()) == 20000
         assert hellinger_fidelity(on_gpu, on_cpu) >= 0.99
+
+
+@needs_gpu
+def test_a_dask_gpu_worker_runs_a_gpu_job_on_its_gpu() -> None:
+    distributed = pytest.importorskip("distributed")
+    from openqx.execution.dask import GPU_RESOURCE, DaskExecutor
+
+    with distributed.LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address="127.0.0.1:0",
+        resources={GPU_RESOURCE: 1},
+    ) as cluster:
+        executor = DaskExecutor(cluster.scheduler_address)
+        try:
+            job = request(
+                "simulator_statevector",
+                [ghz(20)],
+                shots=1000,
+                options={"device": "GPU", "method": "statevector"},
+            )
+            result = executor.submit(job).result(120)
+        finally:
+            executor.close()
+    experiment = result["results"][0]
+    assert experiment["metadata"]["device"] == "GPU"
+    counts = experiment["data"]["counts"]
+    assert sum(counts.values()) == 1000 and set(counts) == {"0x0", "0xfffff"}
