@@ -33,6 +33,8 @@ EXIT_FAILED = 1
 """Exit status when the server refused the command or could not be reached."""
 EXIT_USAGE = 2
 """Exit status for a malformed argument (as ``argparse`` uses)."""
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C."""
 
 _PROG = "openqx admin"
 
@@ -268,7 +270,7 @@ def _run(api: ServerSession, args: argparse.Namespace) -> str:
     return _dump(_call(api, "PUT", limit_path, body=update))
 
 
-def _complain(error: Exception) -> None:
+def _complain(error: Exception | str) -> None:
     """Print ``error`` as one line on stderr."""
     text = " ".join(line.strip() for line in str(error).splitlines() if line.strip())
     print(f"{_PROG}: {text}", file=sys.stderr)
@@ -279,7 +281,7 @@ def admin(args: argparse.Namespace) -> int:
 
     Returns:
         0 on success, 1 when the server refused or could not be reached, 2 for a bad
-        argument; each failure is one line on stderr.
+        argument, 130 after Ctrl-C; each failure is one line on stderr.
     """
     try:
         connection = _connection(args)
@@ -295,6 +297,12 @@ def admin(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     except ConnectionFailure as error:
         _complain(error)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        _complain("interrupted.")
+        return EXIT_INTERRUPTED
+    except Exception as error:  # the promise is one line, never a traceback
+        _complain(f"unexpected {type(error).__name__}: {error}")
         return EXIT_FAILED
     print(output)
     return 0

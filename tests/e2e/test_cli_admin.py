@@ -1,12 +1,14 @@
 """``openqx admin`` as a user runs it: a subprocess against a real server.
 
-Every failure is one line on stderr with a non-zero exit status, never a traceback.
+Every failure is one line on stderr with a non-zero exit status, never a traceback (Ctrl-C too:
+exit status 130).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -165,3 +167,28 @@ def test_names_and_ids_address_only_their_own_object(
     _assert_one_line_failure(admin_cli(*auth, "user", "../../backends"), 1, "404")
     _assert_one_line_failure(admin_cli(*auth, "reservations", ".."), 1)
     _assert_one_line_failure(admin_cli(*auth, "maintenance-end", "../users"), 1)
+
+
+def test_ctrl_c_while_waiting_for_the_server_is_one_line(tmp_path: Path) -> None:
+    """A server that accepts the connection and never answers; Ctrl-C ends the wait."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENQX_")}
+    env["OPENQX_CONFIG_DIR"] = str(tmp_path / "config")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        silent.settimeout(COMMAND_TIMEOUT)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        command = [sys.executable, "-m", "openqx.cli.main", "admin", "--url", url]
+        with subprocess.Popen(
+            [*command, "--token", "t", "users"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        ) as admin:
+            connection, _ = silent.accept()  # the command now waits for the answer
+            with connection:
+                admin.send_signal(signal.SIGINT)
+                stdout, stderr = admin.communicate(timeout=COMMAND_TIMEOUT)
+    run = Run(admin.returncode, stdout, stderr)
+    _assert_one_line_failure(run, 130, "interrupted")
