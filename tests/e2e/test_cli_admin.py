@@ -169,6 +169,10 @@ def test_names_and_ids_address_only_their_own_object(
     _assert_one_line_failure(admin_cli(*auth, "maintenance-end", "../users"), 1)
 
 
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_while_waiting_for_the_server_is_one_line(tmp_path: Path) -> None:
     """A server that accepts the connection and never answers; Ctrl-C ends the wait."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENQX_")}
@@ -185,6 +189,9 @@ def test_ctrl_c_while_waiting_for_the_server_is_one_line(tmp_path: Path) -> None
             stderr=subprocess.PIPE,
             text=True,
             env=env,
+            # As from a terminal: a test run started in the background ignores SIGINT, and a
+            # child inherits that (Python then raises no KeyboardInterrupt).
+            preexec_fn=_default_sigint,
         ) as admin:
             connection, _ = silent.accept()  # the command now waits for the answer
             with connection:
