@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from openqx.connection.account_file import read_account
+from openqx.connection.account_file import read_account, stored_connection
 from openqx.connection.failures import ConnectionFailure
 from openqx.connection.session import ServerSession, path_segment
 from openqx.core import schedule_wire as sw
@@ -84,10 +84,7 @@ def _connection(args: argparse.Namespace) -> _Connection:
         raise UsageError("give --url and --token (or set OPENQX_URL and OPENQX_TOKEN).")
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"the URL {url!r} needs to start with http:// or https://.")
-    same_server = stored.get("url") == url
-    settings: dict[str, Any] = {
-        key: stored[key] for key in ("verify", "proxies") if same_server and key in stored
-    }
+    settings = stored_connection(stored) if stored.get("url") == url else {}
     return _Connection(url, token, settings)
 
 
@@ -146,18 +143,30 @@ def _dump(data: object) -> str:
     return json.dumps(data, indent=2, default=str)
 
 
+_USER_COMMANDS = frozenset(
+    {
+        "user",
+        "rotate-token",
+        "revoke-token",
+        "disable-user",
+        "enable-user",
+        "set-server-admin",
+    }
+)
+"""The commands whose ``name`` is a user put into the request's path."""
+
+
 def _run_tenancy(api: ServerSession, args: argparse.Namespace) -> str | None:
     """The units, roles, tokens, devices and audit commands (None: not one of them)."""
     command = args.admin_command
-    name = getattr(args, "name", None)
-    user = _segment(name, "user name") if isinstance(name, str) else name
+    user = _segment(args.name, "user name") if command in _USER_COMMANDS else ""
     if command == "user":
         return _dump(_call(api, "GET", f"/admin/users/{user}"))
     if command == "rotate-token":
         return _dump(_call(api, "POST", f"/admin/users/{user}/token"))
     if command == "revoke-token":
         _call(api, "DELETE", f"/admin/users/{user}/token")
-        return _dump({"user": name, "token": "revoked"})
+        return _dump({"user": args.name, "token": "revoked"})
     if command in ("disable-user", "enable-user"):
         disable = tw.UserDisable(disabled=command == "disable-user")
         return _dump(_call(api, "PUT", f"/admin/users/{user}/disabled", body=disable))

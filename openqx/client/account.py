@@ -19,9 +19,11 @@ from openqx.client.local_service import start_local_service
 from openqx.client.provider import AccountProvider
 from openqx.connection.account_file import (
     ACCOUNT_FILE,
+    STORED_CONNECTION,
     account_path,
     config_dir,
     read_account,
+    stored_connection,
     write_account,
 )
 from openqx.connection.failures import InvalidAccountFile
@@ -34,8 +36,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_URL = "http://127.0.0.1:8000"
 """Where ``openqx serve`` listens by default."""
 _CLIENT_OPTIONS = ("transport", "timeout", "retries", "backoff_factor", "proxies", "verify")
-_STORED_CONNECTION = ("proxies", "verify")
-"""``ApiClient`` options ``save_account`` may store with the account."""
 
 
 def _check_token(token: object) -> str:
@@ -329,7 +329,7 @@ class OpenQX:
                     f"The stored account's instance is malformed: {error} Save the account "
                     "again with a valid hub, group and project."
                 ) from error
-        options = {key: value for key, value in found.items() if key in _STORED_CONNECTION}
+        options = stored_connection(found)
         options.update(kwargs)
         provider = cls._connect(_check_token(token), _check_url(url), instance, **options)
         if cls._provider is not None:
@@ -422,9 +422,7 @@ class OpenQX:
     def stored_account() -> dict[str, str]:
         """Return the stored ``{"token", "url"}`` (and ``instance``), or ``{}``."""
         return {
-            key: str(value)
-            for key, value in _read_stored().items()
-            if key not in _STORED_CONNECTION
+            key: str(value) for key, value in _read_stored().items() if key not in STORED_CONNECTION
         }
 
     @staticmethod

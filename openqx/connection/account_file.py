@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from openqx.connection.failures import InvalidAccountFile
 
-__all__ = ["ACCOUNT_FILE", "account_path", "config_dir", "read_account", "write_account"]
+__all__ = [
+    "ACCOUNT_FILE",
+    "STORED_CONNECTION",
+    "account_path",
+    "config_dir",
+    "read_account",
+    "stored_connection",
+    "write_account",
+]
 
 ACCOUNT_FILE = "account.json"
 """Name of the credentials file in the config folder."""
+STORED_CONNECTION = ("proxies", "verify")
+"""The connection settings (``ServerSession`` options) an account may store beside its token,
+URL and instance."""
 
 
 def config_dir() -> Path:
@@ -54,6 +66,11 @@ def read_account() -> dict[str, Any]:
             "'token' string."
         )
     return data
+
+
+def stored_connection(account: Mapping[str, Any]) -> dict[str, Any]:
+    """The connection settings ``account`` (as ``read_account`` returns it) stores."""
+    return {key: account[key] for key in STORED_CONNECTION if key in account}
 
 
 def write_account(data: dict[str, Any]) -> None:

@@ -58,6 +58,9 @@ def test_an_unreadable_stored_account_is_one_line(
         (("user", "bad\udcffname"), ("user name", "not valid text")),
         (("maintenance-end", ""), ("backend name", "empty")),
         (("set-job-limit", "", "3"), ("backend name", "empty")),
+        # A unit's or a new user's name goes into a body, not a path: the model names it.
+        (("create-unit", ""), ("invalid UnitCreate", "name")),
+        (("create-user", ""), ("invalid user", "name")),
     ],
 )
 def test_a_name_that_names_nothing_is_refused_before_any_request(
