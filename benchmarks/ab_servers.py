@@ -4,7 +4,8 @@ speed, which drifts by tens of percent within minutes on a shared 2-core machine
 both builds alike; each timed job follows an untimed one on the same server
 (``latency.timed_pair`` says why). Prints each build's median latency, the median of the
 paired differences (B − A), each server's CPU time per job, and Aer's own time as its worker
-reports it (the result's ``time_taken``), which the server's and client's work leave out.
+reports it (the result's ``time_taken``), which the server's and client's work leave out, beside
+in-process Aer's own.
 
 Make the trees with ``git worktree add /tmp/base <commit>``; both servers run this checkout's
 Python environment with their own tree first on ``sys.path`` (``PYTHONPATH``, with
@@ -105,11 +106,12 @@ def main() -> None:
                 backend.run(isa, shots=shots).result()
         before = [cpu_seconds(s.process.pid) for s in servers]
         samples: tuple[list[float], list[float], list[float]] = ([], [], [])
-        simulated: tuple[list[float], list[float]] = ([], [])  # Aer's own time, as reported
+        simulated: tuple[list[float], list[float], list[float]] = ([], [], [])  # Aer's own time
         for i in range(args.jobs):
             start = time.perf_counter()
-            aer.run(isa, shots=shots).result()
+            direct_result = aer.run(isa, shots=shots).result()
             samples[2].append(time.perf_counter() - start)
+            simulated[2].append(direct_result.time_taken)
             for k in (0, 1) if i % 2 == 0 else (1, 0):
                 backends[k].run(isa, shots=shots).result(timeout=600)  # see latency.timed_pair
                 start = time.perf_counter()
@@ -119,7 +121,7 @@ def main() -> None:
         after = [cpu_seconds(s.process.pid) for s in servers]
     a, b, direct = (1000 * statistics.median(s) for s in samples)
     paired = 1000 * statistics.median(y - x for x, y in zip(samples[0], samples[1], strict=True))
-    aer_a, aer_b = (1000 * statistics.median(s) for s in simulated)
+    aer_a, aer_b, aer_direct = (1000 * statistics.median(s) for s in simulated)
     aer_paired = 1000 * statistics.median(
         y - x for x, y in zip(simulated[0], simulated[1], strict=True)
     )
@@ -129,7 +131,8 @@ def main() -> None:
         f"{'heavy' if args.heavy else 'GHZ-5'}, {args.jobs} jobs each: A {a:.2f} ms, B {b:.2f} ms "
         f"(direct Aer {direct:.2f} ms); paired B - A {paired:+.2f} ms; server CPU per job "
         f"A {cpu_a:.2f} ms, B {cpu_b:.2f} ms; Aer's own time in the worker A {aer_a:.2f} ms, "
-        f"B {aer_b:.2f} ms, paired B - A {aer_paired:+.2f} ms"
+        f"B {aer_b:.2f} ms, paired B - A {aer_paired:+.2f} ms; in-process Aer's own time "
+        f"{aer_direct:.2f} ms"
     )
 
 
