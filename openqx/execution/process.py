@@ -80,11 +80,12 @@ hold a core while the thread they wait for waits for a core. 3,000 spins end tha
 
 The price is a lone job's barriers: its threads sleep between some of its gates (about 100
 times in a 20-qubit statevector run, 4 times with the default) and waking one costs a trip
-through the host on a virtual machine. Measured with ``benchmarks/ab_servers.py`` (session
-18), the default took 0, 20 and 30 ms off a 20-qubit job of about 500 ms on an idle 2-core
-machine, but made the same job 32 % slower while another client read the server in a loop,
+through the host on a virtual machine. Measured with ``benchmarks/ab_servers.py`` (sessions
+18 and 20), the default took 0 to 43 ms off a 20-qubit job of about 500 ms on an idle 2-core
+machine, but made the same job 9-32 % slower while another client read the server in a loop,
 in-process Aer 22 % slower beside one busy process, and a burst of 30 16-qubit jobs on two
-workers 2.6 times slower. A shared service is rarely idle, so workers keep 3,000."""
+workers 1.6-2.6 times slower (``benchmarks/spin.py``). A shared service is rarely idle, so
+workers keep 3,000."""
 
 
 class _Job(NamedTuple):
