@@ -25,7 +25,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,31 +95,28 @@ def main() -> None:
             case: [[] for _ in servers] for case in ("lone", "aer", "reader", "burst")
         }
 
-        def heavy_jobs(k: int, record: Callable[[float, Any], None]) -> None:
+        def heavy_jobs(k: int) -> list[tuple[float, float]]:
+            """``--jobs`` heavy jobs on server ``k``, one at a time: each one's latency and
+            Aer's own time, in seconds."""
+            samples = []
             for _ in range(args.jobs):
                 start = time.perf_counter()
                 result = backends[k].run(heavy, shots=HEAVY_SHOTS).result(timeout=600)
-                record(time.perf_counter() - start, result)
+                samples.append((time.perf_counter() - start, result.time_taken))
+            return samples
 
         for round_ in range(args.rounds):
             order = list(range(len(servers)))
             if round_ % 2:
                 order.reverse()
             for k in order:
-
-                def lone(seconds: float, result: Any, k: int = k) -> None:
+                for seconds, simulated in heavy_jobs(k):
                     times["lone"][k].append(seconds)
-                    times["aer"][k].append(result.time_taken)
-
-                heavy_jobs(k, lone)
+                    times["aer"][k].append(simulated)
                 watched = backends[k].run(small, shots=BURST_SHOTS)
                 watched.result(timeout=600)
-
-                def read(seconds: float, result: Any, k: int = k) -> None:
-                    times["reader"][k].append(seconds)
-
                 with reading(readers[k], readers[k].backend.retrieve_job(watched.job_id())):
-                    heavy_jobs(k, read)
+                    times["reader"][k] += [seconds for seconds, _ in heavy_jobs(k)]
                 start = time.perf_counter()
                 jobs = [backends[k].run(small, shots=BURST_SHOTS) for _ in range(args.burst)]
                 for job in jobs:

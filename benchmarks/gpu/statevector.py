@@ -13,10 +13,7 @@ from __future__ import annotations
 
 import argparse
 import functools
-import statistics
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,22 +21,13 @@ from qiskit import QuantumCircuit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from benchmarks.primitives import median_seconds  # noqa: E402
 from openqx.execution import runner  # noqa: E402
 from openqx.execution.aer_device import available_aer_devices, gpu_problem  # noqa: E402
 from tests.e2e.circuits import statevector_circuit  # noqa: E402
 from tests.unit.execution.helpers import request  # noqa: E402
 
 SHOTS = 1000
-
-
-def _median_ms(call: Callable[[], object], repeats: int) -> float:
-    call()
-    samples = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
 
 
 def _direct(simulator: Any, circuit: QuantumCircuit) -> object:
@@ -67,11 +55,11 @@ def main() -> None:
     for n in args.qubits:
         circuit = statevector_circuit(n)
         job = request("simulator_statevector", [circuit], shots=SHOTS, options=options)
-        ours = _median_ms(functools.partial(runner.run_request, job), args.repeats)
-        direct = _median_ms(functools.partial(_direct, gpu, circuit), args.repeats)
+        ours = 1000 * median_seconds(functools.partial(runner.run_request, job), args.repeats)
+        direct = 1000 * median_seconds(functools.partial(_direct, gpu, circuit), args.repeats)
         line = f"{n:>6} {ours:>10.1f}ms {direct:>10.1f}ms {ours / direct:>6.3f}x"
         if n <= args.cpu_up_to:
-            on_cpu = _median_ms(functools.partial(_direct, cpu, circuit), args.repeats)
+            on_cpu = 1000 * median_seconds(functools.partial(_direct, cpu, circuit), args.repeats)
             line += f" {on_cpu:>10.1f}ms {on_cpu / direct:>12.1f}x"
         print(line, flush=True)
 

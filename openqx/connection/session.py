@@ -213,8 +213,11 @@ class ServerSession:
         self.timeout = timeout
         self.retries = retries
         self.backoff_factor = backoff_factor
-        plain = base.lower().startswith("http://") and not proxies
-        plain = plain and not urllib.request.getproxies_environment()
+        plain = (
+            base.lower().startswith("http://")
+            and not proxies
+            and not urllib.request.getproxies_environment()
+        )
         self.tls = _no_tls() if plain and verify is True else ssl_verify(verify)
         mounts = proxy_mounts(proxies, self.tls)
         try:

@@ -72,11 +72,11 @@ def check_aer_device(device: str) -> None:
     if device in available:
         return
     hint = ""
-    if device == "GPU" and "GPU" in _listed_devices():
-        hint = f" (its qiskit-aer-gpu cannot reach a GPU: {gpu_problem()})"
-    elif device == "GPU":
+    if device == "GPU":
         hint = (
-            " (install qiskit-aer-gpu instead of qiskit-aer on a worker with an NVIDIA GPU "
+            f" (its qiskit-aer-gpu cannot reach a GPU: {gpu_problem()})"
+            if "GPU" in _listed_devices()
+            else " (install qiskit-aer-gpu instead of qiskit-aer on a worker with an NVIDIA GPU "
             "and CUDA, and start that Dask worker with --resources GPU=1)"
         )
     raise ExecutionError(
